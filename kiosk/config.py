@@ -1,0 +1,357 @@
+"""Typed settings: one schema drives the TOML files, their comments and validation.
+
+Each section is a frozen dataclass; each field carries its help text (and,
+where it matters, its allowed range or choices) in ``field(metadata=...)``.
+From that one schema come:
+
+* ``load_station`` / ``load_server``: parse a TOML file, reject unknown keys,
+  wrong types and bad values with a ``ConfigError`` naming file, key and the
+  expected form (never a traceback);
+* ``render_toml``: the commented default file shipped in ``config/`` (a test
+  keeps the shipped files equal to it, so no option goes undocumented).
+
+Modules never read configuration themselves: the command line loads it once
+and hands each part the section it needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kiosk.errors import KioskError
+
+
+class ConfigError(KioskError):
+    """A config file that cannot be used; the message names file, key and form."""
+
+    default_key = "error.config"
+
+
+def opt(default: Any, help: str, *, choices: tuple[Any, ...] = (), lo: float | None = None,
+        hi: float | None = None, factory: Any = None) -> Any:
+    """A schema field: its default, its help text and its allowed values."""
+    meta = {"help": help, "choices": choices, "lo": lo, "hi": hi}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# ---------------------------------------------------------------------------
+# Station (config/kiosk.toml)
+
+
+@dataclass(frozen=True)
+class StationSection:
+    """Who this station is and where it keeps its data."""
+
+    id: str = opt("station-01", "Station id, unique within a batch; printed on receipts and logs.")
+    data_dir: Path = opt(Path("/var/lib/kiosk"), "Records, photos and the database live here (mode 0700).")
+    language: str = opt("zh", "First language on screen.", choices=("zh", "en"))
+    batch: str = opt("", "Feature code of today's batch (4-8 letters/digits); the operator can set it on screen.")
+
+
+@dataclass(frozen=True)
+class CodesSection:
+    """Collection codes and the last-four check."""
+
+    formats: list[str] = opt(None, "Collection-code formats this station accepts "
+                             "(entry points in 'kiosk.code_formats').",
+                             factory=lambda: ["reference"])
+    key_file: Path = opt(Path("/etc/kiosk/code-keys.json"), "Secret keys of the reference format (mode 0600).")
+    max_attempts: int = opt(3, "Wrong last-four entries before a code is locked on this station.", lo=1, hi=10)
+    lock_minutes: float = opt(10.0, "How long a code stays locked after too many wrong entries.", lo=0.1, hi=1440)
+    max_age_days: int = opt(400, "Codes issued longer ago than this are refused as expired.", lo=1, hi=3650)
+
+
+@dataclass(frozen=True)
+class ScannerSection:
+    """Reading QR codes from camera frames."""
+
+    backend: str = opt("zxing", "QR decoder: zxing (zxing-cpp) or zbar (needs libzbar0 and the 'zbar' extra).",
+                       choices=("zxing", "zbar"))
+    debounce_s: float = opt(3.0, "The same code is reported once within this many seconds.", lo=0.1, hi=60)
+    budget_ms: float = opt(15.0, "Time budget per frame for the extra decode passes.", lo=1, hi=200)
+
+
+@dataclass(frozen=True)
+class CameraSection:
+    """The camera and its stream."""
+
+    source: str = opt("auto", "auto (first USB camera, else demo), demo, a device index, /dev/videoN, "
+                      "a /dev/v4l/by-id path, or a video/image file.")
+    width: int = opt(1280, "Capture width in pixels.", lo=320, hi=4096)
+    height: int = opt(720, "Capture height in pixels.", lo=240, hi=3072)
+    fps: int = opt(30, "Frames per second asked of the camera.", lo=1, hi=120)
+    mjpg: bool = opt(True, "Ask the camera for MJPG (needed for HD at 30 fps on USB 2).")
+    exposure: float = opt(-1.0, "Manual exposure (V4L2 units); -1 keeps automatic exposure.", lo=-1, hi=10000)
+    white_balance: int = opt(-1, "Manual white balance in kelvin; -1 keeps automatic.", lo=-1, hi=10000)
+    reconnect_max_s: float = opt(5.0, "Longest wait between reconnect attempts after an unplug.", lo=0.1, hi=60)
+
+
+@dataclass(frozen=True)
+class PortraitSection:
+    """Live guidance, auto-capture and the standard photo."""
+
+    background: str = opt("blue", "Background colour the batch expects.", choices=("blue", "white", "grey"))
+    hold_s: float = opt(0.8, "All checks must pass this long before the countdown starts.", lo=0.1, hi=5)
+    countdown_s: int = opt(3, "Countdown length in seconds.", lo=0, hi=10)
+    keep_original: bool = opt(True, "Also keep a head-and-shoulders original at camera resolution.")
+    detect_width: int = opt(320, "Frames are downscaled to this width for face detection.", lo=160, hi=1920)
+    jpeg_min_kb: int = opt(20, "Smallest acceptable photo file, in KB.", lo=5, hi=200)
+    jpeg_max_kb: int = opt(40, "Largest acceptable photo file, in KB.", lo=10, hi=500)
+    mirror_preview: bool = opt(True, "Show the preview mirrored (the saved photo never is).")
+
+
+@dataclass(frozen=True)
+class FlowSection:
+    """The student session."""
+
+    idle_timeout_s: float = opt(60.0, "Idle seconds on any screen before returning to Welcome.", lo=5, hi=600)
+    done_timeout_s: float = opt(20.0, "Seconds the Done screen stays up.", lo=3, hi=600)
+    max_retakes: int = opt(3, "Retakes a student may ask for on the Review screen.", lo=0, hi=20)
+
+
+@dataclass(frozen=True)
+class OperatorSection:
+    """Operator mode."""
+
+    pin_hash: str = opt("", "PBKDF2 hash of the operator PIN ('kiosk config pin' makes one); empty: demo PIN 0000.")
+    max_attempts: int = opt(5, "Wrong PINs before operator mode locks.", lo=1, hi=20)
+    lock_minutes: float = opt(5.0, "How long operator mode stays locked.", lo=0.1, hi=1440)
+
+
+@dataclass(frozen=True)
+class SyncSection:
+    """Uploading records to the collection server."""
+
+    server_url: str = opt("", "Collection server base URL, e.g. https://photos.example.edu.cn; empty: offline.")
+    token_file: Path = opt(Path("/etc/kiosk/station.token"), "Bearer token of this station (mode 0600).")
+    ca_bundle: str = opt("", "CA bundle for the server's certificate; empty: the system's.")
+    connect_timeout_s: float = opt(5.0, "Connect timeout per request.", lo=0.1, hi=120)
+    read_timeout_s: float = opt(30.0, "Read timeout per request.", lo=0.1, hi=600)
+    backoff_base_s: float = opt(1.0, "First retry delay; doubles each attempt.", lo=0.01, hi=600)
+    backoff_cap_s: float = opt(300.0, "Longest retry delay.", lo=0.1, hi=86400)
+    lease_s: float = opt(120.0, "A record being sent is leased this long before another worker may take it.",
+                         lo=1, hi=3600)
+    poll_s: float = opt(5.0, "Idle wait between queue checks.", lo=0.05, hi=600)
+    status_every_s: float = opt(60.0, "How often review status is pulled from the server.", lo=1, hi=3600)
+
+
+@dataclass(frozen=True)
+class RetentionSection:
+    """When students' data is deleted."""
+
+    photo_days_after_ack: int = opt(30, "Station photos are deleted this many days after the server acknowledged them.",
+                                    lo=0, hi=3650)
+    record_days: int = opt(365, "Everything is deleted this many days after capture.", lo=1, hi=3650)
+
+
+@dataclass(frozen=True)
+class HelpSection:
+    """Help shown on every screen when the batch has none of its own."""
+
+    phone: str = opt("400-000-0000", "Customer-service phone number.")
+    hours: str = opt("周一至周五 9:00-17:00（法定节假日除外）", "Customer-service hours.")
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    """Operator logs (no personal data is ever written)."""
+
+    level: str = opt("INFO", "Log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    file: str = opt("", "Also log to this file, rotated; empty: standard error only (journald).")
+    max_bytes: int = opt(5_000_000, "Rotate the log file at this size.", lo=10_000, hi=1_000_000_000)
+    backups: int = opt(5, "Rotated log files kept.", lo=0, hi=100)
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    """Everything a station reads from ``kiosk.toml``."""
+
+    station: StationSection = field(default_factory=StationSection)
+    codes: CodesSection = field(default_factory=CodesSection)
+    scanner: ScannerSection = field(default_factory=ScannerSection)
+    camera: CameraSection = field(default_factory=CameraSection)
+    portrait: PortraitSection = field(default_factory=PortraitSection)
+    flow: FlowSection = field(default_factory=FlowSection)
+    operator: OperatorSection = field(default_factory=OperatorSection)
+    sync: SyncSection = field(default_factory=SyncSection)
+    retention: RetentionSection = field(default_factory=RetentionSection)
+    help: HelpSection = field(default_factory=HelpSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
+
+
+# ---------------------------------------------------------------------------
+# Server (config/server.toml)
+
+
+@dataclass(frozen=True)
+class ServerSection:
+    """The reference collection server."""
+
+    host: str = opt("127.0.0.1", "Address to listen on.")
+    port: int = opt(8700, "Port to listen on.", lo=1, hi=65535)
+    data_dir: Path = opt(Path("/var/lib/kiosk-server"), "Database and content-addressed photos.")
+    admin_token_file: Path = opt(Path("/etc/kiosk-server/admin.token"), "Admin bearer token (mode 0600).")
+    max_photo_bytes: int = opt(2_000_000, "Largest photo accepted.", lo=1000, hi=50_000_000)
+    retention_days: int = opt(365, "Records and photos are deleted this many days after capture.", lo=1, hi=3650)
+    batches_file: str = opt("", "TOML file of batches to create at start; empty: none.")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything the server reads from ``server.toml``."""
+
+    server: ServerSection = field(default_factory=ServerSection)
+    codes: CodesSection = field(default_factory=CodesSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
+
+
+# ---------------------------------------------------------------------------
+# Loading and rendering
+
+C = TypeVar("C")
+
+
+def _expected(tp: Any, meta: typing.Mapping[str, Any]) -> str:
+    if meta.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+             Path: "a path (string)"}
+    base = names.get(tp, "a list of strings" if typing.get_origin(tp) is list else str(tp))
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and hi is not None:
+        base += f" from {lo:g} to {hi:g}"
+    return base
+
+
+def _convert(value: Any, tp: Any, meta: typing.Mapping[str, Any]) -> Any:
+    """The value as ``tp``, or ``ValueError`` when it is not of that form."""
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ValueError
+        out: Any = value
+    elif tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError
+        out = value
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError
+        out = float(value)
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ValueError
+        out = value
+    elif tp is Path:
+        if not isinstance(value, str) or not value:
+            raise ValueError
+        out = Path(value).expanduser()
+    elif typing.get_origin(tp) is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError
+        out = list(value)
+    else:  # pragma: no cover - a schema bug, not a user error
+        raise TypeError(f"unsupported schema type {tp}")
+    choices = meta.get("choices")
+    if choices and out not in choices:
+        raise ValueError
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if (lo is not None and out < lo) or (hi is not None and out > hi):
+        raise ValueError
+    return out
+
+
+def _build(cls: type[C], data: dict[str, Any], file: str, prefix: str) -> C:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key in data:
+        if key not in known:
+            raise ConfigError("error.config_unknown_key", f"{file}: {prefix}{key}", file=file,
+                              setting=prefix + key)
+    kwargs: dict[str, Any] = {}
+    for name, f in known.items():
+        if name not in data:
+            continue
+        tp, value, dotted = hints[name], data[name], prefix + name
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, dict):
+                raise ConfigError(detail=f"{file}: {dotted}", file=file, setting=dotted, expected="a table")
+            kwargs[name] = _build(typing.cast(type, tp), value, file, dotted + ".")
+            continue
+        if isinstance(tp, types.UnionType):  # pragma: no cover - schema uses plain types
+            raise TypeError(f"unsupported schema type {tp}")
+        try:
+            kwargs[name] = _convert(value, tp, f.metadata)
+        except ValueError:
+            expected = _expected(tp, f.metadata)
+            raise ConfigError(detail=f"{file}: {dotted}={value!r}", file=file, setting=dotted,
+                              expected=expected) from None
+    return cls(**kwargs)
+
+
+def parse(cls: type[C], text: str, file: str = "<config>") -> C:
+    """Settings of type ``cls`` from TOML ``text``; ``file`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("error.config_unreadable", f"{file}: {exc}", file=file, reason=str(exc)) from None
+    return _build(cls, data, file, "")
+
+
+def load(cls: type[C], path: Path | str | None) -> C:
+    """Settings of type ``cls`` from the file at ``path``; defaults when ``path`` is None."""
+    if path is None:
+        return cls()
+    try:
+        raw = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError("error.config_unreadable", f"{path}: {exc}", file=str(path),
+                          reason=reason) from None
+    return parse(cls, raw, str(path))
+
+
+def load_station(path: Path | str | None) -> StationConfig:
+    """The station's settings from ``kiosk.toml`` (defaults when ``path`` is None)."""
+    return load(StationConfig, path)
+
+
+def load_server(path: Path | str | None) -> ServerConfig:
+    """The server's settings from ``server.toml`` (defaults when ``path`` is None)."""
+    return load(ServerConfig, path)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def render_toml(cls: type, title: str) -> str:
+    """The commented default file for ``cls``: every option, its help and its default."""
+    lines = [f"# {title}", "# Every option is shown with its default; delete what you do not change.", ""]
+    root = cls()
+    for section in dataclasses.fields(cls):
+        value = getattr(root, section.name)
+        lines.append(f"# {(type(value).__doc__ or '').strip()}")
+        lines.append(f"[{section.name}]")
+        hints = typing.get_type_hints(type(value))
+        for f in dataclasses.fields(value):
+            meta = f.metadata
+            lines.append(f"# {meta['help']} ({_expected(hints[f.name], meta)})")
+            lines.append(f"{f.name} = {_toml_value(getattr(value, f.name))}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Prepare this checkout on a fresh Debian/Ubuntu machine: system packages (when
+# run as root), then a virtualenv in .venv with the station and its test tools.
+# Idempotent and quick on a second run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  libzbar0            # the optional zbar QR backend
+  fonts-noto-cjk      # Chinese text on screen and in screenshots
+  libgl1 libegl1 libxkbcommon-x11-0 libdbus-1-3 libfontconfig1  # Qt's runtime needs
+  systemd             # systemd-analyze verify for the unit tests
+  xvfb xdotool        # a real window for the demo on a machine with no screen
+)
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  echo "setup: not root or no apt-get; make sure these are installed: ${APT_PACKAGES[*]}"
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  echo "setup: installing the station into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e '.[test]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,59 +1,220 @@
 """Operator logs: one structured line per event, journald-friendly, never personal data.
 
 Every module logs through ``logging.getLogger(__name__)`` with short event
-messages (``"record.sent id=%s"``). Ids of records are fine; names, ID digits,
-phone numbers and code payloads are not, and a redaction filter on the handler
-masks anything that looks like them in case a caller slips.
+messages (``"record.sent id=%s"``). Such a message becomes one ``key=value``
+line::
+
+    level=info logger=kiosk.sync event=record.sent id=5f0c...
+
+and any other message is kept whole as ``msg="..."``. Under systemd (stderr
+connected to the journal, ``$JOURNAL_STREAM``) each line starts with a
+``<N>`` syslog priority, so ``journalctl -p warning`` works, and carries no
+timestamp because journald adds its own; in a terminal or a file it starts
+with ``ts=``.
+
+Ids of records are fine; names, ID digits, phone numbers and code payloads
+are not. A redaction pass over every finished line masks anything that looks
+like them, in case a caller slips: values of personal keys (``name=``,
+``phone=``, ``payload=`` ...), ID numbers (mainland, Hong Kong, Macau,
+Taiwan, masked), mobile numbers, reference-format payloads and other long
+opaque tokens, and any run of Chinese characters (operator logs are ASCII
+events, so Chinese text in a line is most likely a name). A Latin-script name
+in free text cannot be told from other words: callers must never log one.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import logging.handlers
+import os
 import re
 import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
 
-from kiosk.config import LoggingSection
+from kiosk.config import ConfigError, LoggingSection, load_server, load_station
 
-# Patterns of personal data that must never reach a log line.
+#: keys whose values are personal data whatever they look like
+PERSONAL_KEYS = (
+    "name", "masked_name", "student_name", "phone", "mobile", "payload", "code_payload", "code_text",
+    "id_last4", "last4", "last_four", "id_tail", "masked_id", "id_number", "student_uid", "student_number",
+)
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_ID_CHARS = r"0-9A-Za-z()（）"
+
+# Patterns of personal data that must never reach a log line, applied in order.
 _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
-    # ID numbers: 15-18 characters ending in a digit or X
-    (re.compile(r"(?<![0-9A-Za-z])\d{14,17}[\dXx](?![0-9A-Za-z])"), "[id]"),
-    # mainland mobile numbers
-    (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "[phone]"),
-    # payloads of the reference code format and other long opaque tokens
-    (re.compile(r"KC\d+\.[A-Za-z0-9_.-]{8,}"), "[code]"),
+    # values of personal keys, quoted or bare
+    (re.compile(r"(?<![\w.])(" + "|".join(PERSONAL_KEYS) + r")=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;)]+)"),
+     r"\1=[redacted]"),
+    # reference-format code payloads
+    (re.compile(r"KC\d+\.[A-Za-z0-9_.~+/=-]{8,}"), "[code]"),
+    # masked ID numbers and masked phones as printed on codes: 1101**********123X, ****123X, 138****8000
+    (re.compile(rf"(?<![\w*＊])[{_ID_CHARS}]{{0,6}}[*＊]{{4,}}[{_ID_CHARS}]{{1,6}}"), "[id]"),
+    # mainland ID numbers: 15 or 18 characters, the last a digit or X
+    (re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])"), "[id]"),
+    # Hong Kong (A123456(7)), Macau (1234567(8)) and Taiwan (A123456789) documents
+    (re.compile(r"(?<![0-9A-Za-z])(?:[A-Z]{1,2}\d{6}[(（][0-9A][)）]|[1578]\d{6}[(（]\d[)）]|[A-Z][12]\d{8})"
+                r"(?![0-9A-Za-z])"), "[id]"),
+    # mainland mobile numbers, with or without +86 and separators
+    (re.compile(r"(?<![\d+])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"), "[phone]"),
+    # runs of Chinese characters (names, masked names such as 张*明)
+    (re.compile(rf"[*＊]*[{_CJK}][{_CJK}·•*＊]*"), "[text]"),
 ]
+
+# Long opaque tokens (encrypted payloads, bearer tokens); judged by _opaque below.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-+/=.~])[A-Za-z0-9_\-+/=.~]{24,}")
+_EVENT = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?: [A-Za-z_][\w.]*=\S*)*$")
+
+
+def _mixed(text: str) -> bool:
+    return any(c.isupper() for c in text) and any(c.islower() for c in text) and any(c.isdigit() for c in text)
+
+
+def _opaque(match: re.Match[str]) -> str:
+    """``[token]`` for what looks random (upper, lower and digits in a long run), else unchanged.
+
+    Record ids (hex UUIDs), hashes and file paths are not random-looking by
+    this measure and stay readable.
+    """
+    token = match.group(0)
+    longest = max(re.split(r"[/.]", token), key=len)
+    return "[token]" if len(longest) >= 16 and _mixed(longest) else token
 
 
 def redact(message: str) -> str:
     """``message`` with anything that looks like personal data masked."""
     for pattern, mask in _REDACTIONS:
         message = pattern.sub(mask, message)
-    return message
+    return _TOKEN.sub(_opaque, message)
 
 
-class RedactingFormatter(logging.Formatter):
-    """``level logger event`` lines, redacted, without timestamps when journald adds them."""
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# syslog priorities of Python's levels, for journald's "<N>" line prefix
+_PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+
+class StructuredFormatter(logging.Formatter):
+    """One redacted ``key=value`` line per record (see the module docstring)."""
+
+    def __init__(self, *, journald: bool = False) -> None:
+        super().__init__()
+        self.journald = journald
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one redacted line."""
-        return redact(super().format(record)).replace("\n", " | ")
+        message = " ".join(record.getMessage().split("\n"))
+        body = f"event={message}" if _EVENT.match(message) else f"msg={_quote(message)}"
+        parts = [f"level={record.levelname.lower()}", f"logger={record.name}", body]
+        if record.exc_info:
+            exc_type = record.exc_info[0]
+            parts.append(f"exc={exc_type.__name__ if exc_type else 'None'}")
+            parts.append(f"trace={_quote(self.formatException(record.exc_info).replace(chr(10), ' | '))}")
+        if self.journald:
+            prefix = f"<{_PRIORITY.get(record.levelno, 6)}>"
+        else:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created))
+            prefix = f"ts={stamp}.{int(record.msecs):03d} "
+        return prefix + redact(" ".join(parts))
 
 
-def setup_logging(settings: LoggingSection, *, stream: object = None) -> None:
-    """Route the ``kiosk`` loggers to standard error and, if configured, a rotated file."""
-    root = logging.getLogger("kiosk")
-    root.setLevel(settings.level)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    console = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    console.setFormatter(RedactingFormatter("%(levelname)s %(name)s %(message)s"))
-    root.addHandler(console)
-    if settings.file:
-        rotating = logging.handlers.RotatingFileHandler(
-            settings.file, maxBytes=settings.max_bytes, backupCount=settings.backups, encoding="utf-8"
-        )
-        rotating.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        root.addHandler(rotating)
-    root.propagate = False
+#: the earlier name of the formatter
+RedactingFormatter = StructuredFormatter
+
+
+def on_journal(stream: Any, env: Mapping[str, str]) -> bool:
+    """Whether ``stream`` is the journal's stream (``$JOURNAL_STREAM`` is its ``device:inode``)."""
+    expected = env.get("JOURNAL_STREAM", "")
+    if not expected:
+        return False
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return expected == f"{info.st_dev}:{info.st_ino}"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record (tests swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        """The current standard error."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+def setup_logging(settings: LoggingSection, *, stream: TextIO | None = None,
+                  env: Mapping[str, str] | None = None) -> None:
+    """Route all logs to standard error and, if configured, a rotated file, as redacted lines.
+
+    The handlers go on the root logger so that library logs (HTTP clients,
+    the server framework) are formatted and redacted too; calling this again
+    replaces only the handlers it added before. ``$KIOSK_LOG_LEVEL`` and
+    ``$KIOSK_LOG_FILE`` override the settings (for a one-off
+    ``KIOSK_LOG_LEVEL=DEBUG kiosk doctor``). A log file that cannot be opened is
+    reported on standard error and skipped: logging never stops the station.
+    """
+    env = os.environ if env is None else env
+    level = env.get("KIOSK_LOG_LEVEL", "").upper() or settings.level
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        level = settings.level
+    file = env.get("KIOSK_LOG_FILE") or settings.file
+    root = logging.getLogger()
+    root.setLevel(level)
+    for old in [h for h in root.handlers if getattr(h, "_kiosk", False)]:
+        root.removeHandler(old)
+        old.close()
+    console: logging.Handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    console.setFormatter(StructuredFormatter(journald=on_journal(stream or sys.stderr, env)))
+    _add(root, console)
+    if file:
+        try:
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
+            rotating = logging.handlers.RotatingFileHandler(
+                file, maxBytes=settings.max_bytes, backupCount=settings.backups, encoding="utf-8"
+            )
+        except OSError as exc:
+            logging.getLogger(__name__).warning("log.file_unavailable errno=%s", exc.errno)
+            return
+        rotating.setFormatter(StructuredFormatter())
+        _add(root, rotating)
+
+
+def _add(root: logging.Logger, handler: logging.Handler) -> None:
+    handler._kiosk = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+
+
+def settings_for(config_path: str | Path | None) -> LoggingSection:
+    """The ``[logging]`` section of a station or server config file; defaults when unusable.
+
+    A broken config is the subcommand's to report (with its file and key);
+    logging must be up before that, so here it just falls back to defaults.
+    """
+    if config_path is None:
+        return LoggingSection()
+    for loader in (load_station, load_server):
+        try:
+            return loader(config_path).logging
+        except ConfigError:
+            continue
+    return LoggingSection()
+
+
+def setup_from_args(args: argparse.Namespace) -> None:
+    """Set logging up for a ``kiosk`` subcommand from its ``--config``, if it has one."""
+    setup_logging(settings_for(getattr(args, "config", None)))

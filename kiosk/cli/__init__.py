@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args._module is None:
         print(f"kiosk {args.command}: not available in this build", file=sys.stderr)
         return 2
+    from kiosk.log import setup_from_args
+
+    setup_from_args(args)
     try:
         return int(args._module.run(args) or 0)
     except KioskError as exc:

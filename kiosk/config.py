@@ -67,6 +67,8 @@ class CodesSection:
     max_attempts: int = opt(3, "Wrong last-four entries before a code is locked on this station.", lo=1, hi=10)
     lock_minutes: float = opt(10.0, "How long a code stays locked after too many wrong entries.", lo=0.1, hi=1440)
     max_age_days: int = opt(400, "Codes issued longer ago than this are refused as expired.", lo=1, hi=3650)
+    clock_skew_minutes: float = opt(60.0, "Codes issued up to this far in the future (by this station's clock) "
+                                    "are still accepted.", lo=0, hi=1440)
 
 
 @dataclass(frozen=True)

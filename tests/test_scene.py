@@ -1,0 +1,167 @@
+"""The synthetic scene: a real face, an even backdrop, a readable QR card."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import zxingcpp
+
+from kiosk.scene import BACKGROUNDS, Pose, Scene, natural_motion
+
+W, H = 1280, 720
+
+
+def faces(frame: np.ndarray) -> np.ndarray:
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    found = cascade.detectMultiScale(gray, 1.1, 5, minSize=(40, 40))
+    return np.asarray(found).reshape(-1, 4)
+
+
+@pytest.fixture(scope="module")
+def scene() -> Scene:
+    return Scene(W, H)
+
+
+def test_default_pose_is_one_centred_face_of_standard_size(scene: Scene) -> None:
+    frame = scene.render(Pose())
+    assert frame.shape == (H, W, 3) and frame.dtype == np.uint8
+    found = faces(frame)
+    assert len(found) == 1
+    x, _y, w, _h = found[0]
+    assert 0.20 * W <= w <= 0.25 * W
+    assert abs(x + w / 2 - W / 2) < 0.03 * W
+    # A 3:4 crop of the full frame height holds the face at the standard's
+    # width (180-300 px of 480) with the eye line at 200-300 px of 640.
+    crop_scale = 640 / H
+    assert 180 <= w * crop_scale <= 300
+    marks = scene.landmarks(Pose())
+    eye_y = (marks.eyes[0][1] + marks.eyes[1][1]) / 2 * crop_scale
+    assert 200 <= eye_y <= 300
+    assert 50 <= marks.head_top[1] * crop_scale <= 110
+
+
+def test_head_fully_in_frame_with_backdrop_above_and_shoulders_visible(scene: Scene) -> None:
+    frame = scene.render(Pose())
+    blue = np.array(BACKGROUNDS["blue"])
+    is_bg = np.abs(frame.astype(int) - blue).sum(axis=2) < 12
+    # Rows above the head are pure backdrop.
+    top = scene.landmarks().head_top[1]
+    assert top > 40
+    assert is_bg[: int(top) - 6].all()
+    # The person's first row (the head top) is where the landmark says.
+    person_rows = np.nonzero((~is_bg).any(axis=1))[0]
+    assert abs(person_rows[0] - top) < 12
+    # Shoulders: near the bottom the person is much wider than the face.
+    face_w = scene.landmarks().face[2]
+    assert (~is_bg[H - 5]).sum() > 2.2 * face_w
+
+
+@pytest.mark.parametrize("name", ["blue", "white", "grey"])
+def test_even_backdrops_have_the_reference_colour(name: str) -> None:
+    frame = Scene(W, H, name).render(Pose())
+    corner = frame[:60, :200].reshape(-1, 3)
+    assert np.all(corner == np.array(BACKGROUNDS[name], np.uint8))
+    assert float(np.abs(np.diff(frame[:60, :200].astype(int), axis=1)).mean()) == 0.0
+
+
+def test_blue_is_the_standard_reference_rgb() -> None:
+    frame = Scene(320, 240, "blue").render(Pose(present=False))
+    rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    assert tuple(int(v) for v in rgb[0, 0]) == (100, 197, 255)
+
+
+def test_busy_backdrop_is_uneven_and_the_face_still_found() -> None:
+    frame = Scene(W, H, "busy").render(Pose())
+    corner = frame[:150, :300].astype(np.float32)
+    assert float(np.abs(np.diff(corner, axis=1)).mean()) > 5
+    assert corner.reshape(-1, 3).std(axis=0).mean() > 20
+    assert len(faces(frame)) == 1
+
+
+def test_unknown_backdrop_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Scene(W, H, "green")
+
+
+def test_render_is_deterministic_for_pose_and_time(scene: Scene) -> None:
+    pose = Pose(dx=0.05, roll=4, noise=2.0)
+    assert np.array_equal(scene.render(pose, t=1.5), scene.render(pose, t=1.5))
+    assert not np.array_equal(scene.render(pose, t=1.5), scene.render(pose, t=1.6))
+
+
+def test_no_person_and_two_people(scene: Scene) -> None:
+    assert len(faces(scene.render(Pose(present=False)))) == 0
+    assert len(faces(scene.render_two_people())) == 2
+
+
+def test_pose_moves_scales_and_rolls_the_face(scene: Scene) -> None:
+    base = faces(scene.render(Pose()))[0]
+    left = faces(scene.render(Pose(dx=-0.15)))[0]
+    assert left[0] + left[2] / 2 < base[0] + base[2] / 2 - 0.12 * W
+    far = faces(scene.render(Pose(scale=0.6)))[0]
+    assert far[2] < 0.7 * base[2]
+    marks = scene.landmarks(Pose(roll=8))
+    assert marks.eye_roll_deg == pytest.approx(8, abs=0.01)
+
+
+def test_mirrored_flips_the_frame(scene: Scene) -> None:
+    pose = Pose(dx=0.1)
+    assert np.array_equal(scene.render(pose)[:, ::-1], scene.render(Pose(dx=0.1, mirrored=True)))
+
+
+def test_brightness_and_blur_act_on_the_frame(scene: Scene) -> None:
+    x, y, w, h = (int(v) for v in scene.landmarks().face)
+    normal = scene.render(Pose())[y:y + h, x:x + w]
+    dark = scene.render(Pose(brightness=0.3))[y:y + h, x:x + w]
+    assert dark.mean() < 0.35 * normal.mean()
+    sharp = cv2.Laplacian(cv2.cvtColor(normal, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var()
+    blurred = scene.render(Pose(blur=4.0))[y:y + h, x:x + w]
+    assert cv2.Laplacian(cv2.cvtColor(blurred, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var() < 0.2 * sharp
+
+
+def test_side_light_and_coat_colour(scene: Scene) -> None:
+    marks = scene.landmarks()
+    x, y, w, h = (int(v) for v in marks.face)
+    lit = scene.render(Pose(side_light=0.5))
+    left = lit[y + h // 3:y + 2 * h // 3, x + w // 5:x + 2 * w // 5].mean()
+    right = lit[y + h // 3:y + 2 * h // 3, x + 3 * w // 5:x + 4 * w // 5].mean()
+    assert right > 1.2 * left
+    blue = np.array(BACKGROUNDS["blue"], np.float32)
+    chest = (slice(H - 60, H - 10), slice(330, 420))
+    plain = scene.render(Pose())[chest].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    tinted = scene.render(Pose(coat_bgr=BACKGROUNDS["blue"]))[chest].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    assert np.abs(tinted - blue).mean() < 0.5 * np.abs(plain - blue).mean()
+
+
+@pytest.mark.parametrize("length", [12, 180, 360])
+def test_held_up_code_is_decodable(scene: Scene, length: int) -> None:
+    text = ("KIOSK-REF1." + "0123456789abcdef" * 30)[:length]
+    for t in (0.0, 0.7, 2.1):
+        frame = scene.render(natural_motion(Pose(), t), code_text=text, t=t)
+        found = zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.QRCode)
+        assert [r.text for r in found] == [text]
+        # Held low, in front of the chest: below the chin, inside the frame.
+        (cx, cy) = ((found[0].position.top_left.x + found[0].position.bottom_right.x) / 2,
+                    (found[0].position.top_left.y + found[0].position.bottom_right.y) / 2)
+        assert cy > scene.landmarks().chin[1]
+        assert abs(cx - W / 2) < 0.1 * W
+
+
+def test_code_without_a_person(scene: Scene) -> None:
+    frame = scene.render(Pose(present=False), code_text="HELLO")
+    assert [r.text for r in zxingcpp.read_barcodes(frame)] == ["HELLO"]
+
+
+def test_natural_motion_is_small(scene: Scene) -> None:
+    for t in np.linspace(0, 10, 21):
+        moved = natural_motion(Pose(), float(t))
+        assert abs(moved.dx) < 0.01 and abs(moved.dy) < 0.005 and abs(moved.roll) < 1.0
+    assert natural_motion(Pose(), 1.0) != natural_motion(Pose(), 2.0)
+
+
+def test_small_frames_work() -> None:
+    frame = Scene(640, 480).render(Pose(), code_text="ABC")
+    assert frame.shape == (480, 640, 3)
+    assert len(faces(frame)) == 1

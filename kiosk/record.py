@@ -1,0 +1,183 @@
+"""A record: one student's capture session as the station stores and syncs it.
+
+``NewRecord`` is what the capture hands the store; ``Record`` is a stored row
+with its identity, capture clock, photo file and sync/review state. The store
+never imports ``kiosk.codes``: a code arrives here as its payload and its
+public (masked) fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+#: the one text form of times in the database and on the wire; text order is time order
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_time(moment: datetime) -> str:
+    """``moment`` (aware) as fixed-width ISO 8601 UTC text."""
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """The aware datetime of ``format_time`` text (or any ISO 8601 text); None stays None."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def from_epoch(seconds: float | None) -> datetime | None:
+    """An aware UTC datetime from epoch seconds; None stays None."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What a capture hands the store (the photo bytes travel beside it)."""
+
+    batch: str
+    station_id: str
+    code_payload: str | None = None
+    code_fields: dict[str, Any] | None = None  # the code's public_fields(), masked
+    student_uid: str | None = None
+    id_last4: str | None = None
+    codeless: bool = False
+    ticket: str | None = None
+    phone: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """A stored record. ``photo_path``/``original_path`` are absolute."""
+
+    id: str
+    batch: str
+    station_id: str
+    code_payload: str | None
+    code_fields: dict[str, Any] | None
+    student_uid: str | None
+    id_last4: str | None
+    codeless: bool
+    ticket: str | None
+    phone: str | None
+    name: str | None
+    captured_at: datetime
+    monotonic_ns: int
+    boot_id: str
+    photo_path: Path
+    photo_sha256: str
+    photo_bytes: int
+    original_path: Path | None = None
+    original_sha256: str | None = None
+    sync_state: str = "pending"
+    attempts: int = 0
+    next_at: datetime | None = None
+    lease_until: datetime | None = None
+    last_error: str | None = None
+    dead_reason: str | None = None
+    sent_at: datetime | None = None
+    review_status: str | None = None
+    queue_position: int | None = None
+    review_reason: str | None = None
+    binding_state: str | None = None  # "pending" | "sent" | "failed" for a code bound after sending
+    binding_error: str | None = None
+    photo_deleted_at: datetime | None = None
+    quarantined: str | None = None  # why the record was moved aside at start, if it was
+    seq: int = field(default=0, compare=False)
+
+    @property
+    def has_code(self) -> bool:
+        """Whether a collection code is attached (scanned at capture or bound later)."""
+        return self.code_payload is not None
+
+    def metadata(self) -> dict[str, Any]:
+        """The ``metadata`` part of the upload (see the server's API)."""
+        return {
+            "record_id": self.id,
+            "batch": self.batch,
+            "station_id": self.station_id,
+            "captured_at": format_time(self.captured_at),
+            "monotonic_ns": self.monotonic_ns,
+            "boot_id": self.boot_id,
+            "codeless": self.codeless,
+            "ticket": self.ticket,
+            "code_payload": self.code_payload,
+            "code": self.code_fields,
+            "id_last4": self.id_last4,
+            "phone": self.phone,
+            "name": self.name,
+            "photo_sha256": self.photo_sha256,
+            "photo_bytes": self.photo_bytes,
+            "original_sha256": self.original_sha256,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready view without personal data, for listings and logs."""
+        return {
+            "id": self.id,
+            "batch": self.batch,
+            "captured_at": format_time(self.captured_at),
+            "codeless": self.codeless,
+            "has_code": self.has_code,
+            "ticket": self.ticket,
+            "sync_state": self.sync_state,
+            "attempts": self.attempts,
+            "next_at": format_time(self.next_at) if self.next_at else None,
+            "last_error": self.last_error,
+            "dead_reason": self.dead_reason,
+            "review_status": self.review_status,
+            "queue_position": self.queue_position,
+            "review_reason": self.review_reason,
+            "binding_state": self.binding_state,
+            "photo_bytes": self.photo_bytes,
+            "photo_deleted": self.photo_deleted_at is not None,
+            "quarantined": self.quarantined,
+        }
+
+
+def record_from_row(row: Any, data_dir: Path) -> Record:
+    """A ``Record`` from a ``records`` row (a ``sqlite3.Row`` or a dict)."""
+    fields = row["code_fields"]
+    state = row["sync_state"]
+    return Record(
+        id=row["id"],
+        batch=row["batch"],
+        station_id=row["station_id"],
+        code_payload=row["code_payload"],
+        code_fields=json.loads(fields) if fields else None,
+        student_uid=row["student_uid"],
+        id_last4=row["id_last4"],
+        codeless=bool(row["codeless"]),
+        ticket=row["ticket"],
+        phone=row["phone"],
+        name=row["name"],
+        captured_at=parse_time(row["captured_at"]) or datetime.fromtimestamp(0, UTC),
+        monotonic_ns=row["monotonic_ns"],
+        boot_id=row["boot_id"],
+        photo_path=data_dir / row["photo_path"],
+        photo_sha256=row["photo_sha256"],
+        photo_bytes=row["photo_bytes"],
+        original_path=data_dir / row["original_path"] if row["original_path"] else None,
+        original_sha256=row["original_sha256"],
+        sync_state=state,
+        attempts=row["attempts"],
+        next_at=from_epoch(row["due_at"]) if state == "retry" else None,
+        lease_until=from_epoch(row["lease_until"]) if state == "sending" else None,
+        last_error=row["last_error"],
+        dead_reason=row["dead_reason"],
+        sent_at=parse_time(row["sent_at"]),
+        review_status=row["review_status"],
+        queue_position=row["queue_position"],
+        review_reason=row["review_reason"],
+        binding_state=row["binding_state"],
+        binding_error=row["binding_error"],
+        photo_deleted_at=parse_time(row["photo_deleted_at"]),
+        quarantined=row["quarantined"],
+        seq=row["seq"],
+    )

@@ -1,0 +1,509 @@
+"""The station's records: SQLite (WAL, synchronous=FULL) plus one photo file per record.
+
+A record is durable before anyone is told it exists: its photo is written with
+``kiosk.durable.write_file`` (temp file, fsync, rename, directory fsync) and
+only then is its row committed, in one short transaction. The UI and the sync
+daemon are separate processes sharing this database, so every write takes the
+write lock up front (``BEGIN IMMEDIATE``) and waits for it (busy timeout)
+instead of failing; leasing a record to a sync worker is one such transaction,
+so two workers never get the same record.
+
+Sync state: ``pending -> sending (lease) -> sent | retry (next_at) | dead``.
+Every change of state is also appended to the ``events`` table for audit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kiosk import durable, migrations
+from kiosk.errors import KioskError
+from kiosk.quarantine import StartupReport, check_at_open
+from kiosk.record import NewRecord, Record, format_time, record_from_row
+from kiosk.retention import PurgeReport, purge_records
+
+__all__ = [
+    "AlreadyBound", "DiskFull", "NewRecord", "PurgeReport", "Record", "StartupReport", "Store",
+    "StoreError", "UnknownRecord", "UnknownTicket", "read_boot_id",
+]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+#: review statuses after which the server has nothing more to tell about a record
+FINAL_REVIEW = ("confirmed", "rejected")
+_ACTIVE = ("pending", "sending", "retry")
+
+
+class StoreError(KioskError):
+    """The record store cannot do what was asked; the message says what to do."""
+
+    default_key = "store.failed"
+
+
+class DiskFull(StoreError):
+    """The disk (or quota) is full: nothing was stored."""
+
+    default_key = "store.disk_full"
+
+
+class UnknownRecord(StoreError):
+    """No record has this id."""
+
+    default_key = "store.unknown_record"
+
+
+class UnknownTicket(StoreError):
+    """No record has this claim ticket."""
+
+    default_key = "store.unknown_ticket"
+
+
+class AlreadyBound(StoreError):
+    """The record already carries another collection code."""
+
+    default_key = "store.already_bound"
+
+
+def read_boot_id() -> str:
+    """This boot's id: monotonic clocks are only comparable within one boot.
+
+    Linux gives it in ``/proc``; elsewhere the boot time (wall minus monotonic,
+    to the second) stands in for it.
+    """
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text("ascii").strip()
+    except OSError:
+        return f"boot-{round(time.time() - time.monotonic())}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def sha256_hex(data: bytes) -> str:
+    """The hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class Store:
+    """The station's records; one instance per process (not shared across threads)."""
+
+    DB_NAME = "kiosk.db"
+    PHOTOS = "photos"
+    QUARANTINE = "quarantine"
+
+    def __init__(self, data_dir: Path, db: sqlite_utils.Database, clock: Clock, boot_id: str) -> None:
+        self.data_dir = data_dir
+        self.photos_dir = data_dir / self.PHOTOS
+        self.quarantine_dir = data_dir / self.QUARANTINE
+        self.db = db
+        self._conn = db.conn
+        self._clock = clock
+        self.boot_id = boot_id
+        self.startup = StartupReport()
+
+    # -- opening ------------------------------------------------------------
+
+    @classmethod
+    def open(cls, data_dir: Path | str, *, clock: Clock | None = None, check_photos: str = "unsent",
+             busy_timeout_s: float = 10.0) -> Store:
+        """Open (creating or migrating) the store in ``data_dir`` and check it.
+
+        Expired leases go back to pending; orphan photos, and records whose
+        photo is missing or fails its sha256, are moved aside into
+        ``quarantine/`` and listed in ``store.startup`` (a ``StartupReport``).
+        ``check_photos`` is "unsent" (hash the photos still to be sent),
+        "all", or "none".
+        """
+        data_dir = Path(data_dir)
+        try:
+            for d in (data_dir, data_dir / cls.PHOTOS, data_dir / cls.QUARANTINE):
+                d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            conn = sqlite3.connect(data_dir / cls.DB_NAME, timeout=busy_timeout_s, isolation_level=None,
+                                   check_same_thread=False)
+        except OSError as exc:
+            raise _os_error(exc, "open") from exc
+        except sqlite3.Error as exc:
+            raise _db_error(exc, "open") from exc
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            db = sqlite_utils.Database(conn, execute_plugins=False)
+            start, end = migrations.migrate(conn)
+        except RuntimeError as exc:
+            conn.close()
+            raise StoreError("store.schema_newer", str(exc)) from None
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _db_error(exc, "migrate") from exc
+        store = cls(data_dir, db, clock or _utcnow, read_boot_id())
+        if start != end:
+            log.info("store.migrated from=%d to=%d", start, end)
+        recovered = store.recover_leases(store._clock())
+        store.startup = check_at_open(store, check_photos)
+        store.startup.schema_from, store.startup.schema_to = start, end
+        store.startup.leases_recovered = recovered
+        return store
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing shared with retention and quarantine ----------------------
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction holding the write lock from its start."""
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _db_error(exc, "begin") from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise _db_error(exc, "write") from exc
+            raise
+
+    def event(self, conn: sqlite3.Connection, record_id: str, kind: str, from_state: str | None,
+              to_state: str | None, *, detail: str = "") -> None:
+        """Append an audit event (inside the caller's transaction); no personal data in ``detail``."""
+        conn.execute("INSERT INTO events (record_id, at, kind, from_state, to_state, detail) VALUES (?,?,?,?,?,?)",
+                      (record_id, format_time(self._clock()), kind, from_state, to_state, detail or None))
+
+    def now(self) -> datetime:
+        """The store's clock (injectable for tests)."""
+        return self._clock()
+
+    def _row(self, record_id: str) -> sqlite3.Row:
+        row = self._conn.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise UnknownRecord(detail=f"id={record_id}")
+        return row
+
+    def _record(self, row: sqlite3.Row) -> Record:
+        return record_from_row(row, self.data_dir)
+
+    # -- capture ------------------------------------------------------------
+
+    def add_record(self, new: NewRecord, photo_jpeg: bytes, original_jpeg: bytes | None = None) -> Record:
+        """Store a captured record: photo files durable first, then the row.
+
+        Raises ``DiskFull`` or ``StoreError`` and leaves neither row nor file
+        behind when any step fails.
+        """
+        for data in (photo_jpeg, original_jpeg):
+            if data is not None and not data.startswith(b"\xff\xd8"):
+                raise StoreError("store.not_jpeg", f"bytes={len(data)}")
+        record_id = str(uuid.uuid4())
+        captured = self._clock()
+        mono = time.monotonic_ns()
+        photo_rel = f"{self.PHOTOS}/{record_id}.jpg"
+        original_rel = f"{self.PHOTOS}/{record_id}.original.jpg" if original_jpeg is not None else None
+        written: list[Path] = []
+        try:
+            durable.write_file(self.data_dir / photo_rel, photo_jpeg, sync_dir=False)
+            written.append(self.data_dir / photo_rel)
+            if original_rel is not None and original_jpeg is not None:
+                durable.write_file(self.data_dir / original_rel, original_jpeg, sync_dir=False)
+                written.append(self.data_dir / original_rel)
+            durable.fsync_dir(self.photos_dir)
+            with self.write() as conn:
+                conn.execute(
+                    """INSERT INTO records (id, batch, station_id, code_payload, code_fields, student_uid, id_last4,
+                       codeless, ticket, phone, name, captured_at, captured_day, monotonic_ns, boot_id, photo_path,
+                       photo_sha256, photo_bytes, original_path, original_sha256, sync_state, due_at)
+                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',0)""",
+                    (record_id, new.batch, new.station_id, new.code_payload,
+                     json.dumps(new.code_fields, ensure_ascii=False) if new.code_fields is not None else None,
+                     new.student_uid, new.id_last4, int(new.codeless), new.ticket, new.phone, new.name,
+                     format_time(captured), captured.astimezone().date().isoformat(), mono, self.boot_id,
+                     photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg), original_rel,
+                     sha256_hex(original_jpeg) if original_jpeg is not None else None))
+                self.event(conn, record_id, "captured", None, "pending",
+                           detail="codeless" if new.codeless else "code")
+        except OSError as exc:
+            self._discard(written, record_id)
+            raise _os_error(exc, "capture") from exc
+        except BaseException:
+            self._discard(written, record_id)
+            raise
+        log.info("record.captured id=%s bytes=%d", record_id, len(photo_jpeg))
+        return self._record(self._row(record_id))
+
+    def _discard(self, files: list[Path], record_id: str) -> None:
+        """Remove the files of a capture whose row was never committed."""
+        for path in files:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.error("record.discard_failed id=%s errno=%s", record_id, exc.errno)
+        with contextlib.suppress(OSError):
+            durable.fsync_dir(self.photos_dir)
+        log.warning("record.capture_failed id=%s", record_id)
+
+    # -- the sync queue -----------------------------------------------------
+
+    def lease_next(self, worker: str, lease_s: float, now: datetime) -> Record | None:
+        """Lease the oldest record that is due to a sync worker, or None.
+
+        Due: pending, or a retry whose time has come, or a lease that ran out.
+        """
+        t = now.timestamp()
+        with self.write() as conn:
+            row = conn.execute(
+                """SELECT seq, id, sync_state FROM records WHERE seq = (SELECT min(seq) FROM (
+                     SELECT seq FROM (SELECT seq FROM records INDEXED BY records_pending
+                                      WHERE sync_state = 'pending' ORDER BY seq LIMIT 1)
+                     UNION ALL
+                     SELECT seq FROM (SELECT seq FROM records INDEXED BY records_due
+                                      WHERE sync_state IN ('retry', 'sending') AND due_at <= ?
+                                      ORDER BY due_at LIMIT 1)))""", (t,)).fetchone()
+            if row is None:
+                return None
+            until = t + lease_s
+            conn.execute("UPDATE records SET sync_state = 'sending', lease_owner = ?, lease_until = ?, due_at = ? "
+                         "WHERE seq = ?", (worker, until, until, row["seq"]))
+            self.event(conn, row["id"], "leased", row["sync_state"], "sending", detail=f"worker={worker}")
+            leased = conn.execute("SELECT * FROM records WHERE seq = ?", (row["seq"],)).fetchone()
+        return self._record(leased)
+
+    def _finish(self, record_id: str, to_state: str, sets: str, params: tuple[Any, ...], *, detail: str,
+                only_if_sending: bool = True) -> bool:
+        with self.write() as conn:
+            row = conn.execute("SELECT sync_state FROM records WHERE id = ?", (record_id,)).fetchone()
+            if row is None:
+                raise UnknownRecord(detail=f"id={record_id}")
+            if only_if_sending and row["sync_state"] != "sending":
+                # another worker took the record over after our lease ran out: its result wins
+                log.warning("record.stale_result id=%s state=%s", record_id, row["sync_state"])
+                return False
+            conn.execute(f"UPDATE records SET sync_state = ?, lease_owner = NULL, lease_until = NULL, {sets} "
+                         "WHERE id = ?", (to_state, *params, record_id))
+            self.event(conn, record_id, to_state, row["sync_state"], to_state, detail=detail)
+        return True
+
+    def mark_sent(self, record_id: str, ack: dict[str, Any]) -> None:
+        """The server acknowledged the record (``ack`` is its answer: status, queue_position)."""
+        position = ack.get("queue_position")
+        status = ack.get("status")
+        self._finish(record_id, "sent",
+                     "attempts = attempts + 1, due_at = 0, last_error = NULL, sent_at = ?, "
+                     "review_status = coalesce(?, review_status), queue_position = ?",
+                     (format_time(self._clock()), status if isinstance(status, str) else None,
+                      position if isinstance(position, int) else None),
+                     detail=f"status={status}", only_if_sending=False)
+        log.info("record.sent id=%s", record_id)
+
+    def mark_retry(self, record_id: str, error: str, next_at: datetime) -> None:
+        """Sending failed for a passing reason; try again at ``next_at``."""
+        if self._finish(record_id, "retry", "attempts = attempts + 1, due_at = ?, last_error = ?",
+                        (next_at.timestamp(), error), detail=error):
+            log.info("record.retry id=%s error=%s", record_id, error)
+
+    def mark_dead(self, record_id: str, reason: str) -> None:
+        """The server refused the record for good (``reason`` for the operator)."""
+        if self._finish(record_id, "dead", "attempts = attempts + 1, due_at = 0, last_error = ?, dead_reason = ?",
+                        (reason, reason), detail=reason):
+            log.warning("record.dead id=%s reason=%s", record_id, reason)
+
+    def release(self, record_id: str, note: str) -> None:
+        """Give a leased record back as pending without counting an attempt (queue paused)."""
+        self._finish(record_id, "pending", "due_at = 0, last_error = ?", (note,), detail=note)
+
+    def recover_leases(self, now: datetime) -> int:
+        """Put records whose lease ran out back to pending; how many."""
+        with self.write() as conn:
+            rows = conn.execute("SELECT id FROM records WHERE sync_state = 'sending' AND lease_until < ?",
+                                (now.timestamp(),)).fetchall()
+            for row in rows:
+                conn.execute("UPDATE records SET sync_state = 'pending', lease_owner = NULL, lease_until = NULL, "
+                             "due_at = 0 WHERE id = ?", (row["id"],))
+                self.event(conn, row["id"], "lease_expired", "sending", "pending")
+        if rows:
+            log.warning("store.leases_recovered count=%d", len(rows))
+        return len(rows)
+
+    def queue_length(self) -> int:
+        """Records not yet acknowledged by the server (dead ones excluded)."""
+        return int(self._conn.execute("SELECT count(*) FROM records WHERE sync_state IN (?,?,?)",
+                                      _ACTIVE).fetchone()[0])
+
+    def next_due(self) -> datetime | None:
+        """When the next record falls due (now, if one is pending); None when nothing is queued."""
+        if self._conn.execute("SELECT 1 FROM records WHERE sync_state = 'pending' LIMIT 1").fetchone():
+            return datetime.fromtimestamp(0, UTC)
+        row = self._conn.execute("SELECT min(due_at) FROM records WHERE sync_state IN ('retry', 'sending')").fetchone()
+        return None if row[0] is None else datetime.fromtimestamp(row[0], UTC)
+
+    # -- lookups ------------------------------------------------------------
+
+    def get(self, record_id: str) -> Record | None:
+        """The record with ``record_id``, or None."""
+        row = self._conn.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
+        return self._record(row) if row else None
+
+    def find_by_student(self, student_uid: str) -> list[Record]:
+        """This student's records, newest first (a retake makes a second one)."""
+        rows = self._conn.execute("SELECT * FROM records WHERE student_uid = ? ORDER BY seq DESC", (student_uid,))
+        return [self._record(r) for r in rows]
+
+    def find_by_ticket(self, ticket: str) -> Record | None:
+        """The codeless record holding claim ticket ``ticket`` (normalised by the caller)."""
+        row = self._conn.execute("SELECT * FROM records WHERE ticket = ?", (ticket,)).fetchone()
+        return self._record(row) if row else None
+
+    def records(self, limit: int | None = 100, state: str | None = None) -> list[Record]:
+        """Records newest first, optionally only those in sync ``state``."""
+        sql, params = "SELECT * FROM records", list[Any]()
+        if state is not None:
+            sql += " WHERE sync_state = ?"
+            params.append(state)
+        sql += " ORDER BY seq DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [self._record(r) for r in self._conn.execute(sql, params)]
+
+    def events(self, record_id: str) -> list[dict[str, Any]]:
+        """The audit trail of one record, oldest first."""
+        rows = self._conn.execute("SELECT at, kind, from_state, to_state, detail FROM events WHERE record_id = ? "
+                                  "ORDER BY id", (record_id,))
+        return [dict(r) for r in rows]
+
+    def stats(self, day: date) -> dict[str, int]:
+        """Counts for the operator screen: records captured on ``day`` (local) and the queue now."""
+        row = self._conn.execute(
+            """SELECT count(*) AS captured, coalesce(sum(codeless), 0) AS codeless,
+                      coalesce(sum(sync_state = 'sent'), 0) AS sent,
+                      coalesce(sum(review_status = 'approved' OR review_status = 'confirmed'), 0) AS approved,
+                      coalesce(sum(review_status = 'rejected'), 0) AS rejected
+               FROM records WHERE captured_day = ?""", (day.isoformat(),)).fetchone()
+        out = {k: int(row[k]) for k in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+        for state in ("pending", "sending", "retry", "dead"):
+            out[state] = int(self._conn.execute("SELECT count(*) FROM records WHERE sync_state = ?",
+                                                (state,)).fetchone()[0])
+        out["queued"] = out["pending"] + out["sending"] + out["retry"]
+        out["bindings_pending"] = int(self._conn.execute(
+            "SELECT count(*) FROM records WHERE binding_state = 'pending'").fetchone()[0])
+        return out
+
+    # -- review and codes ---------------------------------------------------
+
+    def set_review(self, record_id: str, status: str | None, position: int | None, reason: str | None) -> bool:
+        """Store the server's review status; True when it changed (an event is written then)."""
+        with self.write() as conn:
+            row = conn.execute("SELECT review_status, queue_position, review_reason FROM records WHERE id = ?",
+                               (record_id,)).fetchone()
+            if row is None:
+                raise UnknownRecord(detail=f"id={record_id}")
+            if (row["review_status"], row["queue_position"], row["review_reason"]) == (status, position, reason):
+                return False
+            conn.execute("UPDATE records SET review_status = ?, queue_position = ?, review_reason = ? WHERE id = ?",
+                         (status, position, reason, record_id))
+            if row["review_status"] != status:
+                self.event(conn, record_id, "review", row["review_status"], status)
+        return True
+
+    def review_open(self, limit: int | None = None) -> list[str]:
+        """Ids of sent records whose review is not final, oldest first."""
+        sql = ("SELECT id FROM records WHERE sync_state = 'sent' AND "
+               "(review_status IS NULL OR review_status NOT IN (?, ?)) ORDER BY seq")
+        params: list[Any] = list(FINAL_REVIEW)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [r["id"] for r in self._conn.execute(sql, params)]
+
+    def bind_code(self, ticket: str, code_payload: str, code_fields: dict[str, Any] | None,
+                  student_uid: str | None, id_last4: str | None) -> Record:
+        """Attach a collection code to the codeless record holding ``ticket``.
+
+        A record not yet on the server simply uploads with its code; one that
+        is (or may be) already there gets a pending binding that the sync
+        client pushes to the server. Binding the same code again is a no-op.
+        """
+        with self.write() as conn:
+            row = conn.execute("SELECT id, sync_state, code_payload FROM records WHERE ticket = ?",
+                               (ticket,)).fetchone()
+            if row is None:
+                raise UnknownTicket(detail="ticket not found")
+            record_id = row["id"]
+            if row["code_payload"] is not None:
+                if row["code_payload"] != code_payload:
+                    raise AlreadyBound(detail=f"id={record_id}")
+                return self._record(self._row(record_id))
+            on_server = row["sync_state"] in ("sending", "sent")
+            conn.execute("UPDATE records SET code_payload = ?, code_fields = ?, student_uid = ?, id_last4 = ?, "
+                         "binding_state = ?, binding_error = NULL WHERE id = ?",
+                         (code_payload, json.dumps(code_fields, ensure_ascii=False) if code_fields else None,
+                          student_uid, id_last4, "pending" if on_server else None, record_id))
+            self.event(conn, record_id, "bound", row["sync_state"], row["sync_state"],
+                       detail="push" if on_server else "local")
+        log.info("record.bound id=%s push=%s", record_id, on_server)
+        return self._record(self._row(record_id))
+
+    def pending_bindings(self, limit: int = 50) -> list[Record]:
+        """Sent records whose code, bound at the station, still has to reach the server."""
+        rows = self._conn.execute("SELECT * FROM records WHERE binding_state = 'pending' AND sync_state = 'sent' "
+                                  "ORDER BY seq LIMIT ?", (limit,))
+        return [self._record(r) for r in rows]
+
+    def mark_binding(self, record_id: str, state: str, error: str | None = None) -> None:
+        """Record the server's answer to a pushed binding: "sent" or "failed" (with ``error``)."""
+        with self.write() as conn:
+            self._row(record_id)
+            conn.execute("UPDATE records SET binding_state = ?, binding_error = ? WHERE id = ?",
+                         (state, error, record_id))
+            self.event(conn, record_id, f"binding_{state}", "pending", state, detail=error or "")
+
+    # -- retention ----------------------------------------------------------
+
+    def purge(self, now: datetime, photo_days_after_ack: int, record_days: int, dry_run: bool = False) -> PurgeReport:
+        """Delete what retention allows (see ``kiosk.retention``); never an unsent record."""
+        return purge_records(self, now, photo_days_after_ack, record_days, dry_run)
+
+
+def _os_error(exc: OSError, step: str) -> StoreError:
+    log.error("store.os_error step=%s errno=%s", step, exc.errno)
+    if exc.errno in durable.FULL_ERRNOS:
+        return DiskFull(detail=f"{step}: {exc.strerror}")
+    return StoreError("store.write_failed", f"{step}: {exc.strerror or exc}")
+
+
+def _db_error(exc: sqlite3.Error, step: str) -> StoreError:
+    text = str(exc)
+    log.error("store.db_error step=%s error=%s", step, text)
+    if isinstance(exc, sqlite3.OperationalError) and "full" in text:
+        return DiskFull(detail=f"{step}: {text}")
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+        return StoreError("store.busy", f"{step}: {text}")
+    if isinstance(exc, sqlite3.IntegrityError):
+        return StoreError("store.conflict", f"{step}: {text}")
+    return StoreError("store.failed", f"{step}: {text}")

@@ -1,0 +1,402 @@
+"""The session as a pure state machine: ``step(state, event) -> (state, effects)``.
+
+No I/O and no clock reads happen here. Time arrives in ``Tick(now)`` events
+(monotonic seconds); everything else a person or a worker does arrives as an
+event; everything that needs the world (parse a code, take a photo, write a
+record) leaves as an *effect* for the controller (``kiosk.station``), whose
+results come back as events. The screens render the state they are given.
+
+Idle timeouts work without reading a clock: an event caused by a person
+leaves the new state with ``since=None``; the next ``Tick`` stamps it, and a
+later ``Tick`` that finds the screen idle too long returns to ``Welcome``.
+The ``Welcome`` state carries no student data, so a timeout forgets it.
+
+States live in ``kiosk.flow_types``, events in ``kiosk.flow_events``, effects
+in ``kiosk.flow_effects``, all re-exported here: this is the module the screens
+import. Operator-mode transitions live in ``kiosk.operator_flow``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.config import FlowSection
+from kiosk.flow_effects import *  # noqa: F403 - this module is the public face of the flow
+from kiosk.flow_effects import (
+    CallStaff,
+    CheckLastFour,
+    Effect,
+    LookupReceipt,
+    LookupStatus,
+    ParseCode,
+    SaveRecord,
+    StartCamera,
+    StopCamera,
+    TakePhoto,
+    WipeSession,
+)
+from kiosk.flow_events import *  # noqa: F403
+from kiosk.flow_events import (
+    AcceptTapped,
+    AutoShot,
+    BackspacePressed,
+    BackTapped,
+    CameraBack,
+    CameraLost,
+    ClearPressed,
+    CodeAccepted,
+    CodeLockedOut,
+    CodeRejected,
+    CodeScanned,
+    Event,
+    FeeAcknowledged,
+    FinishTapped,
+    Guidance,
+    KeyPressed,
+    LastFourOk,
+    LastFourWrong,
+    NoCodeTapped,
+    NotMeTapped,
+    OperatorRequested,
+    PhotoFailed,
+    PhotoReady,
+    QueuePositionKnown,
+    RetakeTapped,
+    RetryTapped,
+    Saved,
+    SaveFailed,
+    ShutterTapped,
+    StartTapped,
+    StatusFound,
+    StatusNotFound,
+    StatusTapped,
+    SubmitTapped,
+    ThatsMeTapped,
+    Tick,
+)
+from kiosk.flow_types import *  # noqa: F403
+from kiosk.flow_types import (
+    Batch,
+    Capture,
+    Confirm,
+    Context,
+    Done,
+    FeeNotice,
+    PinEntry,
+    Review,
+    Saving,
+    ScanCode,
+    State,
+    StatusShown,
+    Student,
+    Verify,
+    Welcome,
+)
+
+Result = tuple[State, tuple[Effect, ...]]
+
+#: characters the Verify keypad offers (full-width forms are normalised by the controller)
+LAST_FOUR_KEYS = frozenset("0123456789X()")
+#: longest last-four entry accepted: "3(7)" is four, some documents need a spare
+LAST_FOUR_MAX = 6
+PIN_MAX = 12
+
+
+def initial_state(settings: FlowSection, batch: Batch | None = None, *, demo_pin: bool = False) -> Welcome:
+    """The Welcome screen a station starts on."""
+    return Welcome(ctx=Context(settings=settings, batch=batch, demo_pin=demo_pin))
+
+
+def welcome(ctx: Context) -> Welcome:
+    """A fresh Welcome for ``ctx``: no student data survives in it."""
+    return Welcome(ctx=ctx)
+
+
+def frame_use(state: State) -> str | None:
+    """What camera frames are for in ``state``: "scan" (codes), "portrait" (guidance) or None."""
+    if not state.ctx.camera_ok:
+        return None
+    # busy does not matter here: restarting the scanner on every parse would undo its debounce
+    if isinstance(state, Welcome | ScanCode | StatusShown):
+        return "scan"
+    if isinstance(state, Capture):
+        return "portrait"
+    from kiosk.operator_flow import operator_frame_use
+
+    return operator_frame_use(state)
+
+
+def message_params(state: State) -> dict[str, Any]:
+    """Placeholders for ``state.error``'s string: ``n`` (tries left), ``minutes`` (lock)."""
+    params: dict[str, Any] = {}
+    tries = getattr(state, "tries_left", None)
+    if tries is not None:
+        params["n"] = tries
+    minutes = getattr(state, "locked_minutes", None)
+    if minutes is not None:
+        params["minutes"] = minutes
+    return params
+
+
+def timeout_of(state: State) -> float:
+    """Idle seconds before ``state`` returns to Welcome."""
+    s = state.ctx.settings
+    return s.done_timeout_s if isinstance(state, Done) else s.idle_timeout_s
+
+
+def step(state: State, event: Event) -> Result:
+    """The next state and the effects to carry out after ``event`` in ``state``.
+
+    Events that make no sense in a state (a late worker result, a double tap)
+    leave it unchanged with no effects; nothing here raises on bad input.
+    """
+    if isinstance(event, Tick):
+        return _tick(state, event.now)
+    if isinstance(event, CameraLost | CameraBack):
+        new, effects = _camera(state, isinstance(event, CameraBack))
+    else:
+        handler = _HANDLERS.get(type(state))
+        if handler is None:
+            from kiosk.operator_flow import operator_step
+
+            outcome = operator_step(state, event)
+        else:
+            outcome = handler(state, event)
+        if outcome is None:
+            return state, ()
+        new, effects = outcome
+        if event.is_activity() and new.since is not None:
+            new = dataclasses.replace(new, since=None)
+    return new, effects + _camera_effects(state, new)
+
+
+def _camera_effects(old: State, new: State) -> tuple[Effect, ...]:
+    before, after = frame_use(old), frame_use(new)
+    if before == after:
+        return ()
+    return (StopCamera(),) if after is None else (StartCamera(purpose=after),)
+
+
+def _tick(state: State, now: float) -> Result:
+    if state.since is None:
+        return dataclasses.replace(state, since=now), ()
+    if now - state.since < timeout_of(state):
+        return state, ()
+    if isinstance(state, Saving) and state.busy:
+        # the record is being made durable; leaving now could hide a failure
+        return state, ()
+    if isinstance(state, Welcome) and not state.busy and state.error is None:
+        return state, ()
+    fresh = welcome(state.ctx)
+    return fresh, (WipeSession(), *_camera_effects(state, fresh))
+
+
+def _camera(state: State, back: bool) -> Result:
+    ctx = dataclasses.replace(state.ctx, camera_ok=back)
+    if isinstance(state, Capture):
+        if back:
+            error = None if state.error == "flow.error.camera_lost" else state.error
+            # a fresh idle window once the camera is back: the student waited for us
+            return dataclasses.replace(state, ctx=ctx, error=error, since=None, phase="waiting", count=0), ()
+        return (dataclasses.replace(state, ctx=ctx, error="flow.error.camera_lost", phase="waiting", count=0),
+                (CallStaff(reason="camera_lost"),))
+    return dataclasses.replace(state, ctx=ctx), ()
+
+
+# ---------------------------------------------------------------------------
+# Student screens
+
+Outcome = Result | None
+
+
+def after_identified(ctx: Context, student: Student) -> State:
+    """The screen after a student is identified: the fee notice when due, else Capture."""
+    if ctx.batch is not None and ctx.batch.fee_required:
+        return FeeNotice(ctx=ctx, student=student)
+    return Capture(ctx=ctx, student=student)
+
+
+def _on_welcome(s: Welcome, e: Event) -> Outcome:
+    if isinstance(e, StartTapped):
+        if s.ctx.batch is None:
+            return dataclasses.replace(s, error="flow.error.no_batch"), ()
+        if not s.ctx.batch.allows("code"):
+            return dataclasses.replace(s, error="flow.error.code_not_allowed"), ()
+        return ScanCode(ctx=s.ctx), ()
+    if isinstance(e, StatusTapped):
+        return StatusShown(ctx=s.ctx), ()
+    if isinstance(e, CodeScanned) and not s.busy:
+        # a code shown on Welcome asks for its status
+        return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload),)
+    if isinstance(e, CodeAccepted) and s.busy:
+        return StatusShown(ctx=s.ctx, busy=True, code=e.code), (LookupStatus(code=e.code),)
+    if isinstance(e, CodeRejected) and s.busy:
+        return dataclasses.replace(s, busy=False, error=e.error_key), ()
+    if isinstance(e, OperatorRequested):
+        return PinEntry(ctx=s.ctx), ()
+    return None
+
+
+def _on_status(s: StatusShown, e: Event) -> Outcome:
+    if isinstance(e, CodeScanned) and not s.busy:
+        return dataclasses.replace(s, busy=True, error=None, view=None, code=None), (ParseCode(payload=e.payload),)
+    if isinstance(e, CodeAccepted) and s.busy and s.code is None:
+        return dataclasses.replace(s, code=e.code), (LookupStatus(code=e.code),)
+    if isinstance(e, CodeRejected) and s.busy:
+        return dataclasses.replace(s, busy=False, error=e.error_key), ()
+    if isinstance(e, StatusFound) and s.busy:
+        return dataclasses.replace(s, busy=False, view=e.view), ()
+    if isinstance(e, StatusNotFound) and s.busy:
+        return dataclasses.replace(s, busy=False, view=None, error="flow.status.none"), ()
+    if isinstance(e, StartTapped) and s.code is not None and not s.busy and s.may_start():
+        if s.ctx.batch is None:
+            return dataclasses.replace(s, error="flow.error.no_batch"), ()
+        return Verify(ctx=s.ctx, code=s.code), ()
+    if isinstance(e, BackTapped | FinishTapped):
+        return welcome(s.ctx), (WipeSession(),)
+    return None
+
+
+def _on_scan(s: ScanCode, e: Event) -> Outcome:
+    if isinstance(e, CodeScanned) and not s.busy:
+        return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload),)
+    if isinstance(e, CodeAccepted) and s.busy:
+        return Verify(ctx=s.ctx, code=e.code), ()
+    if isinstance(e, CodeRejected) and s.busy:
+        return dataclasses.replace(s, busy=False, error=e.error_key), ()
+    if isinstance(e, NoCodeTapped):
+        return dataclasses.replace(s, staff_called=True), (CallStaff(reason="no_code"),)
+    if isinstance(e, BackTapped):
+        return welcome(s.ctx), (WipeSession(),)
+    return None
+
+
+def _on_verify(s: Verify, e: Event) -> Outcome:
+    if s.busy:
+        if isinstance(e, LastFourOk):
+            return Confirm(ctx=s.ctx, student=Student(code=s.code, id_last4=e.id_last4)), ()
+        if isinstance(e, LastFourWrong):
+            return dataclasses.replace(s, busy=False, typed="", tries_left=e.tries_left,
+                                       error="flow.error.last_four_wrong"), ()
+        if isinstance(e, CodeLockedOut):
+            return (ScanCode(ctx=s.ctx, error="flow.error.code_locked", staff_called=True),
+                    (CallStaff(reason="code_locked"),))
+        return None
+    if isinstance(e, KeyPressed):
+        typed = typed_last_four(s.typed, e.key)
+        return (None if typed is None else (dataclasses.replace(s, typed=typed, error=None), ()))
+    if isinstance(e, BackspacePressed):
+        return dataclasses.replace(s, typed=s.typed[:-1], error=None), ()
+    if isinstance(e, ClearPressed):
+        return dataclasses.replace(s, typed="", error=None), ()
+    if isinstance(e, SubmitTapped):
+        if len(s.typed) < 4:
+            return dataclasses.replace(s, error="flow.error.last_four_short"), ()
+        return dataclasses.replace(s, busy=True, error=None), (CheckLastFour(code=s.code, typed=s.typed),)
+    if isinstance(e, BackTapped | NotMeTapped):
+        return ScanCode(ctx=s.ctx), ()
+    return None
+
+
+def typed_last_four(typed: str, key: str) -> str | None:
+    """``typed`` with keypad ``key`` appended, or None when the key is not allowed there."""
+    k = {"x": "X", "（": "(", "）": ")"}.get(key, key)
+    if k not in LAST_FOUR_KEYS or len(typed) >= LAST_FOUR_MAX:
+        return None
+    return typed + k
+
+
+def _on_confirm(s: Confirm, e: Event) -> Outcome:
+    if isinstance(e, ThatsMeTapped):
+        return after_identified(s.ctx, s.student), ()
+    if isinstance(e, NotMeTapped | BackTapped):
+        return ScanCode(ctx=s.ctx), (WipeSession(),)
+    return None
+
+
+def _on_fee(s: FeeNotice, e: Event) -> Outcome:
+    if isinstance(e, FeeAcknowledged):
+        return Capture(ctx=s.ctx, student=s.student), ()
+    if isinstance(e, BackTapped):
+        return welcome(s.ctx), (WipeSession(),)
+    return None
+
+
+def _on_capture(s: Capture, e: Event) -> Outcome:
+    if s.busy:
+        if isinstance(e, PhotoReady):
+            return Review(ctx=s.ctx, student=s.student, photo=e.photo), ()
+        if isinstance(e, PhotoFailed):
+            return dataclasses.replace(s, busy=False, error=e.error_key, phase="waiting", count=0), ()
+        return None
+    if isinstance(e, Guidance):
+        if not s.ctx.camera_ok:
+            return None
+        error = None if e.face else s.error
+        return dataclasses.replace(s, phase=e.phase, count=e.count, hint_key=e.hint_key, error=error), ()
+    if isinstance(e, AutoShot | ShutterTapped):
+        if not s.ctx.camera_ok:
+            return None
+        capture = e.capture if isinstance(e, AutoShot) else None
+        analysis = e.analysis if isinstance(e, AutoShot) else None
+        return (dataclasses.replace(s, busy=True, error=None, phase="shoot", count=0),
+                (TakePhoto(capture=capture, analysis=analysis),))
+    if isinstance(e, BackTapped):
+        return welcome(s.ctx), (WipeSession(),)
+    return None
+
+
+def _on_review(s: Review, e: Event) -> Outcome:
+    if isinstance(e, RetakeTapped):
+        if s.retakes_left <= 0:
+            return None
+        student = dataclasses.replace(s.student, retakes=s.student.retakes + 1)
+        return Capture(ctx=s.ctx, student=student), ()
+    if isinstance(e, AcceptTapped):
+        return (Saving(ctx=s.ctx, student=s.student, photo=s.photo, busy=True),
+                (SaveRecord(student=s.student, photo=s.photo),))
+    return None
+
+
+def _on_saving(s: Saving, e: Event) -> Outcome:
+    if s.busy:
+        if isinstance(e, Saved):
+            receipt = e.receipt
+            effects: tuple[Effect, ...] = (WipeSession(),)
+            if receipt.queue_position is None:
+                effects += (LookupReceipt(record_id=receipt.record_id),)
+            return Done(ctx=s.ctx, receipt=receipt), effects
+        if isinstance(e, SaveFailed):
+            return dataclasses.replace(s, busy=False, error=e.error_key), ()
+        return None
+    if isinstance(e, RetryTapped):
+        return dataclasses.replace(s, busy=True, error=None), (SaveRecord(student=s.student, photo=s.photo),)
+    if isinstance(e, NoCodeTapped):  # "call staff" from the save-failed message
+        return dataclasses.replace(s, staff_called=True), (CallStaff(reason="save_failed"),)
+    return None
+
+
+def _on_done(s: Done, e: Event) -> Outcome:
+    if isinstance(e, QueuePositionKnown) and e.record_id == s.receipt.record_id:
+        receipt = dataclasses.replace(s.receipt, queue_position=e.position)
+        # a worker result is not the student touching the screen: keep the idle clock
+        return dataclasses.replace(s, receipt=receipt), ()
+    if isinstance(e, FinishTapped | BackTapped):
+        return welcome(s.ctx), (WipeSession(),)
+    return None
+
+
+_HANDLERS: dict[type, Callable[[Any, Event], Outcome]] = {
+    Welcome: _on_welcome,
+    StatusShown: _on_status,
+    ScanCode: _on_scan,
+    Verify: _on_verify,
+    Confirm: _on_confirm,
+    FeeNotice: _on_fee,
+    Capture: _on_capture,
+    Review: _on_review,
+    Saving: _on_saving,
+    Done: _on_done,
+}

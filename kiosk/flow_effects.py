@@ -1,0 +1,159 @@
+"""The flow's effects: what the controller (``kiosk.station``) must do.
+
+Import these names from ``kiosk.flow``, which re-exports them. Each effect
+names the events its execution yields; ``slow`` effects belong on a worker
+thread, the others are cheap enough for the GUI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from kiosk.flow_types import Student
+
+if TYPE_CHECKING:
+    from kiosk.codes import CollectionCode
+
+
+# ---------------------------------------------------------------------------
+# Effects
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something for the controller to do; ``slow`` ones belong on a worker thread."""
+
+    slow: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class ParseCode(Effect):
+    """Parse a scanned payload with the codebook -> CodeAccepted | CodeRejected."""
+
+    payload: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CheckLastFour(Effect):
+    """Check typed last four against the code -> LastFourOk | LastFourWrong | CodeLockedOut."""
+
+    code: CollectionCode = field(repr=False)
+    typed: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class LookupStatus(Effect):
+    """The code's record status, local then server -> StatusFound | StatusNotFound."""
+
+    code: CollectionCode = field(repr=False)
+
+
+@dataclass(frozen=True)
+class LookupReceipt(Effect):
+    """The review-queue position of a just-saved record -> QueuePositionKnown | nothing."""
+
+    record_id: str
+
+
+@dataclass(frozen=True)
+class StartCamera(Effect):
+    """Frames are now for ``purpose`` ("scan" or "portrait"); resets debounce and auto-capture."""
+
+    slow: ClassVar[bool] = False
+    purpose: str
+
+
+@dataclass(frozen=True)
+class StopCamera(Effect):
+    """No screen needs frames analysed now."""
+
+    slow: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class TakePhoto(Effect):
+    """Make the standard photo from ``capture`` (None: the latest frame) -> PhotoReady | PhotoFailed."""
+
+    capture: Any = field(default=None, repr=False, compare=False)
+    analysis: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class SaveRecord(Effect):
+    """Write the record durably -> Saved | SaveFailed."""
+
+    student: Student = field(repr=False)
+    photo: Any = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CallStaff(Effect):
+    """Ask for a staff member (the screen shows it; a hook may ring)."""
+
+    slow: ClassVar[bool] = False
+    reason: str  # no_code | code_locked | camera_lost | save_failed
+
+
+@dataclass(frozen=True)
+class WipeSession(Effect):
+    """Forget everything about the student outside the state (frames, photos, widgets)."""
+
+    slow: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class CheckPin(Effect):
+    """Check the operator PIN against the lock -> PinAccepted | PinRejected | PinLockedOut."""
+
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CheckCodeless(Effect):
+    """Validate the codeless form -> CodelessOk | CodelessInvalid."""
+
+    slow: ClassVar[bool] = False
+    phone: str = field(repr=False)
+    id_last4: str = field(repr=False)
+    name: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class FindTicket(Effect):
+    """Find the codeless record of a scanned or typed ticket -> TicketFound | TicketRejected."""
+
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class BindCode(Effect):
+    """Bind the code to the ticket's record after checking the last four -> Bound | BindFailed."""
+
+    ticket: str
+    code: CollectionCode = field(repr=False)
+    typed: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class FetchBatch(Effect):
+    """Today's batch, from the server when online, else the cache -> BatchLoaded | BatchFailed."""
+
+    feature_code: str
+
+
+@dataclass(frozen=True)
+class GatherHealth(Effect):
+    """The station-status lines -> HealthReported."""
+
+
+@dataclass(frozen=True)
+class LoadStats(Effect):
+    """Today's figures -> StatsLoaded."""
+
+
+@dataclass(frozen=True)
+class Quit(Effect):
+    """Leave kiosk mode (the app closes its window)."""
+
+    slow: ClassVar[bool] = False

@@ -1,0 +1,248 @@
+"""The flow's vocabulary: states, events and effects, all frozen dataclasses.
+
+Import these names from ``kiosk.flow`` (which re-exports them); this module
+only keeps the transitions' file short. States carry what their screen shows;
+events are what happened; effects are what the controller must do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kiosk.batch import Batch
+from kiosk.config import FlowSection
+
+if TYPE_CHECKING:
+    from kiosk.codes import CollectionCode
+    from kiosk.portrait.standard import StandardPhoto
+
+MENU_CODELESS = "codeless"
+MENU_BIND = "bind"
+MENU_STATUS = "status"
+MENU_BATCH = "batch"
+MENU_STATS = "stats"
+MENU_QUIT = "quit"
+#: the operator menu, in the order the screen lists it
+MENU_ITEMS = (MENU_CODELESS, MENU_BIND, MENU_STATUS, MENU_BATCH, MENU_STATS, MENU_QUIT)
+
+
+# ---------------------------------------------------------------------------
+# Data carried by states
+
+
+@dataclass(frozen=True)
+class Context:
+    """What outlives a session: settings, today's batch, the station's condition."""
+
+    settings: FlowSection
+    batch: Batch | None = None
+    demo_pin: bool = False  # no PIN configured: the demo PIN 0000 opens operator mode
+    camera_ok: bool = True
+
+
+@dataclass(frozen=True)
+class Student:
+    """The student being captured: dropped from the state when the session ends."""
+
+    code: CollectionCode | None  # None for a codeless capture
+    id_last4: str
+    codeless: bool = False
+    phone: str = ""
+    name: str = ""
+    retakes: int = 0
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the Done screen shows about the saved record."""
+
+    record_id: str
+    short_id: str
+    queue_position: int | None = None
+    status_link: str = ""  # the status QR's text
+    ticket: str | None = None  # claim ticket of a codeless record
+    ticket_display: str = ""  # the ticket as typed, e.g. "ABCD-EFGH-J"
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """A student's review status as the status screen shows it."""
+
+    short_id: str
+    status: str  # pending (not uploaded yet), queued, approved, rejected, confirmed, awaiting_code
+    queue_position: int | None = None
+    reason: str | None = None
+    refreshed: bool = False  # fresh from the server; False: the station's last known status
+
+
+@dataclass(frozen=True)
+class HealthItem:
+    """One line of the station-status screen."""
+
+    name: str  # camera, scanner, disk, queue, last_sync, server, token, batch
+    ok: bool
+    detail: str = ""
+
+
+# ---------------------------------------------------------------------------
+# States
+
+
+@dataclass(frozen=True, kw_only=True)
+class State:
+    """What every screen has: the context, the idle stamp, an inline error, a busy flag."""
+
+    ctx: Context
+    since: float | None = None  # monotonic time of the last activity, stamped by Tick
+    error: str | None = None  # strings-table key shown inline
+    busy: bool = False  # an effect is running; the screen shows progress
+
+
+@dataclass(frozen=True, kw_only=True)
+class Welcome(State):
+    """Batch, school, date and help; "start", "check my status"; shows a code for status."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusShown(State):
+    """A student's review status, looked up from a scanned code."""
+
+    code: CollectionCode | None = None
+    view: StatusView | None = None
+
+    def may_start(self) -> bool:
+        """Whether this student may start a capture from here (no record yet, or rejected)."""
+        return self.view is None or self.view.status == "rejected"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanCode(State):
+    """Live preview while the student shows their collection code."""
+
+    staff_called: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verify(State):
+    """Keypad for the last four characters of the ID number."""
+
+    code: CollectionCode
+    typed: str = ""
+    tries_left: int | None = None  # shown after a miss
+
+
+@dataclass(frozen=True, kw_only=True)
+class Confirm(State):
+    """Masked name, school and student number: "that's me" or "not me"."""
+
+    student: Student
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeNotice(State):
+    """The batch's fee note, shown only when the batch requires a fee."""
+
+    student: Student
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capture(State):
+    """Mirrored preview with the oval guide, live hints and the countdown."""
+
+    student: Student
+    phase: str = "waiting"  # waiting | holding | countdown | shoot
+    count: int = 0  # countdown number shown
+    hint_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Review(State):
+    """The standard photo: retake (up to the limit) or accept."""
+
+    student: Student
+    photo: StandardPhoto = field(repr=False)
+
+    @property
+    def retakes_left(self) -> int:
+        """Retakes the student may still ask for."""
+        return max(0, self.ctx.settings.max_retakes - self.student.retakes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Saving(State):
+    """The record is being made durable; on failure says so and offers retry."""
+
+    student: Student
+    photo: StandardPhoto = field(repr=False)
+    staff_called: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Done(State):
+    """The receipt: short id, queue position, status QR, or the claim ticket."""
+
+    receipt: Receipt
+
+
+@dataclass(frozen=True, kw_only=True)
+class PinEntry(State):
+    """Operator PIN keypad."""
+
+    typed: str = ""
+    tries_left: int | None = None
+    locked_minutes: int | None = None  # operator mode is locked this much longer
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperatorMenu(State):
+    """Operator mode's menu (``MENU_ITEMS``)."""
+
+    notice: str | None = None  # an info message, e.g. "batch loaded"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodelessForm(State):
+    """Phone number, ID last four and optional name, typed on a physical keyboard."""
+
+    phone: str = ""
+    id_last4: str = ""
+    name: str = ""
+    invalid_field: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BindTicket(State):
+    """Binding a code to a codeless record: ticket, then code, then last four, then done."""
+
+    stage: str = "ticket"  # ticket | code | last4 | done
+    ticket_text: str = ""  # what the operator typed
+    ticket: str | None = None  # the normalised ticket once found
+    record_short_id: str = ""
+    code: CollectionCode | None = None
+    typed: str = ""
+    tries_left: int | None = None
+    receipt: Receipt | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StationStatus(State):
+    """Camera, scanner, disk, queue, last sync, server, token."""
+
+    items: tuple[HealthItem, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchSetup(State):
+    """Type a feature code; the batch is fetched when online, else read from the cache."""
+
+    typed: str = ""
+    loaded: Batch | None = None
+    offline: bool = False  # the batch came from the cache
+
+
+@dataclass(frozen=True, kw_only=True)
+class Statistics(State):
+    """Today's figures."""
+
+    items: tuple[tuple[str, int], ...] = ()

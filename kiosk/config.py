@@ -204,6 +204,12 @@ class ServerSection:
     max_photo_bytes: int = opt(2_000_000, "Largest photo accepted.", lo=1000, hi=50_000_000)
     retention_days: int = opt(365, "Records and photos are deleted this many days after capture.", lo=1, hi=3650)
     batches_file: str = opt("", "TOML file of batches to create at start; empty: none.")
+    purge_every_hours: float = opt(1.0, "How often the running server deletes records past retention.",
+                                   lo=0.01, hi=168)
+    bind_max_misses: int = opt(5, "Wrong code binds from a phone (no token) before that ticket is locked.",
+                               lo=1, hi=100)
+    bind_lock_minutes: float = opt(15.0, "How long a ticket stays locked for phones after too many misses.",
+                                   lo=0.1, hi=1440)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,308 @@
+"""The HTTP API of the collection server: ``create_app(config)`` builds the FastAPI application.
+
+Paths, fields and status codes follow docs/architecture.md. Station calls carry
+``Authorization: Bearer <station token>``; admin calls the admin token (which is
+also accepted wherever a station token is). The bind call also takes no token at
+all: a student's phone binds its own code, rate-limited per ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Response, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
+from starlette.responses import Response as StarletteResponse
+
+from kiosk.batch import Batch
+from kiosk.config import ServerConfig
+from kiosk.server import problems
+from kiosk.server.auth import StationTokens, is_admin, read_admin_token
+from kiosk.server.batches import BatchBook, load_batches_file
+from kiosk.server.binding import Binder, BindLimits, CodeChecker, KioskCodes
+from kiosk.server.db import Database
+from kiosk.server.photos import PhotoStore
+from kiosk.server.problems import Problem
+from kiosk.server.records import RecordBook, Upload
+from kiosk.server.retention import PurgeReport, purge, purge_periodically, sweep_orphans
+from kiosk.server.schema import (
+    BatchModel,
+    BindRequest,
+    BindResponse,
+    Health,
+    ProblemDoc,
+    RecordAck,
+    RecordMetadata,
+    ReviewAction,
+    ReviewQueue,
+    ReviewResult,
+    Revoked,
+    StatusRequest,
+    StatusResponse,
+    TokenRequest,
+    TokenResponse,
+)
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1"
+ADMIN = "admin"
+#: room for the metadata part and multipart framing on top of the two files
+_BODY_SLACK = 1_000_000
+
+
+@dataclass
+class ServerState:
+    """Everything the routes share: the database and the books over it, the admin token, the clock."""
+
+    config: ServerConfig
+    db: Database
+    photos: PhotoStore
+    records: RecordBook
+    batches: BatchBook
+    tokens: StationTokens
+    binder: Binder
+    admin_token: str
+    clock: Callable[[], datetime]
+
+    def purge(self, *, dry_run: bool = False) -> PurgeReport:
+        """Run the retention purge now (records and photos past ``retention_days``)."""
+        now = self.clock()
+        days = self.config.server.retention_days
+        report = purge(self.db, self.photos, now, days, dry_run=dry_run)
+        report.photos += sweep_orphans(self.db, self.photos, now, days, dry_run=dry_run)
+        return report
+
+
+def open_state(config: ServerConfig, *, admin_token: str | None = None, codebook: CodeChecker | None = None,
+               clock: Callable[[], datetime] | None = None,
+               on_record_received: Callable[[str], None] | None = None) -> ServerState:
+    """Open the server's data (database, photos, batches file) for ``config``.
+
+    ``admin_token`` defaults to the contents of ``[server] admin_token_file``
+    (which must have mode 0600); ``codebook`` to ``kiosk.codes`` with ``[codes]``.
+    """
+    section = config.server
+    token = admin_token if admin_token is not None else read_admin_token(section.admin_token_file)
+    db = Database(section.data_dir / "server.db")
+    photos = PhotoStore(section.data_dir / "photos")
+    batches = BatchBook(db)
+    now_fn = clock or (lambda: datetime.now(UTC))
+    if section.batches_file:
+        from pathlib import Path
+
+        for batch in load_batches_file(Path(section.batches_file)):
+            batches.put(batch, now_fn())
+    binder = Binder(db, batches, codebook or KioskCodes(config.codes),
+                    BindLimits(section.bind_max_misses, section.bind_lock_minutes))
+    return ServerState(config=config, db=db, photos=photos,
+                       records=RecordBook(db, photos, section.max_photo_bytes, on_record_received),
+                       batches=batches, tokens=StationTokens(db), binder=binder, admin_token=token, clock=now_fn)
+
+
+_bearer = HTTPBearer(auto_error=False, description="A station token, or the admin token.")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.server
+    return state
+
+
+def _caller(state: ServerState, creds: HTTPAuthorizationCredentials | None) -> str | None:
+    """``"admin"``, a station id, or None for no token; 401 for a token that is not valid."""
+    if creds is None:
+        return None
+    if is_admin(creds.credentials, state.admin_token):
+        return ADMIN
+    station = state.tokens.station_for(creds.credentials)
+    if station is None:
+        log.info("auth.refused")
+        raise Problem(401, "unauthorized", "the token is not valid or was revoked",
+                      headers={"WWW-Authenticate": "Bearer"})
+    return station
+
+
+def station_auth(request: Request, creds: Credentials) -> str:
+    """The calling station's id (or "admin"); 401 without a valid token."""
+    who = _caller(_state(request), creds)
+    if who is None:
+        raise Problem(401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    return who
+
+
+def admin_auth(request: Request, creds: Credentials) -> str:
+    """Admin calls only: 401 without a valid token, 403 with a station's."""
+    who = station_auth(request, creds)
+    if who != ADMIN:
+        raise Problem(403, "forbidden", "this call needs the admin token")
+    return who
+
+
+def optional_auth(request: Request, creds: Credentials) -> str | None:
+    """A station (or admin) when a token is given, None for an anonymous caller (a phone)."""
+    return _caller(_state(request), creds)
+
+
+def _problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ProblemDoc, "content": {problems.PROBLEM_JSON: {}}} for code in codes}
+
+
+def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook: CodeChecker | None = None,
+               clock: Callable[[], datetime] | None = None, purge_every_s: float | None = 3600.0,
+               on_record_received: Callable[[str], None] | None = None,
+               state: ServerState | None = None) -> FastAPI:
+    """The server's FastAPI application for ``config``.
+
+    Keyword arguments replace parts for tests and in-process use: the admin token
+    (instead of reading the token file), the code checker, the clock, the purge
+    interval (None: no background purge), a hook called while an upload is in
+    flight, or an already opened ``state``.
+    """
+    st = state or open_state(config, admin_token=admin_token, codebook=codebook, clock=clock,
+                             on_record_received=on_record_received)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if purge_every_s:
+            task = asyncio.create_task(purge_periodically(st.purge, purge_every_s))
+        log.info("server.started data_dir=%s", config.server.data_dir)
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(title="Graduation photo collection server", version="1", lifespan=lifespan,
+                  description="Reference collection server of the capture stations.")
+    app.state.server = st
+    problems.install_handlers(app)
+    max_body = 2 * config.server.max_photo_bytes + _BODY_SLACK
+
+    @app.middleware("http")
+    async def refuse_huge_bodies(request: Request,
+                                 call_next: Callable[[Request], Awaitable[StarletteResponse]]) -> StarletteResponse:
+        # Refuse before the body is read: a multi-gigabyte upload never reaches the disk.
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_body:
+            return problems.response(413, "too-large", f"the request body is larger than {max_body} bytes")
+        return await call_next(request)
+
+    @app.get(f"{API}/health", response_model=Health, tags=["public"])
+    def health() -> Health:
+        """The server is up; its clock (stations compare theirs with it)."""
+        return Health(status="ok", time=st.clock())
+
+    @app.get(f"{API}/batches/{{feature_code}}", response_model=BatchModel, tags=["station"],
+             responses=_problem_responses(401, 404))
+    def get_batch(feature_code: str, who: Annotated[str, Depends(station_auth)]) -> BatchModel:
+        """The batch (collection day) with this feature code."""
+        batch = st.batches.get(feature_code)
+        if batch is None:
+            raise Problem(404, "unknown-batch", "no batch with this feature code")
+        return BatchModel.model_validate(batch.to_json())
+
+    @app.put(f"{API}/records/{{record_id}}", response_model=RecordAck, status_code=201, tags=["station"],
+             responses={200: {"model": RecordAck, "description": "identical replay"},
+                        **_problem_responses(400, 401, 409, 413, 422)})
+    def put_record(
+        *,
+        record_id: uuid.UUID,
+        response: Response,
+        who: Annotated[str, Depends(station_auth)],
+        metadata: Annotated[str, Form(description="the record's metadata, JSON text")],
+        photo: Annotated[UploadFile, File(description="the standard photo, image/jpeg")],
+        original: Annotated[UploadFile | None, File(description="the head-and-shoulders original")] = None,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    ) -> RecordAck:
+        """Receive a record: 201 the first time, 200 with the same body on an identical replay."""
+        if idempotency_key is None or idempotency_key.strip().lower() != str(record_id):
+            raise Problem(400, "idempotency-key", "the Idempotency-Key header must equal the record id")
+        try:
+            meta = RecordMetadata.model_validate_json(metadata)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "metadata"
+            raise Problem(422, "invalid-metadata", f"{where}: {first.get('msg', 'invalid')}",
+                          errors=[{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
+                                  for e in exc.errors()]) from None
+        if meta.record_id != record_id:
+            raise Problem(422, "invalid-metadata", "metadata.record_id must equal the record id in the path")
+        limit = config.server.max_photo_bytes
+        photo_data = photo.file.read(limit + 1)
+        original_data = original.file.read(limit + 1) if original is not None else None
+        ack, created = st.records.accept(Upload(meta, photo_data, original_data), who, st.clock())
+        response.status_code = 201 if created else 200
+        return ack
+
+    @app.post(f"{API}/records/status", response_model=StatusResponse, tags=["station"],
+              responses=_problem_responses(401, 422))
+    def record_status(body: StatusRequest, who: Annotated[str, Depends(station_auth)]) -> StatusResponse:
+        """Review status and queue position of many records at once."""
+        return StatusResponse(records=st.records.statuses(body.ids))
+
+    @app.get(f"{API}/records/{{record_id}}/photo", tags=["admin"], response_class=Response,
+             responses={200: {"content": {"image/jpeg": {}}}, **_problem_responses(401, 403, 404)})
+    def record_photo(record_id: uuid.UUID, who: Annotated[str, Depends(admin_auth)]) -> Response:
+        """The record's photo, for a reviewer."""
+        sha = st.records.photo_sha256(str(record_id))
+        if sha is None or not st.photos.exists(sha):
+            raise Problem(404, "unknown-record", "no record with this id")
+        return Response(st.photos.path(sha).read_bytes(), media_type="image/jpeg")
+
+    @app.post(f"{API}/bind", response_model=BindResponse, tags=["station", "public"],
+              responses=_problem_responses(401, 404, 409, 422, 429, 503))
+    def bind(body: BindRequest, who: Annotated[str | None, Depends(optional_auth)]) -> BindResponse:
+        """Bind a collection code to the codeless record holding the ticket (station, or phone without a token)."""
+        return st.binder.bind(body.ticket, body.code_payload, body.id_last4, trusted=who is not None,
+                              now=st.clock())
+
+    @app.get(f"{API}/review/queue", response_model=ReviewQueue, tags=["admin"],
+             responses=_problem_responses(401, 403))
+    def review_queue(who: Annotated[str, Depends(admin_auth)],
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> ReviewQueue:
+        """Records waiting for review, first in line first, with their queue positions."""
+        return st.records.queue(limit, offset)
+
+    @app.post(f"{API}/review/{{record_id}}", response_model=ReviewResult, tags=["admin"],
+              responses=_problem_responses(401, 403, 404, 409, 422))
+    def review(record_id: uuid.UUID, body: ReviewAction, who: Annotated[str, Depends(admin_auth)]) -> ReviewResult:
+        """Approve or reject (with a reason) a queued record; confirm an approved one."""
+        return st.records.review(str(record_id), body.action, body.reason, st.clock())
+
+    @app.post(f"{API}/batches", response_model=BatchModel, status_code=201, tags=["admin"],
+              responses={200: {"model": BatchModel, "description": "replaced"},
+                         **_problem_responses(401, 403, 422)})
+    def put_batch(body: BatchModel, response: Response, who: Annotated[str, Depends(admin_auth)]) -> BatchModel:
+        """Create (201) or replace (200) a batch."""
+        created = st.batches.put(Batch.from_json(body.model_dump()), st.clock())
+        response.status_code = 201 if created else 200
+        return body
+
+    @app.post(f"{API}/tokens", response_model=TokenResponse, status_code=201, tags=["admin"],
+              responses=_problem_responses(401, 403, 422))
+    def issue_token(body: TokenRequest, who: Annotated[str, Depends(admin_auth)]) -> TokenResponse:
+        """Issue a station token (replacing the station's previous one); shown only in this answer."""
+        return TokenResponse(station_id=body.station_id, token=st.tokens.issue(body.station_id, st.clock()))
+
+    @app.delete(f"{API}/tokens/{{station_id}}", response_model=Revoked, tags=["admin"],
+                responses=_problem_responses(401, 403, 404))
+    def revoke_token(station_id: str, who: Annotated[str, Depends(admin_auth)]) -> Revoked:
+        """Revoke a station's token: its next call gets 401."""
+        if not st.tokens.revoke(station_id, st.clock()):
+            raise Problem(404, "unknown-station", "no token was issued for this station")
+        return Revoked(station_id=station_id, revoked=True)
+
+    return app

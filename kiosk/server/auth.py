@@ -1,0 +1,116 @@
+"""Who may call: the admin token (from a 0600 file) and per-station bearer tokens (stored hashed).
+
+A station token is 32 random bytes, shown once when issued; the database keeps
+only its sha256, so a copy of the database does not let anyone upload. Issuing a
+token for a station replaces (and so revokes) that station's previous token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import stat
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.errors import KioskError
+from kiosk.server.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class AdminTokenError(KioskError):
+    """The admin token file cannot be used."""
+
+    default_key = "server.admin_token_unreadable"
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random bearer token."""
+    return secrets.token_urlsafe(32)
+
+
+def create_admin_token_file(path: Path) -> str:
+    """Write a new admin token to ``path`` (mode 0600, never overwriting); the token."""
+    token = new_token()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise AdminTokenError("server.admin_token_exists", str(path), file=str(path)) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(token + "\n")
+    log.info("admin_token.created path=%s", path)
+    return token
+
+
+def read_admin_token(path: Path) -> str:
+    """The admin token from ``path``; ``AdminTokenError`` unless it is a non-empty file of mode 0600."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise AdminTokenError("server.admin_token_missing", str(path), file=str(path)) from None
+    except OSError as exc:
+        raise AdminTokenError(detail=f"{path}: {exc.strerror}", file=str(path)) from None
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        raise AdminTokenError("server.admin_token_mode", f"{path} mode={mode:o}", file=str(path),
+                              mode=f"{mode:o}")
+    try:
+        token = path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AdminTokenError(detail=f"{path}: {exc}", file=str(path)) from None
+    if len(token) < 16:
+        raise AdminTokenError("server.admin_token_short", str(path), file=str(path))
+    return token
+
+
+def is_admin(presented: str | None, admin_token: str) -> bool:
+    """Whether ``presented`` is the admin token (constant-time)."""
+    return presented is not None and hmac.compare_digest(presented.encode(), admin_token.encode())
+
+
+class StationTokens:
+    """Issue, revoke and check station tokens."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def issue(self, station_id: str, now: datetime) -> str:
+        """A new token for ``station_id``, replacing any previous one."""
+        token = new_token()
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO tokens (station_id, token_sha256, issued_at, revoked_at) VALUES (?, ?, ?, NULL) "
+                "ON CONFLICT (station_id) DO UPDATE SET token_sha256=excluded.token_sha256, "
+                "issued_at=excluded.issued_at, revoked_at=NULL",
+                (station_id, hash_token(token), now.isoformat()),
+            )
+        log.info("token.issued station=%s", station_id)
+        return token
+
+    def revoke(self, station_id: str, now: datetime) -> bool:
+        """Revoke the token of ``station_id``; whether the station had one."""
+        with self._db.write() as conn:
+            cur = conn.execute("UPDATE tokens SET revoked_at=? WHERE station_id=? AND revoked_at IS NULL",
+                               (now.isoformat(), station_id))
+            known = cur.rowcount > 0 or conn.execute(
+                "SELECT 1 FROM tokens WHERE station_id=?", (station_id,)).fetchone() is not None
+        if known:
+            log.info("token.revoked station=%s", station_id)
+        return known
+
+    def station_for(self, token: str) -> str | None:
+        """The station whose live token is ``token``, or None."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT station_id FROM tokens WHERE token_sha256=? AND revoked_at IS NULL",
+                               (hash_token(token),)).fetchone()
+        return None if row is None else str(row["station_id"])

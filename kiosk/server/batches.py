@@ -1,0 +1,87 @@
+"""Collection days known to the server, and the TOML file that seeds them at start.
+
+The batches file holds one ``[[batch]]`` table per collection day with the
+fields of ``kiosk.batch.Batch``::
+
+    [[batch]]
+    feature_code = "1S95KT"
+    school_code = "10001"
+    school_name = "示例大学"
+    start_date = "2026-06-01"
+    end_date = "2026-06-03"
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tomllib
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.batch import Batch, BatchError, normalise_feature_code
+from kiosk.errors import KioskError
+from kiosk.server.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class BatchFileError(KioskError):
+    """A batches file that cannot be used."""
+
+    default_key = "server.batches_file_invalid"
+
+
+def load_batches_file(path: Path) -> list[Batch]:
+    """The batches listed in ``path``; ``BatchFileError`` naming the file and the entry at fault."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BatchFileError(detail=f"{path}: {exc}", file=str(path), entry="-") from None
+    entries = data.get("batch", [])
+    if not isinstance(entries, list) or set(data) - {"batch"}:
+        raise BatchFileError(detail=f"{path}: expected [[batch]] tables only", file=str(path), entry="-")
+    batches = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            if not isinstance(entry, dict):
+                raise BatchError(detail="not a table")
+            unknown = set(entry) - set(Batch.__dataclass_fields__)
+            if unknown:
+                raise BatchError(detail=f"unknown fields {sorted(unknown)}")
+            batch = Batch.from_json(entry)
+            batches.append(Batch.from_json({**batch.to_json(),
+                                            "feature_code": normalise_feature_code(batch.feature_code)}))
+        except BatchError as exc:
+            raise BatchFileError(detail=f"{path}: batch {number}: {exc.detail}", file=str(path),
+                                 entry=str(number)) from None
+    return batches
+
+
+class BatchBook:
+    """Batches by feature code."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def put(self, batch: Batch, now: datetime) -> bool:
+        """Create or replace ``batch``; whether it was new."""
+        code = normalise_feature_code(batch.feature_code)
+        data = json.dumps({**batch.to_json(), "feature_code": code}, ensure_ascii=False)
+        with self._db.write() as conn:
+            existed = conn.execute("SELECT 1 FROM batches WHERE feature_code=?", (code,)).fetchone() is not None
+            conn.execute("INSERT INTO batches (feature_code, data, updated_at) VALUES (?, ?, ?) "
+                         "ON CONFLICT (feature_code) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",
+                         (code, data, now.isoformat()))
+        log.info("batch.%s code=%s", "replaced" if existed else "created", code)
+        return not existed
+
+    def get(self, feature_code: str) -> Batch | None:
+        """The batch with ``feature_code`` (any case), or None."""
+        try:
+            code = normalise_feature_code(feature_code)
+        except BatchError:
+            return None
+        with self._db.read() as conn:
+            row = conn.execute("SELECT data FROM batches WHERE feature_code=?", (code,)).fetchone()
+        return None if row is None else Batch.from_json(json.loads(row["data"]))

@@ -1,0 +1,212 @@
+"""The station's window: header, the screens, and help on every screen.
+
+In kiosk mode the window is fullscreen and frameless, the cursor is hidden and
+close requests are swallowed (only operator mode's "leave kiosk mode" ends
+it); ``--windowed`` gives an ordinary window for development. The layout
+follows the window's orientation: 1080x1920 portrait or 1920x1080 landscape.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtGui import QCursor
+from PyQt5.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.batch import Batch
+from kiosk.config import HelpSection
+from kiosk.ui import theme
+from kiosk.ui.i18n import Lang
+from kiosk.ui.screens.base import Screen
+
+log = logging.getLogger(__name__)
+
+PORTRAIT = (1080, 1920)
+LANDSCAPE = (1920, 1080)
+
+
+def ensure_application(argv: list[str] | None = None, *, headless: bool = False) -> QApplication:
+    """The one QApplication (offscreen when ``headless``)."""
+    if headless:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setAttribute(Qt.ApplicationAttribute.AA_EnableHighDpiScaling, False)
+        app = QApplication(argv or ["kiosk"])
+    return app  # type: ignore[return-value]
+
+
+def has_display() -> bool:
+    """Whether a graphical display is available."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class StationWindow(QWidget):
+    """Header, stacked screens and the help footer."""
+
+    screen_changed = pyqtSignal(str)
+    staff_requested = pyqtSignal()
+
+    def __init__(self, lang: Lang, help_settings: HelpSection, *, kiosk_mode: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lang = lang
+        self.kiosk_mode = kiosk_mode
+        self.allow_close = not kiosk_mode
+        self.help_settings = help_settings
+        self.batch: Batch | None = None
+        self.screens: dict[str, Screen] = {}
+        self.portrait = True
+        self.setObjectName("root")
+        self.setWindowTitle(lang.t("ui.app.title"))
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+
+        header = QWidget()
+        header.setObjectName("header")
+        header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.title = QLabel()
+        self.title.setObjectName("title")
+        lang.bind(self.title, self.title.setText, "ui.app.title")
+        self.batch_line = QLabel()
+        self.batch_line.setObjectName("batchLine")
+        self.batch_line.setWordWrap(True)
+        self.lang_button = QPushButton()
+        self.lang_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        lang.bind(self.lang_button, self.lang_button.setText, "ui.app.lang_toggle")
+        self.lang_button.clicked.connect(lang.toggle)
+        self.staff_button = QPushButton()
+        self.staff_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        lang.bind(self.staff_button, self.staff_button.setText, "ui.app.staff")
+        self.staff_button.clicked.connect(self.staff_requested.emit)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(self.title)
+        titles.addWidget(self.batch_line)
+        row = QHBoxLayout(header)
+        row.setContentsMargins(32, 12, 24, 12)
+        row.addLayout(titles, 1)
+        row.addWidget(self.staff_button)
+        row.addWidget(self.lang_button)
+
+        self.stack = QStackedWidget()
+        footer = QWidget()
+        footer.setObjectName("footer")
+        footer.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.help = QLabel()
+        self.help.setObjectName("help")
+        self.help.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.help.setWordWrap(True)
+        foot = QHBoxLayout(footer)
+        foot.setContentsMargins(24, 10, 24, 10)
+        foot.addWidget(self.help)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(header)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(footer)
+        self.set_batch(None)
+        self._apply_scale(*PORTRAIT)
+
+    # -- screens -------------------------------------------------------------
+
+    def add_screen(self, screen: Screen) -> Screen:
+        """Add ``screen`` to the stack."""
+        self.screens[screen.name] = screen
+        self.stack.addWidget(screen)
+        screen.set_portrait(self.portrait)
+        return screen
+
+    def show_screen(self, name: str) -> Screen:
+        """Bring screen ``name`` up."""
+        screen = self.screens[name]
+        if self.stack.currentWidget() is not screen:
+            self.stack.setCurrentWidget(screen)
+            screen.activated()
+            log.info("ui.screen name=%s", name)
+            self.screen_changed.emit(name)
+        return screen
+
+    @property
+    def current(self) -> Screen:
+        """The screen shown now."""
+        return self.stack.currentWidget()  # type: ignore[return-value]
+
+    # -- batch and help --------------------------------------------------------
+
+    def set_batch(self, batch: Batch | None) -> None:
+        """Show ``batch`` in the header and its help (or the station's) in the footer."""
+        self.batch = batch
+        if batch is None:
+            self.lang.bind(self.batch_line, self.batch_line.setText, "ui.app.no_batch")
+        else:
+            dates = batch.start_date if batch.start_date == batch.end_date else f"{batch.start_date} ~ {batch.end_date}"
+            self.lang.bind(self.batch_line, self.batch_line.setText, "ui.app.batch_line",
+                           school=batch.school_name, code=batch.feature_code, dates=f"{dates} {batch.hours}")
+        phone = (batch.help_phone if batch else "") or self.help_settings.phone
+        hours = (batch.help_hours if batch else "") or self.help_settings.hours
+        self.lang.bind(self.help, self.help.setText, "ui.app.help", phone=phone, hours=hours)
+
+    # -- window behaviour ---------------------------------------------------------
+
+    def present(self) -> None:
+        """Show the window: fullscreen, frameless, no cursor in kiosk mode."""
+        if self.kiosk_mode:
+            flags = Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint
+            self.setWindowFlags(self.windowFlags() | flags)  # type: ignore[arg-type]
+            QApplication.setOverrideCursor(QCursor(Qt.CursorShape.BlankCursor))
+            self.showFullScreen()
+        else:
+            self.resize(540, 960)
+            self.show()
+
+    def leave_kiosk_mode(self) -> None:
+        """Allow closing and quit (operator mode only)."""
+        log.info("ui.leave_kiosk")
+        self.allow_close = True
+        if self.kiosk_mode:
+            QApplication.restoreOverrideCursor()
+        self.close()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+    def closeEvent(self, event: Any) -> None:
+        """Swallowed in kiosk mode unless the operator left it."""
+        if self.allow_close:
+            event.accept()
+        else:
+            log.info("ui.close_ignored")
+            event.ignore()
+
+    def resizeEvent(self, event: Any) -> None:
+        """Re-lay the screens for the new orientation and font scale."""
+        super().resizeEvent(event)
+        self._apply_scale(self.width(), self.height())
+
+    def _apply_scale(self, width: int, height: int) -> None:
+        portrait = height >= width
+        scale = theme.Scale.for_size(width, height)
+        sheet = theme.style_sheet(scale)
+        if sheet != self.styleSheet():
+            self.setStyleSheet(sheet)
+        if portrait != self.portrait or not self.screens:
+            self.portrait = portrait
+            for screen in self.screens.values():
+                screen.set_portrait(portrait)
+
+    def screenshot(self, path: str) -> bool:
+        """Save what the window shows as a PNG."""
+        return self.grab().save(path, "PNG")

@@ -1,0 +1,142 @@
+"""The frame every screen shares: heading, inline messages, two panes, actions.
+
+A screen renders the flow state it is given (``show_state``) and forwards what
+people do as flow events (``kiosk.flow``); it never decides where the session
+goes.
+Errors appear inline in a banner on the screen itself, never in a modal box.
+In portrait the two panes stack; in landscape they sit side by side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from kiosk.flow import Event, State
+from kiosk.ui.i18n import Lang
+
+
+class Screen(QWidget):
+    """Base of all screens."""
+
+    #: a flow event caused by a person on this screen
+    intent = pyqtSignal(object)
+
+    #: the screen's name (screenshots, tests, the session's mapping)
+    name = "screen"
+    #: strings-table key of the heading
+    heading_key = ""
+
+    def __init__(self, lang: Lang, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lang = lang
+        self.setObjectName(self.name)
+        self.heading = self.label(self.heading_key, "heading") if self.heading_key else QLabel()
+        self.heading.setObjectName("heading")
+        self.heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.heading.setWordWrap(True)
+        self.sub = QLabel()
+        self.sub.setObjectName("sub")
+        self.sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.sub.setWordWrap(True)
+        self.sub.hide()
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.hide()
+        self.first = QVBoxLayout()
+        self.second = QVBoxLayout()
+        self.split = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.split.setSpacing(24)
+        self.split.addLayout(self.first, 3)
+        self.split.addLayout(self.second, 2)
+        self.buttons_row = QHBoxLayout()
+        self.buttons_row.setSpacing(20)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(40, 24, 40, 24)
+        outer.setSpacing(18)
+        outer.addWidget(self.heading)
+        outer.addWidget(self.sub)
+        outer.addWidget(self.banner)
+        outer.addLayout(self.split, 1)
+        outer.addLayout(self.buttons_row)
+        self.build()
+
+    # -- building blocks -------------------------------------------------
+
+    def build(self) -> None:
+        """Add the screen's own widgets (subclasses)."""
+
+    def label(self, key: str = "", object_name: str = "", **params: Any) -> QLabel:
+        """A word-wrapped label bound to ``key``."""
+        label = QLabel()
+        label.setWordWrap(True)
+        if object_name:
+            label.setObjectName(object_name)
+        if key:
+            self.lang.bind(label, label.setText, key, **params)
+        return label
+
+    def button(self, key: str, event: Event | None = None, *, primary: bool = False,
+               **params: Any) -> QPushButton:
+        """A touch button bound to ``key``; a tap sends ``event``."""
+        button = QPushButton()
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        if primary:
+            button.setProperty("primary", True)
+        self.lang.bind(button, button.setText, key, **params)
+        if event is not None:
+            button.clicked.connect(lambda _=False: self.send(event))
+        return button
+
+    def send(self, event: Event) -> None:
+        """Forward what the person did."""
+        self.intent.emit(event)
+
+    # -- what the session calls -------------------------------------------
+
+    def show_state(self, state: State) -> None:
+        """Render ``state``: the base shows its inline error; subclasses add the rest."""
+        if state.error:
+            self.set_error(state.error)
+        elif self.error_key is not None:
+            self.set_error(None)
+
+    def reset(self) -> None:
+        """Forget everything shown (a new student): subclasses clear their fields."""
+        self.set_error(None)
+
+    def set_error(self, key: str | None, **params: Any) -> None:
+        """Show ``key`` as an inline error, or hide the banner when ``key`` is None."""
+        self._set_banner("error", key, params)
+
+    def set_info(self, key: str | None, **params: Any) -> None:
+        """Show ``key`` as an inline notice, or hide the banner when ``key`` is None."""
+        self._set_banner("info", key, params)
+
+    def _set_banner(self, kind: str, key: str | None, params: dict[str, Any]) -> None:
+        if key is None:
+            self.lang.unbind(self.banner)
+            self.banner.hide()
+            return
+        self.banner.setObjectName(kind)
+        self.banner.setStyleSheet("")  # re-polish for the new object name
+        self.lang.bind(self.banner, self.banner.setText, key, **params)
+        self.banner.show()
+
+    @property
+    def error_key(self) -> str | None:
+        """The key of the inline error shown, if any (tests)."""
+        if self.banner.isHidden() or self.banner.objectName() != "error":
+            return None
+        return self.lang.key_of(self.banner)
+
+    def set_portrait(self, portrait: bool) -> None:
+        """Stack the panes in portrait; side by side in landscape."""
+        self.split.setDirection(QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight)
+
+    def activated(self) -> None:
+        """Called when the screen comes up (subclasses: focus, start animations)."""

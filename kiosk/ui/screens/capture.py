@@ -1,0 +1,229 @@
+"""Capture (guided preview, countdown, tap-to-shoot), Review and Done."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QPixmap
+from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
+
+from kiosk import flow
+from kiosk.ui.screens.base import Screen
+from kiosk.ui.widgets.preview import Preview
+from kiosk.ui.widgets.qr import QrCode
+
+
+class CaptureScreen(Screen):
+    """The mirrored preview with the oval guide, the live hint and the countdown."""
+
+    name = "capture"
+    heading_key = "ui.capture.heading"
+
+    def __init__(self, lang: Any, *, mirror: bool = True) -> None:
+        self.mirror = mirror
+        super().__init__(lang)
+
+    def build(self) -> None:
+        """Preview with overlay; shutter and back."""
+        self.preview = Preview(mirror=self.mirror, guide=True)
+        self.preview.tapped.connect(self._tap)
+        self.first.addWidget(self.preview, 1)
+        self.split.setStretch(1, 0)
+        self.shutter = self.button("ui.capture.shoot", flow.ShutterTapped(), primary=True)
+        self.shutter.setMinimumHeight(110)
+        self.buttons_row.addWidget(self.button("ui.app.cancel", flow.BackTapped()))
+        self.buttons_row.addWidget(self.shutter, 2)
+        self._hint_key = "ui.capture.waiting"
+        self.lang.changed.connect(lambda _lang: self._render_hint())
+
+    def _tap(self) -> None:
+        if self.shutter.isEnabled():
+            self.send(flow.ShutterTapped())
+
+    def show_state(self, state: flow.State) -> None:
+        """Phase, countdown, hint, camera state and errors (framing hints, camera lost)."""
+        super().show_state(state)
+        assert isinstance(state, flow.Capture)
+        lost = not state.ctx.camera_ok
+        self.show_guidance(state.phase, state.count, state.hint_key, busy=state.busy)
+        self.set_camera_lost(lost)
+
+    def show_guidance(self, phase: str, count: int, hint_key: str | None, *, busy: bool = False) -> None:
+        """The autocapture phase, countdown and hint of the latest analysis."""
+        if busy:
+            key = "ui.capture.saving"
+        elif phase == "holding":
+            key = "ui.capture.hold"
+        elif hint_key:
+            key = hint_key
+        else:
+            key = "ui.capture.waiting"
+        self._hint_key = key
+        self.shutter.setEnabled(not busy)
+        self.preview.set_overlay(hint=self.lang.t(key), countdown=count if phase == "countdown" else None,
+                                 ok=phase in ("holding", "countdown", "shoot"))
+
+    def set_camera_lost(self, lost: bool) -> None:
+        """Say so over the preview while the camera is gone."""
+        self.preview.set_overlay(message=self.lang.t("ui.app.camera_lost") if lost else "")
+        self.shutter.setEnabled(not lost)
+
+    def _render_hint(self) -> None:
+        self.preview.set_overlay(hint=self.lang.t(self._hint_key), countdown=self.preview.countdown)
+
+    def reset(self) -> None:
+        """No frame of the previous student stays on screen."""
+        super().reset()
+        self.preview.clear_frame()
+        self.show_guidance("waiting", 0, None)
+
+
+class ReviewScreen(Screen):
+    """The standard photo as it will be submitted: retake (limited) or accept."""
+
+    name = "review"
+    heading_key = "ui.review.heading"
+
+    def build(self) -> None:
+        """Photo, retake and accept."""
+        self.photo = QLabel()
+        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.photo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.photo.setMinimumSize(240, 320)
+        self._pixmap = QPixmap()
+        self.first.addWidget(self.photo, 1)
+        self.retake = self.button("ui.review.retake", flow.RetakeTapped(), left=0)
+        self.accept = self.button("ui.review.accept", flow.AcceptTapped(), primary=True)
+        self.retry = self.button("ui.review.retry", flow.RetryTapped(), primary=True)
+        self.call_staff = self.button("ui.review.call_staff", flow.NoCodeTapped())
+        for button in (self.retake, self.accept, self.call_staff, self.retry):
+            self.buttons_row.addWidget(button)
+        self._jpeg = b""
+
+    def show_state(self, state: flow.State) -> None:
+        """Review: the photo and the retakes left; Saving: progress, or the error with retry."""
+        super().show_state(state)
+        assert isinstance(state, flow.Review | flow.Saving)
+        jpeg = getattr(state.photo, "jpeg", b"")
+        if jpeg != self._jpeg:
+            self._jpeg = jpeg
+            self._pixmap = QPixmap()
+            self._pixmap.loadFromData(jpeg, "JPEG")
+            self._fit()
+        saving = isinstance(state, flow.Saving)
+        failed = saving and not state.busy
+        left = state.retakes_left if isinstance(state, flow.Review) else 0
+        if left > 0:
+            self.lang.bind(self.retake, self.retake.setText, "ui.review.retake", left=left)
+        else:
+            self.lang.bind(self.retake, self.retake.setText, "ui.review.no_retake")
+        self.retake.setVisible(not saving)
+        self.retake.setEnabled(left > 0)
+        self.accept.setVisible(not saving or state.busy)
+        self.accept.setEnabled(not saving)
+        self.retry.setVisible(failed)
+        self.call_staff.setVisible(failed)
+        if saving and state.busy:
+            self.set_info("ui.capture.saving")
+        elif failed and getattr(state, "staff_called", False) and not state.error:
+            self.set_info("ui.welcome.staff_called")
+
+    def _fit(self) -> None:
+        if self._pixmap.isNull():
+            self.photo.clear()
+            return
+        size = self.photo.size()
+        scaled = self._pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)
+        self.photo.setPixmap(scaled)
+
+    def resizeEvent(self, event: Any) -> None:
+        """Keep the photo as large as fits."""
+        super().resizeEvent(event)
+        self._fit()
+
+    def reset(self) -> None:
+        """No photo of the previous student stays on screen."""
+        super().reset()
+        self._pixmap = QPixmap()
+        self._jpeg = b""
+        self.photo.clear()
+
+
+class DoneScreen(Screen):
+    """The receipt: short id, queue position, "you will be notified", status QR (and ticket)."""
+
+    name = "done"
+    heading_key = "ui.done.heading"
+
+    def build(self) -> None:
+        """Receipt card, QR codes and finish."""
+        card = QFrame()
+        card.setObjectName("card")
+        box = QVBoxLayout(card)
+        box.setContentsMargins(32, 24, 32, 24)
+        box.addWidget(self.label("ui.done.receipt", "sub"))
+        self.short_id = QLabel()
+        self.short_id.setObjectName("big")
+        self.short_id.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(self.short_id)
+        self.queue = self.label("ui.done.queue_unknown")
+        box.addWidget(self.queue)
+        box.addWidget(self.label("ui.done.notify", "sub"))
+        self.first.addStretch(1)
+        self.first.addWidget(card)
+        self.first.addStretch(1)
+        codes = QHBoxLayout()
+        self.status_qr = QrCode(size=220)
+        self.status_box = self._qr_box(self.status_qr, "ui.done.scan_status")
+        self.ticket_qr = QrCode(size=220)
+        self.ticket_text = QLabel()
+        self.ticket_text.setObjectName("heading")
+        self.ticket_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.ticket_box = self._qr_box(self.ticket_qr, "ui.done.ticket", self.ticket_text)
+        codes.addWidget(self.status_box)
+        codes.addWidget(self.ticket_box)
+        self.second.addStretch(1)
+        self.second.addLayout(codes)
+        self.second.addStretch(1)
+        self.buttons_row.addWidget(self.button("ui.done.finish", flow.FinishTapped(), primary=True))
+
+    def _qr_box(self, qr: QrCode, key: str, extra: QLabel | None = None) -> QFrame:
+        frame = QFrame()
+        col = QVBoxLayout(frame)
+        col.addWidget(qr, 0, Qt.AlignmentFlag.AlignHCenter)
+        if extra is not None:
+            col.addWidget(extra)
+        caption = self.label(key, "sub")
+        caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        col.addWidget(caption)
+        return frame
+
+    def show_state(self, state: flow.State) -> None:
+        """The receipt of the saved record."""
+        super().show_state(state)
+        receipt = getattr(state, "receipt", None)
+        if receipt is None:
+            return
+        self.show_receipt(receipt.short_id, receipt.queue_position, receipt.status_link,
+                          receipt.ticket or "", receipt.ticket_display)
+
+    def show_receipt(self, short_id: str, position: int | None, status_url: str = "",
+                     ticket: str = "", ticket_display: str = "") -> None:
+        """What the student takes away."""
+        self.short_id.setText(short_id)
+        if position is None:
+            self.lang.bind(self.queue, self.queue.setText, "ui.done.queue_unknown")
+        else:
+            self.lang.bind(self.queue, self.queue.setText, "ui.done.queue", n=position)
+        self.status_qr.set_text(status_url)
+        self.status_box.setVisible(bool(status_url))
+        self.ticket_qr.set_text(ticket)
+        self.ticket_text.setText(ticket_display or ticket)
+        self.ticket_box.setVisible(bool(ticket))
+
+    def reset(self) -> None:
+        """No receipt of the previous student stays on screen."""
+        super().reset()
+        self.show_receipt("", None)

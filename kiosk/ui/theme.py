@@ -1,0 +1,82 @@
+"""Sizes, colours and the style sheet of the touch screens.
+
+Sizes are in pixels for a touch screen of about 96-100 dpi: 15 mm is about
+60 px, so every touch target is at least ``TOUCH_PX`` high and wide. Fonts scale
+with the window's shorter side so that 1080x1920 portrait and 1920x1080
+landscape both read well from a step away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: smallest side of anything a finger must hit (>= 15 mm at ~100 dpi)
+TOUCH_PX = 72
+
+PRIMARY = "#1565c0"
+PRIMARY_DARK = "#0d47a1"
+ACCENT = "#2e7d32"
+DANGER = "#c62828"
+BACKGROUND = "#f4f7fb"
+SURFACE = "#ffffff"
+TEXT = "#1b1f24"
+MUTED = "#5f6b7a"
+GUIDE_OK = "#43a047"
+GUIDE_WAIT = "#ffffff"
+
+FONT_FAMILIES = '"Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "Source Han Sans SC", sans-serif'
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Font sizes in pixels for one window size."""
+
+    body: int
+    heading: int
+    big: int
+    small: int
+
+    @classmethod
+    def for_size(cls, width: int, height: int) -> Scale:
+        """Sizes for a window of ``width`` x ``height`` pixels."""
+        short = max(480, min(width, height))
+        body = max(20, round(short / 36))
+        return cls(body=body, heading=round(body * 1.6), big=round(body * 3.2), small=max(16, round(body * 0.8)))
+
+
+def style_sheet(scale: Scale) -> str:
+    """The application's style sheet for ``scale``."""
+    return f"""
+    QWidget {{ font-family: {FONT_FAMILIES}; font-size: {scale.body}px; color: {TEXT}; }}
+    QMainWindow, #root {{ background: {BACKGROUND}; }}
+    #header {{ background: {PRIMARY}; }}
+    #header QLabel {{ color: white; }}
+    #title {{ font-size: {scale.heading}px; font-weight: bold; color: white; }}
+    #batchLine {{ font-size: {scale.small}px; color: #dce8f8; }}
+    #footer {{ background: {SURFACE}; border-top: 1px solid #d5dde8; }}
+    #help {{ font-size: {scale.small}px; color: {MUTED}; }}
+    #heading {{ font-size: {scale.heading}px; font-weight: bold; }}
+    #sub {{ color: {MUTED}; }}
+    #big {{ font-size: {scale.big}px; font-weight: bold; color: {PRIMARY_DARK}; }}
+    #error {{ background: #fdecea; color: {DANGER}; border: 2px solid {DANGER}; border-radius: 10px;
+              padding: 12px; font-weight: bold; }}
+    #info {{ background: #e8f5e9; color: {ACCENT}; border: 2px solid {ACCENT}; border-radius: 10px;
+             padding: 12px; font-weight: bold; }}
+    #card {{ background: {SURFACE}; border: 1px solid #d5dde8; border-radius: 14px; }}
+    #hint {{ font-size: {scale.heading}px; font-weight: bold; color: white;
+             background: rgba(0, 0, 0, 150); border-radius: 12px; padding: 10px; }}
+    QPushButton {{ min-height: {TOUCH_PX}px; min-width: {TOUCH_PX}px; padding: 8px 24px;
+                   border-radius: 12px; border: 2px solid {PRIMARY}; background: {SURFACE};
+                   color: {PRIMARY}; font-weight: bold; }}
+    QPushButton:pressed {{ background: #dbe7f7; }}
+    QPushButton:disabled {{ border-color: #b0bac6; color: #b0bac6; }}
+    QPushButton[primary="true"] {{ background: {PRIMARY}; color: white; }}
+    QPushButton[primary="true"]:pressed {{ background: {PRIMARY_DARK}; }}
+    QPushButton[primary="true"]:disabled {{ background: #b0bac6; color: white; border-color: #b0bac6; }}
+    QPushButton[quiet="true"] {{ border: none; background: transparent; text-decoration: underline; }}
+    #header QPushButton {{ background: transparent; color: white; border: 2px solid white; }}
+    QLineEdit {{ min-height: {TOUCH_PX}px; padding: 4px 12px; border: 2px solid #9fb3c8; border-radius: 10px;
+                 background: {SURFACE}; font-size: {scale.heading}px; }}
+    QLineEdit:focus {{ border-color: {PRIMARY}; }}
+    #keypadDisplay {{ font-size: {scale.big}px; letter-spacing: 8px; }}
+    """

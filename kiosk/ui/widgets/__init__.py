@@ -1,0 +1,1 @@
+"""Reusable touch widgets: keypad, camera preview with overlay, QR code."""

@@ -1,0 +1,142 @@
+"""The live camera preview with the capture overlay.
+
+The preview is mirrored by default because people expect a mirror; the
+saved photo never is. Over the picture it draws the oval the face should fill,
+the live hint and the countdown. Frames arrive already decoded (BGR arrays)
+and are wrapped without copying; painting scales them to the widget.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtCore import QRectF, Qt, pyqtSignal
+from PyQt5.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PyQt5.QtWidgets import QSizePolicy, QWidget
+
+from kiosk.ui import theme
+
+
+def bgr_to_qimage(frame: np.ndarray) -> QImage:
+    """A QImage sharing ``frame``'s memory (keep the array alive while it is shown)."""
+    if frame.ndim == 2:
+        h, w = frame.shape
+        return QImage(frame.data, w, h, frame.strides[0], QImage.Format_Grayscale8)  # type: ignore[call-overload]
+    h, w = frame.shape[:2]
+    return QImage(frame.data, w, h, frame.strides[0], QImage.Format_BGR888)  # type: ignore[call-overload]
+
+
+class Preview(QWidget):
+    """A cropped-to-fill live picture, optionally with the oval guide, hint and countdown."""
+
+    tapped = pyqtSignal()
+
+    def __init__(self, *, mirror: bool = True, guide: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mirror = mirror
+        self.guide = guide
+        self.guide_ok = False
+        self.hint = ""
+        self.countdown: int | None = None
+        self.message = ""
+        self.frames_shown = 0
+        self._frame: np.ndarray | None = None
+        self._image: QImage | None = None
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMinimumSize(320, 240)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def set_frame(self, frame: np.ndarray) -> None:
+        """Show ``frame`` (BGR) from now on."""
+        self._frame = np.ascontiguousarray(frame)
+        self._image = bgr_to_qimage(self._frame)
+        self.frames_shown += 1
+        self.update()
+
+    def clear_frame(self) -> None:
+        """Forget the last frame (a new student must not see the previous one)."""
+        self._frame = None
+        self._image = None
+        self.update()
+
+    def set_overlay(self, *, hint: str | None = None, countdown: int | None = None, ok: bool | None = None,
+                    message: str | None = None) -> None:
+        """Change what is drawn over the picture; ``None`` keeps the current value (countdown: hides it)."""
+        if hint is not None:
+            self.hint = hint
+        self.countdown = countdown
+        if ok is not None:
+            self.guide_ok = ok
+        if message is not None:
+            self.message = message
+        self.update()
+
+    def guide_rect(self) -> QRectF:
+        """The oval the face should fill, in widget coordinates."""
+        h = self.height() * 0.56
+        w = h * 0.74
+        return QRectF((self.width() - w) / 2, self.height() * 0.14, w, h)
+
+    def paintEvent(self, _event) -> None:
+        """Picture (cropped to fill, mirrored), then the overlay."""
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#20262e"))
+        if self._image is not None:
+            iw, ih = self._image.width(), self._image.height()
+            scale = max(self.width() / iw, self.height() / ih)
+            sw, sh = self.width() / scale, self.height() / scale
+            source = QRectF((iw - sw) / 2, (ih - sh) / 2, sw, sh)
+            if self.mirror:
+                painter.save()
+                painter.translate(self.width(), 0)
+                painter.scale(-1, 1)
+                painter.drawImage(QRectF(0, 0, self.width(), self.height()), self._image, source)
+                painter.restore()
+            else:
+                painter.drawImage(QRectF(0, 0, self.width(), self.height()), self._image, source)
+        painter.setRenderHint(QPainter.Antialiasing)
+        if self.guide:
+            self._paint_guide(painter)
+        if self.message:
+            self._paint_banner(painter, self.message, self.height() * 0.45)
+        elif self.hint:
+            self._paint_banner(painter, self.hint, self.height() * 0.80)
+        if self.countdown is not None and self.countdown > 0:
+            font = QFont(self.font())
+            font.setPixelSize(int(self.height() * 0.25))
+            font.setBold(True)
+            painter.setFont(font)
+            painter.setPen(QColor(255, 255, 255, 230))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, str(self.countdown))
+
+    def _paint_guide(self, painter: QPainter) -> None:
+        oval = self.guide_rect()
+        outside = QPainterPath()
+        outside.addRect(QRectF(self.rect()))
+        inside = QPainterPath()
+        inside.addEllipse(oval)
+        painter.fillPath(outside.subtracted(inside), QColor(0, 0, 0, 90))
+        colour = QColor(theme.GUIDE_OK if self.guide_ok else theme.GUIDE_WAIT)
+        pen = QPen(colour, max(4, self.height() // 120))
+        if not self.guide_ok:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(oval)
+
+    def _paint_banner(self, painter: QPainter, text: str, y: float) -> None:
+        font = QFont(self.font())
+        font.setPixelSize(max(20, int(self.height() * 0.045)))
+        font.setBold(True)
+        painter.setFont(font)
+        margin = self.width() * 0.05
+        box = QRectF(margin, y, self.width() - 2 * margin, font.pixelSize() * 2.2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 160))
+        painter.drawRoundedRect(box, 12, 12)
+        painter.setPen(QColor("white"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+
+    def mousePressEvent(self, event) -> None:
+        """A tap on the picture (tap-to-shoot on the capture screen)."""
+        self.tapped.emit()
+        super().mousePressEvent(event)

@@ -68,14 +68,16 @@ def stopping(env: Mapping[str, str] | None = None) -> bool:
 def ping_interval_s(env: Mapping[str, str] | None = None) -> float | None:
     """How often to ping: half of ``$WATCHDOG_USEC``; None when no watchdog is armed for us.
 
-    ``$WATCHDOG_PID``, when set, names the process the watchdog is meant for; a
-    child process that inherited the environment must not ping on its behalf.
+    ``$WATCHDOG_PID``, when set, names the process the watchdog is meant for:
+    us, or our parent when the compositor (the unit's main process, started
+    with ``NotifyAccess=all``) runs us as its client. Any other process that
+    inherited the environment must not ping on its behalf.
     """
     env = os.environ if env is None else env
     usec, pid = env.get("WATCHDOG_USEC", ""), env.get("WATCHDOG_PID", "")
     if not usec.isdigit() or int(usec) <= 0:
         return None
-    if pid and (not pid.isdigit() or int(pid) != os.getpid()):
+    if pid and (not pid.isdigit() or int(pid) not in (os.getpid(), os.getppid())):
         return None
     return int(usec) / 2_000_000
 

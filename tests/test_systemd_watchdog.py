@@ -68,7 +68,8 @@ def test_the_default_environment_is_read(notify_socket, monkeypatch) -> None:
     [
         ({"WATCHDOG_USEC": "20000000"}, 10.0),
         ({"WATCHDOG_USEC": "20000000", "WATCHDOG_PID": str(os.getpid())}, 10.0),
-        ({"WATCHDOG_USEC": "20000000", "WATCHDOG_PID": "1"}, None),
+        ({"WATCHDOG_USEC": "20000000", "WATCHDOG_PID": str(os.getppid())}, 10.0),
+        ({"WATCHDOG_USEC": "20000000", "WATCHDOG_PID": "999999999"}, None),
         ({"WATCHDOG_USEC": "0"}, None),
         ({"WATCHDOG_USEC": "soon"}, None),
         ({}, None),

@@ -1,0 +1,125 @@
+"""``kiosk server``: run the reference collection server, or look after its data.
+
+    kiosk server --config server.toml [--host H] [--port N]     serve (uvicorn)
+    kiosk server --config F admin-token --create                write a new admin token file (0600)
+    kiosk server --config F token issue --station ID [--out F]  issue a station token
+    kiosk server --config F token revoke --station ID           revoke it
+    kiosk server --config F batch add FILE.toml                 create or replace batches
+    kiosk server --config F purge [--dry-run]                   delete what is past retention
+
+The maintenance actions work on the server's data directory directly, so they
+need no admin token and work while the server runs (SQLite WAL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kiosk import config as kconfig
+from kiosk.log import setup_logging
+from kiosk.server.db import Database
+
+
+def _config_option(p: argparse.ArgumentParser, *, top: bool) -> None:
+    # Accepted before or after the action; the action's copy does not overwrite the top one.
+    p.add_argument("--config", type=Path, default=None if top else argparse.SUPPRESS,
+                   help="server.toml (defaults when omitted)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``kiosk server``."""
+    _config_option(p, top=True)
+    p.add_argument("--host", help="address to listen on (overrides [server] host)")
+    p.add_argument("--port", type=int, help="port to listen on (overrides [server] port)")
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    a = sub.add_parser("admin-token", help="create the admin token file")
+    _config_option(a, top=False)
+    a.add_argument("--create", action="store_true", required=True, help="write a new token (never overwrites)")
+    t = sub.add_parser("token", help="issue or revoke a station token")
+    _config_option(t, top=False)
+    t.add_argument("op", choices=("issue", "revoke"))
+    t.add_argument("--station", required=True, help="station id")
+    t.add_argument("--out", type=Path, help="write the issued token to this file (mode 0600) instead of printing")
+    b = sub.add_parser("batch", help="create or replace batches from a TOML file of [[batch]] tables")
+    _config_option(b, top=False)
+    b.add_argument("op", choices=("add",))
+    b.add_argument("file", type=Path)
+    g = sub.add_parser("purge", help="delete records and photos past retention")
+    _config_option(g, top=False)
+    g.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``kiosk server``."""
+    cfg = kconfig.load_server(args.config)
+    setup_logging(cfg.logging)
+    action = args.action
+    if action is None:
+        return _serve(cfg, args.host, args.port)
+    if action == "admin-token":
+        from kiosk.server.auth import create_admin_token_file
+
+        create_admin_token_file(cfg.server.admin_token_file)
+        print(f"{cfg.server.admin_token_file}: created (mode 600)")
+        return 0
+    db = Database(cfg.server.data_dir / "server.db")
+    now = datetime.now(UTC)
+    try:
+        if action == "token":
+            return _token(db, args, now)
+        if action == "batch":
+            from kiosk.server.batches import BatchBook, load_batches_file
+
+            book = BatchBook(db)
+            for batch in load_batches_file(args.file):
+                created = book.put(batch, now)
+                print(f"{batch.feature_code}: {'created' if created else 'replaced'}")
+            return 0
+        from kiosk.server.photos import PhotoStore
+        from kiosk.server.retention import purge, sweep_orphans
+
+        photos = PhotoStore(cfg.server.data_dir / "photos")
+        report = purge(db, photos, now, cfg.server.retention_days, dry_run=args.dry_run)
+        orphans = sweep_orphans(db, photos, now, cfg.server.retention_days, dry_run=args.dry_run)
+        verb = "would delete" if args.dry_run else "deleted"
+        print(f"{verb}: {report.records} records, {report.photos + orphans} photos "
+              f"(captured before {report.cutoff.isoformat(timespec='seconds')})")
+        return 0
+    finally:
+        db.close()
+
+
+def _token(db: Database, args: argparse.Namespace, now: datetime) -> int:
+    from kiosk.server.auth import StationTokens
+
+    tokens = StationTokens(db)
+    if args.op == "revoke":
+        if not tokens.revoke(args.station, now):
+            print(f"{args.station}: no token was issued")
+            return 1
+        print(f"{args.station}: revoked")
+        return 0
+    token = tokens.issue(args.station, now)
+    if args.out is None:
+        print(token)
+        return 0
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(token + "\n")
+    os.chmod(args.out, 0o600)  # O_CREAT's mode does not apply to an existing file
+    print(f"{args.station}: token written to {args.out}")
+    return 0
+
+
+def _serve(cfg: kconfig.ServerConfig, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from kiosk.server.app import create_app
+
+    app = create_app(cfg, purge_every_s=cfg.server.purge_every_hours * 3600)
+    uvicorn.run(app, host=host or cfg.server.host, port=port or cfg.server.port,
+                log_level=cfg.logging.level.lower(), access_log=False)
+    return 0

@@ -1,0 +1,40 @@
+"""The batch cache: the last batch fetched from the server, kept in the data dir for offline days."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from kiosk import durable
+from kiosk.batch import Batch, BatchError, normalise_feature_code
+
+log = logging.getLogger(__name__)
+
+FOLDER = "batches"
+LATEST = "latest"
+
+
+def save_batch(data_dir: Path, batch: Batch) -> None:
+    """Cache ``batch`` under its feature code, and as the latest one fetched."""
+    folder = Path(data_dir) / FOLDER
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data = json.dumps(batch.to_json(), ensure_ascii=False, indent=1).encode()
+    for name in (batch.feature_code, LATEST):
+        durable.write_file(folder / f"{name}.json", data, mode=0o644)
+
+
+def load_cached_batch(data_dir: Path, feature_code: str | None = None) -> Batch | None:
+    """The cached batch ``feature_code`` (or the latest fetched when None); None if not cached."""
+    try:
+        name = normalise_feature_code(feature_code) if feature_code else LATEST
+    except BatchError:
+        return None
+    path = Path(data_dir) / FOLDER / f"{name}.json"
+    try:
+        return Batch.from_json(json.loads(path.read_text("utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, BatchError) as exc:
+        log.warning("batch.cache_unreadable error=%s", type(exc).__name__)
+        return None

@@ -1,0 +1,387 @@
+"""The outbox loop: upload queued records to the collection server, oldest first.
+
+One record per request, ``PUT /api/v1/records/{id}`` with the record id as
+``Idempotency-Key``, so a replay after a crash (the server committed, we did
+not) is answered with the same acknowledgement instead of a second record.
+What each answer means is decided in ``kiosk.outcome``. The loop also pushes
+codes bound at the station to codeless records already on the server, pulls
+review status and queue positions, keeps the batch cache fresh, and writes the
+heartbeat the UI and the doctor read.
+
+Clock, sleep, randomness and the HTTP session are injectable, for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from kiosk import outcome as oc
+from kiosk.batch import Batch, BatchError, normalise_feature_code
+from kiosk.batchcache import load_cached_batch, save_batch
+from kiosk.config import SyncSection
+from kiosk.errors import KioskError
+from kiosk.heartbeat import Heartbeat, write_heartbeat
+from kiosk.record import Record
+from kiosk.store import Store
+
+__all__ = ["SyncClient", "SyncError", "SyncReport", "TokenError", "fetch_batch", "load_cached_batch",
+           "load_token", "make_session"]
+
+log = logging.getLogger(__name__)
+
+#: ids per review-status request (the server takes up to 1000)
+STATUS_CHUNK = 200
+#: alert keys (kiosk/text/sync.toml) shown on the operator screen
+ALERT_AUTH = "sync.alert_auth"
+
+
+class SyncError(KioskError):
+    """The sync client cannot work; the message says why."""
+
+    default_key = "sync.failed"
+
+
+class TokenError(SyncError):
+    """The station token file is missing, empty or readable by others."""
+
+    default_key = "sync.token_unreadable"
+
+
+def load_token(path: Path) -> str:
+    """The bearer token in ``path``; ``TokenError`` unless the file is mode 0600 (or stricter)."""
+    try:
+        mode = os.stat(path).st_mode & 0o777
+        if mode & 0o077:
+            raise TokenError("sync.token_mode", f"mode={mode:o}", path=str(path), mode=f"{mode:04o}")
+        token = Path(path).read_text("utf-8").strip()
+    except OSError as exc:
+        raise TokenError(detail=f"errno={exc.errno}", path=str(path), reason=exc.strerror or str(exc)) from None
+    if not token:
+        raise TokenError("sync.token_empty", path=str(path))
+    return token
+
+
+def make_session(settings: SyncSection, token: str) -> requests.Session:
+    """An HTTP session with the station's token and the configured CA bundle (never unverified)."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    session.headers["User-Agent"] = "kiosk-station"
+    session.verify = settings.ca_bundle or True
+    return session
+
+
+def _timeout(settings: SyncSection) -> tuple[float, float]:
+    return (settings.connect_timeout_s, settings.read_timeout_s)
+
+
+def fetch_batch(settings: SyncSection, data_dir: Path, feature_code: str,
+                session: requests.Session | None = None) -> Batch:
+    """Today's batch from the server, cached in ``data_dir`` for offline use.
+
+    Raises ``SyncError`` ("sync.batch_unavailable" or "sync.batch_unknown")
+    when the server cannot give it; callers then fall back to
+    ``load_cached_batch``.
+    """
+    code = normalise_feature_code(feature_code)
+    if not settings.server_url:
+        raise SyncError("sync.no_server")
+    own = session is None
+    session = session or make_session(settings, load_token(settings.token_file))
+    try:
+        answer = session.get(f"{settings.server_url.rstrip('/')}/api/v1/batches/{code}",
+                             timeout=_timeout(settings), allow_redirects=False)
+    except requests.RequestException as exc:
+        raise SyncError("sync.batch_unavailable", type(exc).__name__) from None
+    finally:
+        if own:
+            session.close()
+    if answer.status_code == 404:
+        raise SyncError("sync.batch_unknown", "http 404", code=code)
+    data = oc.json_body(answer.content) if answer.status_code == 200 else None
+    if data is None:
+        raise SyncError("sync.batch_unavailable", f"http {answer.status_code}")
+    try:
+        batch = Batch.from_json(data)
+    except BatchError as exc:
+        raise SyncError("sync.batch_unavailable", exc.detail) from None
+    save_batch(data_dir, batch)
+    log.info("batch.fetched code=%s", batch.feature_code)
+    return batch
+
+
+@dataclass
+class SyncReport:
+    """What one cycle did."""
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    paused: bool = False
+    bindings: int = 0
+    statuses: int = 0
+
+
+class SyncClient:
+    """Uploads the store's queue to ``settings.server_url``; one per sync process or thread."""
+
+    def __init__(self, settings: SyncSection, store: Store, station_id: str, *,
+                 session: requests.Session | None = None, clock: Callable[[], datetime] | None = None,
+                 sleep: Callable[[float], None] | None = None, rng: random.Random | None = None,
+                 worker: str | None = None, batch_code: str = "") -> None:
+        if not settings.server_url:
+            raise SyncError("sync.no_server")
+        self.settings = settings
+        self.store = store
+        self.station_id = station_id
+        self.base_url = settings.server_url.rstrip("/")
+        self._own_session = session is None
+        self.session = session or make_session(settings, load_token(settings.token_file))
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.batch_code = batch_code
+        self.paused_until: datetime | None = None
+        self.alert_key: str | None = None
+        self.last_success: datetime | None = None
+        self.last_error: str | None = None
+        self._status_due: datetime | None = None  # None: pull at the next cycle
+
+    # -- one cycle ----------------------------------------------------------
+
+    def run_once(self, now: datetime | None = None) -> SyncReport:
+        """Upload every record that is due, push bindings, pull statuses; write the heartbeat."""
+        now = now or self._clock()
+        report = SyncReport()
+        if self.paused_until is not None and now >= self.paused_until:
+            self._resume()
+        if self.paused_until is None:
+            self._drain(report)
+        if self.paused_until is None:
+            report.bindings = self.push_bindings()
+        if self.paused_until is None and (self._status_due is None or self._clock() >= self._status_due):
+            report.statuses = self.pull_status()
+            self._status_due = self._clock() + timedelta(seconds=self.settings.status_every_s)
+            if self.batch_code and self.paused_until is None:
+                self._refresh_batch()
+        report.paused = self.paused_until is not None
+        self.write_heartbeat()
+        return report
+
+    def _drain(self, report: SyncReport) -> None:
+        # A passing failure ends the drain: the network or the server is likely
+        # down for every record, and the next cycle comes soon enough.
+        while self.paused_until is None:
+            record = self.store.lease_next(self.worker, self.settings.lease_s, self._clock())
+            if record is None:
+                return
+            kind = self.upload(record)
+            if kind == oc.SENT:
+                report.sent += 1
+            elif kind == oc.DEAD:
+                report.dead += 1
+            elif kind == oc.RETRY:
+                report.retried += 1
+                return
+
+    def upload(self, record: Record) -> str:
+        """Send one leased record and settle its state; the outcome's kind."""
+        try:
+            photo = record.photo_path.read_bytes()
+            original = record.original_path.read_bytes() if record.original_path else None
+        except OSError as exc:
+            # the photo vanished under us: nothing to send, ever; the operator sees why
+            self.store.mark_dead(record.id, f"photo unreadable errno={exc.errno}")
+            return oc.DEAD
+        files: dict[str, Any] = {
+            "metadata": (None, json.dumps(record.metadata(), ensure_ascii=False), "application/json"),
+            "photo": (f"{record.id}.jpg", photo, "image/jpeg"),
+        }
+        if original is not None:
+            files["original"] = (f"{record.id}.original.jpg", original, "image/jpeg")
+        try:
+            answer = self.session.put(f"{self.base_url}/api/v1/records/{record.id}", files=files,
+                                      headers={"Idempotency-Key": record.id}, timeout=_timeout(self.settings),
+                                      allow_redirects=False)
+            result = oc.classify_upload(answer.status_code, answer.headers, answer.content, record_id=record.id,
+                                        photo_sha256=record.photo_sha256, now=self._clock())
+        except requests.RequestException as exc:
+            result = oc.classify_error(exc)
+        self._settle(record, result)
+        return result.kind
+
+    def _settle(self, record: Record, result: oc.Outcome) -> None:
+        now = self._clock()
+        if result.kind == oc.SENT:
+            self.store.mark_sent(record.id, result.ack or {})
+            self._success(now)
+        elif result.kind == oc.DEAD:
+            self.store.mark_dead(record.id, result.reason)
+            self._success(now)  # the server answered; the queue is healthy
+        elif result.kind == oc.PAUSE:
+            self.store.release(record.id, result.reason)
+            self._pause(result.reason, now)
+        else:
+            at = oc.retry_at(result, record.attempts, base_s=self.settings.backoff_base_s,
+                             cap_s=self.settings.backoff_cap_s, now=now, rng=self._rng)
+            self.store.mark_retry(record.id, result.reason, at)
+            self.last_error = result.reason
+
+    def _success(self, now: datetime) -> None:
+        self.last_success = now
+        self.last_error = None
+
+    def _pause(self, reason: str, now: datetime) -> None:
+        self.paused_until = now + timedelta(seconds=self.settings.backoff_cap_s)
+        self.alert_key = ALERT_AUTH
+        self.last_error = reason
+        log.error("sync.paused reason=%s until=%s", reason, self.paused_until.isoformat())
+
+    def _resume(self) -> None:
+        """Try again after a pause, with the token file re-read (the operator may have replaced it)."""
+        if self._own_session:
+            try:
+                self.session.headers["Authorization"] = f"Bearer {load_token(self.settings.token_file)}"
+            except TokenError as exc:
+                log.error("sync.token_unusable key=%s", exc.key)
+                self.paused_until = self._clock() + timedelta(seconds=self.settings.backoff_cap_s)
+                return
+        self.paused_until = None
+        self.alert_key = None
+        log.info("sync.resumed")
+
+    # -- small JSON calls ---------------------------------------------------
+
+    def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any] | None, oc.Outcome | None]:
+        """POST JSON; ``(status, json, failure)`` where failure is set unless the answer is a 2xx."""
+        try:
+            answer = self.session.post(f"{self.base_url}{path}", json=body, timeout=_timeout(self.settings),
+                                       allow_redirects=False)
+        except requests.RequestException as exc:
+            failure = oc.classify_error(exc)
+            self.last_error = failure.reason
+            return 0, None, failure
+        data = oc.json_body(answer.content)
+        if 200 <= answer.status_code < 300 and data is not None:
+            self._success(self._clock())
+            return answer.status_code, data, None
+        failure = oc.classify_status(answer.status_code, answer.headers, answer.content, self._clock())
+        if failure.kind == oc.PAUSE:
+            self._pause(failure.reason, self._clock())
+        else:
+            self.last_error = failure.reason
+        return answer.status_code, data, failure
+
+    def push_bindings(self) -> int:
+        """Push codes bound at the station to records already on the server; how many were accepted."""
+        pushed = 0
+        for record in self.store.pending_bindings():
+            if self.paused_until is not None:
+                break
+            status, data, failure = self._post("/api/v1/bind", {
+                "ticket": record.ticket, "code_payload": record.code_payload, "id_last4": record.id_last4})
+            if failure is None and data is not None and data.get("record_id") == record.id:
+                self.store.mark_binding(record.id, "sent")
+                if isinstance(data.get("status"), str):
+                    self.store.set_review(record.id, data["status"], record.queue_position, record.review_reason)
+                pushed += 1
+            elif status in (400, 404, 409, 422):
+                # the server will not bind this code to this ticket; the operator must look
+                self.store.mark_binding(record.id, "failed", failure.reason if failure else f"http {status}")
+            elif failure is not None and failure.kind == oc.RETRY:
+                break  # the server or the network is down: try again next cycle
+        return pushed
+
+    def pull_status(self) -> int:
+        """Pull review status and queue positions of this station's sent records; how many changed."""
+        ids = self.store.review_open()
+        changed = 0
+        for start in range(0, len(ids), STATUS_CHUNK):
+            _, data, failure = self._post("/api/v1/records/status", {"ids": ids[start:start + STATUS_CHUNK]})
+            if failure is not None or data is None or not isinstance(data.get("records"), list):
+                return changed
+            for item in data["records"]:
+                if not isinstance(item, dict) or item.get("record_id") not in ids:
+                    continue
+                status = item.get("status")
+                if not isinstance(status, str) or status == "unknown":
+                    continue
+                position = item.get("queue_position")
+                reason = item.get("reason")
+                changed += self.store.set_review(item["record_id"], status,
+                                                 position if isinstance(position, int) else None,
+                                                 reason if isinstance(reason, str) else None)
+        return changed
+
+    def fetch_batch(self, feature_code: str) -> Batch:
+        """The batch ``feature_code`` from the server, cached for offline use (see ``fetch_batch``)."""
+        batch = fetch_batch(self.settings, self.store.data_dir, feature_code, self.session)
+        self._success(self._clock())
+        return batch
+
+    def _refresh_batch(self) -> None:
+        try:
+            self.fetch_batch(self.batch_code)
+        except KioskError as exc:
+            log.warning("batch.refresh_failed key=%s", exc.key)
+
+    # -- the daemon ---------------------------------------------------------
+
+    def heartbeat(self) -> Heartbeat:
+        """The daemon's state now."""
+        stats = self.store.stats(self._clock().astimezone().date())
+        return Heartbeat(at=self._clock(), pid=os.getpid(), server_url=self.base_url,
+                         queue_length=stats["queued"], dead=stats["dead"], last_success=self.last_success,
+                         last_error=self.last_error, paused=self.paused_until is not None,
+                         alert_key=self.alert_key, next_due=self.store.next_due())
+
+    def write_heartbeat(self) -> None:
+        """Write the heartbeat file for the UI and the doctor."""
+        write_heartbeat(self.store.data_dir, self.heartbeat())
+
+    def wait_s(self) -> float:
+        """How long the daemon may sleep before the next cycle."""
+        now = self._clock()
+        wait = self.settings.poll_s
+        if self.paused_until is not None:
+            return max(0.0, min(wait, (self.paused_until - now).total_seconds()))
+        due = self.store.next_due()
+        if due is not None:
+            wait = min(wait, max(0.0, (due - now).total_seconds()))
+        return wait
+
+    def run_forever(self, stop: threading.Event | None = None,
+                    on_cycle: Callable[[SyncReport], None] | None = None) -> None:
+        """Run cycles until ``stop`` is set; ``on_cycle`` is called after each (watchdog pings)."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+            except KioskError as exc:  # a busy or full database: log, wait, carry on
+                log.error("sync.cycle_failed key=%s detail=%s", exc.key, exc.detail)
+                self.last_error = exc.key
+                report = SyncReport()
+            if on_cycle is not None:
+                on_cycle(report)
+            wait = self.wait_s()
+            if self._sleep is not None:
+                self._sleep(wait)
+            else:
+                stop.wait(wait)
+
+    def close(self) -> None:
+        """Close the HTTP session if this client made it."""
+        if self._own_session:
+            self.session.close()

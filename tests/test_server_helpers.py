@@ -68,3 +68,15 @@ def upload_parts(meta: dict[str, Any], photo: bytes, original: bytes | None = No
 def put_headers(token: str, record_id: str) -> dict[str, str]:
     """Headers of a station's record upload."""
     return {"Authorization": f"Bearer {token}", "Idempotency-Key": record_id}
+
+
+def assert_problem(answer: Any, status: int, slug: str | None = None) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    doc = answer.json()
+    assert {"type", "title", "status", "detail"} <= set(doc)
+    assert doc["status"] == status
+    assert " / " in doc["title"]  # Chinese / English
+    if slug:
+        assert doc["type"] == f"/problems/{slug}"
+    return dict(doc)

@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 API = "/api/v1"
 ADMIN = "admin"
 #: room for the metadata part and multipart framing on top of the two files
-_BODY_SLACK = 1_000_000
+_BODY_SLACK = 64_000
 
 
 @dataclass

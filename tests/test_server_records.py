@@ -1,0 +1,224 @@
+"""Record uploads: idempotent replay, conflicts, in-flight duplicates, limits and problem bodies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from test_server_helpers import assert_problem, jpeg, metadata, put_headers, server_config, upload_parts
+
+from kiosk.server.app import create_app
+from kiosk.server.db import Database
+from kiosk.server.photos import PhotoStore
+from kiosk.server.records import RecordBook, Upload
+from kiosk.server.schema import RecordMetadata
+
+ADMIN = "admin-token-for-the-tests"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> FastAPI:
+    return create_app(server_config(tmp_path, max_photo_bytes=20_000), admin_token=ADMIN, purge_every_s=None)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def token(app: FastAPI) -> str:
+    return str(app.state.server.tokens.issue("station-01", datetime.now(UTC)))
+
+
+def put(client: TestClient, token: str, meta: dict[str, Any], photo: bytes, original: bytes | None = None,
+        **headers: str) -> Any:
+    return client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo, original),
+                      headers={**put_headers(token, meta["record_id"]), **headers})
+
+
+def test_first_upload_is_201_and_identical_replay_200_with_the_same_body(client: TestClient, token: str,
+                                                                          app: FastAPI) -> None:
+    photo, original = jpeg(1), jpeg(2, (96, 128))
+    meta = metadata(photo, original_sha256=hashlib.sha256(original).hexdigest())
+    first = put(client, token, meta, photo, original)
+    assert first.status_code == 201
+    assert first.json() == {"record_id": meta["record_id"], "photo_sha256": meta["photo_sha256"],
+                            "status": "queued", "queue_position": 1}
+    again = put(client, token, meta, photo, original)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    photos: PhotoStore = app.state.server.photos
+    assert photos.path(meta["photo_sha256"]).read_bytes() == photo
+    assert photos.path(hashlib.sha256(original).hexdigest()).read_bytes() == original
+    with app.state.server.db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("change", ["metadata", "photo"])
+def test_same_id_with_other_content_is_422(client: TestClient, token: str, change: str) -> None:
+    photo = jpeg(1)
+    meta = metadata(photo)
+    assert put(client, token, meta, photo).status_code == 201
+    if change == "metadata":
+        other_meta, other_photo = {**meta, "captured_at": "2026-06-01T08:00:00+00:00"}, photo
+    else:
+        other_photo = jpeg(7)
+        other_meta = metadata(other_photo, record_id=meta["record_id"], captured_at=datetime.fromisoformat(
+            meta["captured_at"]))
+    assert_problem(put(client, token, other_meta, other_photo), 422, "record-conflict")
+
+
+def test_duplicate_while_the_first_is_in_flight_is_409(tmp_path: Path) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(record_id: str) -> None:
+        entered.set()
+        assert release.wait(10)
+
+    app = create_app(server_config(tmp_path), admin_token=ADMIN, purge_every_s=None, on_record_received=hold)
+    token = app.state.server.tokens.issue("station-01", datetime.now(UTC))
+    photo = jpeg(3)
+    meta = metadata(photo)
+    answers: list[Any] = []
+    with TestClient(app) as client:
+        first = threading.Thread(target=lambda: answers.append(put(client, token, meta, photo)))
+        first.start()
+        assert entered.wait(10)
+        second = put(client, token, meta, photo)
+        release.set()
+        first.join(10)
+    doc = assert_problem(second, 409, "in-flight")
+    assert second.headers["retry-after"] == "1"
+    assert doc["detail"]
+    assert answers[0].status_code == 201
+
+
+def test_unique_constraint_decides_between_two_writers_on_one_database(tmp_path: Path) -> None:
+    # Two books on one file stand for two server processes: neither may look before it inserts.
+    photos = PhotoStore(tmp_path / "photos")
+    book_a = RecordBook(Database(tmp_path / "s.db"), photos, 100_000)
+    book_b = RecordBook(Database(tmp_path / "s.db"), photos, 100_000)
+    photo = jpeg(4)
+    upload = Upload(RecordMetadata.model_validate(metadata(photo)), photo)
+    now = datetime.now(UTC)
+    results = [book.accept(upload, "station-01", now)[1] for book in (book_a, book_b, book_a)]
+    assert results == [True, False, False]
+    conn = sqlite3.connect(tmp_path / "s.db")
+    assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO records SELECT * FROM records")
+
+
+def test_photo_over_the_limit_is_413(client: TestClient, token: str) -> None:
+    big = jpeg(5, (400, 400)) + bytes(20_000)
+    assert_problem(put(client, token, metadata(big), big), 413, "too-large")
+
+
+def test_request_body_far_over_the_limit_is_refused_before_reading(client: TestClient, token: str) -> None:
+    huge = b"\xff\xd8\xff" + bytes(200_000)
+    doc = assert_problem(put(client, token, metadata(huge), huge), 413, "too-large")
+    assert "request body" in doc["detail"]
+
+
+def test_original_over_the_limit_is_413(client: TestClient, token: str) -> None:
+    photo, original = jpeg(1), b"\xff\xd8\xff" + bytes(20_001)
+    assert_problem(put(client, token, metadata(photo), photo, original), 413, "too-large")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "slug"),
+    [
+        (lambda m, p: ({**m, "photo_sha256": "0" * 64}, p), "hash-mismatch"),
+        (lambda m, p: ({**m, "photo_bytes": 5}, p), "size-mismatch"),
+        (lambda m, p: (metadata(b"GIF89a-not-a-jpeg", record_id=m["record_id"]), b"GIF89a-not-a-jpeg"), "not-jpeg"),
+        (lambda m, p: ({**m, "batch": "no"}, p), "invalid-metadata"),
+        (lambda m, p: ({**m, "captured_at": "2026-06-01T08:00:00"}, p), "invalid-metadata"),  # naive time
+        (lambda m, p: ({k: v for k, v in m.items() if k != "station_id"}, p), "invalid-metadata"),
+        (lambda m, p: ({**m, "codeless": True, "ticket": None}, p), "invalid-metadata"),
+        (lambda m, p: ({**m, "code_payload": None}, p), "invalid-metadata"),
+        (lambda m, p: ({**m, "original_sha256": "a" * 64}, p), "original-missing"),
+    ],
+)
+def test_bad_records_are_422_problems(client: TestClient, token: str, mutate: Any, slug: str) -> None:
+    photo = jpeg(1)
+    meta, body = mutate(metadata(photo), photo)
+    assert_problem(put(client, token, meta, body), 422, slug)
+
+
+def test_metadata_that_is_not_json_is_422(client: TestClient, token: str) -> None:
+    photo = jpeg(1)
+    meta = metadata(photo)
+    files = {**upload_parts(meta, photo), "metadata": (None, "{not json", "application/json")}
+    answer = client.put(f"/api/v1/records/{meta['record_id']}", files=files,
+                        headers=put_headers(token, meta["record_id"]))
+    assert_problem(answer, 422, "invalid-metadata")
+
+
+def test_path_id_must_match_metadata_and_idempotency_key(client: TestClient, token: str) -> None:
+    photo = jpeg(1)
+    meta = metadata(photo)
+    other = metadata(photo)["record_id"]
+    wrong_path = client.put(f"/api/v1/records/{other}", files=upload_parts(meta, photo),
+                            headers=put_headers(token, other))
+    assert_problem(wrong_path, 422, "invalid-metadata")
+    assert_problem(put(client, token, meta, photo, **{"Idempotency-Key": other}), 400, "idempotency-key")
+    no_key = client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
+                        headers={"Authorization": f"Bearer {token}"})
+    assert_problem(no_key, 400, "idempotency-key")
+    not_uuid = client.put("/api/v1/records/not-a-uuid", files=upload_parts(meta, photo),
+                          headers=put_headers(token, "not-a-uuid"))
+    assert_problem(not_uuid, 422, "invalid")
+
+
+def test_missing_parts_and_unknown_paths_are_problems(client: TestClient, token: str) -> None:
+    meta = metadata(jpeg(1))
+    answer = client.put(f"/api/v1/records/{meta['record_id']}", data={"metadata": json.dumps(meta)},
+                        headers=put_headers(token, meta["record_id"]))
+    doc = assert_problem(answer, 422, "invalid")
+    assert any(err["loc"][-1] == "photo" for err in doc["errors"])
+    assert_problem(client.get("/api/v1/nothing-here"), 404)
+    assert_problem(client.delete("/api/v1/health"), 405)
+    assert_problem(client.post("/api/v1/records/status", content=b"{oops",
+                               headers={"Authorization": f"Bearer {token}",
+                                        "Content-Type": "application/json"}), 422)
+
+
+def test_codeless_record_awaits_its_code_and_tickets_are_unique(client: TestClient, token: str) -> None:
+    photo = jpeg(1)
+    meta = metadata(photo, codeless=True, ticket="abcd-efgh-j")
+    answer = put(client, token, meta, photo)
+    assert answer.status_code == 201
+    assert answer.json()["status"] == "awaiting_code"
+    assert answer.json()["queue_position"] is None
+    clash = metadata(photo, codeless=True, ticket="ABCDEFGHJ")
+    assert_problem(put(client, token, clash, photo), 422, "ticket-taken")
+
+
+def test_status_of_many_records_in_one_call(client: TestClient, token: str) -> None:
+    photos = [jpeg(i) for i in range(3)]
+    metas = [metadata(p) for p in photos]
+    for m, p in zip(metas, photos, strict=True):
+        assert put(client, token, m, p).status_code == 201
+    unknown = metadata(jpeg(9))["record_id"]
+    ids = [metas[2]["record_id"], unknown, metas[0]["record_id"]]
+    answer = client.post("/api/v1/records/status", json={"ids": ids}, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.json()["records"] == [
+        {"record_id": ids[0], "status": "queued", "queue_position": 3, "reason": None},
+        {"record_id": unknown, "status": "unknown", "queue_position": None, "reason": None},
+        {"record_id": ids[2], "status": "queued", "queue_position": 1, "reason": None},
+    ]
+    too_many = client.post("/api/v1/records/status", json={"ids": ["x"] * 1001},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert_problem(too_many, 422)

@@ -94,6 +94,8 @@ class CameraSection:
     exposure: float = opt(-1.0, "Manual exposure (V4L2 units); -1 keeps automatic exposure.", lo=-1, hi=10000)
     white_balance: int = opt(-1, "Manual white balance in kelvin; -1 keeps automatic.", lo=-1, hi=10000)
     reconnect_max_s: float = opt(5.0, "Longest wait between reconnect attempts after an unplug.", lo=0.1, hi=60)
+    demo_background: str = opt("blue", "Backdrop of the demo camera's synthetic scene.",
+                               choices=("blue", "white", "grey", "busy"))
 
 
 @dataclass(frozen=True)

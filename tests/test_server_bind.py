@@ -1,0 +1,159 @@
+"""Binding a collection code to a codeless record by its claim ticket, from a station or a phone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from test_server_helpers import BATCH, assert_problem, jpeg, metadata, put_headers, server_config, upload_parts
+
+from kiosk.config import CodesSection, ServerConfig
+from kiosk.server.app import create_app
+
+codes = pytest.importorskip("kiosk.codes")
+tickets = pytest.importorskip("kiosk.tickets")
+
+ADMIN = "admin-token-for-the-tests"
+
+
+@dataclass
+class Clock:
+    """A clock the test moves."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class World:
+    client: TestClient
+    app: FastAPI
+    clock: Clock
+    station: dict[str, str]
+    students: list[Any]
+    stranger: Any  # a student of another school
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    key_file = tmp_path / "code-keys.json"
+    ring = codes.KeyRing.generate(key_file)
+    base = server_config(tmp_path, bind_max_misses=5, bind_lock_minutes=15.0)
+    config = ServerConfig(server=base.server, codes=CodesSection(key_file=key_file))
+    clock = Clock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    app = create_app(config, admin_token=ADMIN, purge_every_s=None, clock=clock)
+    app.state.server.batches.put(BATCH, clock.now)
+    token = app.state.server.tokens.issue("station-01", clock.now)
+    students = codes.demo_codes(ring, BATCH, 3, now=clock.now - timedelta(days=1))
+    other_school = replace(BATCH, feature_code="OTHER1", school_code="99999", school_name="别的大学")
+    stranger = codes.demo_codes(ring, other_school, 1, now=clock.now - timedelta(days=1))[0]
+    with TestClient(app) as client:
+        yield World(client, app, clock, {"Authorization": f"Bearer {token}"}, students, stranger)
+
+
+def codeless_record(w: World, seed: int = 0) -> tuple[str, str]:
+    """Upload a codeless record; its id and ticket."""
+    ticket = tickets.new_ticket()
+    photo = jpeg(seed)
+    meta = metadata(photo, codeless=True, ticket=ticket, captured_at=w.clock.now)
+    answer = w.client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
+                          headers={**put_headers(w.station["Authorization"][7:], meta["record_id"])})
+    assert answer.status_code == 201
+    assert answer.json()["status"] == "awaiting_code"
+    return str(meta["record_id"]), ticket
+
+
+def bind(w: World, ticket: str, student: Any, last4: str | None = None, *, phone: bool = True) -> Any:
+    body = {"ticket": ticket, "code_payload": student.payload, "id_last4": last4 or student.last_four}
+    return w.client.post("/api/v1/bind", json=body, headers=None if phone else w.station)
+
+
+def test_phone_binds_without_a_token_and_the_record_joins_the_queue(world: World) -> None:
+    record_id, ticket = codeless_record(world)
+    shown = tickets.display(ticket).lower()  # as a person types it from the receipt
+    answer = bind(world, shown, world.students[0])
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"record_id": record_id, "status": "queued"}
+    status = world.client.post("/api/v1/records/status", json={"ids": [record_id]}, headers=world.station)
+    assert status.json()["records"][0]["queue_position"] == 1
+    with world.app.state.server.db.read() as conn:
+        row = conn.execute("SELECT student_uid, code_json FROM records WHERE record_id=?", (record_id,)).fetchone()
+    assert row["student_uid"] and "masked_name" in row["code_json"]
+
+
+def test_station_binds_with_its_token(world: World) -> None:
+    record_id, ticket = codeless_record(world)
+    answer = bind(world, ticket, world.students[1], phone=False)
+    assert answer.json() == {"record_id": record_id, "status": "queued"}
+
+
+def test_binding_the_same_code_twice_is_idempotent_and_another_code_conflicts(world: World) -> None:
+    _, ticket = codeless_record(world)
+    first = bind(world, ticket, world.students[0])
+    assert first.status_code == 200
+    again = bind(world, ticket, world.students[0], phone=False)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert_problem(bind(world, ticket, world.students[1]), 409, "bound-elsewhere")
+
+
+def test_refusals(world: World) -> None:
+    _, ticket = codeless_record(world)
+    assert_problem(bind(world, tickets.new_ticket(), world.students[0]), 404, "unknown-ticket")
+    typo = ticket[:3] + ("0" if ticket[3] != "0" else "1") + ticket[4:]
+    assert_problem(bind(world, typo, world.students[0]), 422, "bad-ticket")
+    wrong = assert_problem(bind(world, ticket, world.students[0], last4="0000"), 422, "wrong-last-four")
+    assert wrong["attempts_left"] == 4
+    assert "message" in wrong
+    garbage = assert_problem(world.client.post("/api/v1/bind", json={
+        "ticket": ticket, "code_payload": "https://example.com/not-a-code", "id_last4": "1234"}), 422, "bad-code")
+    assert garbage["message_key"].startswith("code")
+    other = assert_problem(bind(world, ticket, world.stranger), 422, "bad-code")
+    assert other["attempts_left"] == 2
+    assert_problem(world.client.post("/api/v1/bind", json={"ticket": ticket}), 422, "invalid")
+    bad_token = world.client.post("/api/v1/bind", headers={"Authorization": "Bearer forged"}, json={
+        "ticket": ticket, "code_payload": world.students[0].payload, "id_last4": world.students[0].last_four})
+    assert_problem(bad_token, 401)
+
+
+def test_phone_misses_lock_the_ticket_for_a_while_but_not_the_station(world: World) -> None:
+    record_id, ticket = codeless_record(world)
+    student = world.students[0]
+    for left in (4, 3, 2, 1, 0):
+        assert bind(world, ticket, student, last4="0000").json()["attempts_left"] == left
+    locked = assert_problem(bind(world, ticket, student), 429, "too-many-attempts")
+    assert int(locked["retry_after_s"]) == 15 * 60
+    assert bind(world, ticket, student).headers["retry-after"] == str(15 * 60)
+    world.clock.now += timedelta(minutes=16)
+    assert bind(world, ticket, student).status_code == 200
+
+    # The station's operator is not locked out by a phone's misses.
+    _, other_ticket = codeless_record(world, seed=1)
+    for _ in range(5):
+        bind(world, other_ticket, world.students[1], last4="0000")
+    assert bind(world, other_ticket, world.students[1]).status_code == 429
+    assert bind(world, other_ticket, world.students[1], phone=False).status_code == 200
+    assert record_id
+
+
+def test_without_a_usable_key_file_binding_is_unavailable_not_a_crash(tmp_path: Path) -> None:
+    config = ServerConfig(server=server_config(tmp_path).server, codes=CodesSection(key_file=tmp_path / "none.json"))
+    app = create_app(config, admin_token=ADMIN, purge_every_s=None)
+    token = app.state.server.tokens.issue("station-01", datetime.now(UTC))
+    ticket = tickets.new_ticket()
+    photo = jpeg(1)
+    meta = metadata(photo, codeless=True, ticket=ticket)
+    with TestClient(app) as client:
+        assert client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
+                          headers=put_headers(token, meta["record_id"])).status_code == 201
+        answer = client.post("/api/v1/bind", json={"ticket": ticket, "code_payload": "KC1.x", "id_last4": "1234"})
+    assert_problem(answer, 503, "codes-unavailable")
+    assert answer.headers["retry-after"] == "60"

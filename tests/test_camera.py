@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from kiosk import camera as camera_mod
 from kiosk.camera import (
     CameraLost,
     CameraNotFound,
@@ -21,6 +20,7 @@ from kiosk.camera import (
     open_source,
     probe,
 )
+from kiosk.camera import usb as camera_mod
 from kiosk.config import CameraSection
 from kiosk.scene import Pose, Scene
 from kiosk.text import table

@@ -229,7 +229,7 @@ def _on_welcome(s: Welcome, e: Event) -> Outcome:
         return StatusShown(ctx=s.ctx), ()
     if isinstance(e, CodeScanned) and not s.busy:
         # a code shown on Welcome asks for its status
-        return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload),)
+        return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload, purpose="status"),)
     if isinstance(e, CodeAccepted) and s.busy:
         return StatusShown(ctx=s.ctx, busy=True, code=e.code), (LookupStatus(code=e.code),)
     if isinstance(e, CodeRejected) and s.busy:
@@ -241,7 +241,8 @@ def _on_welcome(s: Welcome, e: Event) -> Outcome:
 
 def _on_status(s: StatusShown, e: Event) -> Outcome:
     if isinstance(e, CodeScanned) and not s.busy:
-        return dataclasses.replace(s, busy=True, error=None, view=None, code=None), (ParseCode(payload=e.payload),)
+        return (dataclasses.replace(s, busy=True, error=None, view=None, code=None),
+                (ParseCode(payload=e.payload, purpose="status"),))
     if isinstance(e, CodeAccepted) and s.busy and s.code is None:
         return dataclasses.replace(s, code=e.code), (LookupStatus(code=e.code),)
     if isinstance(e, CodeRejected) and s.busy:
@@ -261,7 +262,7 @@ def _on_status(s: StatusShown, e: Event) -> Outcome:
 
 def _on_scan(s: ScanCode, e: Event) -> Outcome:
     if isinstance(e, CodeScanned) and not s.busy:
-        return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload),)
+        return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload, batch=s.ctx.batch),)
     if isinstance(e, CodeAccepted) and s.busy:
         return Verify(ctx=s.ctx, code=e.code), ()
     if isinstance(e, CodeRejected) and s.busy:
@@ -356,7 +357,7 @@ def _on_review(s: Review, e: Event) -> Outcome:
         return Capture(ctx=s.ctx, student=student), ()
     if isinstance(e, AcceptTapped):
         return (Saving(ctx=s.ctx, student=s.student, photo=s.photo, busy=True),
-                (SaveRecord(student=s.student, photo=s.photo),))
+                (SaveRecord(student=s.student, photo=s.photo, batch=s.ctx.batch),))
     return None
 
 
@@ -372,7 +373,8 @@ def _on_saving(s: Saving, e: Event) -> Outcome:
             return dataclasses.replace(s, busy=False, error=e.error_key), ()
         return None
     if isinstance(e, RetryTapped):
-        return dataclasses.replace(s, busy=True, error=None), (SaveRecord(student=s.student, photo=s.photo),)
+        save = SaveRecord(student=s.student, photo=s.photo, batch=s.ctx.batch)
+        return dataclasses.replace(s, busy=True, error=None), (save,)
     if isinstance(e, NoCodeTapped):  # "call staff" from the save-failed message
         return dataclasses.replace(s, staff_called=True), (CallStaff(reason="save_failed"),)
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from kiosk.batch import Batch
 from kiosk.flow_types import Student
 
 if TYPE_CHECKING:
@@ -29,9 +30,15 @@ class Effect:
 
 @dataclass(frozen=True)
 class ParseCode(Effect):
-    """Parse a scanned payload with the codebook -> CodeAccepted | CodeRejected."""
+    """Parse a scanned payload with the codebook -> CodeAccepted | CodeRejected.
+
+    ``purpose`` "capture" and "bind" check the code against ``batch`` and the
+    attempt lock; "status" only reads it (any school, locked or not).
+    """
 
     payload: str = field(repr=False)
+    batch: Batch | None = None
+    purpose: str = "capture"  # capture | status | bind
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class SaveRecord(Effect):
 
     student: Student = field(repr=False)
     photo: Any = field(repr=False, compare=False)
+    batch: Batch | None = None
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,10 @@ class StatusView:
 class HealthItem:
     """One line of the station-status screen."""
 
-    name: str  # camera, scanner, disk, queue, last_sync, server, token, batch
+    name: str  # camera, scanner, disk, queue, last_sync, server, token, batch (label: "flow.health.<name>")
     ok: bool
-    detail: str = ""
+    detail: str = ""  # language-neutral figures: "12.3 GB", "3", a time
+    note_key: str | None = None  # a strings-table key explaining a problem
 
 
 # ---------------------------------------------------------------------------

@@ -189,7 +189,8 @@ def _on_bind(s: BindTicket, e: Event) -> Outcome:
             return dataclasses.replace(s, busy=True, error=None), (FindTicket(text=e.payload),)
     elif s.stage == "code":
         if isinstance(e, CodeScanned):
-            return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload),)
+            parse = ParseCode(payload=e.payload, batch=s.ctx.batch, purpose="bind")
+            return dataclasses.replace(s, busy=True, error=None), (parse,)
     elif s.stage == "last4":
         return _bind_last_four(s, e)
     elif s.stage == "done" and isinstance(e, SubmitTapped):

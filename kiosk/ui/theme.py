@@ -40,7 +40,7 @@ class Scale:
     def for_size(cls, width: int, height: int) -> Scale:
         """Sizes for a window of ``width`` x ``height`` pixels."""
         short = max(480, min(width, height))
-        body = max(20, round(short / 36))
+        body = max(18, round(short / 42))
         return cls(body=body, heading=round(body * 1.6), big=round(body * 3.2), small=max(16, round(body * 0.8)))
 
 
@@ -78,5 +78,6 @@ def style_sheet(scale: Scale) -> str:
     QLineEdit {{ min-height: {TOUCH_PX}px; padding: 4px 12px; border: 2px solid #9fb3c8; border-radius: 10px;
                  background: {SURFACE}; font-size: {scale.heading}px; }}
     QLineEdit:focus {{ border-color: {PRIMARY}; }}
-    #keypadDisplay {{ font-size: {scale.big}px; letter-spacing: 8px; }}
+    #keypadDisplay {{ font-size: {scale.heading}px; letter-spacing: 8px; background: {SURFACE};
+                      border: 2px solid #9fb3c8; border-radius: 10px; }}
     """

@@ -14,6 +14,7 @@ from typing import Any
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from kiosk import flow
 from kiosk.flow import Event, State
 from kiosk.ui.i18n import Lang
 
@@ -55,8 +56,8 @@ class Screen(QWidget):
         self.buttons_row = QHBoxLayout()
         self.buttons_row.setSpacing(20)
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(40, 24, 40, 24)
-        outer.setSpacing(18)
+        outer.setContentsMargins(40, 16, 40, 16)
+        outer.setSpacing(12)
         outer.addWidget(self.heading)
         outer.addWidget(self.sub)
         outer.addWidget(self.banner)
@@ -101,7 +102,7 @@ class Screen(QWidget):
     def show_state(self, state: State) -> None:
         """Render ``state``: the base shows its inline error; subclasses add the rest."""
         if state.error:
-            self.set_error(state.error)
+            self.set_error(state.error, **flow.message_params(state))
         elif self.error_key is not None:
             self.set_error(None)
 

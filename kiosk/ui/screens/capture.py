@@ -66,7 +66,8 @@ class CaptureScreen(Screen):
 
     def set_camera_lost(self, lost: bool) -> None:
         """Say so over the preview while the camera is gone."""
-        self.preview.set_overlay(message=self.lang.t("ui.app.camera_lost") if lost else "")
+        self.preview.message = self.lang.t("ui.app.camera_lost") if lost else ""
+        self.preview.update()
         self.shutter.setEnabled(not lost)
 
     def _render_hint(self) -> None:

@@ -41,10 +41,9 @@ class PinScreen(Screen):
         assert isinstance(state, flow.PinEntry)
         self.keypad.set_value(state.typed)
         self.keypad.setEnabled(not state.busy)
-        if state.error and state.tries_left is not None and state.tries_left > 0:
-            self.set_error("ui.pin.wrong", left=state.tries_left)
-        else:
-            super().show_state(state)
+        super().show_state(state)
+        if state.ctx.demo_pin and not state.error:
+            self.set_info("flow.operator.demo_pin")
 
     def reset(self) -> None:
         """Empty keypad."""
@@ -76,7 +75,7 @@ class MenuScreen(Screen):
         super().show_state(state)
         notice = getattr(state, "notice", None)
         if not state.error:
-            self.set_info(notice)
+            self.set_info(notice or ("flow.operator.demo_pin" if state.ctx.demo_pin else None))
 
 
 class _TableScreen(Screen):
@@ -118,6 +117,11 @@ class StatusBoardScreen(_TableScreen):
     name = "station"
     heading_key = "ui.station.heading"
 
+    def build(self) -> None:
+        """The table, back and refresh."""
+        super().build()
+        self.buttons_row.addWidget(self.button("ui.station.refresh", flow.SubmitTapped(), primary=True))
+
     def show_state(self, state: flow.State) -> None:
         """One row per health item."""
         super().show_state(state)
@@ -138,6 +142,11 @@ class StatsScreen(_TableScreen):
 
     name = "stats"
     heading_key = "ui.stats.heading"
+
+    def build(self) -> None:
+        """The table, back and refresh."""
+        super().build()
+        self.buttons_row.addWidget(self.button("ui.station.refresh", flow.SubmitTapped(), primary=True))
 
     def show_state(self, state: flow.State) -> None:
         """One row per figure."""
@@ -176,6 +185,8 @@ class BatchScreen(Screen):
             self.lang.bind(self.current, self.current.setText, "ui.batch.current", code=batch.feature_code)
         if state.busy and not state.error:
             self.set_info("ui.app.busy")
+        elif state.loaded is not None and state.offline and not state.error:
+            self.set_info("flow.operator.batch_offline")
         elif state.loaded is not None and not state.error:
             self.set_info("ui.batch.fetched", code=state.loaded.feature_code)
         elif not state.error:

@@ -31,7 +31,7 @@ class CodelessScreen(Screen):
             edit.setMaxLength(length)
             edit.setObjectName(field)
             edit.textEdited.connect(lambda text, f=field: self.send(flow.FieldEdited(field=f, value=text)))
-            edit.returnPressed.connect(self._next)
+            edit.returnPressed.connect(lambda f=field: self._next(f))
             self.fields[field] = edit
             form.addRow(self.label(key), edit)
         self.first.addLayout(form)
@@ -39,11 +39,12 @@ class CodelessScreen(Screen):
         self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
         self.buttons_row.addWidget(self.button("ui.codeless.start", flow.SubmitTapped(), primary=True))
 
-    def _next(self) -> None:
-        order = list(self.fields.values())
-        focused = next((i for i, e in enumerate(order) if e.hasFocus()), len(order) - 1)
-        if focused + 1 < len(order):
-            order[focused + 1].setFocus()
+    def _next(self, field: str) -> None:
+        """Enter moves to the next field; on the last one it submits."""
+        order = list(self.fields)
+        at = order.index(field)
+        if at + 1 < len(order):
+            self.fields[order[at + 1]].setFocus()
         else:
             self.send(flow.SubmitTapped())
 
@@ -105,6 +106,8 @@ class BindScreen(Screen):
         self.result.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.second.addWidget(self.result)
         self.second.addStretch(1)
+        self.keypad.hide()
+        self.result.hide()
         self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
         self.done = self.button("ui.operator.done", flow.FinishTapped(), primary=True)
         self.buttons_row.addWidget(self.done)
@@ -125,10 +128,7 @@ class BindScreen(Screen):
             self.ticket.setText(state.ticket_text)
         self.keypad.set_value(state.typed)
         self.result.setText(state.receipt.short_id if state.receipt else state.record_short_id)
-        if stage == "last4" and state.error and state.tries_left:
-            self.set_error("ui.verify.wrong", left=state.tries_left)
-        else:
-            super().show_state(state)
+        super().show_state(state)
         if not state.error:
             self.set_info("ui.app.busy" if state.busy else None)
 

@@ -11,13 +11,7 @@ from kiosk import flow
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.widgets.preview import Preview
 
-_STATUS_KEYS = {
-    "queued": "ui.status.queued",
-    "approved": "ui.status.approved",
-    "rejected": "ui.status.rejected",
-    "confirmed": "ui.status.confirmed",
-    "awaiting_code": "ui.status.awaiting_code",
-}
+_STATUSES = ("pending", "queued", "approved", "rejected", "confirmed", "awaiting_code")
 
 
 class StatusScreen(Screen):
@@ -72,17 +66,21 @@ class StatusScreen(Screen):
         if view is None:
             return
         self.short_id.setText(view.short_id)
-        key = _STATUS_KEYS.get(view.status, "ui.status.unknown")
-        self.lang.bind(self.state_text, self.state_text.setText, key, reason=view.reason or "")
+        key = f"flow.status.{view.status}" if view.status in _STATUSES else "ui.status.unknown"
+        self.lang.bind(self.state_text, self.state_text.setText, key, )
         if view.queue_position is not None and view.status == "queued":
             self.lang.bind(self.position, self.position.setText, "ui.status.position", n=view.queue_position)
+            self.position.show()
+        elif view.status == "rejected" and view.reason:
+            self.lang.unbind(self.position)
+            self.position.setText(view.reason)
             self.position.show()
         else:
             self.position.hide()
         if view.refreshed:
             self.freshness.hide()
         else:
-            self.lang.bind(self.freshness, self.freshness.setText, "ui.status.offline")
+            self.lang.bind(self.freshness, self.freshness.setText, "flow.status.offline")
             self.freshness.show()
 
     def reset(self) -> None:

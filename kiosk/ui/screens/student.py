@@ -107,10 +107,7 @@ class VerifyScreen(Screen):
         assert isinstance(state, flow.Verify)
         self.keypad.set_value(state.typed)
         self.keypad.setEnabled(not state.busy)
-        if state.error == "flow.error.last_four_wrong" and state.tries_left is not None:
-            self.set_error("ui.verify.wrong", left=state.tries_left)
-        else:
-            super().show_state(state)
+        super().show_state(state)
 
     def reset(self) -> None:
         """Empty keypad."""

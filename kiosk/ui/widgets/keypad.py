@@ -13,13 +13,13 @@ from PyQt5.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBox
 from kiosk.ui.i18n import Lang
 from kiosk.ui.theme import TOUCH_PX
 
-ID_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0", "(", ")"]
-PIN_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "", "0", ""]
-
-
 BACKSPACE = "backspace"
 CLEAR = "clear"
 SUBMIT = "submit"
+
+# four columns keep the keypad short enough for a landscape screen
+ID_KEYS = [["1", "2", "3", BACKSPACE], ["4", "5", "6", CLEAR], ["7", "8", "9", "X"], ["(", "0", ")", SUBMIT]]
+PIN_KEYS = [["1", "2", "3", BACKSPACE], ["4", "5", "6", CLEAR], ["7", "8", "9", "0"], [SUBMIT]]
 
 
 class Keypad(QWidget):
@@ -47,15 +47,6 @@ class Keypad(QWidget):
         self.keys: dict[str, QPushButton] = {}
         grid = QGridLayout()
         grid.setSpacing(12)
-        keys = PIN_KEYS if pin else ID_KEYS
-        for i, key in enumerate(keys):
-            if not key:
-                continue
-            button = self._key_button(key)
-            button.clicked.connect(lambda _=False, k=key: self.press(k))
-            grid.addWidget(button, i // 3, i % 3)
-            self.keys[key] = button
-        row = (len(keys) + 2) // 3
         self.delete_button = self._key_button("⌫")
         self.delete_button.clicked.connect(self.backspace)
         self.clear_button = self._key_button("")
@@ -65,14 +56,16 @@ class Keypad(QWidget):
         self.ok_button.setProperty("primary", True)
         lang.bind(self.ok_button, self.ok_button.setText, "ui.app.ok")
         self.ok_button.clicked.connect(self.submit)
-        if pin:
-            grid.addWidget(self.delete_button, 3, 0)
-            grid.addWidget(self.clear_button, 3, 2)
-            grid.addWidget(self.ok_button, 4, 0, 1, 3)
-        else:
-            grid.addWidget(self.delete_button, row - 1, 1)
-            grid.addWidget(self.clear_button, row - 1, 2)
-            grid.addWidget(self.ok_button, row, 0, 1, 3)
+        specials = {BACKSPACE: self.delete_button, CLEAR: self.clear_button, SUBMIT: self.ok_button}
+        for r, row in enumerate(PIN_KEYS if pin else ID_KEYS):
+            for c, key in enumerate(row):
+                button = specials.get(key)
+                if button is None:
+                    button = self._key_button(key)
+                    button.clicked.connect(lambda _=False, k=key: self.press(k))
+                    self.keys[key] = button
+                span = 4 if len(row) == 1 else 1
+                grid.addWidget(button, r, c, 1, span)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.display)
@@ -81,7 +74,7 @@ class Keypad(QWidget):
 
     def _key_button(self, label: str) -> QPushButton:
         button = QPushButton(label)
-        button.setMinimumSize(TOUCH_PX + 24, TOUCH_PX + 8)
+        button.setMinimumSize(TOUCH_PX + 24, TOUCH_PX)
         button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         return button

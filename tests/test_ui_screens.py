@@ -1,0 +1,285 @@
+"""Every screen and transition on the touch screens, with screenshots in both orientations.
+
+Screenshots land in ``artifacts/screens/{portrait,landscape}/`` for people to look at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PyQt5.QtCore import Qt
+
+from kiosk import flow
+from kiosk.config import StationConfig
+from kiosk.ui.app import LANDSCAPE, PORTRAIT
+from kiosk.ui.session import Session, build_ui
+from kiosk.ui.theme import TOUCH_PX
+from tests.test_ui_fakes import BATCH, FOREIGN, GOOD, LAST_FOUR, FakeGrabber, FakeStation
+
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screens"
+
+
+class Harness:
+    """A station window on a fake controller, and the steps a person takes."""
+
+    def __init__(self, qtbot, station: FakeStation, grabber: FakeGrabber | None = None) -> None:
+        self.qtbot = qtbot
+        self.station = station
+        self.grabber = grabber or FakeGrabber()
+        self.session: Session = build_ui(StationConfig(), station, self.grabber, batch=BATCH,
+                                         kiosk_mode=False, demo_pin=True)
+        self.window = self.session.window
+        qtbot.addWidget(self.window)
+        self.window.resize(*PORTRAIT)
+        self.window.show()
+        self.session.start()
+
+    @property
+    def state(self) -> flow.State:
+        return self.session.state
+
+    def screen(self) -> str:
+        return self.window.current.name
+
+    def tap(self, button) -> None:
+        assert button.isVisible() and button.isEnabled(), button.text()
+        self.qtbot.mouseClick(button, Qt.LeftButton)
+        self.settle()
+
+    def send(self, event: flow.Event) -> None:
+        self.session.dispatch(event)
+        self.settle()
+
+    def settle(self) -> None:
+        self.qtbot.waitUntil(lambda: not self.session.tasks.busy and not self.state.busy, timeout=5000)
+
+    def scan(self, payload: str) -> None:
+        self.station.scan_next = payload
+        self.qtbot.waitUntil(lambda: self.station.scan_next is None, timeout=5000)
+        self.settle()
+
+    def type_keys(self, keys: str) -> None:
+        keypad = self.window.current.keypad
+        for key in keys:
+            self.qtbot.mouseClick(keypad.keys[key], Qt.LeftButton)
+        self.tap(keypad.ok_button)
+
+    def shot(self, name: str) -> None:
+        for folder, size in (("portrait", PORTRAIT), ("landscape", LANDSCAPE)):
+            self.window.resize(*size)
+            self.qtbot.wait(30)
+            path = SHOTS / folder / f"{name}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            assert self.window.screenshot(str(path)), path
+            assert self.window.height() <= size[1] + 1, f"{name} does not fit {folder}"
+        self.window.resize(*PORTRAIT)
+        self.qtbot.wait(10)
+
+
+@pytest.fixture
+def ui(qtbot):
+    station = FakeStation()
+    harness = Harness(qtbot, station)
+    yield harness
+    harness.session.stop()
+
+
+def test_student_flow_with_every_bad_input(ui: Harness) -> None:
+    w = ui.window
+    assert ui.screen() == "welcome"
+    assert "400-123-4567" in w.help.text()
+    ui.shot("01_welcome")
+    ui.tap(w.screens["welcome"].start)
+    assert ui.screen() == "scan"
+    ui.qtbot.waitUntil(lambda: w.screens["scan"].preview.frames_shown > 3, timeout=3000)
+    ui.scan(FOREIGN)
+    assert ui.screen() == "scan" and w.current.error_key == "code.wrong_batch"
+    ui.shot("02_scan_foreign_code")
+    ui.scan(GOOD)
+    assert ui.screen() == "verify"
+    ui.type_keys("1234")
+    assert w.current.error_key == "flow.error.last_four_wrong"
+    assert "2" in w.current.banner.text()
+    ui.shot("03_verify_wrong_last_four")
+    ui.type_keys(LAST_FOUR)
+    assert ui.screen() == "confirm"
+    assert w.current.values["masked_name"].text() == "张*"
+    ui.shot("04_confirm")
+    ui.tap(w.current.findChildren(type(w.screens["welcome"].start))[1])
+    assert ui.screen() == "fee"
+    assert "20" in w.current.note.text()
+    ui.shot("05_fee")
+    ui.tap(w.current.findChildren(type(w.screens["welcome"].start))[-1])
+    assert ui.screen() == "capture"
+    ui.station.guidance = [flow.Guidance(phase="countdown", count=2, hint_key=None, face=True)]
+    ui.qtbot.waitUntil(lambda: w.current.preview.countdown == 2, timeout=3000)
+    ui.shot("06_capture_countdown")
+    ui.grabber.state = "disconnected"
+    ui.qtbot.waitUntil(lambda: not ui.state.ctx.camera_ok, timeout=3000)
+    assert w.current.error_key == "flow.error.camera_lost"
+    assert not w.current.shutter.isEnabled()
+    ui.shot("07_capture_camera_lost")
+    ui.grabber.state = "ok"
+    ui.qtbot.waitUntil(lambda: ui.state.ctx.camera_ok, timeout=3000)
+    assert w.current.error_key is None
+    ui.qtbot.mouseClick(w.current.preview, Qt.LeftButton)  # tap-to-shoot
+    ui.settle()
+    assert ui.screen() == "review"
+    ui.shot("08_review")
+    ui.tap(w.current.retake)
+    assert ui.screen() == "capture" and ui.state.student.retakes == 1
+    ui.tap(w.current.shutter)
+    ui.station.disk_full = True
+    ui.tap(w.current.accept)
+    assert isinstance(ui.state, flow.Saving)
+    assert w.current.error_key == "flow.error.not_saved_disk_full"
+    assert w.current.retry.isVisible()
+    ui.shot("09_saving_disk_full")
+    ui.station.disk_full = False
+    ui.station.server_down = True
+    ui.tap(w.current.retry)
+    assert ui.screen() == "done"
+    assert w.current.short_id.text() == "R7K1Q"
+    assert w.current.status_box.isVisible() and not w.current.ticket_box.isVisible()
+    ui.shot("10_done")
+    ui.tap(w.current.findChildren(type(w.screens["welcome"].start))[-1])
+    assert ui.screen() == "welcome"
+    # nothing of the student is left on any screen
+    assert w.screens["done"].short_id.text() == ""
+    assert w.screens["review"].photo.pixmap() is None or w.screens["review"].photo.pixmap().isNull()
+    assert w.screens["confirm"].values["masked_name"].text() == ""
+
+
+def test_status_lookup_offline(ui: Harness) -> None:
+    ui.station.server_down = True
+    ui.tap(ui.window.screens["welcome"].status)
+    assert ui.screen() == "status"
+    ui.shot("11_status_scan")
+    ui.scan(GOOD)
+    screen = ui.window.current
+    assert screen.card.isVisible()
+    assert screen.short_id.text() == "R7K1Q"
+    assert screen.freshness.isVisible()
+    ui.shot("12_status_found")
+
+
+def test_operator_screens(ui: Harness) -> None:
+    w = ui.window
+    ui.tap(w.staff_button)
+    assert ui.screen() == "pin"
+    ui.type_keys("1234")
+    assert w.current.error_key == "flow.operator.pin_wrong"
+    assert "•" not in w.current.banner.text() and "1234" not in w.current.banner.text()
+    ui.shot("13_pin_wrong")
+    ui.type_keys("0000")
+    assert ui.screen() == "menu"
+    ui.shot("14_operator_menu")
+    buttons = {b.text(): b for b in w.current.findChildren(type(w.staff_button))}
+    ui.tap(buttons["设备状态"])
+    assert ui.screen() == "station"
+    ui.station.server_down = True
+    ui.send(flow.SubmitTapped())
+    assert any("last_sync" in k for k in [r.text() for r in w.current.rows]) or len(w.current.rows) == 16
+    ui.shot("15_station_status_server_down")
+    ui.send(flow.BackTapped())
+    ui.send(flow.MenuChosen(item=flow.MENU_BATCH))
+    assert ui.screen() == "batch"
+    ui.qtbot.keyClicks(w.current.code, "nope1")
+    ui.send(flow.SubmitTapped())
+    assert w.current.error_key == "flow.error.batch_unknown"
+    w.current.code.clear()
+    ui.qtbot.keyClicks(w.current.code, "1s95kt")
+    ui.send(flow.SubmitTapped())
+    assert w.current.error_key is None
+    ui.shot("16_batch_setup")
+    ui.send(flow.BackTapped())
+    ui.send(flow.MenuChosen(item=flow.MENU_STATS))
+    assert ui.screen() == "stats"
+    ui.shot("17_statistics")
+    ui.send(flow.BackTapped())
+
+
+def test_codeless_capture_and_bind_later(ui: Harness) -> None:
+    w = ui.window
+    ui.tap(w.staff_button)
+    ui.type_keys("0000")
+    ui.send(flow.MenuChosen(item=flow.MENU_CODELESS))
+    assert ui.screen() == "codeless"
+    fields = w.current.fields
+    ui.qtbot.keyClicks(fields["phone"], "1380013")
+    ui.qtbot.keyClicks(fields["id_last4"], "123x")
+    ui.qtbot.keyClicks(fields["name"], "Wang Fang")
+    ui.send(flow.SubmitTapped())
+    assert w.current.error_key == "flow.error.phone_invalid"
+    ui.shot("18_codeless_bad_phone")
+    ui.qtbot.keyClicks(fields["phone"], "8000")
+    ui.qtbot.keyClick(fields["name"], Qt.Key_Return)
+    ui.settle()
+    assert ui.screen() in ("fee", "capture")
+    if ui.screen() == "fee":
+        ui.send(flow.FeeAcknowledged())
+    ui.send(flow.ShutterTapped())
+    ui.send(flow.AcceptTapped())
+    assert ui.screen() == "done"
+    assert w.current.ticket_box.isVisible() and w.current.ticket_text.text() == "ABCD-EFGH-J"
+    ui.shot("19_done_codeless_ticket")
+    ui.send(flow.FinishTapped())
+    ui.tap(w.staff_button)
+    ui.type_keys("0000")
+    ui.send(flow.MenuChosen(item=flow.MENU_BIND))
+    assert ui.screen() == "bind"
+    ui.qtbot.keyClicks(w.current.ticket, "ZZZZ")
+    ui.send(flow.SubmitTapped())
+    assert w.current.error_key == "flow.error.ticket_unknown"
+    ui.shot("20_bind_unknown_ticket")
+    w.current.ticket.clear()
+    ui.qtbot.keyClicks(w.current.ticket, "ABCD-EFGH-J")
+    ui.send(flow.SubmitTapped())
+    assert ui.state.stage == "code"
+    ui.shot("21_bind_scan_code")
+    ui.scan(GOOD)
+    assert ui.state.stage == "last4"
+    ui.shot("22_bind_last_four")
+    ui.type_keys(LAST_FOUR)
+    assert ui.state.stage == "done"
+    assert w.current.result.text() == "R7K2Q"
+    ui.shot("23_bind_done")
+
+
+def test_english_toggle_on_every_screen(ui: Harness) -> None:
+    w = ui.window
+    assert w.screens["welcome"].heading.text() == "欢迎使用自助拍照"
+    ui.tap(w.lang_button)
+    assert w.screens["welcome"].heading.text() == "Welcome to the photo station"
+    assert w.lang_button.text() == "中文"
+    assert "Help" in w.help.text()
+    ui.tap(w.screens["welcome"].start)
+    ui.scan(FOREIGN)
+    assert "school" in w.current.banner.text().lower() or w.current.banner.text().isascii()
+    ui.shot("24_scan_error_english")
+    ui.tap(w.lang_button)
+    assert w.current.heading.text() == "请出示采集码"
+
+
+def test_idle_timeout_returns_to_welcome_and_wipes(ui: Harness) -> None:
+    ui.tap(ui.window.screens["welcome"].start)
+    ui.scan(GOOD)
+    ui.type_keys("12")
+    assert ui.window.current.keypad.value == "12"
+    ui.session.dispatch(flow.Tick(now=1000.0))
+    ui.session.dispatch(flow.Tick(now=1000.0 + StationConfig().flow.idle_timeout_s + 1))
+    assert ui.screen() == "welcome"
+    assert ui.window.screens["verify"].keypad.value == ""
+
+
+def test_touch_targets_and_kiosk_close(ui: Harness) -> None:
+    from PyQt5.QtWidgets import QPushButton
+
+    for screen in ui.window.screens.values():
+        for button in screen.findChildren(QPushButton):
+            hint = button.minimumSizeHint()
+            assert max(hint.height(), button.minimumHeight()) >= TOUCH_PX - 1, (screen.name, button.text())
+    ui.window.allow_close = False
+    assert not ui.window.close()
+    assert ui.window.isVisible()

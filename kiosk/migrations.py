@@ -90,8 +90,14 @@ _V1 = [
     """,
 ]
 
+# A code bound after an upload may have begun is pushed separately, with the
+# last four typed when binding (the record keeps the ones typed at capture).
+_V2 = [
+    "ALTER TABLE records ADD COLUMN bind_last4 TEXT",
+]
+
 #: migration n (1-based) brings the schema from version n-1 to n
-MIGRATIONS: list[list[str]] = [_V1]
+MIGRATIONS: list[list[str]] = [_V1, _V2]
 
 
 def current_version(conn: sqlite3.Connection) -> int:

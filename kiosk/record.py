@@ -87,6 +87,7 @@ class Record:
     review_reason: str | None = None
     binding_state: str | None = None  # "pending" | "sent" | "failed" for a code bound after sending
     binding_error: str | None = None
+    bind_last4: str | None = None  # the last four typed when the code was bound (pushed with the binding)
     photo_deleted_at: datetime | None = None
     quarantined: str | None = None  # why the record was moved aside at start, if it was
     seq: int = field(default=0, compare=False)
@@ -97,7 +98,13 @@ class Record:
         return self.code_payload is not None
 
     def metadata(self) -> dict[str, Any]:
-        """The ``metadata`` part of the upload (see the server's API)."""
+        """The ``metadata`` part of the upload (see the server's API).
+
+        A code bound after an upload may have reached the server is left out:
+        a replay must be identical to what the server may already hold, and
+        the code travels as a separate binding instead.
+        """
+        late = self.binding_state is not None
         return {
             "record_id": self.id,
             "batch": self.batch,
@@ -107,8 +114,8 @@ class Record:
             "boot_id": self.boot_id,
             "codeless": self.codeless,
             "ticket": self.ticket,
-            "code_payload": self.code_payload,
-            "code": self.code_fields,
+            "code_payload": None if late else self.code_payload,
+            "code": None if late else self.code_fields,
             "id_last4": self.id_last4,
             "phone": self.phone,
             "name": self.name,
@@ -177,6 +184,7 @@ def record_from_row(row: Any, data_dir: Path) -> Record:
         review_reason=row["review_reason"],
         binding_state=row["binding_state"],
         binding_error=row["binding_error"],
+        bind_last4=row["bind_last4"],
         photo_deleted_at=parse_time(row["photo_deleted_at"]),
         quarantined=row["quarantined"],
         seq=row["seq"],

@@ -445,12 +445,13 @@ class Store:
                   student_uid: str | None, id_last4: str | None) -> Record:
         """Attach a collection code to the codeless record holding ``ticket``.
 
-        A record not yet on the server simply uploads with its code; one that
-        is (or may be) already there gets a pending binding that the sync
-        client pushes to the server. Binding the same code again is a no-op.
+        A record that has never been offered to the server simply uploads with
+        its code. One that is (or may be) there already, because an attempt
+        was made, keeps its upload as captured and gets a pending binding that
+        the sync client pushes. Binding the same code again is a no-op.
         """
         with self.write() as conn:
-            row = conn.execute("SELECT id, sync_state, code_payload FROM records WHERE ticket = ?",
+            row = conn.execute("SELECT id, sync_state, attempts, code_payload FROM records WHERE ticket = ?",
                                (ticket,)).fetchone()
             if row is None:
                 raise UnknownTicket(detail="ticket not found")
@@ -459,14 +460,16 @@ class Store:
                 if row["code_payload"] != code_payload:
                     raise AlreadyBound(detail=f"id={record_id}")
                 return self._record(self._row(record_id))
-            on_server = row["sync_state"] in ("sending", "sent")
-            conn.execute("UPDATE records SET code_payload = ?, code_fields = ?, student_uid = ?, id_last4 = ?, "
+            maybe_on_server = row["sync_state"] in ("sending", "sent") or row["attempts"] > 0
+            conn.execute("UPDATE records SET code_payload = ?, code_fields = ?, student_uid = ?, "
+                         "id_last4 = CASE WHEN ? THEN id_last4 ELSE coalesce(?, id_last4) END, bind_last4 = ?, "
                          "binding_state = ?, binding_error = NULL WHERE id = ?",
                          (code_payload, json.dumps(code_fields, ensure_ascii=False) if code_fields else None,
-                          student_uid, id_last4, "pending" if on_server else None, record_id))
+                          student_uid, maybe_on_server, id_last4, id_last4,
+                          "pending" if maybe_on_server else None, record_id))
             self.event(conn, record_id, "bound", row["sync_state"], row["sync_state"],
-                       detail="push" if on_server else "local")
-        log.info("record.bound id=%s push=%s", record_id, on_server)
+                       detail="push" if maybe_on_server else "local")
+        log.info("record.bound id=%s push=%s", record_id, maybe_on_server)
         return self._record(self._row(record_id))
 
     def pending_bindings(self, limit: int = 50) -> list[Record]:

@@ -291,7 +291,8 @@ class SyncClient:
             if self.paused_until is not None:
                 break
             status, data, failure = self._post("/api/v1/bind", {
-                "ticket": record.ticket, "code_payload": record.code_payload, "id_last4": record.id_last4})
+                "ticket": record.ticket, "code_payload": record.code_payload,
+                "id_last4": record.bind_last4 or record.id_last4})
             if failure is None and data is not None and data.get("record_id") == record.id:
                 self.store.mark_binding(record.id, "sent")
                 if isinstance(data.get("status"), str):

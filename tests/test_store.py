@@ -279,3 +279,36 @@ def test_events_are_append_only(store: Store) -> None:
         store.db.conn.execute("UPDATE events SET kind = 'x' WHERE record_id = ?", (rec.id,))
     with pytest.raises(sqlite3.IntegrityError):
         store.db.conn.execute("DELETE FROM events")
+
+
+def test_bind_code_after_a_failed_attempt_keeps_the_upload_as_captured(store: Store, clock: Clock) -> None:
+    # the server may have committed the first attempt whose answer was lost: a replay must be identical
+    rec = store.add_record(codeless_record(), JPEG)
+    before = rec.metadata()
+    store.lease_next("w", 60, clock())
+    store.mark_retry(rec.id, "network ReadTimeout", clock())
+    bound = store.bind_code("ABCDEFGHJ", "KC1.payload-U9", {"masked_name": "李*"}, "U9", "567X")
+    assert bound.binding_state == "pending" and bound.bind_last4 == "567X" and bound.id_last4 == "1234"
+    assert bound.metadata() == before
+    assert [r.id for r in store.find_by_student("U9")] == [rec.id]
+
+
+def test_migrations_upgrade_an_older_database(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / Store.DB_NAME, isolation_level=None)
+    for statement in migrations.MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with Store.open(tmp_path) as s:
+        assert (s.startup.schema_from, s.startup.schema_to) == (1, len(migrations.MIGRATIONS))
+        rec = s.add_record(codeless_record(), JPEG)
+        assert rec.bind_last4 is None
+
+
+def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / Store.DB_NAME, isolation_level=None)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError) as info:
+        Store.open(tmp_path)
+    assert info.value.key == "store.schema_newer"

@@ -1,0 +1,391 @@
+"""The student flow as a pure state machine: every transition and every bad-input path."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from kiosk import flow
+from tests.flow_fakes import CODE, PHOTO, SETTINGS, batch, kinds, run, student, welcome
+
+
+def at_verify() -> flow.Verify:
+    state, _ = run(welcome(), flow.StartTapped(), flow.CodeScanned("KC1.fake"), flow.CodeAccepted(CODE))
+    assert isinstance(state, flow.Verify)
+    return state
+
+
+def at_capture(**ctx: object) -> flow.Capture:
+    state, _ = run(welcome(**ctx) if ctx else welcome(), flow.StartTapped(), flow.CodeScanned("p"),
+                   flow.CodeAccepted(CODE), *[flow.KeyPressed(k) for k in "123x"], flow.SubmitTapped(),
+                   flow.LastFourOk("123X"), flow.ThatsMeTapped())
+    assert isinstance(state, flow.Capture), state
+    return state
+
+
+def at_review(retakes: int = 0) -> flow.Review:
+    return flow.Review(ctx=welcome().ctx, student=student(retakes=retakes), photo=PHOTO)
+
+
+# -- Welcome -------------------------------------------------------------------
+
+
+def test_start_needs_a_batch() -> None:
+    state, effects = run(flow.initial_state(SETTINGS, None), flow.StartTapped())
+    assert isinstance(state, flow.Welcome) and state.error == "flow.error.no_batch" and not effects
+
+
+def test_start_refused_when_batch_is_codeless_only() -> None:
+    state, _ = run(welcome(batch(methods=["codeless"])), flow.StartTapped())
+    assert isinstance(state, flow.Welcome) and state.error == "flow.error.code_not_allowed"
+
+
+def test_start_goes_to_scan() -> None:
+    state, effects = run(welcome(), flow.StartTapped())
+    assert isinstance(state, flow.ScanCode) and state.error is None
+    assert effects == []  # frames were already for scanning on Welcome
+
+
+# -- ScanCode --------------------------------------------------------------------
+
+
+def test_foreign_code_is_an_inline_error_and_scanning_goes_on() -> None:
+    state, effects = run(welcome(), flow.StartTapped(), flow.CodeScanned("https://example.com"))
+    assert isinstance(state, flow.ScanCode) and state.busy
+    assert effects == [flow.ParseCode(payload="https://example.com", batch=batch())]
+    state, _ = run(state, flow.CodeScanned("another"))  # ignored while the first is parsed
+    assert state.busy
+    state, _ = run(state, flow.CodeRejected("code.not_a_code"))
+    assert isinstance(state, flow.ScanCode) and not state.busy and state.error == "code.not_a_code"
+    state, effects = run(state, flow.CodeScanned("KC1.good"))
+    assert state.error is None and kinds(effects) == ["ParseCode"]
+
+
+@pytest.mark.parametrize("key", ["code.wrong_batch", "code.locked", "code.damaged", "code.expired"])
+def test_every_refusal_stays_on_scan_with_its_message(key: str) -> None:
+    state, _ = run(welcome(), flow.StartTapped(), flow.CodeScanned("x"), flow.CodeRejected(key))
+    assert isinstance(state, flow.ScanCode) and state.error == key
+
+
+def test_no_code_calls_staff() -> None:
+    state, effects = run(welcome(), flow.StartTapped(), flow.NoCodeTapped())
+    assert isinstance(state, flow.ScanCode) and state.staff_called
+    assert effects == [flow.CallStaff(reason="no_code")]
+
+
+def test_scan_back_returns_to_welcome() -> None:
+    state, effects = run(welcome(), flow.StartTapped(), flow.BackTapped())
+    assert isinstance(state, flow.Welcome) and "WipeSession" in kinds(effects)
+
+
+# -- Verify -------------------------------------------------------------------------
+
+
+def test_keypad_normalises_and_limits() -> None:
+    state, _ = run(at_verify(), *[flow.KeyPressed(k) for k in ["3", "（", "7", "）", "x", "A", "9", "9"]])
+    assert isinstance(state, flow.Verify)
+    assert state.typed == "3(7)X9"  # "A" refused, then full at six
+    state, _ = run(state, flow.BackspacePressed())
+    assert state.typed == "3(7)X"
+    state, _ = run(state, flow.ClearPressed())
+    assert state.typed == ""
+
+
+def test_short_entry_is_not_checked() -> None:
+    state, effects = run(at_verify(), flow.KeyPressed("1"), flow.SubmitTapped())
+    assert state.error == "flow.error.last_four_short" and effects == []
+
+
+def test_each_miss_shows_tries_left() -> None:
+    state, effects = run(at_verify(), *[flow.KeyPressed(k) for k in "9999"], flow.SubmitTapped())
+    assert effects == [flow.CheckLastFour(code=CODE, typed="9999")] and state.busy
+    state, _ = run(state, flow.LastFourWrong(2))
+    assert isinstance(state, flow.Verify) and state.tries_left == 2 and state.typed == ""
+    assert state.error == "flow.error.last_four_wrong"
+    assert flow.message_params(state) == {"n": 2}
+
+
+def test_three_misses_lock_and_call_staff() -> None:
+    state = at_verify()
+    for left in (2, 1):
+        state, _ = run(state, *[flow.KeyPressed(k) for k in "0000"], flow.SubmitTapped(), flow.LastFourWrong(left))
+    state, effects = run(state, *[flow.KeyPressed(k) for k in "0000"], flow.SubmitTapped(), flow.CodeLockedOut())
+    assert isinstance(state, flow.ScanCode)
+    assert state.error == "flow.error.code_locked" and state.staff_called
+    assert flow.CallStaff(reason="code_locked") in effects
+
+
+def test_right_last_four_goes_to_confirm() -> None:
+    state, _ = run(at_verify(), *[flow.KeyPressed(k) for k in "123X"], flow.SubmitTapped(), flow.LastFourOk("123X"))
+    assert isinstance(state, flow.Confirm) and state.student == flow.Student(code=CODE, id_last4="123X")
+
+
+# -- Confirm and fee notice ---------------------------------------------------------
+
+
+def test_not_me_goes_back_to_scan_without_the_student() -> None:
+    confirm = flow.Confirm(ctx=welcome().ctx, student=student())
+    state, effects = run(confirm, flow.NotMeTapped())
+    assert isinstance(state, flow.ScanCode) and "WipeSession" in kinds(effects)
+    assert not hasattr(state, "student")
+
+
+def test_fee_notice_only_when_required() -> None:
+    plain = flow.Confirm(ctx=welcome().ctx, student=student())
+    state, effects = run(plain, flow.ThatsMeTapped())
+    assert isinstance(state, flow.Capture)
+    assert effects == [flow.StartCamera(purpose="portrait")]
+    paying = flow.Confirm(ctx=welcome(batch(fee_required=True, fee_note="20 元")).ctx, student=student())
+    state, effects = run(paying, flow.ThatsMeTapped())
+    assert isinstance(state, flow.FeeNotice) and effects == []
+    state, effects = run(state, flow.FeeAcknowledged())
+    assert isinstance(state, flow.Capture) and state.student == student()
+
+
+# -- Capture ----------------------------------------------------------------------------
+
+
+def test_guidance_is_shown() -> None:
+    state, effects = run(at_capture(), flow.Guidance("countdown", 2, "portrait.hint.hold_still", face=True))
+    assert isinstance(state, flow.Capture)
+    assert (state.phase, state.count, state.hint_key) == ("countdown", 2, "portrait.hint.hold_still")
+    assert effects == []
+
+
+def test_auto_shot_and_tap_take_a_photo() -> None:
+    frame = object()
+    state, effects = run(at_capture(), flow.AutoShot(capture=frame))
+    assert state.busy and len(effects) == 1 and isinstance(effects[0], flow.TakePhoto)
+    assert effects[0].capture is frame
+    state, effects = run(at_capture(), flow.ShutterTapped())
+    assert state.busy and isinstance(effects[0], flow.TakePhoto) and effects[0].capture is None
+    state, more = run(state, flow.ShutterTapped())
+    assert more == []  # a double tap takes one photo
+
+
+def test_photo_failure_is_a_hint_and_capture_goes_on() -> None:
+    state, _ = run(at_capture(), flow.ShutterTapped(), flow.PhotoFailed("portrait.hint.step_back"))
+    assert isinstance(state, flow.Capture) and not state.busy and state.error == "portrait.hint.step_back"
+    state, _ = run(state, flow.Guidance("holding", 0, None, face=True))
+    assert state.error is None
+
+
+def test_camera_lost_mid_capture_keeps_the_session() -> None:
+    start = at_capture()
+    state, effects = run(start, flow.CameraLost())
+    assert isinstance(state, flow.Capture) and state.error == "flow.error.camera_lost"
+    assert not state.ctx.camera_ok and state.student == start.student
+    assert flow.CallStaff(reason="camera_lost") in effects and flow.StopCamera() in effects
+    state, effects = run(state, flow.ShutterTapped(), flow.Guidance("countdown", 1, None, face=True))
+    assert effects == [] and state.phase == "waiting"  # nothing to shoot with
+    state, effects = run(state, flow.CameraBack())
+    assert isinstance(state, flow.Capture) and state.error is None and state.ctx.camera_ok
+    assert state.student == start.student and effects == [flow.StartCamera(purpose="portrait")]
+    state, effects = run(state, flow.ShutterTapped())
+    assert kinds(effects) == ["TakePhoto"]
+
+
+def test_camera_state_follows_the_session_to_welcome() -> None:
+    state, _ = run(welcome(), flow.CameraLost())
+    assert not state.ctx.camera_ok and flow.frame_use(state) is None
+    state, effects = run(state, flow.CameraBack())
+    assert flow.frame_use(state) == "scan" and effects == [flow.StartCamera(purpose="scan")]
+
+
+def test_photo_goes_to_review() -> None:
+    state, effects = run(at_capture(), flow.ShutterTapped(), flow.PhotoReady(PHOTO))
+    assert isinstance(state, flow.Review) and state.photo is PHOTO and state.retakes_left == 2
+    assert flow.StopCamera() in effects
+
+
+# -- Review, Saving, Done -------------------------------------------------------------------
+
+
+def test_retakes_up_to_the_limit() -> None:
+    state: flow.State = at_review()
+    for expected_left in (1, 0):
+        state, _ = run(state, flow.RetakeTapped())
+        assert isinstance(state, flow.Capture)
+        state, _ = run(state, flow.ShutterTapped(), flow.PhotoReady(PHOTO))
+        assert isinstance(state, flow.Review) and state.retakes_left == expected_left
+    state, effects = run(state, flow.RetakeTapped())
+    assert isinstance(state, flow.Review) and effects == []
+
+
+def test_no_retakes_when_the_limit_is_zero() -> None:
+    review = flow.Review(ctx=dataclasses.replace(welcome().ctx, settings=dataclasses.replace(SETTINGS, max_retakes=0)),
+                         student=student(), photo=PHOTO)
+    assert review.retakes_left == 0
+    assert run(review, flow.RetakeTapped())[0] is review
+
+
+def test_accept_saves_and_done_shows_the_receipt() -> None:
+    state, effects = run(at_review(), flow.AcceptTapped())
+    assert isinstance(state, flow.Saving) and state.busy
+    assert effects == [flow.SaveRecord(student=student(), photo=PHOTO, batch=batch())]
+    receipt = flow.Receipt(record_id="r-1", short_id="ABCD1234", status_link="r-1")
+    state, effects = run(state, flow.Saved(receipt))
+    assert isinstance(state, flow.Done) and state.receipt == receipt
+    assert effects == [flow.WipeSession(), flow.LookupReceipt(record_id="r-1")]
+    state, _ = run(state, flow.QueuePositionKnown("other", 9), flow.QueuePositionKnown("r-1", 4))
+    assert isinstance(state, flow.Done) and state.receipt.queue_position == 4
+    state, effects = run(state, flow.FinishTapped())
+    assert isinstance(state, flow.Welcome) and "WipeSession" in kinds(effects)
+
+
+def test_disk_full_says_not_saved_and_offers_retry() -> None:
+    state, _ = run(at_review(), flow.AcceptTapped(), flow.SaveFailed("flow.error.not_saved_disk_full"))
+    assert isinstance(state, flow.Saving) and not state.busy and state.error == "flow.error.not_saved_disk_full"
+    assert state.photo is PHOTO  # kept for the retry
+    state, effects = run(state, flow.NoCodeTapped())
+    assert state.staff_called and effects == [flow.CallStaff(reason="save_failed")]
+    state, effects = run(state, flow.RetryTapped())
+    assert state.busy and state.error is None and kinds(effects) == ["SaveRecord"]
+    state, _ = run(state, flow.Saved(flow.Receipt(record_id="r", short_id="R")))
+    assert isinstance(state, flow.Done)
+
+
+def test_receipt_with_a_known_position_needs_no_lookup() -> None:
+    saving = flow.Saving(ctx=welcome().ctx, student=student(), photo=PHOTO, busy=True)
+    _, effects = run(saving, flow.Saved(flow.Receipt(record_id="r", short_id="R", queue_position=3)))
+    assert effects == [flow.WipeSession()]
+
+
+# -- status lookup --------------------------------------------------------------------------
+
+
+def test_code_on_welcome_shows_its_status() -> None:
+    state, effects = run(welcome(), flow.CodeScanned("KC1.x"))
+    assert isinstance(state, flow.Welcome) and state.busy
+    assert effects == [flow.ParseCode(payload="KC1.x", purpose="status")]
+    state, effects = run(state, flow.CodeAccepted(CODE))
+    assert isinstance(state, flow.StatusShown) and state.busy and effects == [flow.LookupStatus(code=CODE)]
+    view = flow.StatusView(short_id="ABCD1234", status="queued", queue_position=12, refreshed=True)
+    state, _ = run(state, flow.StatusFound(view))
+    assert isinstance(state, flow.StatusShown) and state.view == view and not state.may_start()
+    assert run(state, flow.StartTapped())[0] == state
+
+
+def test_rejected_status_offers_a_retake() -> None:
+    view = flow.StatusView(short_id="A", status="rejected", reason="背景不均匀")
+    state = flow.StatusShown(ctx=welcome().ctx, code=CODE, view=view)
+    state2, _ = run(state, flow.StartTapped())
+    assert isinstance(state2, flow.Verify) and state2.code == CODE
+
+
+def test_no_record_lets_the_student_start() -> None:
+    state, _ = run(welcome(), flow.StatusTapped(), flow.CodeScanned("x"), flow.CodeAccepted(CODE),
+                   flow.StatusNotFound())
+    assert isinstance(state, flow.StatusShown) and state.error == "flow.status.none" and state.may_start()
+    state, _ = run(state, flow.StartTapped())
+    assert isinstance(state, flow.Verify)
+
+
+def test_garbled_code_on_welcome_is_an_inline_error() -> None:
+    state, _ = run(welcome(), flow.CodeScanned("???"), flow.CodeRejected("code.damaged"))
+    assert isinstance(state, flow.Welcome) and state.error == "code.damaged" and not state.busy
+
+
+def test_late_results_are_ignored() -> None:
+    fresh = welcome()
+    for event in (flow.CodeAccepted(CODE), flow.LastFourOk("1"), flow.PhotoReady(PHOTO), flow.StatusNotFound(),
+                  flow.Saved(flow.Receipt(record_id="r", short_id="R")), flow.PinAccepted()):
+        assert run(fresh, event) == (fresh, [])
+
+
+# -- timeouts -------------------------------------------------------------------------------------
+
+
+def every_screen() -> list[flow.State]:
+    ctx = welcome().ctx
+    s = student(phone="13800000000", name="张三")
+    return [
+        flow.Welcome(ctx=ctx, error="code.damaged"),
+        flow.StatusShown(ctx=ctx, code=CODE, view=flow.StatusView(short_id="A", status="queued")),
+        flow.ScanCode(ctx=ctx, staff_called=True),
+        flow.Verify(ctx=ctx, code=CODE, typed="12"),
+        flow.Confirm(ctx=ctx, student=s),
+        flow.FeeNotice(ctx=ctx, student=s),
+        flow.Capture(ctx=ctx, student=s),
+        flow.Review(ctx=ctx, student=s, photo=PHOTO),
+        flow.Saving(ctx=ctx, student=s, photo=PHOTO, error="flow.error.not_saved"),
+        flow.Done(ctx=ctx, receipt=flow.Receipt(record_id="r", short_id="R", ticket="ABCDEFGH0")),
+        flow.PinEntry(ctx=ctx, typed="12"),
+        flow.OperatorMenu(ctx=ctx),
+        flow.CodelessForm(ctx=ctx, phone="138", id_last4="12", name="张"),
+        flow.BindTicket(ctx=ctx, stage="last4", ticket="ABCDEFGH0", code=CODE, typed="12"),
+        flow.StationStatus(ctx=ctx),
+        flow.BatchSetup(ctx=ctx, typed="1S9"),
+        flow.Statistics(ctx=ctx),
+    ]
+
+
+@pytest.mark.parametrize("screen", every_screen(), ids=lambda s: type(s).__name__)
+def test_every_screen_times_out_to_a_clean_welcome(screen: flow.State) -> None:
+    limit = SETTINGS.done_timeout_s if isinstance(screen, flow.Done) else SETTINGS.idle_timeout_s
+    state, effects = run(screen, flow.Tick(100.0), flow.Tick(100.0 + limit - 0.5))
+    assert type(state) is type(screen) and effects == []
+    state, effects = run(state, flow.Tick(100.0 + limit))
+    assert state == flow.Welcome(ctx=screen.ctx)  # nothing of the student is left in the state
+    assert "WipeSession" in kinds(effects)
+    assert flow.Welcome(ctx=screen.ctx).__dataclass_fields__.keys() == {"ctx", "since", "error", "busy"}
+
+
+def test_done_uses_its_own_shorter_timeout() -> None:
+    done = flow.Done(ctx=welcome().ctx, receipt=flow.Receipt(record_id="r", short_id="R"))
+    state, _ = run(done, flow.Tick(0.0), flow.Tick(SETTINGS.done_timeout_s))
+    assert isinstance(state, flow.Welcome)
+
+
+def test_a_touch_restarts_the_idle_clock() -> None:
+    state, _ = run(at_verify(), flow.Tick(0.0), flow.Tick(50.0), flow.KeyPressed("1"), flow.Tick(55.0),
+                   flow.Tick(114.0))
+    assert isinstance(state, flow.Verify) and state.typed == "1"
+    state, _ = run(state, flow.Tick(115.0))
+    assert isinstance(state, flow.Welcome)
+
+
+def test_someone_in_front_of_the_camera_is_activity_an_empty_frame_is_not() -> None:
+    state, _ = run(at_capture(), flow.Tick(0.0), flow.Tick(50.0), flow.Guidance("holding", face=True),
+                   flow.Tick(51.0), flow.Tick(100.0))
+    assert isinstance(state, flow.Capture)
+    state, _ = run(state, flow.Guidance("waiting", hint_key="portrait.hint.no_face", face=False), flow.Tick(111.0))
+    assert isinstance(state, flow.Welcome)
+
+
+def test_a_save_in_progress_does_not_time_out() -> None:
+    saving = flow.Saving(ctx=welcome().ctx, student=student(), photo=PHOTO, busy=True)
+    state, effects = run(saving, flow.Tick(0.0), flow.Tick(1000.0))
+    assert isinstance(state, flow.Saving) and effects == []
+
+
+def test_a_clean_welcome_just_waits() -> None:
+    state, effects = run(welcome(), flow.Tick(0.0), flow.Tick(1000.0), flow.Tick(5000.0))
+    assert isinstance(state, flow.Welcome) and effects == []
+
+
+# -- robustness ----------------------------------------------------------------------------------------
+
+SIMPLE_EVENTS = [
+    flow.StartTapped(), flow.StatusTapped(), flow.NoCodeTapped(), flow.BackTapped(), flow.NotMeTapped(),
+    flow.ThatsMeTapped(), flow.FeeAcknowledged(), flow.ShutterTapped(), flow.RetakeTapped(), flow.AcceptTapped(),
+    flow.RetryTapped(), flow.FinishTapped(), flow.SubmitTapped(), flow.OperatorRequested(), flow.KeyPressed("7"),
+    flow.KeyPressed("\x00"), flow.BackspacePressed(), flow.ClearPressed(), flow.FieldEdited("phone", "1" * 99),
+    flow.FieldEdited("nonsense", "x"), flow.MenuChosen("nonsense"), flow.CodeScanned(""), flow.Guidance("shoot"),
+    flow.AutoShot(None), flow.CodeAccepted(CODE), flow.CodeRejected("k"), flow.LastFourOk("1"),
+    flow.LastFourWrong(1), flow.CodeLockedOut(), flow.StatusNotFound(), flow.PhotoReady(PHOTO),
+    flow.PhotoFailed("k"), flow.SaveFailed("k"), flow.QueuePositionKnown("r", 1), flow.PinAccepted(),
+    flow.PinRejected(1), flow.PinLockedOut(3), flow.CodelessInvalid("phone", "k"), flow.TicketRejected("k"),
+    flow.BindFailed("k", 0), flow.BatchFailed("k"), flow.HealthReported(()), flow.StatsLoaded(()),
+    flow.CameraLost(), flow.CameraBack(), flow.Tick(1e9),
+]
+
+
+@pytest.mark.parametrize("screen", every_screen(), ids=lambda s: type(s).__name__)
+def test_no_event_breaks_any_screen(screen: flow.State) -> None:
+    for event in SIMPLE_EVENTS:
+        state, effects = flow.step(screen, event)
+        assert isinstance(state, flow.State) and isinstance(effects, tuple)
+        for busy_state in (dataclasses.replace(screen, busy=True),):
+            flow.step(busy_state, event)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
@@ -321,7 +321,7 @@ class Scene:
         cam = camera or (poses[0] if poses else Pose())
         frame = _backdrop(self.width, self.height, self.background).astype(np.float32)
         for pose in poses:
-            self._composite_person(frame, pose)
+            frame = self._composite_person(frame, pose)
         if code_text is not None:
             holder = poses[-1] if poses else Pose()
             self._composite_phone(frame, code_text, holder, t)
@@ -330,14 +330,14 @@ class Scene:
         if cam.noise > 0:
             rng = np.random.default_rng(round(t * 1000) & 0xFFFFFFFF)
             frame += rng.normal(0.0, cam.noise, frame.shape).astype(np.float32)
-        out: np.ndarray = np.clip(frame, 0, 255).astype(np.uint8)
+        out: np.ndarray = np.clip(frame + 0.5, 0, 255).astype(np.uint8)  # rounded, not truncated
         if cam.blur > 0:
             out = cv2.GaussianBlur(out, (0, 0), cam.blur)
         if cam.mirrored:
             out = np.ascontiguousarray(out[:, ::-1])
         return out
 
-    def _composite_person(self, frame: np.ndarray, pose: Pose) -> None:
+    def _composite_person(self, frame: np.ndarray, pose: Pose) -> np.ndarray:
         cut = _cutout()
         m = self._matrix(pose).copy()
         # Matrix maps source pixels; the cutout is padded, so shift by its offset.
@@ -360,28 +360,13 @@ class Scene:
             x = np.arange(self.width, dtype=np.float32)
             ramp = 1.0 + pose.side_light * np.clip((x - cx) / span, -1.0, 1.0)
             person *= ramp[None, :, None]
-        frame += (person - frame) * alpha[..., None]
+        return cv2.blendLinear(person, frame, alpha, 1.0 - alpha)
 
     def _composite_phone(self, frame: np.ndarray, text: str, holder: Pose, t: float) -> None:
         """A phone showing ``text`` as a QR code, held in front of the chest."""
-        qr = segno.make_qr(text, error="m")
-        modules = qr.symbol_size(scale=1, border=4)[0]
-        screen_target = 0.30 * self.height * min(1.0, max(0.6, holder.scale))
-        module_px = max(3, int(screen_target // modules))
-        code = qr_image(text, module_px)
-        side = code.shape[0]
-        bezel = max(6, side // 14)
-        ph, pw = side + 3 * bezel, side + 2 * bezel
-        phone = np.zeros((ph, pw, 3), np.float32)
-        phone[:] = (35, 32, 30)
-        top = bezel * 3 // 2
-        phone[top:top + side, bezel:bezel + side] = code[..., None].astype(np.float32)
-        mask = np.zeros((ph, pw), np.float32)
-        r = bezel * 2
-        cv2.rectangle(mask, (r, 0), (pw - 1 - r, ph - 1), 1.0, -1)
-        cv2.rectangle(mask, (0, r), (pw - 1, ph - 1 - r), 1.0, -1)
-        for cx, cy in ((r, r), (pw - 1 - r, r), (r, ph - 1 - r), (pw - 1 - r, ph - 1 - r)):
-            cv2.circle(mask, (cx, cy), r, 1.0, -1)
+        screen_target = int(0.30 * self.height * min(1.0, max(0.6, holder.scale)))
+        phone, mask, top, side = _phone_sprite(text, screen_target)
+        ph, pw = mask.shape
         # A hand is never perfectly still: a little drift and tilt over time.
         cx = self.width * (0.5 + holder.dx) + 0.004 * self.width * math.sin(2 * math.pi * t / 2.3)
         # Held low, in front of the chest: the screen's bottom just above the frame's edge.
@@ -392,7 +377,40 @@ class Scene:
         m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, 1.0)
         m[0, 2] += cx - pw / 2
         m[1, 2] += cy - ph / 2
-        size = (self.width, self.height)
+        # Warp and blend only the phone's bounding box, not the whole frame.
+        half = math.hypot(pw, ph) / 2 + 2
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        x1, y1 = min(self.width, int(cx + half) + 1), min(self.height, int(cy + half) + 1)
+        if x1 <= x0 or y1 <= y0:
+            return
+        m[0, 2] -= x0
+        m[1, 2] -= y0
+        size = (x1 - x0, y1 - y0)
         warped = cv2.warpAffine(phone, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         alpha = cv2.warpAffine(mask, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        frame += (warped - frame) * alpha[..., None]
+        roi = frame[y0:y1, x0:x1]
+        roi += (warped - roi) * alpha[..., None]
+
+
+@lru_cache(maxsize=8)
+def _phone_sprite(text: str, screen_target: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """A phone showing ``text`` as a QR code: BGR float32, its mask, screen top and side (cached)."""
+    modules = segno.make_qr(text, error="m").symbol_size(scale=1, border=4)[0]
+    module_px = max(3, int(screen_target // modules))
+    code = qr_image(text, module_px)
+    side = code.shape[0]
+    bezel = max(6, side // 14)
+    ph, pw = side + 3 * bezel, side + 2 * bezel
+    phone = np.zeros((ph, pw, 3), np.float32)
+    phone[:] = (35, 32, 30)
+    top = bezel * 3 // 2
+    phone[top:top + side, bezel:bezel + side] = code[..., None].astype(np.float32)
+    mask = np.zeros((ph, pw), np.float32)
+    r = bezel * 2
+    cv2.rectangle(mask, (r, 0), (pw - 1 - r, ph - 1), 1.0, -1)
+    cv2.rectangle(mask, (0, r), (pw - 1, ph - 1 - r), 1.0, -1)
+    for x, y in ((r, r), (pw - 1 - r, r), (r, ph - 1 - r), (pw - 1 - r, ph - 1 - r)):
+        cv2.circle(mask, (x, y), r, 1.0, -1)
+    phone.flags.writeable = False
+    mask.flags.writeable = False
+    return phone, mask, top, side

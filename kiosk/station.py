@@ -1,0 +1,382 @@
+"""The session controller: carries out the flow's effects and answers with events.
+
+Qt-free and driven from two sides. The touch screens run ``execute(effect)``
+for slow effects on a worker thread and post the returned events back to the
+GUI thread, where ``flow.step`` makes the next state; the headless demo and
+the tests call ``dispatch(state, event)``, which does the same loop inline.
+Frames reach ``on_frame`` from the UI's worker: codes are scanned or the
+portrait is guided, depending on ``flow.frame_use(state)``.
+
+Every collaborator is passed in (``StationParts``), so tests use real
+modules or small fakes alike. Calls into the store, the attempt lock and the
+PIN lock are serialised by one lock: the store is one SQLite connection.
+Nothing personal is logged: events name record ids and reasons only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from kiosk import flow
+from kiosk.batch import Batch
+from kiosk.collection_code import CodeLocked, CollectionCode, last_four_matches, normalise_last_four
+from kiosk.config import FlowSection, PortraitSection
+from kiosk.errors import KioskError
+from kiosk.flow import Effect, Event, State
+from kiosk.flow_types import HealthItem
+from kiosk.operator import PinLock
+from kiosk.station_health import gather_health, stats_items
+from kiosk.station_records import StatusRefresh, bind_code, find_ticket, lookup_status, save_record
+
+log = logging.getLogger(__name__)
+
+
+class Scanner(Protocol):
+    """What the station needs of ``kiosk.scanner.Scanner``."""
+
+    def feed(self, frame: Any, now: float) -> str | None:
+        """The payload nearest the centre, debounced, or None."""
+
+
+class Analyzer(Protocol):
+    """What the station needs of ``kiosk.portrait.analysis.Analyzer``."""
+
+    def analyse(self, frame_bgr: Any) -> Any:
+        """The face analysis of one frame."""
+
+
+class AutoCapture(Protocol):
+    """What the station needs of ``kiosk.portrait.autocapture.AutoCapture``."""
+
+    def update(self, analysis: Any, frame: Any, now: float) -> Any:
+        """The shot decision (``phase``, ``count``, ``hint_key``, ``frame``) after this frame."""
+
+
+class BatchSource(Protocol):
+    """Where today's batch comes from (see ``kiosk.station_batches.BatchSource``)."""
+
+    def current(self) -> Batch | None:
+        """The batch this station was last set to, if any."""
+
+    def load(self, feature_code: str) -> tuple[Batch, bool]:
+        """The batch, fetched when online else cached; ``(batch, offline)``; raises ``KioskError``."""
+
+
+@dataclass
+class StationParts:
+    """A station's collaborators; only ``store`` is needed for everything the store can answer."""
+
+    station_id: str
+    flow: FlowSection
+    store: Any  # kiosk.store.Store
+    codebook: Any = None  # kiosk.codes.CodeBook
+    attempts: Any = None  # kiosk.attempts.AttemptLock
+    pin_lock: PinLock | None = None
+    batches: BatchSource | None = None
+    scanner: Scanner | None = None
+    analyzer: Analyzer | None = None
+    make_autocapture: Callable[[], AutoCapture] | None = None
+    make_photo: Callable[[Any, Any, PortraitSection], Any] | None = None
+    portrait: PortraitSection = field(default_factory=PortraitSection)
+    refresh_status: StatusRefresh | None = None  # pulls review status from the server into the store
+    health_probes: Mapping[str, Callable[[], HealthItem]] = field(default_factory=dict)
+    call_staff: Callable[[str], None] | None = None
+    status_url: str = ""  # the status QR's text, "{record_id}" filled in ([flow] status_url)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+#: a mainland mobile, a landline with its area code, or an international number
+_PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{9,11}|\+\d{8,15})$")
+_PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
+_LAST_FOUR = re.compile(r"^(?:[0-9A-Z]{4}|[0-9A-Z]\([0-9A-Z]\))$")
+NAME_MAX = 40
+
+
+class Station:
+    """Executes effects with the station's parts; safe to call from worker threads."""
+
+    def __init__(self, parts: StationParts) -> None:
+        self.parts = parts
+        self._lock = threading.RLock()  # store, attempt lock, PIN lock
+        self._frames = threading.Lock()  # scanner, analyzer, auto-capture, latest frame
+        self._autocapture: AutoCapture | None = None
+        self._latest: tuple[Any, Any] | None = None  # (frame, analysis) last guided
+
+    # -- the flow's start and the synchronous loop ---------------------------
+
+    def initial_state(self) -> flow.Welcome:
+        """Welcome with today's batch (from the batch source) and the demo-PIN flag."""
+        batch = None
+        if self.parts.batches is not None:
+            try:
+                batch = self.parts.batches.current()
+            except KioskError as exc:
+                log.warning("batch.unavailable key=%s", exc.key)
+        demo = self.parts.pin_lock.demo if self.parts.pin_lock is not None else True
+        return flow.initial_state(self.parts.flow, batch, demo_pin=demo)
+
+    def dispatch(self, state: State, event: Event) -> tuple[State, list[Effect]]:
+        """Step the flow with ``event`` and execute every effect inline until it settles.
+
+        Returns the final state and the effects carried out (for the demo's
+        log and the tests). The UI does the same asynchronously instead.
+        """
+        pending: deque[Event] = deque([event])
+        done: list[Effect] = []
+        while pending:
+            state, effects = flow.step(state, pending.popleft())
+            for effect in effects:
+                done.append(effect)
+                pending.extend(self.execute(effect))
+        return state, done
+
+    # -- effects --------------------------------------------------------------
+
+    def execute(self, effect: Effect) -> list[Event]:
+        """Carry out ``effect``; the events it yields (never raises for a person's bad input)."""
+        handler = getattr(self, "_do_" + type(effect).__name__, None)
+        if handler is None:
+            log.error("effect.unknown kind=%s", type(effect).__name__)
+            return []
+        try:
+            return list(handler(effect))
+        except KioskError as exc:
+            log.error("effect.failed kind=%s key=%s", type(effect).__name__, exc.key)
+            return _failure_event(effect, exc.key)
+        except Exception as exc:
+            log.exception("effect.crashed kind=%s error=%s", type(effect).__name__, type(exc).__name__)
+            return _failure_event(effect, "error.unexpected")
+
+    def _now(self) -> datetime:
+        return self.parts.clock()
+
+    def _do_ParseCode(self, e: flow.ParseCode) -> list[Event]:
+        if self.parts.codebook is None:
+            return [flow.CodeRejected("flow.error.no_codes")]
+        from kiosk.tickets import is_ticket
+
+        if is_ticket(e.payload) and e.purpose != "bind":
+            return [flow.CodeRejected("flow.error.ticket_not_code")]
+        now = self._now()
+        batch = e.batch if e.purpose != "status" else None
+        try:
+            code = self.parts.codebook.parse(e.payload, batch, now)
+            if e.purpose != "status" and self.parts.attempts is not None:
+                with self._lock:
+                    self.parts.attempts.check(code.student_uid, now)
+        except KioskError as exc:
+            return [flow.CodeRejected(exc.key)]
+        return [flow.CodeAccepted(code)]
+
+    def _do_CheckLastFour(self, e: flow.CheckLastFour) -> list[Event]:
+        code: CollectionCode = e.code
+        now = self._now()
+        attempts = self.parts.attempts
+        with self._lock:
+            if attempts is not None:
+                try:
+                    attempts.check(code.student_uid, now)
+                except CodeLocked:
+                    return [flow.CodeLockedOut()]
+            if last_four_matches(code, e.typed):
+                if attempts is not None:
+                    attempts.clear(code.student_uid)
+                log.info("verify.ok")
+                return [flow.LastFourOk(code.id_tail)]
+            left = attempts.miss(code.student_uid, now) if attempts is not None else 1
+        log.info("verify.miss tries_left=%d", left)
+        return [flow.CodeLockedOut()] if left <= 0 else [flow.LastFourWrong(left)]
+
+    def _do_LookupStatus(self, e: flow.LookupStatus) -> list[Event]:
+        with self._lock:
+            view = lookup_status(self.parts.store, e.code.student_uid, self.parts.refresh_status)
+        return [flow.StatusNotFound()] if view is None else [flow.StatusFound(view)]
+
+    def _do_LookupReceipt(self, e: flow.LookupReceipt) -> list[Event]:
+        with self._lock:
+            record = self.parts.store.get(e.record_id)
+        if record is None or record.queue_position is None:
+            return []
+        return [flow.QueuePositionKnown(e.record_id, record.queue_position)]
+
+    def _do_TakePhoto(self, e: flow.TakePhoto) -> list[Event]:
+        capture, analysis = e.capture, e.analysis
+        if capture is None:
+            with self._frames:
+                capture, analysis = self._latest or (None, None)
+        if capture is None or self.parts.make_photo is None:
+            return [flow.PhotoFailed("flow.error.photo_failed")]
+        try:
+            if analysis is None and self.parts.analyzer is not None:
+                analysis = self.parts.analyzer.analyse(capture)
+            photo = self.parts.make_photo(capture, analysis, self.parts.portrait)
+        except KioskError as exc:
+            log.info("photo.refused key=%s", exc.key)
+            return [flow.PhotoFailed(exc.key)]
+        log.info("photo.made bytes=%d", len(photo.jpeg))
+        return [flow.PhotoReady(photo)]
+
+    def _do_SaveRecord(self, e: flow.SaveRecord) -> list[Event]:
+        if e.batch is None:
+            return [flow.SaveFailed("flow.error.no_batch")]
+        with self._lock:
+            return [save_record(self.parts.store, self.parts.station_id, e.batch, e.student, e.photo,
+                                keep_original=self.parts.portrait.keep_original, status_url=self.parts.status_url)]
+
+    def _do_CheckPin(self, e: flow.CheckPin) -> list[Event]:
+        if self.parts.pin_lock is None:
+            return [flow.PinRejected(0)]
+        result = self.parts.pin_lock.attempt(e.pin)
+        if result.ok:
+            return [flow.PinAccepted()]
+        if result.locked_minutes:
+            return [flow.PinLockedOut(result.locked_minutes)]
+        return [flow.PinRejected(result.tries_left)]
+
+    def _do_CheckCodeless(self, e: flow.CheckCodeless) -> list[Event]:
+        phone = _PHONE_SEPARATORS.sub("", normalise_last_four(e.phone))
+        if not _PHONE.match(phone):
+            return [flow.CodelessInvalid("phone", "flow.error.phone_invalid")]
+        last4 = normalise_last_four(e.id_last4)
+        if not _LAST_FOUR.match(last4):
+            return [flow.CodelessInvalid("id_last4", "flow.error.last_four_invalid")]
+        name = " ".join(e.name.split())
+        if len(name) > NAME_MAX or not name.isprintable():
+            return [flow.CodelessInvalid("name", "flow.error.name_invalid")]
+        return [flow.CodelessOk(phone=phone, id_last4=last4, name=name)]
+
+    def _do_FindTicket(self, e: flow.FindTicket) -> list[Event]:
+        with self._lock:
+            return [find_ticket(self.parts.store, e.text)]
+
+    def _do_BindCode(self, e: flow.BindCode) -> list[Event]:
+        code: CollectionCode = e.code
+        now = self._now()
+        attempts = self.parts.attempts
+        with self._lock:
+            if attempts is not None:
+                try:
+                    attempts.check(code.student_uid, now)
+                except CodeLocked:
+                    return [flow.BindFailed("flow.error.code_locked", 0)]
+            if not last_four_matches(code, e.typed):
+                left = attempts.miss(code.student_uid, now) if attempts is not None else 1
+                log.info("bind.miss tries_left=%d", left)
+                if left <= 0:
+                    return [flow.BindFailed("flow.error.code_locked", 0)]
+                return [flow.BindFailed("flow.error.last_four_wrong", left)]
+            if attempts is not None:
+                attempts.clear(code.student_uid)
+            return [bind_code(self.parts.store, e.ticket, code, self.parts.status_url)]
+
+    def _do_FetchBatch(self, e: flow.FetchBatch) -> list[Event]:
+        if self.parts.batches is None:
+            return [flow.BatchFailed("flow.error.batch_unknown")]
+        batch, offline = self.parts.batches.load(e.feature_code)
+        log.info("batch.set code=%s offline=%d", batch.feature_code, int(offline))
+        return [flow.BatchLoaded(batch, offline)]
+
+    def _do_GatherHealth(self, e: flow.GatherHealth) -> list[Event]:
+        with self._lock:
+            items = gather_health(self.parts.store, self.parts.health_probes, self._now())
+        return [flow.HealthReported(items)]
+
+    def _do_LoadStats(self, e: flow.LoadStats) -> list[Event]:
+        with self._lock:
+            stats = self.parts.store.stats(self._now().astimezone().date())
+        return [flow.StatsLoaded(stats_items(stats))]
+
+    def _do_StartCamera(self, e: flow.StartCamera) -> list[Event]:
+        with self._frames:
+            self._latest = None
+            if e.purpose == "portrait" and self.parts.make_autocapture is not None:
+                self._autocapture = self.parts.make_autocapture()
+        return []
+
+    def _do_StopCamera(self, e: flow.StopCamera) -> list[Event]:
+        with self._frames:
+            self._latest = None
+            self._autocapture = None
+        return []
+
+    def _do_CallStaff(self, e: flow.CallStaff) -> list[Event]:
+        log.warning("staff.called reason=%s", e.reason)
+        if self.parts.call_staff is not None:
+            self.parts.call_staff(e.reason)
+        return []
+
+    def _do_WipeSession(self, e: flow.WipeSession) -> list[Event]:
+        with self._frames:
+            self._latest = None
+            self._autocapture = None
+        log.info("session.wiped")
+        return []
+
+    def _do_Quit(self, e: flow.Quit) -> list[Event]:
+        log.warning("kiosk.leave requested=operator")
+        return []
+
+    # -- frames ---------------------------------------------------------------
+
+    def on_frame(self, purpose: str | None, frame: Any, now: float) -> list[Event]:
+        """Events from one camera frame: ``CodeScanned`` when scanning, ``Guidance``/``AutoShot`` when guiding."""
+        if purpose == "scan" and self.parts.scanner is not None:
+            with self._frames:
+                payload = self.parts.scanner.feed(frame, now)
+            return [] if payload is None else [flow.CodeScanned(payload)]
+        if purpose == "portrait" and self.parts.analyzer is not None:
+            return self._guide(frame, now)
+        return []
+
+    def _guide(self, frame: Any, now: float) -> list[Event]:
+        assert self.parts.analyzer is not None
+        with self._frames:
+            try:
+                analysis = self.parts.analyzer.analyse(frame)
+            except KioskError as exc:
+                log.warning("portrait.analysis_failed key=%s", exc.key)
+                return []
+            self._latest = (frame, analysis)
+            if self._autocapture is None and self.parts.make_autocapture is not None:
+                self._autocapture = self.parts.make_autocapture()
+            face = getattr(analysis, "face", None) is not None
+            if self._autocapture is None:
+                return [flow.Guidance("waiting", 0, _first_hint(analysis), face)]
+            shot = self._autocapture.update(analysis, frame, now)
+        events: list[Event] = [flow.Guidance(shot.phase, int(shot.count or 0), shot.hint_key, face)]
+        if shot.phase == "shoot" and getattr(shot, "frame", None) is not None:
+            events.append(flow.AutoShot(shot.frame))
+        return events
+
+
+def _first_hint(analysis: Any) -> str | None:
+    first = getattr(analysis, "first_hint", None)
+    return first() if callable(first) else None
+
+
+#: the event a failed effect yields, so that a busy screen never stays busy
+_FAILURES: dict[type, Callable[[str], Event]] = {
+    flow.ParseCode: flow.CodeRejected,
+    flow.LookupStatus: lambda key: flow.StatusNotFound(),
+    flow.TakePhoto: flow.PhotoFailed,
+    flow.SaveRecord: lambda key: flow.SaveFailed("flow.error.not_saved"),
+    flow.CheckPin: lambda key: flow.PinRejected(0),
+    flow.FindTicket: flow.TicketRejected,
+    flow.BindCode: flow.BindFailed,
+    flow.FetchBatch: lambda key: flow.BatchFailed("flow.error.batch_unknown"),
+    flow.GatherHealth: lambda key: flow.HealthReported(()),
+    flow.LoadStats: lambda key: flow.StatsLoaded(()),
+}
+
+
+def _failure_event(effect: Effect, key: str) -> list[Event]:
+    make = _FAILURES.get(type(effect))
+    return [] if make is None else [make(key)]
+

@@ -1,0 +1,149 @@
+"""The station's record effects: save a capture, look up a status, find a ticket, bind a code.
+
+Helpers of ``kiosk.station``: each takes the store and returns the flow
+event the effect yields, turning the store's errors into the flow's inline
+messages. The caller holds the store lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kiosk import flow
+from kiosk.batch import Batch
+from kiosk.collection_code import CollectionCode
+from kiosk.errors import KioskError
+from kiosk.record import NewRecord, Record
+from kiosk.store import AlreadyBound, DiskFull, StoreError, UnknownTicket
+from kiosk.tickets import TicketError, display, new_ticket, normalise_ticket
+
+log = logging.getLogger(__name__)
+
+#: pulls review status from the server into the store; raises or returns False when offline
+StatusRefresh = Callable[[], object]
+
+#: how a record's review status reads before the server has one
+_PENDING = "pending"
+
+
+def short_id(record_id: str) -> str:
+    """The record id as a receipt shows it: its first eight hex digits, upper case."""
+    return record_id.replace("-", "")[:8].upper()
+
+
+def status_link(record_id: str, template: str) -> str:
+    """The status QR's text: ``template`` with ``{record_id}`` filled in, or the id alone."""
+    return template.replace("{record_id}", record_id) if template else record_id
+
+
+def receipt(record: Record, template: str) -> flow.Receipt:
+    """The Done screen's receipt for ``record``."""
+    return flow.Receipt(
+        record_id=record.id,
+        short_id=short_id(record.id),
+        queue_position=record.queue_position,
+        status_link=status_link(record.id, template),
+        ticket=record.ticket if record.codeless else None,
+        ticket_display=display(record.ticket) if record.codeless and record.ticket else "",
+    )
+
+
+def _unused_ticket(store: Any) -> str:
+    # 40 random bits make a clash unlikely; checking costs one indexed lookup
+    for _ in range(5):
+        ticket = new_ticket()
+        if store.find_by_ticket(ticket) is None:
+            return ticket
+    raise StoreError("store.failed", "no free ticket")
+
+
+def save_record(store: Any, station_id: str, batch: Batch, student: flow.Student, photo: Any, *,
+                keep_original: bool, status_url: str) -> flow.Event:
+    """Write the record durably: ``Saved`` with its receipt, or ``SaveFailed`` with nothing stored."""
+    code: CollectionCode | None = student.code
+    try:
+        new = NewRecord(
+            batch=batch.feature_code,
+            station_id=station_id,
+            code_payload=code.payload if code is not None else None,
+            code_fields=code.public_fields() if code is not None else None,
+            student_uid=code.student_uid if code is not None else None,
+            id_last4=student.id_last4 or None,
+            codeless=student.codeless,
+            ticket=_unused_ticket(store) if student.codeless else None,
+            phone=student.phone or None,
+            name=student.name or None,
+        )
+        original = getattr(photo, "original_jpeg", None) if keep_original else None
+        record = store.add_record(new, photo.jpeg, original)
+    except DiskFull:
+        log.error("record.not_saved reason=disk_full")
+        return flow.SaveFailed("flow.error.not_saved_disk_full")
+    except StoreError as exc:
+        log.error("record.not_saved reason=%s", exc.key)
+        return flow.SaveFailed("flow.error.not_saved")
+    log.info("record.saved id=%s codeless=%d", record.id, int(record.codeless))
+    return flow.Saved(receipt(record, status_url))
+
+
+def status_view(record: Record, refreshed: bool) -> flow.StatusView:
+    """How the status screen shows ``record``."""
+    status = record.review_status
+    if status is None:
+        status = "awaiting_code" if record.codeless and record.code_payload is None else _PENDING
+    return flow.StatusView(short_id=short_id(record.id), status=status, queue_position=record.queue_position,
+                           reason=record.review_reason, refreshed=refreshed)
+
+
+def lookup_status(store: Any, student_uid: str, refresh: StatusRefresh | None) -> flow.StatusView | None:
+    """The newest record of this student, refreshed from the server when it answers; None if there is none."""
+    records: list[Record] = store.find_by_student(student_uid)
+    if not records:
+        return None
+    refreshed = False
+    if refresh is not None:
+        try:
+            refreshed = refresh() is not False
+        except (KioskError, OSError) as exc:
+            # the server being down changes nothing for the student: show what the station knows
+            log.info("status.refresh_failed error=%s", type(exc).__name__)
+        if refreshed:
+            records = store.find_by_student(student_uid) or records
+    return status_view(records[0], refreshed)
+
+
+def find_ticket(store: Any, text: str) -> flow.Event:
+    """``TicketFound`` for a ticket of a codeless record still waiting for its code, else ``TicketRejected``."""
+    try:
+        ticket = normalise_ticket(text)
+    except TicketError as exc:
+        return flow.TicketRejected(exc.key)
+    record: Record | None = store.find_by_ticket(ticket)
+    if record is None:
+        log.info("ticket.unknown")
+        return flow.TicketRejected("flow.error.ticket_unknown")
+    if record.code_payload is not None:
+        return flow.TicketRejected("flow.error.ticket_bound")
+    return flow.TicketFound(ticket, short_id(record.id))
+
+
+def bind_code(store: Any, ticket: str, code: CollectionCode, status_url: str) -> flow.Event:
+    """Bind ``code`` (its last four already checked) to the ticket's record: ``Bound`` or ``BindFailed``."""
+    others = [r for r in store.find_by_student(code.student_uid)
+              if r.ticket != ticket and r.review_status != "rejected"]
+    if others:
+        # the student already has a capture with this code: a second would compete with it in review
+        log.info("bind.refused reason=code_in_use")
+        return flow.BindFailed("flow.error.code_in_use")
+    try:
+        record = store.bind_code(ticket, code.payload, code.public_fields(), code.student_uid, code.id_tail)
+    except UnknownTicket:
+        return flow.BindFailed("flow.error.ticket_unknown")
+    except AlreadyBound:
+        return flow.BindFailed("flow.error.ticket_bound")
+    except StoreError as exc:
+        log.error("bind.failed key=%s", exc.key)
+        return flow.BindFailed("flow.error.bind_failed")
+    return flow.Bound(receipt(record, status_url))

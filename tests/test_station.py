@@ -1,0 +1,449 @@
+"""The session controller with the real code book, attempt lock, store, tickets and PIN lock.
+
+Only the portrait side (analyzer, auto-capture, make_photo) is faked: the
+controller's job there is to route frames and results, tested here; the
+portrait package has its own tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk import flow
+from kiosk.attempts import AttemptLock
+from kiosk.batchcache import save_batch
+from kiosk.codes import CodeBook, KeyRing, demo_codes
+from kiosk.config import CodesSection, OperatorSection
+from kiosk.operator import PinLock, hash_pin
+from kiosk.station import Station, StationParts
+from kiosk.station_batches import BatchSource
+from kiosk.store import DiskFull, Store
+from kiosk.sync import SyncError
+from tests.flow_fakes import PHOTO, SETTINGS, FakePhoto, batch
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+BATCH = batch()
+
+
+class Clock:
+    """A wall clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Analysis:
+    face: Any = (1, 2, 3, 4)
+
+    def first_hint(self) -> str | None:
+        return None if self.face else "portrait.hint.no_face"
+
+
+class FakeAnalyzer:
+    def analyse(self, frame_bgr: Any) -> Analysis:
+        return Analysis(face=None if frame_bgr == "empty" else (1, 2, 3, 4))
+
+
+@dataclass
+class Shot:
+    phase: str
+    count: int = 0
+    hint_key: str | None = None
+    frame: Any = None
+
+
+class FakeAutoCapture:
+    """Shoots on the third framed frame."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def update(self, analysis: Analysis, frame: Any, now: float) -> Shot:
+        if analysis.face is None:
+            self.seen = 0
+            return Shot("waiting", hint_key="portrait.hint.no_face")
+        self.seen += 1
+        if self.seen >= 3:
+            return Shot("shoot", frame=frame)
+        return Shot("countdown", count=3 - self.seen)
+
+
+def fake_make_photo(capture: Any, analysis: Any, settings: Any) -> FakePhoto:
+    if capture == "off-centre":
+        from kiosk.errors import KioskError
+
+        raise KioskError("portrait.hint.move_centre")
+    return PHOTO
+
+
+class FakeScanner:
+    def feed(self, frame: Any, now: float) -> str | None:
+        if isinstance(frame, str) and frame.startswith("QR:"):
+            return frame[3:]
+        return None
+
+
+@pytest.fixture
+def keys() -> KeyRing:
+    return KeyRing.new()
+
+
+@pytest.fixture
+def students(keys: KeyRing) -> list[Any]:
+    return demo_codes(keys, BATCH, n=4, now=T0 - timedelta(days=3))
+
+
+def make_station(tmp_path: Path, keys: KeyRing, clock: Clock | None = None, *, store: Any = None,
+                 refresh: Any = None, pin_hash: str = "", fetch: Any = None) -> Station:
+    clock = clock or Clock()
+    data = tmp_path / "data"
+    save_batch(data, BATCH)
+    codes = CodesSection(max_attempts=3, lock_minutes=10.0)
+    parts = StationParts(
+        station_id="station-07",
+        flow=SETTINGS,
+        store=store or Store.open(data, clock=clock),
+        codebook=CodeBook(codes, keys),
+        attempts=AttemptLock.from_settings(codes, data),
+        pin_lock=PinLock.from_settings(OperatorSection(pin_hash=pin_hash), data, clock=lambda: clock().timestamp()),
+        batches=BatchSource(data, BATCH.feature_code, fetch),
+        scanner=FakeScanner(),
+        analyzer=FakeAnalyzer(),
+        make_autocapture=FakeAutoCapture,
+        make_photo=fake_make_photo,
+        refresh_status=refresh,
+        status_url="https://photos.example.edu.cn/status/{record_id}",
+        clock=clock,
+    )
+    return Station(parts)
+
+
+def drive(station: Station, state: flow.State, *events: flow.Event) -> tuple[flow.State, list[flow.Effect]]:
+    done: list[flow.Effect] = []
+    for event in events:
+        state, effects = station.dispatch(state, event)
+        done.extend(effects)
+    return state, done
+
+
+def type_keys(text: str) -> list[flow.Event]:
+    return [flow.KeyPressed(k) for k in text] + [flow.SubmitTapped()]
+
+
+def capture_photo(station: Station, state: flow.State) -> flow.State:
+    """Feed framed frames until auto-capture shoots; the state on Review."""
+    purpose = flow.frame_use(state)
+    assert purpose == "portrait"
+    for i in range(3):
+        for event in station.on_frame(purpose, f"frame-{i}", float(i)):
+            state, _ = station.dispatch(state, event)
+    return state
+
+
+def test_a_student_from_welcome_to_done(tmp_path: Path, keys: KeyRing, students: list[Any], caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="kiosk")
+    station = make_station(tmp_path, keys)
+    state = station.initial_state()
+    assert state.ctx.batch == BATCH and state.ctx.demo_pin
+    me = students[0]
+    state, _ = drive(station, state, flow.StartTapped())
+    [scanned] = station.on_frame(flow.frame_use(state), "QR:" + me.payload, 0.0)
+    state, _ = drive(station, state, scanned)
+    assert isinstance(state, flow.Verify) and state.code.student_number == me.student_number
+    state, _ = drive(station, state, *type_keys(me.last_four.lower()))
+    assert isinstance(state, flow.Confirm) and state.student.id_last4 == me.last_four
+    state, _ = drive(station, state, flow.ThatsMeTapped())
+    assert isinstance(state, flow.Capture)
+    events = station.on_frame("portrait", "empty", 0.0)
+    assert events == [flow.Guidance("waiting", 0, "portrait.hint.no_face", face=False)]
+    state = capture_photo(station, state)
+    assert isinstance(state, flow.Review) and state.photo is PHOTO
+    state, effects = drive(station, state, flow.AcceptTapped())
+    assert isinstance(state, flow.Done), state
+    assert [type(e).__name__ for e in effects] == ["SaveRecord", "WipeSession", "LookupReceipt"]
+    receipt = state.receipt
+    record = station.parts.store.get(receipt.record_id)
+    assert record is not None and record.code_payload == me.payload and record.id_last4 == me.last_four
+    assert record.batch == BATCH.feature_code and record.station_id == "station-07" and not record.codeless
+    assert record.code_fields["masked_name"] == me.masked_name
+    assert receipt.short_id == record.id.replace("-", "")[:8].upper()
+    assert receipt.status_link == f"https://photos.example.edu.cn/status/{record.id}"
+    assert receipt.ticket is None
+    state, _ = drive(station, state, flow.FinishTapped())
+    assert state == flow.Welcome(ctx=state.ctx)
+    assert me.payload not in caplog.text and me.masked_name not in caplog.text
+
+
+def test_foreign_garbled_and_other_school_codes(tmp_path: Path, keys: KeyRing) -> None:
+    station = make_station(tmp_path, keys)
+    state, _ = drive(station, station.initial_state(), flow.StartTapped())
+    other_school = demo_codes(keys, batch(school_code="99999", school_name="别的大学"), n=1, now=T0)[0]
+    foreign_keys = demo_codes(KeyRing.new(), BATCH, n=1, now=T0)[0]
+    cases = {
+        "https://weixin.qq.com/x": "code.not_a_code",
+        other_school.payload: "code.wrong_batch",
+        foreign_keys.payload: "code.unknown_key",
+        other_school.payload[:-6] + "AAAAAA": "code.damaged",
+    }
+    for payload, key in cases.items():
+        state, _ = drive(station, state, flow.CodeScanned(payload))
+        assert isinstance(state, flow.ScanCode) and state.error == key, (key, state.error)
+
+
+def test_a_ticket_shown_as_a_code_is_explained(tmp_path: Path, keys: KeyRing) -> None:
+    from kiosk.tickets import display, new_ticket
+
+    station = make_station(tmp_path, keys)
+    state, _ = drive(station, station.initial_state(), flow.StartTapped(), flow.CodeScanned(display(new_ticket())))
+    assert state.error == "flow.error.ticket_not_code"
+
+
+def test_three_misses_lock_the_code_across_restarts(tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    clock = Clock()
+    station = make_station(tmp_path, keys, clock)
+    me = students[1]
+    state, _ = drive(station, station.initial_state(), flow.StartTapped(), flow.CodeScanned(me.payload))
+    lefts = []
+    for _ in range(2):
+        state, _ = drive(station, state, *type_keys("0000"))
+        lefts.append(state.tries_left)
+    assert lefts == [2, 1]
+    state, effects = drive(station, state, *type_keys("0000"))
+    assert isinstance(state, flow.ScanCode) and state.error == "flow.error.code_locked"
+    assert flow.CallStaff(reason="code_locked") in effects
+    again = make_station(tmp_path, keys, clock)  # a restarted app
+    state, _ = drive(again, again.initial_state(), flow.StartTapped(), flow.CodeScanned(me.payload))
+    assert isinstance(state, flow.ScanCode) and state.error == "code.locked"
+    clock.now += timedelta(minutes=11)
+    state, _ = drive(again, state, flow.CodeScanned(me.payload), *type_keys(me.last_four))
+    assert isinstance(state, flow.Confirm)
+
+
+def test_camera_lost_mid_capture_resumes(tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    station = make_station(tmp_path, keys)
+    state, _ = drive(station, station.initial_state(), flow.StartTapped(), flow.CodeScanned(students[0].payload),
+                     *type_keys(students[0].last_four), flow.ThatsMeTapped())
+    station.on_frame("portrait", "frame-a", 0.0)
+    state, effects = drive(station, state, flow.CameraLost())
+    assert state.error == "flow.error.camera_lost" and flow.frame_use(state) is None
+    state, effects = drive(station, state, flow.ShutterTapped())
+    assert effects == []
+    state, _ = drive(station, state, flow.CameraBack())
+    assert isinstance(state, flow.Capture) and state.error is None
+    state = capture_photo(station, state)
+    assert isinstance(state, flow.Review)
+
+
+def test_tap_to_shoot_uses_the_latest_frame_and_framing_errors_are_hints(tmp_path: Path, keys: KeyRing) -> None:
+    station = make_station(tmp_path, keys)
+    capture = flow.Capture(ctx=station.initial_state().ctx, student=flow.Student(code=None, id_last4="1234"))
+    state, _ = drive(station, capture, flow.ShutterTapped())
+    assert state.error == "flow.error.photo_failed"  # no frame yet
+    station.on_frame("portrait", "off-centre", 0.0)
+    state, _ = drive(station, state, flow.ShutterTapped())
+    assert isinstance(state, flow.Capture) and state.error == "portrait.hint.move_centre"
+    station.on_frame("portrait", "frame-b", 0.1)
+    state, _ = drive(station, state, flow.ShutterTapped())
+    assert isinstance(state, flow.Review)
+
+
+def test_a_crashing_part_never_leaves_the_screen_busy(tmp_path: Path, keys: KeyRing) -> None:
+    station = make_station(tmp_path, keys)
+
+    def broken(*args: Any) -> Any:
+        raise ValueError("bug")
+
+    station.parts.make_photo = broken
+    assert station.execute(flow.TakePhoto(capture="x")) == [flow.PhotoFailed("error.unexpected")]
+
+
+class FullDisk:
+    """A store whose disk is full until ``fixed``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.fixed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def add_record(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.fixed:
+            raise DiskFull(detail="test")
+        return self.store.add_record(*args, **kwargs)
+
+
+def test_disk_full_on_save_says_so_and_retry_works(tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    clock = Clock()
+    disk = FullDisk(Store.open(tmp_path / "data", clock=clock))
+    station = make_station(tmp_path, keys, clock, store=disk)
+    review = flow.Review(ctx=station.initial_state().ctx, student=flow.Student(code=None, id_last4="1234"),
+                         photo=PHOTO)
+    state, _ = drive(station, review, flow.AcceptTapped())
+    assert isinstance(state, flow.Saving) and state.error == "flow.error.not_saved_disk_full" and not state.busy
+    assert disk.store.records() == []
+    disk.fixed = True
+    state, _ = drive(station, state, flow.RetryTapped())
+    assert isinstance(state, flow.Done) and len(disk.store.records()) == 1
+
+
+def test_status_lookup_local_and_refreshed(tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    calls: list[int] = []
+    me = students[2]
+
+    def server_down() -> object:
+        calls.append(1)
+        raise SyncError("sync.batch_unavailable", "ConnectionError")
+
+    station = make_station(tmp_path, keys, refresh=server_down)
+    state, _ = drive(station, station.initial_state(), flow.CodeScanned(me.payload))
+    assert isinstance(state, flow.StatusShown) and state.error == "flow.status.none" and state.may_start()
+    assert calls == []  # nothing to refresh
+    # the student is captured; the server is down: nothing changes for them
+    state, _ = drive(station, state, flow.StartTapped(), *type_keys(me.last_four), flow.ThatsMeTapped())
+    state = capture_photo(station, state)
+    state, _ = drive(station, state, flow.AcceptTapped())
+    assert isinstance(state, flow.Done)
+    state, _ = drive(station, state, flow.FinishTapped(), flow.CodeScanned(me.payload))
+    assert isinstance(state, flow.StatusShown) and state.view is not None
+    assert (state.view.status, state.view.refreshed) == ("pending", False) and calls == [1]
+    record = station.parts.store.records()[0]
+
+    def server_up() -> object:
+        station.parts.store.set_review(record.id, "queued", 17, None)
+        return 1
+
+    station.parts.refresh_status = server_up
+    state, _ = drive(station, state, flow.CodeScanned(me.payload))
+    assert state.view == flow.StatusView(short_id=record.id.replace("-", "")[:8].upper(), status="queued",
+                                         queue_position=17, refreshed=True)
+    assert station.execute(flow.LookupReceipt(record.id)) == [flow.QueuePositionKnown(record.id, 17)]
+
+
+def test_operator_pin_locks_across_restarts(tmp_path: Path, keys: KeyRing) -> None:
+    clock = Clock()
+    hashed = hash_pin("2468", iterations=1000)
+    station = make_station(tmp_path, keys, clock, pin_hash=hashed)
+    state, _ = drive(station, station.initial_state(), flow.OperatorRequested())
+    assert not state.ctx.demo_pin
+    for left in (4, 3, 2, 1):
+        state, _ = drive(station, state, *type_keys("1111"))
+        assert state.tries_left == left
+    state, _ = drive(station, state, *type_keys("1111"))
+    assert state.error == "flow.operator.locked" and state.locked_minutes == 5
+    again = make_station(tmp_path, keys, clock, pin_hash=hashed)
+    state, _ = drive(again, again.initial_state(), flow.OperatorRequested(), *type_keys("2468"))
+    assert isinstance(state, flow.PinEntry) and state.error == "flow.operator.locked"
+    clock.now += timedelta(minutes=6)
+    state, _ = drive(again, state, *type_keys("2468"))
+    assert isinstance(state, flow.OperatorMenu)
+
+
+def operator(station: Station) -> flow.State:
+    state, _ = drive(station, station.initial_state(), flow.OperatorRequested(), *type_keys("0000"))
+    assert isinstance(state, flow.OperatorMenu)
+    return state
+
+
+def test_codeless_capture_then_binding_at_the_station(tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    station = make_station(tmp_path, keys)
+    store = station.parts.store
+    state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_CODELESS),
+                     flow.FieldEdited("phone", "138-0000"), flow.FieldEdited("id_last4", "３(7)"),
+                     flow.SubmitTapped())
+    assert isinstance(state, flow.CodelessForm) and state.invalid_field == "phone"
+    state, _ = drive(station, state, flow.FieldEdited("phone", "138 0013 8000"), flow.FieldEdited("id_last4", "12"),
+                     flow.SubmitTapped())
+    assert state.invalid_field == "id_last4"
+    state, _ = drive(station, state, flow.FieldEdited("id_last4", "３（7）"), flow.FieldEdited("name", " 李  四 "),
+                     flow.SubmitTapped())
+    assert isinstance(state, flow.Capture) and state.student.phone == "13800138000"
+    assert (state.student.id_last4, state.student.name) == ("3(7)", "李 四")
+    state = capture_photo(station, state)
+    state, _ = drive(station, state, flow.AcceptTapped())
+    assert isinstance(state, flow.Done) and state.receipt.ticket is not None
+    ticket, shown = state.receipt.ticket, state.receipt.ticket_display
+    record = store.find_by_ticket(ticket)
+    assert record is not None and record.codeless and record.phone == "13800138000" and record.code_payload is None
+    state, _ = drive(station, state, flow.FinishTapped())
+
+    me = students[3]
+    state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_BIND),
+                     flow.FieldEdited("ticket", "ZZZZ-ZZZZ-Z"), flow.SubmitTapped())
+    assert state.error in {"ticket.typo", "ticket.symbol"}
+    state, _ = drive(station, state, flow.CodeScanned(shown.lower()))
+    assert state.stage == "code" and state.record_short_id == record.id.replace("-", "")[:8].upper()
+    state, _ = drive(station, state, flow.CodeScanned("not a code"))
+    assert state.stage == "code" and state.error == "code.not_a_code"
+    state, _ = drive(station, state, flow.CodeScanned(me.payload))
+    assert state.stage == "last4"
+    state, _ = drive(station, state, *type_keys("0000"))
+    assert state.stage == "last4" and state.tries_left == 2 and state.error == "flow.error.last_four_wrong"
+    state, _ = drive(station, state, flow.FieldEdited("id_last4", me.last_four), flow.SubmitTapped())
+    assert state.stage == "done" and state.receipt is not None and state.receipt.record_id == record.id
+    bound = store.get(record.id)
+    assert bound.code_payload == me.payload and bound.id_last4 == me.last_four
+    assert bound.code_fields["student_number"] == me.student_number
+    state, _ = drive(station, state, flow.SubmitTapped(), flow.CodeScanned(shown))
+    assert state.stage == "ticket" and state.error == "flow.error.ticket_bound"
+
+
+def test_batch_setup_online_offline_and_unknown(tmp_path: Path, keys: KeyRing) -> None:
+    other = batch(feature_code="7Q2W9E", school_name="另一所大学")
+    online = {"up": True}
+
+    def fetch(code: str) -> Any:
+        if not online["up"]:
+            raise SyncError("sync.batch_unavailable", "ConnectionError")
+        if code != other.feature_code:
+            raise SyncError("sync.batch_unknown", "http 404")
+        return other
+
+    station = make_station(tmp_path, keys, fetch=fetch)
+    state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_BATCH),
+                     flow.FieldEdited("feature_code", "7q2w9e"), flow.SubmitTapped())
+    assert state.ctx.batch == other and not state.offline
+    online["up"] = False
+    state, _ = drive(station, state, flow.FieldEdited("feature_code", "7Q2W9E"), flow.SubmitTapped())
+    assert state.ctx.batch == other and state.offline
+    state, _ = drive(station, state, flow.FieldEdited("feature_code", "NOPE99"), flow.SubmitTapped())
+    assert state.error == "flow.error.batch_unknown"
+    restarted = make_station(tmp_path, keys, fetch=fetch)
+    assert restarted.initial_state().ctx.batch == other  # the choice survives a restart, offline
+
+
+def test_station_status_and_statistics(tmp_path: Path, keys: KeyRing) -> None:
+    station = make_station(tmp_path, keys)
+    station.parts.health_probes = {"camera": lambda: flow.HealthItem("camera", True, "1280x720 30 fps")}
+    state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_STATUS))
+    names = [item.name for item in state.items]
+    assert names[:4] == ["camera", "disk", "queue", "last_sync"]
+    assert state.items[0].detail == "1280x720 30 fps"
+    by_name = {item.name: item for item in state.items}
+    assert by_name["queue"].detail == "0" and not by_name["server"].ok
+    assert by_name["server"].note_key == "flow.health.sync_not_running"
+    review = flow.Review(ctx=state.ctx, student=flow.Student(code=None, id_last4="1234"), photo=PHOTO)
+    drive(station, review, flow.AcceptTapped())
+    state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_STATS))
+    figures = dict(state.items)
+    assert figures["captured"] == 1 and figures["queued"] == 1
+
+
+def test_effects_for_the_app_return_nothing(tmp_path: Path, keys: KeyRing) -> None:
+    rang: list[str] = []
+    station = make_station(tmp_path, keys)
+    station.parts.call_staff = rang.append
+    for effect in (flow.Quit(), flow.WipeSession(), flow.StopCamera(), flow.StartCamera("scan"),
+                   flow.CallStaff("no_code")):
+        assert station.execute(effect) == []
+    assert rang == ["no_code"]

@@ -110,6 +110,12 @@ class PortraitSection:
     jpeg_min_kb: int = opt(20, "Smallest acceptable photo file, in KB.", lo=5, hi=200)
     jpeg_max_kb: int = opt(40, "Largest acceptable photo file, in KB.", lo=10, hi=500)
     mirror_preview: bool = opt(True, "Show the preview mirrored (the saved photo never is).")
+    smoothing_s: float = opt(0.15, "Time constant of the smoothing of face measurements (0: none).", lo=0, hi=2)
+    max_upscale: float = opt(1.6, "Largest enlargement of the capture allowed to make the photo; "
+                             "a smaller face is asked to step closer.", lo=1, hi=4)
+    tilt_max_deg: float = opt(5.0, "Largest tilt of the eye line accepted, in degrees.", lo=1, hi=20)
+    sharpest_of: int = opt(5, "At the end of the countdown the sharpest of this many last frames is kept.",
+                           lo=1, hi=30)
 
 
 @dataclass(frozen=True)

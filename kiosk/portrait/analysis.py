@@ -1,0 +1,250 @@
+"""Face analysis of preview frames: detection, measurement, smoothing, the checks.
+
+``Analyzer.analyse(frame)`` is what the portrait worker calls for every
+preview frame it takes. It is stateful only for smoothing: measurements are
+smoothed over time (``[portrait] smoothing_s``) so that a hint does not
+flicker between frames; ``reset()`` forgets the history when a new person
+steps up. A still (``kiosk portrait``) is one fresh ``Analyzer``'s first frame.
+
+Faces are detected on a copy downscaled to ``detect_width``; eyes and light
+on the face cut from the full frame; the backdrop and the head top on the
+downscaled colour copy.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import astuple, dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from kiosk.config import PortraitSection
+from kiosk.errors import KioskError
+from kiosk.portrait import background as bg
+from kiosk.portrait.checks import Check, Measures, judge
+from kiosk.portrait.face import Box, Eyes, FaceDetector
+from kiosk.portrait.framing import Landmarks, Plan, plan_crop
+from kiosk.portrait.photometry import FaceLight, face_patch, measure_light
+from kiosk.portrait.smoothing import Smoother
+
+log = logging.getLogger(__name__)
+
+#: frames smaller than this are not analysed
+MIN_FRAME = (64, 64)
+#: with no measured head top (busy backdrop), it is put this share of the face box above it
+HEAD_TOP_ESTIMATE = 0.5
+#: a face this far from the last one (in face widths) is a new person: no smoothing across
+NEW_PERSON_JUMP = 0.5
+#: live guidance keeps the crop this share of the frame inside its edges
+LIVE_FRAME_GUARD = 0.02
+#: between full-frame face searches (which also catch a second person), only
+#: the neighbourhood of the last face is searched: a fifth of the cost
+FULL_SCAN_S = 1.0
+#: heads rolled beyond what the frontal cascade sees are searched turned back by this much
+ROLL_RETRY_DEG = 14.0
+#: the backdrop's evenness and colour are measured on a copy this wide
+BACKDROP_WIDTH = 160
+
+
+class BadFrame(KioskError):
+    """A frame that cannot be analysed (not a colour image, too small)."""
+
+    default_key = "portrait.error.bad_frame"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The checks of one frame and what they were judged on."""
+
+    checks: list[Check]
+    face: Box | None = None
+    eyes: Eyes | None = None
+    head_top: float | None = None
+    plan: Plan | None = None
+    #: the unsmoothed sharpness of this very frame (auto-capture keeps the sharpest)
+    sharpness: float = 0.0
+    measures: Measures | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """All checks passed (and there is a face to photograph)."""
+        return bool(self.checks) and all(c.passed for c in self.checks) and self.face is not None
+
+    def first_hint(self) -> str | None:
+        """The hint of the first failing check, None when all pass."""
+        for check in self.checks:
+            if not check.passed:
+                return check.hint_key
+        return None
+
+    def failing(self) -> list[Check]:
+        """The checks that failed, in hint order."""
+        return [c for c in self.checks if not c.passed]
+
+    def to_json(self) -> dict[str, Any]:
+        """The analysis as a JSON-ready dict."""
+        out: dict[str, Any] = {"ok": self.ok, "hint": self.first_hint(),
+                               "checks": [c.to_json() for c in self.checks]}
+        if self.face is not None:
+            out["face"] = self.face.as_list()
+        if self.eyes is not None:
+            out["eyes"] = [round(v, 1) for v in (*self.eyes.left, *self.eyes.right)]
+        if self.head_top is not None:
+            out["head_top"] = round(self.head_top, 1)
+        return out
+
+
+def check_frame(frame: Any) -> None:
+    """Raise ``BadFrame`` unless ``frame`` is a BGR uint8 image of a usable size."""
+    if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise BadFrame(detail="not a BGR uint8 image")
+    if frame.shape[0] < MIN_FRAME[1] or frame.shape[1] < MIN_FRAME[0]:
+        raise BadFrame("portrait.error.too_small", detail=f"{frame.shape[1]}x{frame.shape[0]}",
+                       width=frame.shape[1], height=frame.shape[0])
+
+
+class Analyzer:
+    """Analyses preview frames; keeps a short history to smooth the measurements."""
+
+    def __init__(self, settings: PortraitSection, frame_guard: float = LIVE_FRAME_GUARD) -> None:
+        self.settings = settings
+        self.frame_guard = frame_guard
+        self.detector = FaceDetector()
+        self._reference = bg.reference_lab(settings.background)
+        self._smooth = Smoother(settings.smoothing_s, hold_s=0.3)
+        self._clock = 0.0
+        self._last_raw: Box | None = None  # the face detected in the last frame
+        self._last_full = -1e9  # when the whole frame was last searched
+
+    def reset(self) -> None:
+        """Forget the smoothing history (a new person, or after a photo)."""
+        self._smooth.reset()
+        self._last_raw = None
+        self._last_full = -1e9
+
+    def analyse(self, frame_bgr: np.ndarray, now: float | None = None) -> Analysis:
+        """The checks of ``frame_bgr``; ``now`` (seconds, monotonic) keys the smoothing.
+
+        Without ``now`` each call counts as one frame at 30 fps.
+        """
+        check_frame(frame_bgr)
+        if now is None:
+            self._clock += 1 / 30
+            now = self._clock
+        h, w = frame_bgr.shape[:2]
+        k = min(1.0, self.settings.detect_width / w)
+        small = (cv2.resize(frame_bgr, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
+                 if k < 1 else frame_bgr)
+        small_gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        faces = self._find_faces(small_gray, k, now)
+        if len(faces) > 1:
+            self._smooth.reset()
+            return Analysis([Check("face", False, float(len(faces)), "portrait.hint.one_person")],
+                            measures=Measures(w, h, len(faces)))
+        raw_face = faces[0] if faces else None
+        face = self._track_face(raw_face, now)
+        if face is None:
+            return Analysis([Check("face", False, 0.0, "portrait.hint.no_face")], measures=Measures(w, h, 0))
+
+        region, (ox, oy) = _face_region(frame_bgr, face)
+        gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+        local = Box(face.x - ox, face.y - oy, face.w, face.h)
+        eyes = None
+        if raw_face is not None:
+            found = self.detector.eyes(gray, Box(raw_face.x - ox, raw_face.y - oy, raw_face.w, raw_face.h))
+            if found is not None:
+                eyes = Eyes((found.left[0] + ox, found.left[1] + oy), (found.right[0] + ox, found.right[1] + oy))
+        eyes = self._track_eyes(eyes, now)
+        patch = face_patch(gray, local)
+        raw_light = measure_light(patch) if patch is not None else None
+        light = self._track("light", raw_light, FaceLight, now)
+
+        kt = min(1.0, BACKDROP_WIDTH / w)
+        tiny = cv2.resize(small, (round(w * kt), round(h * kt)), interpolation=cv2.INTER_AREA)
+        tiny_lab = bg.to_lab(tiny)
+        backdrop = bg.estimate_backdrop(tiny_lab)
+        # the head top wants the finer copy, but only the columns over the face
+        x0, x1 = max(0, int((face.cx - face.w * 0.3) * k)), min(small.shape[1], int((face.cx + face.w * 0.3) * k) + 1)
+        y1 = min(small.shape[0], int((face.y + face.h * 0.3) * k) + 1)
+        band = bg.distance_map(bg.to_lab(small[:y1, x0:x1]), backdrop)
+        top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
+        top_t = self._smooth.update("head_top", None if top_raw is None else (top_raw,), now)
+        measured = top_t is not None
+        top = top_t[0] if top_t is not None else face.y - HEAD_TOP_ESTIMATE * face.h
+        mask = bg.backdrop_mask(tiny_lab.shape[:2], face, top if measured else None, kt)
+        bd_raw = bg.measure_backdrop(tiny_lab, mask, self._reference)
+        bd = self._track("backdrop", bd_raw, bg.BackdropMeasures, now)
+        clothing_raw = bg.clothing_share(tiny_lab, face, backdrop.lab, kt)
+        clothing_t = self._smooth.update("clothing", None if clothing_raw is None else (clothing_raw,), now)
+
+        plan = plan_crop(w, h, landmarks(face, eyes, top), self.settings.max_upscale, self.frame_guard)
+        m = Measures(w, h, 1, face, eyes, top, measured, light, bd,
+                     clothing_t[0] if clothing_t else None, plan)
+        return Analysis(judge(m, self.settings.tilt_max_deg), face, eyes, top, plan,
+                        raw_light.sharpness if raw_light else 0.0, m)
+
+    def _find_faces(self, small_gray: np.ndarray, k: float, now: float) -> list[Box]:
+        """Faces of this frame: near the last one, or in the whole frame now and then."""
+        last = self._last_raw
+        if last is not None and now - self._last_full < FULL_SCAN_S:
+            sw, sh = small_gray.shape[1], small_gray.shape[0]
+            x0, y0 = max(0, int((last.x - last.w * 0.6) * k)), max(0, int((last.y - last.h * 0.6) * k))
+            x1, y1 = min(sw, int((last.x + last.w * 1.6) * k) + 1), min(sh, int((last.y + last.h * 1.6) * k) + 1)
+            near = self.detector.faces(small_gray[y0:y1, x0:x1], k, size=(last.w * k * 0.75, last.w * k * 1.35))
+            if len(near) == 1:
+                face = near[0]
+                self._last_raw = Box(face.x + x0 / k, face.y + y0 / k, face.w, face.h)
+                return [self._last_raw]
+        faces = self.detector.faces(small_gray, k)
+        self._last_full = now
+        for angle in (ROLL_RETRY_DEG, -ROLL_RETRY_DEG):
+            if faces:
+                break
+            faces = self.detector.faces_rolled(small_gray, k, angle)
+        self._last_raw = faces[0] if len(faces) == 1 else None
+        return faces
+
+    def _track_face(self, face: Box | None, now: float) -> Box | None:
+        last = self._smooth.update("face", None, now) if face is None else None
+        if face is None:
+            return Box(*last) if last else None
+        prev = self._smooth.update("face", None, now)
+        if prev is not None:
+            px, _py, pw, _ = prev
+            if abs(px + pw / 2 - face.cx) > NEW_PERSON_JUMP * pw or abs(pw - face.w) > NEW_PERSON_JUMP * pw:
+                self._smooth.reset()
+        return Box(*self._smooth.update("face", (face.x, face.y, face.w, face.h), now) or ())
+
+    def _track_eyes(self, eyes: Eyes | None, now: float) -> Eyes | None:
+        value = None if eyes is None else (*eyes.left, *eyes.right)
+        got = self._smooth.update("eyes", value, now)
+        return Eyes((got[0], got[1]), (got[2], got[3])) if got else None
+
+    def _track(self, name: str, value: Any, cls: Any, now: float) -> Any:
+        flat: tuple[float, ...] | None = None
+        if value is not None:
+            flat = tuple(float(x) for v in astuple(value) for x in (v if isinstance(v, tuple) else (v,)))
+        got = self._smooth.update(name, flat, now)
+        if got is None:
+            return None
+        if cls is bg.BackdropMeasures:
+            return bg.BackdropMeasures(got[0], got[1], got[2], got[3], (got[4], got[5], got[6]))
+        return cls(*got)
+
+
+def landmarks(face: Box, eyes: Eyes | None, head_top: float) -> Landmarks:
+    """What the crop plan needs, from a face, its eyes (if found) and the head top."""
+    if eyes is not None:
+        return Landmarks(face.w, eyes.centre_x, eyes.line_y, head_top)
+    return Landmarks(face.w, face.cx, face.y + 0.4 * face.h, head_top)
+
+
+def _face_region(frame: np.ndarray, face: Box) -> tuple[np.ndarray, tuple[int, int]]:
+    """The face box with a margin, cut from the frame, and its offset."""
+    x0 = max(0, int(face.x - face.w * 0.1))
+    y0 = max(0, int(face.y - face.h * 0.1))
+    x1 = min(frame.shape[1], int(face.x + face.w * 1.1) + 1)
+    y1 = min(frame.shape[0], int(face.y + face.h * 1.1) + 1)
+    return frame[y0:y1, x0:x1], (x0, y0)

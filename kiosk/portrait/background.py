@@ -1,0 +1,169 @@
+"""What the background tells: its colour, its evenness, the head top, the clothing.
+
+The station stands a person in front of an even backdrop, so everything that
+is not backdrop above the face is the head: the head top is where, scanning
+each column above the face downwards, the first pixels unlike the backdrop
+begin (the hair, or the scalp). This is measured, not guessed from the face
+box, whose top sits somewhere on the forehead.
+
+Colours are compared in CIELAB: the distance in (a, b) says "another
+colour", the distance in L says "darker or lighter", and a camera's exposure
+moves the second much more than the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from kiosk.portrait.face import Box
+
+#: reference backdrop colours (RGB) of the standard
+REFERENCE_RGB = {"blue": (100, 197, 255), "white": (255, 255, 255), "grey": (240, 240, 240)}
+#: the backdrop is sampled in the top corners, this share of the frame each way
+CORNER = 0.12
+#: a pixel this far (Lab distance) from the backdrop is not backdrop, at least
+MIN_EDGE_DISTANCE = 14.0
+#: rows of non-backdrop in a column before it counts as the head (noise guard)
+RUN = 3
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """The backdrop's colour and spread, as seen in the capture."""
+
+    lab: tuple[float, float, float]  # mean (L 0-100, a, b)
+    noise: float  # spread of the colour distance inside the samples
+
+
+def to_lab(bgr: np.ndarray) -> np.ndarray:
+    """``bgr`` (uint8) as float32 CIELAB with L in 0-100."""
+    return cv2.cvtColor(bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
+
+
+def reference_lab(name: str) -> tuple[float, float, float]:
+    """The CIELAB value of a reference backdrop colour."""
+    r, g, b = REFERENCE_RGB[name]
+    lab = to_lab(np.array([[[b, g, r]]], dtype=np.uint8))[0, 0]
+    return float(lab[0]), float(lab[1]), float(lab[2])
+
+
+def estimate_backdrop(lab: np.ndarray) -> Backdrop:
+    """The backdrop from the two top corners of a Lab image (where no head should be)."""
+    h, w = lab.shape[:2]
+    ch, cw = max(2, round(h * CORNER)), max(2, round(w * CORNER))
+    samples = np.concatenate([lab[:ch, :cw].reshape(-1, 3), lab[:ch, w - cw:].reshape(-1, 3)])
+    median = np.median(samples, axis=0)
+    dist = np.linalg.norm(samples - median, axis=1)
+    return Backdrop(lab=(float(median[0]), float(median[1]), float(median[2])), noise=float(np.percentile(dist, 90)))
+
+
+def distance_map(lab: np.ndarray, backdrop: Backdrop) -> np.ndarray:
+    """Lab distance of every pixel to the backdrop colour."""
+    return np.linalg.norm(lab - np.array(backdrop.lab, dtype=np.float32), axis=2)
+
+
+def head_top(dist: np.ndarray, face: Box, backdrop: Backdrop, k: float = 1.0) -> float | None:
+    """The head top (rows of the image ``dist`` was made from, scaled by ``k``) or None.
+
+    ``dist`` is the distance map of an image ``k`` times the size of the frame
+    ``face`` is given in. Columns over the middle half of the face are scanned
+    from the top; the head top is near the highest of their first
+    non-backdrop runs (a low percentile, so one noisy column does not lift
+    it). None when the scan finds nothing plausible (a busy backdrop).
+    """
+    threshold = max(MIN_EDGE_DISTANCE, 3.0 * backdrop.noise)
+    x0 = max(0, round((face.cx - face.w * 0.25) * k))
+    x1 = min(dist.shape[1], round((face.cx + face.w * 0.25) * k))
+    y1 = min(dist.shape[0], round((face.y + face.h * 0.2) * k))
+    if x1 - x0 < 2 or y1 < RUN + 1:
+        return None
+    solid = dist[:y1, x0:x1] > threshold
+    # a run of RUN solid pixels starting at row r: all of rows r..r+RUN-1
+    runs = solid[: y1 - RUN + 1].copy()
+    for i in range(1, RUN):
+        runs &= solid[i: y1 - RUN + 1 + i]
+    has = runs.any(axis=0)
+    if has.mean() < 0.6:
+        return None
+    first = runs.argmax(axis=0)[has]
+    top = float(np.percentile(first, 10)) / k
+    if top > face.y + face.h * 0.1 or top < face.y - face.h * 1.2:
+        return None
+    if top <= 0.5 / k:
+        # the head touches the frame's top edge: its top is not in the frame
+        return None
+    return top
+
+
+@dataclass(frozen=True)
+class BackdropMeasures:
+    """The backdrop around a person: evenness and colour."""
+
+    gradient: float  # mean Lab gradient magnitude per pixel in the backdrop
+    spread: float  # L range between the backdrop's regions (shadows, gradients)
+    colour_delta_ab: float  # chroma distance to the batch's reference colour
+    colour_delta_l: float  # lightness distance to the batch's reference colour
+    lab: tuple[float, float, float]
+
+
+def backdrop_mask(shape: tuple[int, int], face: Box, top: float | None, k: float) -> np.ndarray:
+    """Pixels of an image ``k`` times the frame that are backdrop: above the head and beside it."""
+    h, w = shape
+    mask = np.zeros((h, w), dtype=bool)
+    head = top if top is not None else face.y - face.h * 0.6
+    band = round((head - face.h * 0.08) * k)
+    if band > 1:
+        mask[:band, :] = True
+    side_bottom = min(h, round((face.y + face.h * 0.5) * k))
+    left = round((face.x - face.w * 0.45) * k)
+    right = round((face.x + face.w * 1.45) * k)
+    if left > 1:
+        mask[:side_bottom, :left] = True
+    if right < w - 1:
+        mask[:side_bottom, right:] = True
+    return mask
+
+
+def measure_backdrop(lab: np.ndarray, mask: np.ndarray,
+                     reference: tuple[float, float, float]) -> BackdropMeasures | None:
+    """Evenness and colour of the masked backdrop of a Lab image; None if too little is visible."""
+    if mask.sum() < 0.04 * mask.size:
+        return None
+    gx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3)
+    grad = np.sqrt((gx * gx + gy * gy).sum(axis=2)) / 8.0
+    # the mask's own edge touches the person; keep a margin away from it
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if inner.sum() < 0.02 * mask.size:
+        inner = mask
+    gradient = float(grad[inner].mean())
+    means = []
+    h, w = mask.shape
+    for ys in (slice(0, h // 2), slice(h // 2, h)):
+        for xs in (slice(0, w // 3), slice(w // 3, 2 * w // 3), slice(2 * w // 3, w)):
+            cell = inner[ys, xs]
+            if cell.sum() >= 0.05 * cell.size:
+                means.append(float(lab[ys, xs, 0][cell].mean()))
+    spread = max(means) - min(means) if len(means) >= 2 else 0.0
+    mean = lab[inner].mean(axis=0)
+    d_ab = float(np.hypot(mean[1] - reference[1], mean[2] - reference[2]))
+    d_l = float(abs(mean[0] - reference[0]))
+    return BackdropMeasures(gradient, spread, d_ab, d_l, (float(mean[0]), float(mean[1]), float(mean[2])))
+
+
+def clothing_share(lab: np.ndarray, face: Box, backdrop_lab: tuple[float, float, float], k: float) -> float | None:
+    """Share of the clothing (below the chin, under the face) that looks like the backdrop.
+
+    None when the clothing is not in the frame.
+    """
+    h, w = lab.shape[:2]
+    y0 = round((face.y + face.h * 1.45) * k)
+    x0, x1 = max(0, round((face.cx - face.w * 0.7) * k)), min(w, round((face.cx + face.w * 0.7) * k))
+    if y0 >= h - 2 or x1 - x0 < 4:
+        return None
+    region = lab[y0:h, x0:x1].reshape(-1, 3)
+    dist = np.linalg.norm(region - np.array(backdrop_lab, dtype=np.float32), axis=1)
+    return float((dist < 12.0).mean())

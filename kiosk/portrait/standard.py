@@ -1,0 +1,154 @@
+"""The standard photo (学历照片): 480x640, head top, eye line and face width in their bands.
+
+``make_photo`` cuts the photo from the capture, never mirrored: the saved
+picture is what a photographer would take, whatever the preview showed. The
+landmarks are measured again on the capture itself at full resolution (the
+analysis passed in comes from a preview frame and is smoothed); the crop is
+then planned by ``framing.plan_crop`` and, when no crop inside the capture
+meets the standard, ``FramingError`` carries the hint that fixes it ("step
+back", "move to the centre") instead of padding the picture.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from kiosk.config import PortraitSection
+from kiosk.errors import KioskError
+from kiosk.portrait import background as bg
+from kiosk.portrait import jpeg
+from kiosk.portrait.analysis import HEAD_TOP_ESTIMATE, Analysis, check_frame, landmarks
+from kiosk.portrait.face import Box, Eyes, FaceDetector
+from kiosk.portrait.framing import OUT_H, OUT_W, Crop, plan_crop
+
+log = logging.getLogger(__name__)
+
+#: the original is the standard crop grown by this factor (more shoulders), at camera resolution
+ORIGINAL_GROWTH = 1.6
+ORIGINAL_QUALITY = 92
+
+
+class FramingError(KioskError):
+    """No crop of the capture meets the standard; ``key`` is the hint that fixes it."""
+
+    default_key = "portrait.hint.move_centre"
+
+
+@dataclass(frozen=True)
+class StandardPhoto:
+    """The standard photo, the optional original, and what the photo measures."""
+
+    jpeg: bytes
+    original_jpeg: bytes | None
+    geometry: dict[str, Any] = field(default_factory=dict)
+
+
+def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSection,
+               detector: FaceDetector | None = None) -> StandardPhoto:
+    """The standard photo of ``capture_bgr``, whose preview ``analysis`` found one face.
+
+    ``detector`` may be passed to reuse loaded cascades. Raises
+    ``FramingError`` (its key a hint for the person) when there is no face or
+    no crop inside the capture meets the standard.
+    """
+    check_frame(capture_bgr)
+    if analysis.face is None:
+        raise FramingError(analysis.first_hint() or "portrait.hint.no_face", detail="no face in the analysis")
+    detector = detector or FaceDetector()
+    h, w = capture_bgr.shape[:2]
+    face, eyes = _refine_face(capture_bgr, analysis.face, analysis.eyes, detector)
+    top, measured = _head_top(capture_bgr, face)
+    plan = plan_crop(w, h, landmarks(face, eyes, top), settings.max_upscale)
+    if plan.crop is None:
+        log.info("photo.framing problem=%s", plan.problem)
+        raise FramingError(plan.hint_key, detail=f"no crop: {plan.problem}")
+    x0, y0, x1, y1 = _pixel_crop(plan.crop, w, h)
+    scale = OUT_W / (x1 - x0)
+    crop = capture_bgr[y0:y1, x0:x1]
+    photo = cv2.resize(crop, (OUT_W, OUT_H), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    rgb = cv2.cvtColor(photo, cv2.COLOR_BGR2RGB)
+    encoded = jpeg.encode_in_band(rgb, settings.jpeg_min_kb * 1024, settings.jpeg_max_kb * 1024)
+    eye_y = eyes.line_y if eyes is not None else face.y + 0.4 * face.h
+    geometry: dict[str, Any] = {
+        "head_top_px": round((top - y0) * scale, 1),
+        "eye_line_px": round((eye_y - y0) * scale, 1),
+        "face_width_px": round(face.w * scale, 1),
+        "face_centre_px": round(((eyes.centre_x if eyes else face.cx) - x0) * scale, 1),
+        "tilt_deg": round(eyes.angle_deg, 2) if eyes is not None else None,
+        "head_top_measured": measured,
+        "eyes_found": eyes is not None,
+        "crop": [x0, y0, x1 - x0, y1 - y0],
+        "scale": round(scale, 4),
+        "quality": encoded.quality,
+        "bytes": len(encoded.data),
+        "size_in_band": encoded.in_band,
+    }
+    original = _original(capture_bgr, (x0, y0, x1, y1)) if settings.keep_original else None
+    log.info("photo.made bytes=%d quality=%d scale=%.3f", len(encoded.data), encoded.quality, scale)
+    return StandardPhoto(encoded.data, original, geometry)
+
+
+def _pixel_crop(crop: Crop, w: int, h: int) -> tuple[int, int, int, int]:
+    """The crop on whole pixels, 3:4, inside the capture."""
+    cw = min(w, max(3, round(crop.w / 3) * 3))
+    ch = cw * 4 // 3
+    if ch > h:  # pragma: no cover - plan_crop keeps the crop inside
+        ch = h - h % 4
+        cw = ch * 3 // 4
+    x0 = min(max(0, round(crop.x + (crop.w - cw) / 2)), w - cw)
+    y0 = min(max(0, round(crop.y + (crop.h - ch) / 2)), h - ch)
+    return x0, y0, x0 + cw, y0 + ch
+
+
+def _refine_face(capture: np.ndarray, face: Box, eyes: Eyes | None,
+                 detector: FaceDetector) -> tuple[Box, Eyes | None]:
+    """Face and eyes measured again on the capture, near where the preview saw them."""
+    h, w = capture.shape[:2]
+    x0, y0 = max(0, int(face.x - face.w * 0.5)), max(0, int(face.y - face.h * 0.5))
+    x1, y1 = min(w, int(face.x + face.w * 1.5)), min(h, int(face.y + face.h * 1.5))
+    region = cv2.cvtColor(capture[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    # the face about 100 px wide in the working copy: fine enough, and fast
+    k = min(1.0, 100.0 / face.w)
+    small = cv2.resize(region, (max(1, round(region.shape[1] * k)), max(1, round(region.shape[0] * k))),
+                       interpolation=cv2.INTER_AREA) if k < 1 else region
+    found = detector.faces(small, k)
+    if found:
+        best = min(found, key=lambda b: abs(b.cx + x0 - face.cx) + abs(b.cy + y0 - face.cy))
+        face = Box(best.x + x0, best.y + y0, best.w, best.h)
+    local = detector.eyes(region, Box(face.x - x0, face.y - y0, face.w, face.h))
+    if local is not None:
+        eyes = Eyes((local.left[0] + x0, local.left[1] + y0), (local.right[0] + x0, local.right[1] + y0))
+    return face, eyes
+
+
+def _head_top(capture: np.ndarray, face: Box) -> tuple[float, bool]:
+    """The head top at full resolution from the backdrop; an estimate when the backdrop hides it."""
+    h, w = capture.shape[:2]
+    k = min(1.0, 320.0 / w)
+    small = cv2.resize(capture, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA) if k < 1 else capture
+    backdrop = bg.estimate_backdrop(bg.to_lab(small))
+    x0 = max(0, int(face.cx - face.w * 0.3))
+    x1 = min(w, int(face.cx + face.w * 0.3) + 1)
+    y1 = min(h, int(face.y + face.h * 0.3) + 1)
+    band = bg.to_lab(capture[:y1, x0:x1])
+    top = bg.head_top(bg.distance_map(band, backdrop), Box(face.x - x0, face.y, face.w, face.h), backdrop)
+    if top is None:
+        return face.y - HEAD_TOP_ESTIMATE * face.h, False
+    return top, True
+
+
+def _original(capture: np.ndarray, crop: tuple[int, int, int, int]) -> bytes:
+    """The head-and-shoulders original: the crop grown, clipped to the capture, not scaled."""
+    x0, y0, x1, y1 = crop
+    h, w = capture.shape[:2]
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    gw, gh = (x1 - x0) * ORIGINAL_GROWTH, (y1 - y0) * ORIGINAL_GROWTH
+    ox0, oy0 = max(0, round(cx - gw / 2)), max(0, round(cy - gh / 2))
+    ox1, oy1 = min(w, round(cx + gw / 2)), min(h, round(cy + gh / 2))
+    rgb = cv2.cvtColor(capture[oy0:oy1, ox0:ox1], cv2.COLOR_BGR2RGB)
+    return jpeg.encode(np.ascontiguousarray(rgb), ORIGINAL_QUALITY)

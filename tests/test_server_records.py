@@ -222,3 +222,32 @@ def test_status_of_many_records_in_one_call(client: TestClient, token: str) -> N
     too_many = client.post("/api/v1/records/status", json={"ids": ["x"] * 1001},
                            headers={"Authorization": f"Bearer {token}"})
     assert_problem(too_many, 422)
+
+
+def test_codeless_record_bound_at_the_station_before_upload_arrives_queued(client: TestClient, token: str) -> None:
+    photo = jpeg(2)
+    meta = metadata(photo, codeless=True, ticket="ABCDEFGHJ", code_payload="KC1.bound-at-station",
+                    code={"student_uid": "u-1", "masked_name": "张*"})
+    answer = put(client, token, meta, photo)
+    assert answer.status_code == 201
+    assert answer.json()["status"] == "queued"
+    assert answer.json()["queue_position"] == 1
+
+
+def test_status_page_for_the_students_phone(client: TestClient, token: str) -> None:
+    photo = jpeg(3)
+    meta = metadata(photo, name="张伟", phone="13800138000")
+    assert put(client, token, meta, photo).status_code == 201
+    as_json = client.get(f"/api/v1/records/{meta['record_id']}")
+    assert as_json.json() == {"record_id": meta["record_id"], "status": "queued", "queue_position": 1,
+                              "reason": None}
+    page = client.get(f"/api/v1/records/{meta['record_id']}", headers={"Accept": "text/html,*/*"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "排队" in page.text and "Place in the queue: 1" in page.text
+    assert "张伟" not in page.text and "13800138000" not in page.text
+    missing = metadata(jpeg(4))["record_id"]
+    assert_problem(client.get(f"/api/v1/records/{missing}"), 404, "unknown-record")
+    not_yet = client.get(f"/api/v1/records/{missing}", headers={"Accept": "text/html"})
+    assert not_yet.status_code == 404
+    assert "has not arrived yet" in not_yet.text

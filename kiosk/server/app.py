@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from starlette.responses import Response as StarletteResponse
 
 from kiosk.batch import Batch
 from kiosk.config import ServerConfig
-from kiosk.server import problems
+from kiosk.server import problems, status_page
 from kiosk.server.auth import StationTokens, is_admin, read_admin_token
 from kiosk.server.batches import BatchBook, load_batches_file
 from kiosk.server.binding import Binder, BindLimits, CodeChecker, KioskCodes
@@ -41,6 +42,7 @@ from kiosk.server.schema import (
     ProblemDoc,
     RecordAck,
     RecordMetadata,
+    RecordStatus,
     ReviewAction,
     ReviewQueue,
     ReviewResult,
@@ -245,6 +247,17 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
         ack, created = st.records.accept(Upload(meta, photo_data, original_data), who, st.clock())
         response.status_code = 201 if created else 200
         return ack
+
+    @app.get(f"{API}/records/{{record_id}}", response_model=RecordStatus, tags=["public"],
+             responses={200: {"content": {"text/html": {}}}, **_problem_responses(404, 422)})
+    def record_page(record_id: uuid.UUID, accept: Annotated[str | None, Header()] = None) -> Any:
+        """One record's review status, for the student's phone (the station's status QR); HTML for browsers."""
+        found = st.records.statuses([str(record_id)])[0]
+        if "text/html" in (accept or ""):
+            return HTMLResponse(status_page.render(found), status_code=404 if found.status == "unknown" else 200)
+        if found.status == "unknown":
+            raise Problem(404, "unknown-record", "no record with this id")
+        return found
 
     @app.post(f"{API}/records/status", response_model=StatusResponse, tags=["station"],
               responses=_problem_responses(401, 422))

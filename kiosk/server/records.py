@@ -138,7 +138,9 @@ class RecordBook:
                 uploaded_by: str, now: datetime) -> bool:
         """Insert the row; False when a row with this id is already there."""
         captured = meta.captured_at.astimezone(UTC)
-        status = "awaiting_code" if meta.codeless else "queued"
+        # A codeless record bound at the station before its first upload arrives with its code.
+        awaiting = meta.codeless and not meta.code_payload
+        status = "awaiting_code" if awaiting else "queued"
         ticket = normalise_stored_ticket(meta.ticket) if meta.codeless and meta.ticket else None
         try:
             with self._db.write() as conn:
@@ -152,7 +154,7 @@ class RecordBook:
                      meta.photo_bytes, original_sha, int(meta.codeless), ticket, meta.code_payload,
                      json.dumps(meta.code, ensure_ascii=False) if meta.code is not None else None,
                      _student_uid(meta.code), meta.id_last4, status,
-                     None if meta.codeless else next_queue_seq(conn)),
+                     None if awaiting else next_queue_seq(conn)),
                 )
         except sqlite3.IntegrityError:
             with self._db.read() as conn:

@@ -169,7 +169,7 @@ class Session(QObject):
 
     def _frame_work(self, purpose: str) -> Callable[[Any], list[flow.Event]]:
         def work(frame: Any) -> list[flow.Event]:
-            return list(self.station.on_frame(purpose, frame, self.clock()))
+            return list(self.station.on_frame(purpose, frame.image, self.clock()))
         return work
 
     def _set_purpose(self, purpose: str | None) -> None:
@@ -193,7 +193,7 @@ class Session(QObject):
 
 def build_ui(config: StationConfig, station: Controller, grabber: FrameSlot | None, *,
              batch: flow.Batch | None = None, kiosk_mode: bool = True, demo_pin: bool = False,
-             ping: Callable[[], Any] | None = None) -> Session:
+             state: flow.State | None = None, ping: Callable[[], Any] | None = None) -> Session:
     """The station's window with every screen, driven by a new session on Welcome."""
     from kiosk.ui.i18n import Lang
     from kiosk.ui.screens import all_screens
@@ -202,5 +202,6 @@ def build_ui(config: StationConfig, station: Controller, grabber: FrameSlot | No
     window = StationWindow(lang, config.help, kiosk_mode=kiosk_mode)
     for screen in all_screens(lang, mirror=config.portrait.mirror_preview):
         window.add_screen(screen)
-    state = flow.initial_state(config.flow, batch, demo_pin=demo_pin)
+    if state is None:
+        state = flow.initial_state(config.flow, batch, demo_pin=demo_pin)
     return Session(window, station, grabber, state, ping=ping)

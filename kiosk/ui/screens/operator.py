@@ -21,6 +21,12 @@ _MENU_KEYS = {
 }
 
 
+def _label(name: str, *prefixes: str) -> str:
+    """The first strings-table key ``prefix.name`` that exists (else the last one)."""
+    keys = [f"{prefix}.{name}" for prefix in prefixes]
+    return next((key for key in keys if key in table()), keys[-1])
+
+
 class PinScreen(Screen):
     """The operator PIN on a digits keypad (the digits are never shown)."""
 
@@ -132,8 +138,11 @@ class StatusBoardScreen(_TableScreen):
         items = getattr(state, "items", ())
         rows = []
         for item in items:
-            detail = item.detail or self.lang.t("ui.station.ok" if item.ok else "ui.station.bad")
-            rows.append((f"ui.station.{item.name}", detail, item.ok))
+            if item.detail in table():
+                detail = self.lang.t(item.detail)
+            else:
+                detail = item.detail or self.lang.t("ui.station.ok" if item.ok else "ui.station.bad")
+            rows.append((_label(item.name, "flow.health", "ui.station"), detail, item.ok))
         self.set_rows(rows)
 
 
@@ -151,7 +160,8 @@ class StatsScreen(_TableScreen):
     def show_state(self, state: flow.State) -> None:
         """One row per figure."""
         super().show_state(state)
-        self.set_rows([(f"ui.stats.{name}", str(value), None) for name, value in getattr(state, "items", ())])
+        items = getattr(state, "items", ())
+        self.set_rows([(_label(name, "flow.stats", "ui.stats"), str(value), None) for name, value in items])
 
 
 class BatchScreen(Screen):

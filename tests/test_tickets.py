@@ -63,9 +63,9 @@ def test_every_adjacent_transposition_is_caught() -> None:
     "variant",
     [
         lambda t: t.lower(),
-        lambda t: display(t),
+        display,
         lambda t: display(t).lower(),
-        lambda t: " ".join(t),
+        " ".join,
         lambda t: f"  {t[:4]} - {t[4:]}  ",
         lambda t: "".join(chr(ord(c) + 0xFEE0) for c in t),  # full-width, as a Chinese IME types it
     ],

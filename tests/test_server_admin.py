@@ -193,3 +193,16 @@ def test_health_and_openapi_are_public(client: TestClient) -> None:
     assert {"/api/v1/records/{record_id}", "/api/v1/bind", "/api/v1/records/status", "/api/v1/review/queue",
             "/api/v1/tokens", "/api/v1/tokens/{station_id}", "/api/v1/batches",
             "/api/v1/batches/{feature_code}"} <= set(spec["paths"])
+
+
+def test_review_queue_narrowed_to_one_batch_keeps_the_whole_queue_positions(client: TestClient) -> None:
+    token = issue(client, "station-01")
+    first = upload(client, token, 1)
+    photo = jpeg(2)
+    other = metadata(photo, batch="AB12")
+    assert client.put(f"/api/v1/records/{other['record_id']}", files=upload_parts(other, photo),
+                      headers=put_headers(token, other["record_id"])).status_code == 201
+    only = client.get("/api/v1/review/queue?batch=ab12", headers=AS_ADMIN).json()
+    assert only["total"] == 1
+    assert [(r["record_id"], r["queue_position"]) for r in only["records"]] == [(other["record_id"], 2)]
+    assert client.get("/api/v1/review/queue", headers=AS_ADMIN).json()["records"][0]["record_id"] == first

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from test_server_helpers import BATCH, server_config
 
 from kiosk.batch import Batch
@@ -19,6 +20,8 @@ ADMIN = "admin-token-for-the-property-run"
 
 # FastAPI serves OpenAPI 3.1, which schemathesis 3.x reads behind this switch.
 schemathesis.experimental.OPEN_API_3_1.enable()
+# Record ids are UUIDs: generate real ones too, so requests get past path validation.
+schemathesis.openapi.format("uuid", st.uuids().map(str))
 
 
 class RefusingCodes:

@@ -285,9 +285,11 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
              responses=_problem_responses(401, 403))
     def review_queue(who: Annotated[str, Depends(admin_auth)],
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> ReviewQueue:
+                     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                     batch: Annotated[str | None, Query(max_length=8, description="only this batch")] = None,
+                     ) -> ReviewQueue:
         """Records waiting for review, first in line first, with their queue positions."""
-        return st.records.queue(limit, offset)
+        return st.records.queue(limit, offset, batch.strip().upper() if batch else None)
 
     @app.post(f"{API}/review/{{record_id}}", response_model=ReviewResult, tags=["admin"],
               responses=_problem_responses(401, 403, 404, 409, 422))

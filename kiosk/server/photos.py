@@ -30,6 +30,8 @@ class PhotoStore:
         sha = hashlib.sha256(data).hexdigest()
         final = self.path(sha)
         if final.exists() and final.stat().st_size == len(data):
+            # Fresh mtime: the retention sweep only removes unnamed files older than its cutoff.
+            os.utime(final)
             return sha
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{sha}.{os.getpid()}.{id(data)}.tmp")

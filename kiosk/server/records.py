@@ -177,16 +177,25 @@ class RecordBook:
                                         queue_position=queue_position(conn, record_id)))
         return out
 
-    def queue(self, limit: int, offset: int = 0) -> ReviewQueue:
-        """Records waiting for review, first in line first."""
+    def queue(self, limit: int, offset: int = 0, batch: str | None = None) -> ReviewQueue:
+        """Records waiting for review, first in line first; only ``batch``'s when given.
+
+        ``queue_position`` is always the place in the whole queue, the number the
+        student sees, also when the listing is narrowed to one batch.
+        """
+        where, args = ("AND batch=?", (batch,)) if batch else ("", ())
         with self._db.read() as conn:
-            total = int(conn.execute("SELECT COUNT(*) FROM records WHERE status='queued'").fetchone()[0])
+            total = int(conn.execute(f"SELECT COUNT(*) FROM records WHERE status='queued' {where}",
+                                     args).fetchone()[0])
             rows = conn.execute(
                 "SELECT record_id, batch, station_id, captured_at, photo_sha256 FROM records "
-                "WHERE status='queued' ORDER BY queue_seq LIMIT ? OFFSET ?", (limit, offset)).fetchall()
-        items = [ReviewItem(record_id=r["record_id"], batch=r["batch"], station_id=r["station_id"],
-                            captured_at=r["captured_at"], photo_sha256=r["photo_sha256"],
-                            queue_position=offset + i + 1) for i, r in enumerate(rows)]
+                f"WHERE status='queued' {where} ORDER BY queue_seq LIMIT ? OFFSET ?",
+                (*args, limit, offset)).fetchall()
+            items = [ReviewItem(record_id=r["record_id"], batch=r["batch"], station_id=r["station_id"],
+                                captured_at=r["captured_at"], photo_sha256=r["photo_sha256"],
+                                queue_position=(offset + i + 1) if not batch else
+                                (queue_position(conn, r["record_id"]) or 0))
+                     for i, r in enumerate(rows)]
         return ReviewQueue(records=items, total=total)
 
     def review(self, record_id: str, action: str, reason: str | None, now: datetime) -> ReviewResult:

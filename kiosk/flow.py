@@ -199,8 +199,10 @@ def _camera(state: State, back: bool) -> Result:
         if back:
             error = None if state.error == "flow.error.camera_lost" else state.error
             # a fresh idle window once the camera is back: the student waited for us
-            return dataclasses.replace(state, ctx=ctx, error=error, since=None, phase="waiting", count=0), ()
-        return (dataclasses.replace(state, ctx=ctx, error="flow.error.camera_lost", phase="waiting", count=0),
+            return dataclasses.replace(state, ctx=ctx, error=error, since=None, phase="waiting", count=0,
+                                       progress=0.0), ()
+        return (dataclasses.replace(state, ctx=ctx, error="flow.error.camera_lost", phase="waiting", count=0,
+                                    progress=0.0),
                 (CallStaff(reason="camera_lost"),))
     return dataclasses.replace(state, ctx=ctx), ()
 
@@ -336,7 +338,8 @@ def _on_capture(s: Capture, e: Event) -> Outcome:
         if not s.ctx.camera_ok:
             return None
         error = None if e.face else s.error
-        return dataclasses.replace(s, phase=e.phase, count=e.count, hint_key=e.hint_key, error=error), ()
+        return (dataclasses.replace(s, phase=e.phase, count=e.count, hint_key=e.hint_key, progress=e.progress,
+                                    error=error), ())
     if isinstance(e, AutoShot | ShutterTapped):
         if not s.ctx.camera_ok:
             return None

@@ -175,6 +175,7 @@ class Guidance(Event):
     count: int = 0
     hint_key: str | None = None
     face: bool = False  # someone is in front of the camera
+    progress: float = 0.0  # 0-1 through holding and countdown, for a progress ring
 
     def is_activity(self) -> bool:
         """Only when someone is in front of the camera."""

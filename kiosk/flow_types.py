@@ -155,6 +155,7 @@ class Capture(State):
     phase: str = "waiting"  # waiting | holding | countdown | shoot
     count: int = 0  # countdown number shown
     hint_key: str | None = None
+    progress: float = 0.0  # 0-1 through holding and countdown
 
 
 @dataclass(frozen=True, kw_only=True)

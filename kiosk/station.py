@@ -48,8 +48,8 @@ class Scanner(Protocol):
 class Analyzer(Protocol):
     """What the station needs of ``kiosk.portrait.analysis.Analyzer``."""
 
-    def analyse(self, frame_bgr: Any) -> Any:
-        """The face analysis of one frame."""
+    def analyse(self, frame_bgr: Any, now: float | None = None) -> Any:
+        """The face analysis of one frame (``now``: monotonic seconds, for smoothing)."""
 
 
 class AutoCapture(Protocol):
@@ -209,19 +209,34 @@ class Station:
     def _do_TakePhoto(self, e: flow.TakePhoto) -> list[Event]:
         capture, analysis = e.capture, e.analysis
         if capture is None:
-            with self._frames:
-                capture, analysis = self._latest or (None, None)
-        if capture is None or self.parts.make_photo is None:
+            capture, analysis, hint = self._shoot_now()
+            if capture is None:
+                return [flow.PhotoFailed(hint or "flow.error.photo_failed")]
+        if self.parts.make_photo is None:
             return [flow.PhotoFailed("flow.error.photo_failed")]
         try:
             if analysis is None and self.parts.analyzer is not None:
-                analysis = self.parts.analyzer.analyse(capture)
+                with self._frames:
+                    analysis = self.parts.analyzer.analyse(capture)
             photo = self.parts.make_photo(capture, analysis, self.parts.portrait)
         except KioskError as exc:
             log.info("photo.refused key=%s", exc.key)
             return [flow.PhotoFailed(exc.key)]
         log.info("photo.made bytes=%d", len(photo.jpeg))
         return [flow.PhotoReady(photo)]
+
+    def _shoot_now(self) -> tuple[Any, Any, str | None]:
+        """The tap-to-shoot capture: auto-capture's sharpest recent frame, else the latest guided one."""
+        with self._frames:
+            shoot_now = getattr(self._autocapture, "shoot_now", None)
+            if callable(shoot_now):
+                shot = shoot_now()
+                if getattr(shot, "frame", None) is not None:
+                    return shot.frame, getattr(shot, "analysis", None), None
+                return None, None, getattr(shot, "hint_key", None)
+            if self._latest is None:
+                return None, None, None
+            return self._latest[0], self._latest[1], None
 
     def _do_SaveRecord(self, e: flow.SaveRecord) -> list[Event]:
         if e.batch is None:
@@ -296,8 +311,12 @@ class Station:
     def _do_StartCamera(self, e: flow.StartCamera) -> list[Event]:
         with self._frames:
             self._latest = None
-            if e.purpose == "portrait" and self.parts.make_autocapture is not None:
-                self._autocapture = self.parts.make_autocapture()
+            if e.purpose == "portrait":
+                # a new person (or a retake): no smoothing or frames carried over from before
+                self._autocapture = self.parts.make_autocapture() if self.parts.make_autocapture else None
+                reset = getattr(self.parts.analyzer, "reset", None)
+                if callable(reset):
+                    reset()
         return []
 
     def _do_StopCamera(self, e: flow.StopCamera) -> list[Event]:
@@ -339,7 +358,7 @@ class Station:
         assert self.parts.analyzer is not None
         with self._frames:
             try:
-                analysis = self.parts.analyzer.analyse(frame)
+                analysis = self.parts.analyzer.analyse(frame, now)
             except KioskError as exc:
                 log.warning("portrait.analysis_failed key=%s", exc.key)
                 return []
@@ -350,9 +369,10 @@ class Station:
             if self._autocapture is None:
                 return [flow.Guidance("waiting", 0, _first_hint(analysis), face)]
             shot = self._autocapture.update(analysis, frame, now)
-        events: list[Event] = [flow.Guidance(shot.phase, int(shot.count or 0), shot.hint_key, face)]
+        progress = float(getattr(shot, "progress", 0.0) or 0.0)
+        events: list[Event] = [flow.Guidance(shot.phase, int(shot.count or 0), shot.hint_key, face, progress)]
         if shot.phase == "shoot" and getattr(shot, "frame", None) is not None:
-            events.append(flow.AutoShot(shot.frame))
+            events.append(flow.AutoShot(shot.frame, getattr(shot, "analysis", None)))
         return events
 
 

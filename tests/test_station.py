@@ -50,7 +50,7 @@ class Analysis:
 
 
 class FakeAnalyzer:
-    def analyse(self, frame_bgr: Any) -> Analysis:
+    def analyse(self, frame_bgr: Any, now: float | None = None) -> Analysis:
         return Analysis(face=None if frame_bgr == "empty" else (1, 2, 3, 4))
 
 

@@ -87,7 +87,7 @@ def test_tap_to_shoot_with_real_parts(tmp_path: Path) -> None:
     station = build(tmp_path, KeyRing.new())
     scene = Scene(1280, 720)
     capture = flow.Capture(ctx=station.initial_state().ctx, student=flow.Student(code=None, id_last4="1234"))
-    state, effects = station.dispatch(capture, flow.ShutterTapped())
+    state, _ = station.dispatch(capture, flow.ShutterTapped())
     assert state.error == "flow.error.photo_failed"  # no frame seen yet
     station.execute(flow.StartCamera("portrait"))
     for i in range(3):

@@ -23,6 +23,8 @@ Variants for tests:
 * ``Pose(coat_bgr=(255, 190, 110))`` recolours the coat (clothing that
   matches the backdrop);
 * ``Pose(noise=2.0)`` adds sensor noise, seeded by ``t`` (deterministic);
+* ``Pose(eyes_closed=True)`` paints lids over the eyes; ``Pose(glare=1.0)``
+  puts a bright reflection on each lens;
 * ``scene.landmarks(pose)`` gives the ground truth (face box, eyes, head top,
   chin) of a rendered pose, for asserting what an analyser measured.
 """
@@ -87,6 +89,8 @@ class Pose:
     side_light: float = 0.0
     coat_bgr: tuple[int, int, int] | None = None
     noise: float = 0.0
+    eyes_closed: bool = False
+    glare: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ class _Cutout:
     bgr: np.ndarray  # uint8, padded
     alpha: np.ndarray  # float32 0..1, padded
     coat: np.ndarray  # float32 0..1, padded: where the coat is
+    skin: tuple[float, float, float]  # mean BGR of the cheeks, for painting lids
     offset: tuple[int, int]  # source (0, 0) in padded coordinates
 
 
@@ -154,6 +159,14 @@ def _cutout() -> _Cutout:
     return _extend_body(src[:, _CROP_LEFT:], mask[:, _CROP_LEFT:])
 
 
+def _skin(src: np.ndarray) -> tuple[float, float, float]:
+    """A lid colour: halfway between the cheek and the bridge of the nose (cropped source)."""
+    cheek = src[262:285, 222 - _CROP_LEFT:258 - _CROP_LEFT].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    bridge = src[195:210, 255 - _CROP_LEFT:275 - _CROP_LEFT].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    lid = (cheek + bridge) / 2
+    return (float(lid[0]), float(lid[1]), float(lid[2]))
+
+
 def _extend_body(src: np.ndarray, mask: np.ndarray) -> _Cutout:
     """Continue the coat below and beside the photo with a plain shoulder outline."""
     h, w = mask.shape
@@ -192,7 +205,7 @@ def _extend_body(src: np.ndarray, mask: np.ndarray) -> _Cutout:
 
     out = _Cutout(bgr=bgr, alpha=cv2.GaussianBlur(body.astype(np.float32) / 255.0, (0, 0), 1.3),
                   coat=cv2.GaussianBlur(coat_full.astype(np.float32) / 255.0, (0, 0), 1.5),
-                  offset=(ps - _CROP_LEFT, 0))
+                  offset=(ps - _CROP_LEFT, 0), skin=_skin(src))
     for a in (out.bgr, out.alpha, out.coat):
         a.flags.writeable = False
     return out
@@ -360,7 +373,40 @@ class Scene:
             x = np.arange(self.width, dtype=np.float32)
             ramp = 1.0 + pose.side_light * np.clip((x - cx) / span, -1.0, 1.0)
             person *= ramp[None, :, None]
-        return cv2.blendLinear(person, frame, alpha, 1.0 - alpha)
+        out: np.ndarray = cv2.blendLinear(person, frame, alpha, 1.0 - alpha)
+        if pose.eyes_closed or pose.glare > 0:
+            self._paint_eyes(out, pose, cut.skin)
+        return out
+
+    def _paint_eyes(self, frame: np.ndarray, pose: Pose, skin: tuple[float, float, float]) -> None:
+        """Closed lids and/or a lens reflection over each eye, in place."""
+        m = self._matrix(pose)
+        w = FACE_WIDTH_FRACTION * self.width * pose.scale
+        reach = round(0.12 * w) + 2
+        for sx, sy in _SRC_EYES:
+            ex = float(m[0, 0] * sx + m[0, 1] * sy + m[0, 2])
+            ey = float(m[1, 0] * sx + m[1, 1] * sy + m[1, 2])
+            x0, y0 = max(0, round(ex) - reach), max(0, round(ey) - reach)
+            x1, y1 = min(self.width, round(ex) + reach), min(self.height, round(ey) + reach)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            roi = frame[y0:y1, x0:x1]
+            centre = (round(ex) - x0, round(ey) - y0)
+            if pose.eyes_closed:
+                lid: np.ndarray = np.zeros(roi.shape[:2], np.float32)
+                cv2.ellipse(lid, centre, (round(0.07 * w), round(0.035 * w)), -pose.roll, 0, 360, 1.0, -1)
+                lid = cv2.GaussianBlur(lid, (0, 0), max(0.8, 0.008 * w))
+                roi += (np.asarray(skin, np.float32) - roi) * lid[..., None]
+                lashes = (centre[0], centre[1] + round(0.012 * w))
+                cv2.ellipse(roi, lashes, (round(0.06 * w), round(0.016 * w)), -pose.roll, 20, 160,
+                            (50.0, 55.0, 75.0), max(1, round(w / 160)), cv2.LINE_AA)
+            if pose.glare > 0:
+                spot: np.ndarray = np.zeros(roi.shape[:2], np.float32)
+                glint = (centre[0] + round(0.01 * w), centre[1] - round(0.005 * w))
+                cv2.ellipse(spot, glint, (round(0.045 * w), round(0.028 * w)), 30 - pose.roll, 0, 360, 1.0, -1)
+                spot = cv2.GaussianBlur(spot, (0, 0), max(0.8, 0.012 * w))
+                spot = np.clip(spot * 1.6, 0.0, 1.0) * min(pose.glare, 1.0)  # a saturated core
+                roi += (255.0 - roi) * spot[..., None]
 
     def _composite_phone(self, frame: np.ndarray, text: str, holder: Pose, t: float) -> None:
         """A phone showing ``text`` as a QR code, held in front of the chest."""

@@ -165,3 +165,47 @@ def test_small_frames_work() -> None:
     frame = Scene(640, 480).render(Pose(), code_text="ABC")
     assert frame.shape == (480, 640, 3)
     assert len(faces(frame)) == 1
+
+
+def eyes_in(frame: np.ndarray, face: tuple[float, float, float, float]) -> int:
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye_tree_eyeglasses.xml")
+    x, y, w, h = (int(v) for v in face)
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)[y:y + h * 5 // 8, x:x + w]
+    return len(np.asarray(cascade.detectMultiScale(gray, 1.1, 3)).reshape(-1, 4))
+
+
+def test_closed_eyes_and_glare_hide_the_eyes_but_not_the_face(scene: Scene) -> None:
+    face = scene.landmarks().face
+    assert eyes_in(scene.render(Pose()), face) == 2
+    for pose in (Pose(eyes_closed=True), Pose(glare=1.0)):
+        frame = scene.render(pose)
+        assert len(faces(frame)) == 1
+        assert eyes_in(frame, face) < 2
+    # Glare saturates the lenses.
+    (ex, ey) = (int(v) for v in scene.landmarks().eyes[0])
+    patch = scene.render(Pose(glare=1.0))[ey - 8:ey + 8, ex - 8:ex + 8]
+    assert (patch.min(axis=2) > 240).mean() > 0.3
+
+
+def test_default_pose_crops_to_the_standard_photo(scene: Scene) -> None:
+    """A 3:4 crop of the full frame height, centred on the face, scaled to 480x640, meets the numbers.
+
+    Measured on the rendered pixels: the head top is the first row that is not
+    backdrop; the face width is what the Haar cascade finds.
+    """
+    frame = scene.render(Pose())
+    x, _y, w, _h = faces(frame)[0]
+    crop_w = H * 3 // 4
+    left = int(x + w / 2 - crop_w / 2)
+    assert left >= 0 and left + crop_w <= W
+    photo = cv2.resize(frame[:, left:left + crop_w], (480, 640), interpolation=cv2.INTER_AREA)
+    blue = np.array(BACKGROUNDS["blue"])
+    person = np.abs(photo.astype(int) - blue).sum(axis=2) > 30
+    head_top = int(np.nonzero(person.any(axis=1))[0][0])
+    assert 50 <= head_top <= 110
+    pw = faces(photo)[0][2]
+    assert 180 <= pw <= 300
+    eye_line = np.mean([e[1] for e in scene.landmarks().eyes]) * 640 / H
+    assert 200 <= eye_line <= 300
+    # Both shoulders reach the crop's sides: the bottom row is all person.
+    assert person[-1].mean() > 0.9

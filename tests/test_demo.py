@@ -1,0 +1,40 @@
+"""The headless demo end to end: every screen, sync to the embedded server, exit 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import main
+
+
+@pytest.mark.slow
+def test_headless_demo_runs_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "shots"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    done = subprocess.run([sys.executable, "-m", "kiosk", "demo", "--out", str(out)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "headless" in done.stdout
+    assert "synced: sent" in done.stdout
+    assert "code bound" in done.stdout
+    assert "status: queued" in done.stdout
+    shots = sorted(p.name for p in out.glob("*.png"))
+    for screen in ("welcome", "scan", "verify", "confirm", "fee", "review", "done", "pin", "operator_menu",
+                   "codeless", "done_ticket", "bind_last_four", "bind_done", "station_status", "batch_setup",
+                   "statistics", "status"):
+        assert any(name.endswith(f"_{screen}.png") for name in shots), (screen, shots)
+    assert all((out / name).stat().st_size > 10_000 for name in shots)
+    # no personal data in what the demo prints or logs
+    assert "13800138000" not in done.stdout + done.stderr
+
+
+def test_run_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "kiosk.toml"
+    bad.write_text("[flow]\nidle_timeout_s = 'soon'\n", "utf-8")
+    assert main(["run", "--config", str(bad), "--windowed"]) == 2
+    assert "flow.idle_timeout_s" in capsys.readouterr().err

@@ -125,6 +125,8 @@ class FlowSection:
     idle_timeout_s: float = opt(60.0, "Idle seconds on any screen before returning to Welcome.", lo=5, hi=600)
     done_timeout_s: float = opt(20.0, "Seconds the Done screen stays up.", lo=3, hi=600)
     max_retakes: int = opt(3, "Retakes a student may ask for on the Review screen.", lo=0, hi=20)
+    status_url: str = opt("", "Text of the status QR on the Done screen, '{record_id}' filled in "
+                          "(e.g. https://photos.example.edu.cn/status/{record_id}); empty: the record id alone.")
 
 
 @dataclass(frozen=True)

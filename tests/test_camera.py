@@ -118,6 +118,17 @@ def test_usb_camera_asks_for_mjpg_size_rate_and_a_one_frame_buffer() -> None:
     assert isinstance(cam, FrameSource)
 
 
+def test_usb_camera_warns_when_the_driver_refuses_mjpg(caplog: pytest.LogCaptureFixture) -> None:
+    class Yuyv(FakeCapture):
+        def get(self, prop: int) -> float:
+            if prop == cv2.CAP_PROP_FOURCC:
+                return float(cv2.VideoWriter.fourcc(*"YUYV"))
+            return super().get(prop)
+
+    UsbCamera(CameraSection(source="0"), capture_factory=Yuyv).open()
+    assert "camera.not_mjpg" in caplog.text and "YUYV" in caplog.text
+
+
 def test_usb_camera_manual_exposure_and_white_balance_without_mjpg() -> None:
     settings = CameraSection(source="0", mjpg=False, exposure=156.0, white_balance=4600)
     cam = UsbCamera(settings, capture_factory=FakeCapture)

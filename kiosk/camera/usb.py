@@ -44,6 +44,13 @@ def _stable_path(device: int | str) -> str | None:
     return None
 
 
+def _fourcc_text(value: float) -> str:
+    """The four characters of a FOURCC code read back from the driver ("" when unknown)."""
+    code = int(value)
+    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return text if code and text.isprintable() else ""
+
+
 class UsbCamera:
     """A V4L2 camera by index, ``/dev/videoN`` or ``/dev/v4l/by-id`` path."""
 
@@ -104,6 +111,10 @@ class UsbCamera:
         if self.actual[:2] != (s.width, s.height):
             log.warning("camera.size_differs source=%s asked=%dx%d got=%dx%d", self.name, s.width, s.height,
                         *self.actual[:2])
+        fourcc = _fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
+        if s.mjpg and fourcc not in ("MJPG", ""):
+            # Raw YUYV over USB 2 cannot carry HD at 30 fps: the preview will stutter.
+            log.warning("camera.not_mjpg source=%s format=%s", self.name, fourcc)
 
     def read(self) -> np.ndarray:
         """The next frame; raises ``CameraLost`` after a few failed reads or when unplugged."""

@@ -149,6 +149,8 @@ def test_station_is_a_watched_kiosk_on_the_display() -> None:
 def test_daemons_and_purges_run_the_right_subcommand(name: str, argv: list[str]) -> None:
     unit = parse_unit(UNITS / name)
     assert one(unit, "Service.ExecStart").split() == ["/opt/kiosk/.venv/bin/kiosk", *argv]
+    if name == "kiosk-sync.service":
+        assert one(unit, "Service.Type") == "notify"  # `kiosk sync` sends READY=1
     if "purge" in name:
         assert one(unit, "Service.Type") == "oneshot"
         assert one(unit, "Service.PrivateNetwork") == "yes"

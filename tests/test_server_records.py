@@ -144,6 +144,8 @@ def test_original_over_the_limit_is_413(client: TestClient, token: str) -> None:
         (lambda m, p: (metadata(b"GIF89a-not-a-jpeg", record_id=m["record_id"]), b"GIF89a-not-a-jpeg"), "not-jpeg"),
         (lambda m, p: ({**m, "batch": "no"}, p), "invalid-metadata"),
         (lambda m, p: ({**m, "captured_at": "2026-06-01T08:00:00"}, p), "invalid-metadata"),  # naive time
+        (lambda m, p: ({**m, "captured_at": "0001-01-01T00:00:00+14:00"}, p), "invalid-metadata"),
+        (lambda m, p: ({**m, "monotonic_ns": 2**64}, p), "invalid-metadata"),
         (lambda m, p: ({k: v for k, v in m.items() if k != "station_id"}, p), "invalid-metadata"),
         (lambda m, p: ({**m, "codeless": True, "ticket": None}, p), "invalid-metadata"),
         (lambda m, p: ({**m, "code_payload": None}, p), "invalid-metadata"),

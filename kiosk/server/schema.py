@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -44,7 +44,7 @@ class RecordMetadata(BaseModel):
     batch: str = Field(min_length=4, max_length=8)
     station_id: str = Field(min_length=1, max_length=64)
     captured_at: AwareDatetime
-    monotonic_ns: int | None = Field(default=None, ge=0)
+    monotonic_ns: int | None = Field(default=None, ge=0, le=2**63 - 1)
     boot_id: str | None = Field(default=None, max_length=64)
     codeless: bool = False
     ticket: str | None = Field(default=None, max_length=32)
@@ -54,13 +54,25 @@ class RecordMetadata(BaseModel):
     phone: str | None = Field(default=None, max_length=32)
     name: str | None = Field(default=None, max_length=64)
     photo_sha256: str = Field(pattern=SHA256_PATTERN)
-    photo_bytes: int = Field(gt=0)
+    photo_bytes: int = Field(gt=0, le=2**53)
     original_sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
 
     @field_validator("batch")
     @classmethod
     def _batch(cls, value: str) -> str:
         return _feature_code(value)
+
+    @field_validator("captured_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        # Stored in UTC; a time that cannot be (year 1 at +14:00) or absurd years are refused here.
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("capture time out of range") from None
+        if not 2000 <= utc.year <= 2999:
+            raise ValueError("capture time out of range")
+        return utc
 
     @model_validator(mode="after")
     def _code_or_ticket(self) -> RecordMetadata:

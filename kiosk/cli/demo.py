@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     site = DemoSite(camera="demo" if headless else "auto")
     config = site.start()
     source, grabber = open_camera(config)
-    station = make_station(config, site.store, refresh_status=status_refresher(config, site.store))
+    station = make_station(config, site.store, refresh_status=status_refresher(config, site.store),
+                           grabber=grabber, camera_name=getattr(source, "name", ""))
     session = build_ui(config, station, grabber, kiosk_mode=False, state=station.initial_state())
     try:
         if headless:

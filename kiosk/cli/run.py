@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         watchdog = None  # type: ignore[assignment]
     store = Store.open(config.station.data_dir)
     source, grabber = open_camera(config)
-    station = make_station(config, store, refresh_status=status_refresher(config, store))
+    station = make_station(config, store, refresh_status=status_refresher(config, store), grabber=grabber,
+                           camera_name=getattr(source, "name", ""))
     session = build_ui(config, station, grabber, kiosk_mode=not args.windowed, state=station.initial_state(),
                        ping=watchdog.ping if watchdog is not None else None)
     session.window.present()

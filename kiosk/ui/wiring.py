@@ -17,11 +17,13 @@ from kiosk.errors import KioskError
 log = logging.getLogger(__name__)
 
 
-def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[[], object] | None = None) -> Any:
+def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[[], object] | None = None,
+                 grabber: Any = None, camera_name: str = "") -> Any:
     """The session controller with the codebook, locks, scanner, analyzer and batch source of ``config``."""
     from kiosk import sync
     from kiosk.attempts import AttemptLock
     from kiosk.codes import CodeBook
+    from kiosk.flow import HealthItem
     from kiosk.operator import PinLock
     from kiosk.portrait.analysis import Analyzer
     from kiosk.portrait.autocapture import AutoCapture
@@ -36,6 +38,12 @@ def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[
         def fetch(code: str) -> Any:
             return sync.fetch_batch(config.sync, data_dir, code)
     portrait = config.portrait
+    scanner = Scanner(config.scanner)
+    probes: dict[str, Callable[[], HealthItem]] = {
+        "scanner": lambda: HealthItem("scanner", True, scanner.decoder.name),
+    }
+    if grabber is not None:
+        probes["camera"] = lambda: HealthItem("camera", grabber.state == "ok", f"{camera_name} {grabber.state}")
     parts = StationParts(
         station_id=config.station.id,
         flow=config.flow,
@@ -44,13 +52,14 @@ def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[
         attempts=AttemptLock(data_dir / "attempts.sqlite", config.codes.max_attempts, config.codes.lock_minutes),
         pin_lock=PinLock.from_settings(config.operator, data_dir),
         batches=BatchSource(data_dir, config.station.batch, fetch),
-        scanner=Scanner(config.scanner),
+        scanner=scanner,
         analyzer=Analyzer(portrait),
         make_autocapture=lambda: AutoCapture(portrait),
         make_photo=make_photo,
         portrait=portrait,
         refresh_status=refresh_status,
         status_url=config.flow.status_url,
+        health_probes=probes,
     )
     return Station(parts)
 

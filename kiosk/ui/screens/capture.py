@@ -35,6 +35,7 @@ class CaptureScreen(Screen):
         self.buttons_row.addWidget(self.button("ui.app.cancel", flow.BackTapped()))
         self.buttons_row.addWidget(self.shutter, 2)
         self._hint_key = "ui.capture.waiting"
+        self._count = 0
         self.lang.changed.connect(lambda _lang: self._render_hint())
 
     def _tap(self) -> None:
@@ -60,8 +61,10 @@ class CaptureScreen(Screen):
         else:
             key = "ui.capture.waiting"
         self._hint_key = key
+        self._count = count
         self.shutter.setEnabled(not busy)
-        self.preview.set_overlay(hint=self.lang.t(key), countdown=count if phase == "countdown" else None,
+        self.preview.set_overlay(hint=self.lang.t(key, count=count, n=count),
+                                 countdown=count if phase == "countdown" else None,
                                  ok=phase in ("holding", "countdown", "shoot"))
 
     def set_camera_lost(self, lost: bool) -> None:
@@ -71,7 +74,8 @@ class CaptureScreen(Screen):
         self.shutter.setEnabled(not lost)
 
     def _render_hint(self) -> None:
-        self.preview.set_overlay(hint=self.lang.t(self._hint_key), countdown=self.preview.countdown)
+        self.preview.set_overlay(hint=self.lang.t(self._hint_key, count=self._count, n=self._count),
+                                 countdown=self.preview.countdown)
 
     def reset(self) -> None:
         """No frame of the previous student stays on screen."""

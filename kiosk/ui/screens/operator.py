@@ -138,10 +138,10 @@ class StatusBoardScreen(_TableScreen):
         items = getattr(state, "items", ())
         rows = []
         for item in items:
-            if item.detail in table():
-                detail = self.lang.t(item.detail)
-            else:
-                detail = item.detail or self.lang.t("ui.station.ok" if item.ok else "ui.station.bad")
+            note_key = getattr(item, "note_key", None)
+            note = self.lang.t(note_key) if note_key else ""
+            detail = " ".join(p for p in (item.detail, note) if p)
+            detail = detail or self.lang.t("ui.station.ok" if item.ok else "ui.station.bad")
             rows.append((_label(item.name, "flow.health", "ui.station"), detail, item.ok))
         self.set_rows(rows)
 

@@ -78,19 +78,19 @@ EYE_LINE_FRACTION = 0.39
 class Pose:
     """Where the person stands and how the camera sees them (see module doc)."""
 
-    dx: float = 0.0
-    dy: float = 0.0
-    scale: float = 1.0
-    roll: float = 0.0
-    brightness: float = 1.0
-    blur: float = 0.0
-    mirrored: bool = False
-    present: bool = True
-    side_light: float = 0.0
-    coat_bgr: tuple[int, int, int] | None = None
-    noise: float = 0.0
-    eyes_closed: bool = False
-    glare: float = 0.0
+    dx: float = 0.0  # fraction of the frame width, + = to the right in the image
+    dy: float = 0.0  # fraction of the frame height, + = down
+    scale: float = 1.0  # 1 = the default size; < 1 steps back, > 1 comes closer
+    roll: float = 0.0  # head and body tilt, degrees, counter-clockwise in the image
+    brightness: float = 1.0  # gain on the whole frame (exposure): 0.3 dark, 2 over-exposed
+    blur: float = 0.0  # Gaussian sigma in frame pixels (focus, motion)
+    mirrored: bool = False  # the whole frame flipped, as a selfie camera delivers it
+    present: bool = True  # False: nobody in front of the camera
+    side_light: float = 0.0  # -1..1: gain ramp across the person (uneven light)
+    coat_bgr: tuple[int, int, int] | None = None  # recolour the coat (BGR)
+    noise: float = 0.0  # sensor noise sigma in grey levels, seeded by t
+    eyes_closed: bool = False  # lids painted over both eyes
+    glare: float = 0.0  # 0..1: a bright reflection on each lens
 
 
 @dataclass(frozen=True)

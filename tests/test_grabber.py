@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -260,3 +261,83 @@ def test_other_source_failures_are_treated_as_a_loss(bad: Exception) -> None:
     assert source.done.wait(3.0)
     grabber.stop()
     assert states[:3] == ["ok", "disconnected", "ok"]
+
+
+class UnpluggableCapture:
+    """A fake ``cv2.VideoCapture`` whose cable can be pulled: reads fail and it will not open."""
+
+    plugged = True
+
+    def __init__(self, device: object, backend: int | None = None) -> None:
+        self.is_open = UnpluggableCapture.plugged
+
+    def isOpened(self) -> bool:
+        return self.is_open
+
+    def set(self, prop: int, value: float) -> bool:
+        return True
+
+    def get(self, prop: int) -> float:
+        return 0.0
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        threading.Event().wait(0.005)  # a camera delivers at its own pace
+        if not UnpluggableCapture.plugged:
+            return False, None
+        return True, np.zeros((48, 64, 3), np.uint8)
+
+    def release(self) -> None:
+        self.is_open = False
+
+
+def test_usb_camera_unplugged_and_replugged_under_the_grabber() -> None:
+    from kiosk.camera import UsbCamera
+
+    UnpluggableCapture.plugged = True
+    camera = UsbCamera(CameraSection(source="0"), capture_factory=UnpluggableCapture)
+    states, listen = recorder()
+    changed = threading.Condition()
+
+    def on_state(state: str) -> None:
+        with changed:
+            listen(state)
+            changed.notify_all()
+
+    grabber = Grabber(camera, reconnect_max_s=0.05, reconnect_min_s=0.01)
+    grabber.add_listener(on_state)
+    with grabber:
+        first = grabber.wait_newer(0, 2.0)
+        assert first is not None
+        UnpluggableCapture.plugged = False
+        with changed:
+            assert changed.wait_for(lambda: "disconnected" in states, 2.0)
+        threading.Event().wait(0.1)  # several reconnect attempts fail while unplugged
+        assert grabber.state == "disconnected"
+        UnpluggableCapture.plugged = True
+        with changed:
+            assert changed.wait_for(lambda: states[-1] == "ok" and len(states) >= 3, 2.0)
+        latest = grabber.latest()
+        assert latest is not None
+        resumed = grabber.wait_newer(latest.seq, 2.0)
+        assert resumed is not None and resumed.seq > first.seq
+    assert states == ["ok", "disconnected", "ok", "stopped"]
+    assert grabber.reconnects == 1
+
+
+def test_grabber_over_a_looping_video(tmp_path: Path) -> None:
+    import cv2
+
+    from kiosk.camera import FileSource
+
+    path = tmp_path / "loop.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 100.0, (64, 48))
+    for i in range(3):
+        writer.write(np.full((48, 64, 3), 60 * i, np.uint8))
+    writer.release()
+    with Grabber(FileSource(path, fps=200)) as grabber:
+        seq = 0
+        for _ in range(8):  # more frames than the video has: it loops
+            frame = grabber.wait_newer(seq, 2.0)
+            assert frame is not None and frame.image.shape == (48, 64, 3)
+            seq = frame.seq
+        assert grabber.state == "ok"

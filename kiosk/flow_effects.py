@@ -154,6 +154,8 @@ class FetchBatch(Effect):
 class GatherHealth(Effect):
     """The station-status lines -> HealthReported."""
 
+    camera_ok: bool = True  # as the flow last heard from the grabber
+
 
 @dataclass(frozen=True)
 class LoadStats(Effect):

@@ -131,7 +131,7 @@ def _on_menu(s: OperatorMenu, e: Event) -> Outcome:
         if item == MENU_BIND:
             return BindTicket(ctx=s.ctx), ()
         if item == MENU_STATUS:
-            return StationStatus(ctx=s.ctx, busy=True), (GatherHealth(),)
+            return StationStatus(ctx=s.ctx, busy=True), (GatherHealth(camera_ok=s.ctx.camera_ok),)
         if item == MENU_BATCH:
             typed = s.ctx.batch.feature_code if s.ctx.batch else ""
             return BatchSetup(ctx=s.ctx, typed=typed, loaded=s.ctx.batch), ()
@@ -242,7 +242,7 @@ def _on_health(s: StationStatus, e: Event) -> Outcome:
     if isinstance(e, HealthReported) and s.busy:
         return dataclasses.replace(s, busy=False, items=e.items), ()
     if isinstance(e, SubmitTapped) and not s.busy:
-        return dataclasses.replace(s, busy=True), (GatherHealth(),)
+        return dataclasses.replace(s, busy=True), (GatherHealth(camera_ok=s.ctx.camera_ok),)
     if isinstance(e, BackTapped):
         return _menu(s), ()
     return None

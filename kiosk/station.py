@@ -108,6 +108,8 @@ class Station:
         self._frames = threading.Lock()  # scanner, analyzer, auto-capture, latest frame
         self._autocapture: AutoCapture | None = None
         self._latest: tuple[Any, Any] | None = None  # (frame, analysis) last guided
+        self._flags = threading.Lock()  # held for microseconds only: safe on the GUI thread
+        self._reset_to: str | None = None  # "portrait", "scan" or "none": frame state to start afresh
 
     # -- the flow's start and the synchronous loop ---------------------------
 
@@ -228,6 +230,7 @@ class Station:
     def _shoot_now(self) -> tuple[Any, Any, str | None]:
         """The tap-to-shoot capture: auto-capture's sharpest recent frame, else the latest guided one."""
         with self._frames:
+            self._apply_reset()
             shoot_now = getattr(self._autocapture, "shoot_now", None)
             if callable(shoot_now):
                 shot = shoot_now()
@@ -299,8 +302,13 @@ class Station:
         return [flow.BatchLoaded(batch, offline)]
 
     def _do_GatherHealth(self, e: flow.GatherHealth) -> list[Event]:
+        own = {
+            "camera": HealthItem("camera", e.camera_ok, "", None if e.camera_ok else "flow.health.camera_lost"),
+            "scanner": HealthItem("scanner", self.parts.scanner is not None, "",
+                                  None if self.parts.scanner is not None else "flow.health.scanner_missing"),
+        }
         with self._lock:
-            items = gather_health(self.parts.store, self.parts.health_probes, self._now())
+            items = gather_health(self.parts.store, {**own, **self.parts.health_probes}, self._now())
         return [flow.HealthReported(items)]
 
     def _do_LoadStats(self, e: flow.LoadStats) -> list[Event]:
@@ -308,21 +316,15 @@ class Station:
             stats = self.parts.store.stats(self._now().astimezone().date())
         return [flow.StatsLoaded(stats_items(stats))]
 
+    # Camera effects run on the GUI thread: they only leave a note, applied by the
+    # frame worker before its next frame, so they never wait for an analysis.
+
     def _do_StartCamera(self, e: flow.StartCamera) -> list[Event]:
-        with self._frames:
-            self._latest = None
-            if e.purpose == "portrait":
-                # a new person (or a retake): no smoothing or frames carried over from before
-                self._autocapture = self.parts.make_autocapture() if self.parts.make_autocapture else None
-                reset = getattr(self.parts.analyzer, "reset", None)
-                if callable(reset):
-                    reset()
+        self._request_reset(e.purpose)
         return []
 
     def _do_StopCamera(self, e: flow.StopCamera) -> list[Event]:
-        with self._frames:
-            self._latest = None
-            self._autocapture = None
+        self._request_reset("none")
         return []
 
     def _do_CallStaff(self, e: flow.CallStaff) -> list[Event]:
@@ -332,9 +334,7 @@ class Station:
         return []
 
     def _do_WipeSession(self, e: flow.WipeSession) -> list[Event]:
-        with self._frames:
-            self._latest = None
-            self._autocapture = None
+        self._request_reset("none")
         log.info("session.wiped")
         return []
 
@@ -344,10 +344,31 @@ class Station:
 
     # -- frames ---------------------------------------------------------------
 
+    def _request_reset(self, purpose: str) -> None:
+        with self._flags:
+            self._reset_to = purpose
+
+    def _apply_reset(self) -> None:
+        """Start the frame state afresh if asked to; the caller holds ``_frames``."""
+        with self._flags:
+            purpose, self._reset_to = self._reset_to, None
+        if purpose is None:
+            return
+        self._latest = None
+        self._autocapture = None
+        if purpose == "portrait":
+            # a new person (or a retake): no smoothing or frames carried over from before
+            if self.parts.make_autocapture is not None:
+                self._autocapture = self.parts.make_autocapture()
+            reset = getattr(self.parts.analyzer, "reset", None)
+            if callable(reset):
+                reset()
+
     def on_frame(self, purpose: str | None, frame: Any, now: float) -> list[Event]:
         """Events from one camera frame: ``CodeScanned`` when scanning, ``Guidance``/``AutoShot`` when guiding."""
         if purpose == "scan" and self.parts.scanner is not None:
             with self._frames:
+                self._apply_reset()
                 payload = self.parts.scanner.feed(frame, now)
             return [] if payload is None else [flow.CodeScanned(payload)]
         if purpose == "portrait" and self.parts.analyzer is not None:
@@ -357,6 +378,7 @@ class Station:
     def _guide(self, frame: Any, now: float) -> list[Event]:
         assert self.parts.analyzer is not None
         with self._frames:
+            self._apply_reset()
             try:
                 analysis = self.parts.analyzer.analyse(frame, now)
             except KioskError as exc:

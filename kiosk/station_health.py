@@ -55,15 +55,18 @@ def _from_heartbeat(data_dir: Any, queue: int, now: datetime) -> list[HealthItem
     return items
 
 
-def gather_health(store: Any, probes: Mapping[str, Callable[[], HealthItem]], now: datetime) -> tuple[HealthItem, ...]:
-    """Every status line: probes first where given, the station's own measures otherwise."""
+def gather_health(store: Any, probes: Mapping[str, HealthItem | Callable[[], HealthItem]],
+                  now: datetime) -> tuple[HealthItem, ...]:
+    """Every status line: probes (or ready items) where given, the station's own measures otherwise."""
     queue = int(store.queue_length())
     own = {item.name: item for item in [_disk(store.data_dir), *_from_heartbeat(store.data_dir, queue, now)]}
     own["queue"] = HealthItem("queue", True, str(queue))
     out: list[HealthItem] = []
     for name in (*HEALTH_ORDER, *[p for p in probes if p not in HEALTH_ORDER]):
         probe = probes.get(name)
-        if probe is not None:
+        if isinstance(probe, HealthItem):
+            out.append(probe)
+        elif probe is not None:
             try:
                 out.append(probe())
             except OSError as exc:

@@ -427,11 +427,16 @@ def test_station_status_and_statistics(tmp_path: Path, keys: KeyRing) -> None:
     station.parts.health_probes = {"camera": lambda: flow.HealthItem("camera", True, "1280x720 30 fps")}
     state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_STATUS))
     names = [item.name for item in state.items]
-    assert names[:4] == ["camera", "disk", "queue", "last_sync"]
+    assert names == ["camera", "scanner", "disk", "queue", "last_sync", "server", "token"]
     assert state.items[0].detail == "1280x720 30 fps"
     by_name = {item.name: item for item in state.items}
     assert by_name["queue"].detail == "0" and not by_name["server"].ok
     assert by_name["server"].note_key == "flow.health.sync_not_running"
+    station.parts.health_probes = {}
+    state, _ = drive(station, state, flow.BackTapped(), flow.CameraLost(), flow.MenuChosen(flow.MENU_STATUS))
+    by_name = {item.name: item for item in state.items}
+    assert not by_name["camera"].ok and by_name["camera"].note_key == "flow.health.camera_lost"
+    assert by_name["scanner"].ok
     review = flow.Review(ctx=state.ctx, student=flow.Student(code=None, id_last4="1234"), photo=PHOTO)
     drive(station, review, flow.AcceptTapped())
     state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_STATS))

@@ -16,7 +16,6 @@ Nothing personal is logged: events name record ids and reasons only.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -26,14 +25,21 @@ from typing import Any, Protocol
 
 from kiosk import flow
 from kiosk.batch import Batch
-from kiosk.collection_code import CodeLocked, CollectionCode, last_four_matches, normalise_last_four
+from kiosk.collection_code import CodeLocked, CollectionCode, last_four_matches
 from kiosk.config import FlowSection, PortraitSection
 from kiosk.errors import KioskError
 from kiosk.flow import Effect, Event, State
 from kiosk.flow_types import HealthItem
 from kiosk.operator import PinLock
 from kiosk.station_health import gather_health, stats_items
-from kiosk.station_records import StatusRefresh, bind_code, find_ticket, lookup_status, save_record
+from kiosk.station_records import (
+    StatusRefresh,
+    bind_code,
+    check_codeless,
+    find_ticket,
+    lookup_status,
+    save_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +96,6 @@ class StationParts:
     call_staff: Callable[[str], None] | None = None
     status_url: str = ""  # the status QR's text, "{record_id}" filled in ([flow] status_url)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-
-
-#: a mainland mobile, a landline with its area code, or an international number
-_PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{9,11}|\+\d{8,15})$")
-_PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
-_LAST_FOUR = re.compile(r"^(?:[0-9A-Z]{4}|[0-9A-Z]\([0-9A-Z]\))$")
-NAME_MAX = 40
 
 
 class Station:
@@ -259,16 +258,7 @@ class Station:
         return [flow.PinRejected(result.tries_left)]
 
     def _do_CheckCodeless(self, e: flow.CheckCodeless) -> list[Event]:
-        phone = _PHONE_SEPARATORS.sub("", normalise_last_four(e.phone))
-        if not _PHONE.match(phone):
-            return [flow.CodelessInvalid("phone", "flow.error.phone_invalid")]
-        last4 = normalise_last_four(e.id_last4)
-        if not _LAST_FOUR.match(last4):
-            return [flow.CodelessInvalid("id_last4", "flow.error.last_four_invalid")]
-        name = " ".join(e.name.split())
-        if len(name) > NAME_MAX or not name.isprintable():
-            return [flow.CodelessInvalid("name", "flow.error.name_invalid")]
-        return [flow.CodelessOk(phone=phone, id_last4=last4, name=name)]
+        return [check_codeless(e.phone, e.id_last4, e.name)]
 
     def _do_FindTicket(self, e: flow.FindTicket) -> list[Event]:
         with self._lock:

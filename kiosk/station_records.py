@@ -8,12 +8,13 @@ messages. The caller holds the store lock.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 from kiosk import flow
 from kiosk.batch import Batch
-from kiosk.collection_code import CollectionCode
+from kiosk.collection_code import CollectionCode, normalise_last_four
 from kiosk.errors import KioskError
 from kiosk.record import NewRecord, Record
 from kiosk.store import AlreadyBound, DiskFull, StoreError, UnknownTicket
@@ -26,6 +27,27 @@ StatusRefresh = Callable[[], object]
 
 #: how a record's review status reads before the server has one
 _PENDING = "pending"
+
+#: a mainland mobile, a landline with its area code, or an international number
+_PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{9,11}|\+\d{8,15})$")
+_PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
+#: four digits/letters, or one before and one inside parentheses ("3(7)")
+_LAST_FOUR = re.compile(r"^(?:[0-9A-Z]{4}|[0-9A-Z]\([0-9A-Z]\))$")
+NAME_MAX = 40
+
+
+def check_codeless(phone: str, id_last4: str, name: str) -> flow.Event:
+    """The codeless form normalised (``CodelessOk``) or its first wrong field (``CodelessInvalid``)."""
+    phone = _PHONE_SEPARATORS.sub("", normalise_last_four(phone))
+    if not _PHONE.match(phone):
+        return flow.CodelessInvalid("phone", "flow.error.phone_invalid")
+    last4 = normalise_last_four(id_last4)
+    if not _LAST_FOUR.match(last4):
+        return flow.CodelessInvalid("id_last4", "flow.error.last_four_invalid")
+    name = " ".join(name.split())
+    if len(name) > NAME_MAX or not name.isprintable():
+        return flow.CodelessInvalid("name", "flow.error.name_invalid")
+    return flow.CodelessOk(phone=phone, id_last4=last4, name=name)
 
 
 def short_id(record_id: str) -> str:

@@ -452,3 +452,20 @@ def test_effects_for_the_app_return_nothing(tmp_path: Path, keys: KeyRing) -> No
                    flow.CallStaff("no_code")):
         assert station.execute(effect) == []
     assert rang == ["no_code"]
+
+
+@pytest.mark.parametrize(("phone", "last4", "name", "expected"), [
+    ("１３８００１３８０００", "123x", "", flow.CodelessOk("13800138000", "123X", "")),
+    ("+852 9123 4567", "3（7）", " 陈  大文 ", flow.CodelessOk("+85291234567", "3(7)", "陈 大文")),
+    ("010-12345678", "2(A)", "Li Si", flow.CodelessOk("01012345678", "2(A)", "Li Si")),
+    ("12345678901", "1234", "", flow.CodelessInvalid("phone", "flow.error.phone_invalid")),
+    ("", "1234", "", flow.CodelessInvalid("phone", "flow.error.phone_invalid")),
+    ("13800138000", "12(3", "", flow.CodelessInvalid("id_last4", "flow.error.last_four_invalid")),
+    ("13800138000", "12345", "", flow.CodelessInvalid("id_last4", "flow.error.last_four_invalid")),
+    ("13800138000", "1234", "名" * 41, flow.CodelessInvalid("name", "flow.error.name_invalid")),
+    ("13800138000", "1234", "a\x00b", flow.CodelessInvalid("name", "flow.error.name_invalid")),
+])
+def test_codeless_form_checks(phone: str, last4: str, name: str, expected: flow.Event) -> None:
+    from kiosk.station_records import check_codeless
+
+    assert check_codeless(phone, last4, name) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import requests
@@ -15,6 +16,9 @@ def test_embedded_server_serves_records_and_stops(tmp_path: Path) -> None:
     base = server.start()
     try:
         assert base.startswith("http://127.0.0.1:")
+        # a TCP socket by protocol, so asyncio turns Nagle off on its connections
+        assert server._sock is not None
+        assert server._sock.proto == socket.IPPROTO_TCP
         assert requests.get(f"{base}/api/v1/health", timeout=5).json()["status"] == "ok"
         token = server.issue_station_token("station-01")
         server.add_batch(BATCH)

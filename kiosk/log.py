@@ -14,8 +14,8 @@ with ``ts=``.
 
 Ids of records are fine; names, ID digits, phone numbers and code payloads
 are not. A redaction pass over every finished line masks anything that looks
-like them, in case a caller slips: values of personal keys (``name=``,
-``phone=``, ``payload=`` ...), ID numbers (mainland, Hong Kong, Macau,
+like them, in case a caller slips: values of personal keys (``student_name=``,
+``phone=``, ``payload=`` ...; a bare ``name=`` names screens and cameras), ID numbers (mainland, Hong Kong, Macau,
 Taiwan, masked), mobile numbers, reference-format payloads and other long
 opaque tokens, and any run of Chinese characters (operator logs are ASCII
 events, so Chinese text in a line is most likely a name). A Latin-script name
@@ -39,7 +39,7 @@ from kiosk.config import ConfigError, LoggingSection, load_server, load_station
 
 #: keys whose values are personal data whatever they look like
 PERSONAL_KEYS = (
-    "name", "masked_name", "student_name", "phone", "mobile", "payload", "code_payload", "code_text",
+    "student_name", "full_name", "person", "masked_name", "phone", "mobile", "payload", "code_payload", "code_text",
     "id_last4", "last4", "last_four", "id_tail", "masked_id", "id_number", "student_uid", "student_number",
 )
 

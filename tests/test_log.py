@@ -6,6 +6,7 @@ import argparse
 import io
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,8 +48,8 @@ def _restore_root_logging() -> Iterator[None]:
         ("student 张三 came", "张三"),
         ("student 欧阳·娜娜 came", "娜娜"),
         ("masked name 张*明", "张"),
-        ("record.bound name=Zhang_San id=3", "Zhang_San"),
-        ('record.bound name="Zhang San" id=3', "Zhang San"),
+        ("record.bound student_name=Zhang_San id=3", "Zhang_San"),
+        ('record.bound full_name="Zhang San" id=3', "Zhang San"),
         ("check.last4 id_last4=0012 ok=false", "0012"),
         ("check.code code_payload=whatever-it-is", "whatever-it-is"),
         ("record.sent phone=13800138000", "13800138000"),
@@ -83,6 +84,7 @@ def test_event_messages_become_key_value_lines() -> None:
     line = _line("record.sent id=%s attempts=%d", "abc", 2)
     assert line.startswith("ts=")
     assert line.endswith("level=info logger=kiosk.sync event=record.sent id=abc attempts=2")
+    assert _line("ui.screen name=%s", "welcome").endswith("event=ui.screen name=welcome")
 
 
 def test_free_text_is_quoted_on_one_line() -> None:
@@ -121,9 +123,9 @@ def test_setup_writes_redacted_lines_to_stderr_and_file(tmp_path: Path) -> None:
     stream = io.StringIO()
     file = tmp_path / "logs" / "kiosk.log"
     klog.setup_logging(LoggingSection(file=str(file)), stream=stream, env={})
-    logging.getLogger("kiosk.ui").info("session.started name=%s", "张三")
+    logging.getLogger("kiosk.ui").info("session.started student_name=%s", "张三")
     for text in (stream.getvalue(), file.read_text("utf-8")):
-        assert "event=session.started name=[redacted]" in text
+        assert "event=session.started student_name=[redacted]" in text
         assert "张三" not in text
 
 
@@ -188,3 +190,50 @@ def test_every_subcommand_sets_logging_up(tmp_path: Path, capsys, monkeypatch) -
     monkeypatch.setattr(klog, "setup_from_args", calls.append)
     assert main(["config", "defaults"]) == 0
     assert len(calls) == 1 and calls[0].command == "config"
+
+
+def _demo_personal_data() -> list[tuple[str, re.Pattern[str]]]:
+    """What the headless demo's students and its codeless capture type in, as patterns."""
+    import uuid
+
+    from kiosk import codes
+    from kiosk.demo import FEATURE_CODE
+
+    out: list[tuple[str, re.Pattern[str]]] = []
+    for i in range(3):
+        name = codes._DEMO_NAMES[i]
+        tail = codes._DEMO_TAILS[i]
+        id_number = ("M12345" + tail) if "(" in tail else ("11010519990101" + tail)
+        for label, value in (("name", name), ("masked name", codes.mask_name(name)), ("id tail", tail),
+                             ("id number", id_number), ("student number", f"2023{i + 1:06d}"),
+                             ("student uid", uuid.uuid5(uuid.NAMESPACE_URL, f"demo/{FEATURE_CODE}/{i}").hex)):
+            out.append((label, re.compile(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])")))
+    out.append(("phone", re.compile(r"13800138000")))
+    out.append(("code payload", re.compile(r"KC\d+\.")))
+    return out
+
+
+@pytest.mark.slow
+def test_a_full_demo_run_logs_no_personal_data(tmp_path: Path) -> None:
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("kiosk.cli.demo") is None or importlib.util.find_spec("kiosk.demo") is None:
+        pytest.skip("kiosk demo is not in this build yet")
+    log_file = tmp_path / "demo.log"
+    env = {**os.environ, "KIOSK_LOG_FILE": str(log_file), "KIOSK_LOG_LEVEL": "DEBUG",
+           "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-m", "kiosk", "demo", "--headless", "--out", str(tmp_path / "shots")],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+    if result.returncode == 2 and "not available in this build" in result.stderr:
+        pytest.skip("kiosk demo is not in this build yet")
+    assert result.returncode == 0, result.stderr[-2000:]
+    logs = log_file.read_text("utf-8")
+    assert logs.count("\n") > 20 and "level=debug" in logs  # the demo really logged, at every level
+    patterns = _demo_personal_data()
+    planted = "student 张伟 id 11010519990101123X phone 13800138000 code KC1.k.x"
+    assert {label for label, p in patterns if p.search(planted)} >= {"name", "id number", "phone", "code payload"}
+    leaks = [(label, line) for text in (logs, result.stderr) for line in text.splitlines()
+             for label, pattern in patterns if pattern.search(line)]
+    assert leaks == []

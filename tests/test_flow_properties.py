@@ -19,10 +19,11 @@ def test_any_sequence_then_walking_away_ends_on_a_clean_welcome(events: list[flo
     state: flow.State = welcome()
     now = 0.0
     for event in events:
+        step = event
         if isinstance(event, flow.Tick):
             now += event.now  # ticks only move forward
-            event = flow.Tick(now)
-        state, effects = flow.step(state, event)
+            step = flow.Tick(now)
+        state, effects = flow.step(state, step)
         assert isinstance(state, flow.State) and all(isinstance(e, flow.Effect) for e in effects)
     # nobody touches the screen any more; a save in progress finishes first
     if isinstance(state, flow.Saving) and state.busy:

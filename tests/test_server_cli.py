@@ -68,3 +68,19 @@ def test_server_refuses_to_start_without_a_0600_admin_token(tmp_path: Path,
     token_file.chmod(0o644)
     assert main(["server", "--config", str(cfg), "--port", "1"]) == 2
     assert "chmod 600" in capsys.readouterr().err
+
+
+def test_an_unusable_data_dir_is_a_message_not_a_traceback(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    (tmp_path / "data").write_text("a file where the data directory should be")
+    assert main(["server", "--config", str(cfg), "purge"]) == 2
+    err = capsys.readouterr().err
+    assert "data directory" in err
+    assert "Traceback" not in err
+
+
+def test_the_data_dir_is_created_private(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    assert main(["server", "--config", str(cfg), "purge", "--dry-run"]) == 0
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700

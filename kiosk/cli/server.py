@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kiosk import config as kconfig
 from kiosk.log import setup_logging
-from kiosk.server.db import Database
+from kiosk.server.db import Database, open_database
 
 
 def _config_option(p: argparse.ArgumentParser, *, top: bool) -> None:
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         create_admin_token_file(cfg.server.admin_token_file)
         print(f"{cfg.server.admin_token_file}: created (mode 600)")
         return 0
-    db = Database(cfg.server.data_dir / "server.db")
+    db = open_database(cfg.server.data_dir)
     now = datetime.now(UTC)
     try:
         if action == "token":

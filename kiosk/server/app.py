@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Response, UploadFile
@@ -26,10 +27,10 @@ from starlette.responses import Response as StarletteResponse
 from kiosk.batch import Batch
 from kiosk.config import ServerConfig
 from kiosk.server import problems, status_page
-from kiosk.server.auth import StationTokens, is_admin, read_admin_token
+from kiosk.server.auth import AdminTokenError, StationTokens, is_admin, read_admin_token
 from kiosk.server.batches import BatchBook, load_batches_file
 from kiosk.server.binding import Binder, BindLimits, CodeChecker, KioskCodes
-from kiosk.server.db import Database
+from kiosk.server.db import Database, open_database
 from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.records import RecordBook, Upload
@@ -94,13 +95,13 @@ def open_state(config: ServerConfig, *, admin_token: str | None = None, codebook
     """
     section = config.server
     token = admin_token if admin_token is not None else read_admin_token(section.admin_token_file)
-    db = Database(section.data_dir / "server.db")
+    if len(token) < 16:
+        raise AdminTokenError("server.admin_token_short", "given admin token", file="-")
+    db = open_database(section.data_dir)
     photos = PhotoStore(section.data_dir / "photos")
     batches = BatchBook(db)
     now_fn = clock or (lambda: datetime.now(UTC))
     if section.batches_file:
-        from pathlib import Path
-
         for batch in load_batches_file(Path(section.batches_file)):
             batches.put(batch, now_fn())
     binder = Binder(db, batches, codebook or KioskCodes(config.codes),

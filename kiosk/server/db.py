@@ -16,7 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kiosk.errors import KioskError
+
 log = logging.getLogger(__name__)
+
+
+class DataDirError(KioskError):
+    """The server's data directory or database cannot be used."""
+
+    default_key = "server.unreachable_data_dir"
 
 #: schema migrations, applied in order; ``PRAGMA user_version`` counts those applied
 MIGRATIONS: list[str] = [
@@ -114,3 +122,13 @@ class Database:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+
+
+def open_database(data_dir: Path) -> Database:
+    """The database in ``data_dir`` (created mode 0700: it holds students' data); ``DataDirError`` if unusable."""
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return Database(data_dir / "server.db")
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DataDirError(detail=f"{data_dir}: {reason}", dir=str(data_dir), reason=reason) from None

@@ -111,3 +111,13 @@ def test_from_settings_uses_the_data_dir(tmp_path) -> None:
     assert lock.attempt(DEMO_PIN).ok
     assert lock.attempt("9999").locked_minutes == 2
     assert (tmp_path / "operator_lock.json").exists()
+
+
+def test_kiosk_config_pin_prints_a_hash(capsys) -> None:
+    from kiosk.cli import main
+
+    assert main(["config", "pin", "--pin", "2468"]) == 0
+    hashed = capsys.readouterr().out.strip()
+    assert hashed.startswith("pbkdf2_sha256$") and verify_pin("2468", hashed)
+    assert main(["config", "pin", "--pin", "12"]) == 2
+    assert "4 to 12 digits" in capsys.readouterr().err

@@ -92,7 +92,10 @@ def check_at_open(store: Store, mode: str, orphan_min_age_s: float = ORPHAN_MIN_
     newest = store.now().timestamp() - orphan_min_age_s
     for entry in sorted(os.scandir(store.photos_dir), key=lambda e: e.name):
         if entry.is_file() and entry.name not in referenced and entry.stat().st_mtime <= newest:
-            move_aside(Path(entry.path), store.quarantine_dir / "orphans")
+            try:
+                move_aside(Path(entry.path), store.quarantine_dir / "orphans")
+            except FileNotFoundError:  # another process opening the store moved it first
+                continue
             report.orphans.append(entry.name)
             log.warning("store.orphan_photo file=%s", entry.name)
     where = "photo_deleted_at IS NULL AND quarantined IS NULL"
@@ -101,8 +104,7 @@ def check_at_open(store: Store, mode: str, orphan_min_age_s: float = ORPHAN_MIN_
     rows = conn.execute(f"SELECT * FROM records WHERE {where}").fetchall()
     for row in rows:
         problem = _photo_problem(store.data_dir, row)
-        if problem:
-            _quarantine_record(store, row, problem)
+        if problem and _quarantine_record(store, row, problem):
             (report.missing if problem == "photo_missing" else report.corrupt).append(row["id"])
     return report
 
@@ -123,22 +125,32 @@ def _photo_problem(data_dir: Path, row: sqlite3.Row) -> str | None:
     return None
 
 
-def _quarantine_record(store: Store, row: sqlite3.Row, problem: str) -> None:
-    """Move a record's files aside with a copy of its row; an unsent record becomes dead."""
+def _quarantine_record(store: Store, row: sqlite3.Row, problem: str) -> bool:
+    """Move a record's files aside with a copy of its row; an unsent record becomes dead.
+
+    False when another process opening the store at the same time did it first.
+    """
     folder = store.quarantine_dir / row["id"]
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for rel in (row["photo_path"], row["original_path"]):
         if rel and (store.data_dir / rel).exists():
-            move_aside(store.data_dir / rel, folder)
+            try:
+                move_aside(store.data_dir / rel, folder)
+            except FileNotFoundError:
+                continue
     durable.write_file(folder / "record.json", json.dumps(dict(row), ensure_ascii=False, indent=1).encode())
     unsent = row["sync_state"] in ("pending", "sending", "retry")
     with store.write() as conn:
         if unsent:
-            conn.execute("UPDATE records SET quarantined = ?, sync_state = 'dead', dead_reason = ?, "
-                         "lease_owner = NULL, lease_until = NULL, due_at = 0 WHERE id = ?",
-                         (problem, problem, row["id"]))
+            changed = conn.execute("UPDATE records SET quarantined = ?, sync_state = 'dead', dead_reason = ?, "
+                                   "lease_owner = NULL, lease_until = NULL, due_at = 0 "
+                                   "WHERE id = ? AND quarantined IS NULL", (problem, problem, row["id"])).rowcount
         else:
-            conn.execute("UPDATE records SET quarantined = ? WHERE id = ?", (problem, row["id"]))
-        store.event(conn, row["id"], "quarantined", row["sync_state"], "dead" if unsent else row["sync_state"],
-                    detail=problem)
-    log.error("store.quarantined id=%s problem=%s", row["id"], problem)
+            changed = conn.execute("UPDATE records SET quarantined = ? WHERE id = ? AND quarantined IS NULL",
+                                   (problem, row["id"])).rowcount
+        if changed:
+            store.event(conn, row["id"], "quarantined", row["sync_state"], "dead" if unsent else row["sync_state"],
+                        detail=problem)
+    if changed:
+        log.error("store.quarantined id=%s problem=%s", row["id"], problem)
+    return bool(changed)

@@ -124,6 +124,8 @@ def test_batches_are_created_replaced_and_read_by_feature_code(client: TestClien
                    "unknown-batch")
     assert_problem(client.post("/api/v1/batches", json={**body, "feature_code": "x"}, headers=AS_ADMIN), 422)
     assert_problem(client.post("/api/v1/batches", json={**body, "methods": ["drone"]}, headers=AS_ADMIN), 422)
+    assert_problem(client.post("/api/v1/batches", json={**body, "start_date": "June 1st"}, headers=AS_ADMIN), 422)
+    assert_problem(client.post("/api/v1/batches", json={**body, "end_date": "2026-05-01"}, headers=AS_ADMIN), 422)
 
 
 def test_batches_file_is_loaded_at_start_and_checked(tmp_path: Path) -> None:

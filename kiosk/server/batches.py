@@ -19,9 +19,12 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from kiosk.batch import Batch, BatchError, normalise_feature_code
 from kiosk.errors import KioskError
 from kiosk.server.db import Database
+from kiosk.server.schema import BatchModel
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +52,16 @@ def load_batches_file(path: Path) -> list[Batch]:
             unknown = set(entry) - set(Batch.__dataclass_fields__)
             if unknown:
                 raise BatchError(detail=f"unknown fields {sorted(unknown)}")
-            batch = Batch.from_json(entry)
-            batches.append(Batch.from_json({**batch.to_json(),
-                                            "feature_code": normalise_feature_code(batch.feature_code)}))
+            # the same checks as a batch posted to the API (dates, methods, background)
+            batches.append(Batch.from_json(BatchModel.model_validate(entry).model_dump()))
         except BatchError as exc:
             raise BatchFileError(detail=f"{path}: batch {number}: {exc.detail}", file=str(path),
                                  entry=str(number)) from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "-"
+            raise BatchFileError(detail=f"{path}: batch {number}: {where}: {first.get('msg', '')}",
+                                 file=str(path), entry=str(number)) from None
     return batches
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -191,6 +191,16 @@ class BatchModel(BaseModel):
     @classmethod
     def _code(cls, value: str) -> str:
         return _feature_code(value)
+
+    @model_validator(mode="after")
+    def _dates(self) -> BatchModel:
+        try:
+            start, end = date.fromisoformat(self.start_date), date.fromisoformat(self.end_date)
+        except ValueError:
+            raise ValueError("start_date and end_date are ISO dates (YYYY-MM-DD)") from None
+        if end < start:
+            raise ValueError("end_date is before start_date")
+        return self
 
 
 class TokenRequest(BaseModel):

@@ -94,12 +94,36 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def camera_users(source: str) -> list[int]:
+    """Processes holding the camera device of ``source`` open (the running station, usually).
+
+    Read from ``/proc/*/fd``; processes of other users are invisible unless
+    we are root, so an empty list means "none that we can see".
+    """
+    if source.startswith("/"):
+        devices = {os.path.realpath(source)}
+    elif source.isdigit():
+        devices = {f"/dev/video{source}"}
+    else:
+        devices = {str(p) for p in Path("/dev").glob("video*")}
+    users = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            targets = {os.readlink(fd) for fd in fd_dir.iterdir()}
+        except OSError:
+            continue
+        if targets & devices and int(fd_dir.parent.name) != os.getpid():
+            users.append(int(fd_dir.parent.name))
+    return sorted(users)
+
+
 @dataclass
 class Probes:
     """Where the checks take their measurements; the defaults measure this machine."""
 
     camera: Callable[[Any, float], Any] = _probe_camera
     camera_seconds: float = 2.0
+    camera_users: Callable[[str], list[int]] = camera_users
     free_bytes: Callable[[Path], int] = _free_bytes
     now: Callable[[], datetime] = _now
     server: ServerProbe = field(default_factory=ServerProbe)
@@ -118,6 +142,10 @@ def check_camera(cfg: StationConfig, probes: Probes) -> list[Finding]:
         return [finding("camera", FATAL, "doctor.camera.failed", type(exc).__name__)]
     name = str(getattr(report, "name", settings.source))
     if not report.opened or (report.error_key and not report.frames):
+        users = probes.camera_users(settings.source)
+        if users:
+            return [finding("camera", WARNING, "doctor.camera.in_use", f"pids {users}",
+                            pids=", ".join(map(str, users)))]
         return [finding("camera", FATAL, "doctor.camera.missing", f"{name} {report.error_key}".strip(),
                         source=settings.source)]
     fps = float(report.fps_measured)

@@ -52,7 +52,8 @@ def probes(camera: CameraReport | Exception = GOOD_CAMERA, free: int = 50 * 1024
             raise camera
         return camera
 
-    return doctor.Probes(camera=fake_camera, free_bytes=lambda path: free, now=lambda: now)
+    return doctor.Probes(camera=fake_camera, camera_users=lambda source: [], free_bytes=lambda path: free,
+                         now=lambda: now)
 
 
 def only(cfg: config.StationConfig, check: Callable[..., list[doctor.Finding]], p: doctor.Probes | None = None,
@@ -108,6 +109,33 @@ def test_missing_camera_is_fatal_with_the_real_probe(cfg) -> None:
     f = only(cfg, doctor.check_camera, real)["camera"]
     assert f.severity == doctor.FATAL and f.message_key == "doctor.camera.missing"
     assert "USB" in f.message("en") and "/dev/video97" in f.message("zh")
+
+
+def test_a_camera_held_by_the_running_station_is_named_as_such(cfg) -> None:
+    p = probes(camera=CameraReport(opened=False, name="/dev/kiosk-camera", error_key="camera.open_failed"))
+    p.camera_users = lambda source: [4242]
+    f = only(cfg, doctor.check_camera, p)["camera"]
+    assert (f.severity, f.message_key) == ("warning", "doctor.camera.in_use")
+    assert "4242" in f.message("en") and "kiosk-station" in f.message("zh")
+
+
+def test_camera_users_finds_a_process_holding_the_device(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    device = tmp_path / "video-standin"
+    device.write_text("")
+    holder = subprocess.Popen([sys.executable, "-c", f"f = open({str(device)!r}); input()"],
+                              stdin=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            if doctor.camera_users(str(device)):
+                break
+            threading.Event().wait(0.02)
+        assert doctor.camera_users(str(device)) == [holder.pid]
+    finally:
+        holder.communicate(b"\n", timeout=5)
+    assert doctor.camera_users(str(device)) == []
 
 
 @pytest.mark.parametrize(

@@ -176,9 +176,13 @@ def test_a_source_that_never_opens_stays_disconnected_until_stopped() -> None:
         def close(self) -> None:
             pass
 
-    grabber = Grabber(Absent(), reconnect_max_s=0.05, reconnect_min_s=0.01).start()
-    seen = grabber.wait_newer(0, 0.1)
-    assert seen is None and grabber.state == "disconnected"
+    grabber = Grabber(Absent(), reconnect_max_s=0.05, reconnect_min_s=0.01)
+    gone = threading.Event()
+    grabber.add_listener(lambda state: gone.set() if state == "disconnected" else None)
+    grabber.start()
+    assert gone.wait(3.0)
+    assert grabber.wait_newer(0, 0.1) is None
+    assert grabber.state == "disconnected"
     grabber.stop()
     assert grabber.state == "stopped"
 

@@ -52,24 +52,36 @@ class Outbox:
 
         Due: pending, or a retry whose time has come, or a lease that ran out.
         """
+        leased = self.lease_batch(worker, lease_s, now, 1)
+        return leased[0] if leased else None
+
+    def lease_batch(self, worker: str, lease_s: float, now: datetime, limit: int) -> list[Record]:
+        """Lease up to ``limit`` due records, oldest first, in one transaction (one fsync for all).
+
+        The worker still sends them one per request; what it does not get to
+        it gives back with ``release_all``.
+        """
         t = now.timestamp()
+        until = t + lease_s
+        seqs: list[int] = []
         with self.write() as conn:
-            row = conn.execute(
-                """SELECT seq, id, sync_state FROM records WHERE seq = (SELECT min(seq) FROM (
-                     SELECT seq FROM (SELECT seq FROM records INDEXED BY records_pending
-                                      WHERE sync_state = 'pending' ORDER BY seq LIMIT 1)
-                     UNION ALL
-                     SELECT seq FROM (SELECT seq FROM records INDEXED BY records_due
-                                      WHERE sync_state IN ('retry', 'sending') AND due_at <= ?
-                                      ORDER BY due_at LIMIT 1)))""", (t,)).fetchone()
-            if row is None:
-                return None
-            until = t + lease_s
-            conn.execute("UPDATE records SET sync_state = 'sending', lease_owner = ?, lease_until = ?, due_at = ? "
-                         "WHERE seq = ?", (worker, until, until, row["seq"]))
-            self.event(conn, row["id"], "leased", row["sync_state"], "sending", detail=f"worker={worker}")
-            leased = conn.execute("SELECT * FROM records WHERE seq = ?", (row["seq"],)).fetchone()
-        return self._record(leased)
+            for _ in range(limit):
+                row = conn.execute(
+                    """SELECT seq, id, sync_state FROM records WHERE seq = (SELECT min(seq) FROM (
+                         SELECT seq FROM (SELECT seq FROM records INDEXED BY records_pending
+                                          WHERE sync_state = 'pending' ORDER BY seq LIMIT 1)
+                         UNION ALL
+                         SELECT seq FROM (SELECT seq FROM records INDEXED BY records_due
+                                          WHERE sync_state IN ('retry', 'sending') AND due_at <= ?
+                                          ORDER BY due_at LIMIT 1)))""", (t,)).fetchone()
+                if row is None:
+                    break
+                conn.execute("UPDATE records SET sync_state = 'sending', lease_owner = ?, lease_until = ?, "
+                             "due_at = ? WHERE seq = ?", (worker, until, until, row["seq"]))
+                self.event(conn, row["id"], "leased", row["sync_state"], "sending", detail=f"worker={worker}")
+                seqs.append(row["seq"])
+            rows = [conn.execute("SELECT * FROM records WHERE seq = ?", (seq,)).fetchone() for seq in seqs]
+        return [self._record(r) for r in rows]
 
     def _finish(self, record_id: str, to_state: str, sets: str, params: tuple[Any, ...], *, detail: str,
                 only_if_sending: bool = True) -> bool:
@@ -111,6 +123,18 @@ class Outbox:
     def release(self, record_id: str, note: str) -> None:
         """Give a leased record back as pending without counting an attempt (queue paused)."""
         self._finish(record_id, "pending", "due_at = 0, last_error = ?", (note,), detail=note)
+
+    def release_all(self, record_ids: list[str], note: str) -> None:
+        """Give back leased records not tried, in one transaction; attempts are not counted."""
+        if not record_ids:
+            return
+        with self.write() as conn:
+            for record_id in record_ids:
+                changed = conn.execute("UPDATE records SET sync_state = 'pending', lease_owner = NULL, "
+                                       "lease_until = NULL, due_at = 0 WHERE id = ? AND sync_state = 'sending'",
+                                       (record_id,)).rowcount
+                if changed:
+                    self.event(conn, record_id, "released", "sending", "pending", detail=note)
 
     def recover_leases(self, now: datetime) -> int:
         """Put records whose lease ran out back to pending; how many."""

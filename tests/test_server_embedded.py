@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 
 import requests
@@ -51,3 +52,29 @@ def test_embedded_server_as_context_manager_reads_the_admin_token_file(tmp_path:
     with EmbeddedServer(server_config(tmp_path)) as server:
         assert server.admin_token == "a-long-enough-admin-token"
         assert requests.get(f"{server.base_url}/api/v1/health", timeout=5).ok
+
+
+def test_racing_identical_uploads_over_http_store_one_record(tmp_path: Path) -> None:
+    with EmbeddedServer(server_config(tmp_path)) as server:
+        token = server.issue_station_token("station-01")
+        photo = jpeg(8)
+        meta = metadata(photo)
+        barrier = threading.Barrier(4)
+        codes: list[int] = []
+
+        def send() -> None:
+            barrier.wait(5)
+            answer = requests.put(f"{server.base_url}/api/v1/records/{meta['record_id']}",
+                                  files=upload_parts(meta, photo), headers=put_headers(token, meta["record_id"]),
+                                  timeout=10)
+            codes.append(answer.status_code)
+
+        threads = [threading.Thread(target=send) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert codes.count(201) == 1
+        assert set(codes) <= {201, 200, 409}
+        with server.state.db.read() as conn:
+            assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by install-station.sh and install-server.sh (sourced, not run).
 #
 # Every change to the machine goes through `run`, which prints the command and,
@@ -9,6 +10,7 @@ DRY_RUN=0
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=/opt/kiosk
 VENV=$PREFIX/.venv
+# shellcheck disable=SC2034  # used by the scripts that source this file
 KIOSK=$VENV/bin/kiosk
 UNIT_DIR=/etc/systemd/system
 

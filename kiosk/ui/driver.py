@@ -28,7 +28,8 @@ class DemoStepFailed(KioskError):
 class Driver:
     """Drives ``session`` through the student and operator paths."""
 
-    def __init__(self, session: Session, camera: Any, out_dir: Path, echo: Callable[[str], None] = print) -> None:
+    def __init__(self, session: Session, camera: Any, out_dir: Path | None,
+                 echo: Callable[[str], None] = print) -> None:
         self.session = session
         self.window = session.window
         self.camera = camera
@@ -70,8 +71,10 @@ class Driver:
         self.step += 1
         self.echo(f"[{time.monotonic() - self.t0:5.1f}s] {self.step:2d}. {text}")
 
-    def shot(self, name: str) -> Path:
-        """Screenshot of the window as it is now."""
+    def shot(self, name: str) -> Path | None:
+        """Screenshot of the window as it is now (none when there is no output folder)."""
+        if self.out_dir is None:
+            return None
         self.pump(0.08)
         path = self.out_dir / f"{len(self.shots) + 1:02d}_{name}.png"
         self.window.screenshot(str(path))

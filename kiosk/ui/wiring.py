@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[[], object] | None = None,
                  grabber: Any = None, camera_name: str = "") -> Any:
     """The session controller with the codebook, locks, scanner, analyzer and batch source of ``config``."""
-    from kiosk import sync
     from kiosk.attempts import AttemptLock
     from kiosk.codes import CodeBook
     from kiosk.flow import HealthItem
@@ -35,6 +34,8 @@ def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[
     data_dir = Path(config.station.data_dir)
     fetch = None
     if config.sync.server_url:
+        from kiosk import sync
+
         def fetch(code: str) -> Any:
             return sync.fetch_batch(config.sync, data_dir, code)
     portrait = config.portrait

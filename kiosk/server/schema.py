@@ -99,6 +99,8 @@ class RecordAck(BaseModel):
 class StatusRequest(BaseModel):
     """Record ids whose review status a station asks for."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ids": ["6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b"]}]})
+
     ids: list[str] = Field(max_length=1000)
 
 
@@ -120,6 +122,9 @@ class StatusResponse(BaseModel):
 class BindRequest(BaseModel):
     """Bind a collection code to the codeless record holding ``ticket``."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"ticket": "ABCD-EFGH-J", "code_payload": "KC1.k1.AAAA", "id_last4": "123X"}]})
+
     ticket: str = Field(min_length=1, max_length=32)
     code_payload: str = Field(min_length=1, max_length=4096)
     id_last4: str = Field(min_length=1, max_length=16)
@@ -134,6 +139,8 @@ class BindResponse(BaseModel):
 
 class ReviewAction(BaseModel):
     """A reviewer's decision; a rejection needs a reason (shown to the student: retake)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"action": "reject", "reason": "眼睛闭合，请重拍"}]})
 
     action: Literal["approve", "reject", "confirm"]
     reason: str | None = Field(default=None, max_length=500)
@@ -205,6 +212,8 @@ class BatchModel(BaseModel):
 
 class TokenRequest(BaseModel):
     """A station to issue a token for."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"station_id": "station-01"}]})
 
     station_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
 

@@ -206,3 +206,18 @@ def test_config_edits_land_in_the_right_sections(tmp_path: Path) -> None:
     assert cfg.sync.server_url == "https://a.example/x|y"
     assert cfg.camera.source == "/dev/kiosk-camera"
     assert cfg.codes == config.CodesSection()  # nothing else touched
+
+
+def test_put_file_writes_with_mode_and_owner(tmp_path: Path) -> None:
+    target = tmp_path / "etc" / "kiosk.cfg"
+    target.parent.mkdir()
+    owner = f"{os.getuid()}:{os.getgid()}"
+    script = f'source "{SCRIPTS}/install-common.sh"; DRY_RUN=0; printf "one\\ntwo" | put_file 0640 {owner} "{target}"'
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == "one\ntwo\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    dry_script = script.replace("DRY_RUN=0", "DRY_RUN=1").replace(str(target), str(target) + "2")
+    dry = subprocess.run(["bash", "-c", dry_script], capture_output=True, text=True, check=False)
+    assert dry.returncode == 0 and "one\ntwo" in dry.stdout
+    assert not Path(str(target) + "2").exists()

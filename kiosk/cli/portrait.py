@@ -84,6 +84,9 @@ def judge(image: np.ndarray, settings: config.PortraitSection) -> tuple[dict[str
         report["geometry"] = geometry
         if not geometry["size_in_band"]:
             reasons.append("portrait.error.file_size")
+        if geometry["head_top_px"] is None and "portrait.hint.background" not in reasons:
+            # the head top could not be found against the backdrop: not verifiable
+            reasons.append("portrait.hint.background")
     report["compliant"] = photo is not None and not reasons
     report["reasons"] = [{"key": k, "zh": text(k, "zh"), "en": text(k, "en")} for k in dict.fromkeys(reasons)]
     return report, photo

@@ -23,7 +23,7 @@ import numpy as np
 from kiosk.config import PortraitSection
 from kiosk.errors import KioskError
 from kiosk.portrait import background as bg
-from kiosk.portrait.checks import Check, Measures, judge
+from kiosk.portrait.checks import MAX_BACKDROP_GRADIENT, Check, Measures, judge
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import Landmarks, Plan, plan_crop
 from kiosk.portrait.photometry import FaceLight, face_patch, measure_light
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 #: frames smaller than this are not analysed
 MIN_FRAME = (64, 64)
-#: with no measured head top (busy backdrop), it is put this share of the face box above it
-HEAD_TOP_ESTIMATE = 0.5
 #: a face this far from the last one (in face widths) is a new person: no smoothing across
 NEW_PERSON_JUMP = 0.5
 #: live guidance keeps the crop this share of the frame inside its edges
@@ -144,18 +142,22 @@ class Analyzer:
             return Analysis([Check("face", False, float(len(faces)), "portrait.hint.one_person")],
                             measures=Measures(w, h, len(faces)))
         raw_face = faces[0] if faces else None
+        eyes = None
+        if raw_face is not None:
+            region, (ox, oy) = _face_region(frame_bgr, raw_face)
+            gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+            fine = self.detector.refine(gray, _moved(raw_face, -ox, -oy))
+            raw_face = self._last_raw = _moved(fine, ox, oy)
+            found = self.detector.eyes(gray, fine)
+            if found is not None:
+                eyes = Eyes((found.left[0] + ox, found.left[1] + oy), (found.right[0] + ox, found.right[1] + oy))
         face = self._track_face(raw_face, now)
         if face is None:
             return Analysis([Check("face", False, 0.0, "portrait.hint.no_face")], measures=Measures(w, h, 0))
-
-        region, (ox, oy) = _face_region(frame_bgr, face)
-        gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
-        local = Box(face.x - ox, face.y - oy, face.w, face.h)
-        eyes = None
-        if raw_face is not None:
-            found = self.detector.eyes(gray, Box(raw_face.x - ox, raw_face.y - oy, raw_face.w, raw_face.h))
-            if found is not None:
-                eyes = Eyes((found.left[0] + ox, found.left[1] + oy), (found.right[0] + ox, found.right[1] + oy))
+        if raw_face is None:  # held over a missed detection: cut around the held face
+            region, (ox, oy) = _face_region(frame_bgr, face)
+            gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+        local = _moved(face, -ox, -oy)
         eyes = self._track_eyes(eyes, now)
         patch = face_patch(gray, local)
         raw_light = measure_light(patch) if patch is not None else None
@@ -171,16 +173,18 @@ class Analyzer:
         band = bg.distance_map(bg.to_lab(small[:y1, x0:x1]), backdrop)
         top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
         top_t = self._smooth.update("head_top", None if top_raw is None else (top_raw,), now)
-        measured = top_t is not None
-        top = top_t[0] if top_t is not None else face.y - HEAD_TOP_ESTIMATE * face.h
-        mask = bg.backdrop_mask(tiny_lab.shape[:2], face, top if measured else None, kt)
+        top = top_t[0] if top_t is not None else None
+        mask = bg.backdrop_mask(tiny_lab.shape[:2], face, top, kt)
         bd_raw = bg.measure_backdrop(tiny_lab, mask, self._reference)
         bd = self._track("backdrop", bd_raw, bg.BackdropMeasures, now)
+        if bd is not None and bd.gradient > MAX_BACKDROP_GRADIENT:
+            # on a busy backdrop the first "non-backdrop" pixel is anything
+            top = None
         clothing_raw = bg.clothing_share(tiny_lab, face, backdrop.lab, kt)
         clothing_t = self._smooth.update("clothing", None if clothing_raw is None else (clothing_raw,), now)
 
         plan = plan_crop(w, h, landmarks(face, eyes, top), self.settings.max_upscale, self.frame_guard)
-        m = Measures(w, h, 1, face, eyes, top, measured, light, bd,
+        m = Measures(w, h, 1, face, eyes, top, top is not None, light, bd,
                      clothing_t[0] if clothing_t else None, plan)
         return Analysis(judge(m, self.settings.tilt_max_deg), face, eyes, top, plan,
                         raw_light.sharpness if raw_light else 0.0, m)
@@ -234,7 +238,7 @@ class Analyzer:
         return cls(*got)
 
 
-def landmarks(face: Box, eyes: Eyes | None, head_top: float) -> Landmarks:
+def landmarks(face: Box, eyes: Eyes | None, head_top: float | None) -> Landmarks:
     """What the crop plan needs, from a face, its eyes (if found) and the head top."""
     if eyes is not None:
         return Landmarks(face.w, eyes.centre_x, eyes.line_y, head_top)
@@ -242,9 +246,13 @@ def landmarks(face: Box, eyes: Eyes | None, head_top: float) -> Landmarks:
 
 
 def _face_region(frame: np.ndarray, face: Box) -> tuple[np.ndarray, tuple[int, int]]:
-    """The face box with a margin, cut from the frame, and its offset."""
-    x0 = max(0, int(face.x - face.w * 0.1))
-    y0 = max(0, int(face.y - face.h * 0.1))
-    x1 = min(frame.shape[1], int(face.x + face.w * 1.1) + 1)
-    y1 = min(frame.shape[0], int(face.y + face.h * 1.1) + 1)
+    """The face box with a margin (room for ``FaceDetector.refine``), cut from the frame, and its offset."""
+    x0 = max(0, int(face.x - face.w * 0.4))
+    y0 = max(0, int(face.y - face.h * 0.4))
+    x1 = min(frame.shape[1], int(face.x + face.w * 1.4) + 1)
+    y1 = min(frame.shape[0], int(face.y + face.h * 1.4) + 1)
     return frame[y0:y1, x0:x1], (x0, y0)
+
+
+def _moved(box: Box, dx: float, dy: float) -> Box:
+    return Box(box.x + dx, box.y + dy, box.w, box.h)

@@ -28,6 +28,8 @@ CORNER = 0.12
 MIN_EDGE_DISTANCE = 14.0
 #: rows of non-backdrop in a column before it counts as the head (noise guard)
 RUN = 3
+#: clothing this close to the backdrop (Lab chroma and lightness) is "like the backdrop"
+CLOTHING_DELTA_AB, CLOTHING_DELTA_L = 15.0, 30.0
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ def head_top(dist: np.ndarray, face: Box, backdrop: Backdrop, k: float = 1.0) ->
     ``face`` is given in. Columns over the middle half of the face are scanned
     from the top; the head top is near the highest of their first
     non-backdrop runs (a low percentile, so one noisy column does not lift
-    it). None when the scan finds nothing plausible (a busy backdrop).
+    it). 0 when the head reaches the frame's top edge; None when the scan
+    finds nothing plausible (a busy backdrop).
     """
     threshold = max(MIN_EDGE_DISTANCE, 3.0 * backdrop.noise)
     x0 = max(0, round((face.cx - face.w * 0.25) * k))
@@ -93,8 +96,8 @@ def head_top(dist: np.ndarray, face: Box, backdrop: Backdrop, k: float = 1.0) ->
     if top > face.y + face.h * 0.1 or top < face.y - face.h * 1.2:
         return None
     if top <= 0.5 / k:
-        # the head touches the frame's top edge: its top is not in the frame
-        return None
+        # the head touches the frame's top edge: its top is at or above it
+        return 0.0
     return top
 
 
@@ -165,5 +168,8 @@ def clothing_share(lab: np.ndarray, face: Box, backdrop_lab: tuple[float, float,
     if y0 >= h - 2 or x1 - x0 < 4:
         return None
     region = lab[y0:h, x0:x1].reshape(-1, 3)
-    dist = np.linalg.norm(region - np.array(backdrop_lab, dtype=np.float32), axis=1)
-    return float((dist < 12.0).mean())
+    # the same hue family and not far off in lightness: a mid-blue shirt on a
+    # light-blue backdrop counts, a navy suit does not
+    d_ab = np.hypot(region[:, 1] - backdrop_lab[1], region[:, 2] - backdrop_lab[2])
+    d_l = np.abs(region[:, 0] - backdrop_lab[0])
+    return float(((d_ab < CLOTHING_DELTA_AB) & (d_l < CLOTHING_DELTA_L)).mean())

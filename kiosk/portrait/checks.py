@@ -7,8 +7,9 @@ what the person is told first (there is no point in asking for better light
 before a face is in the picture).
 
 Checks that cannot be measured (the tilt when the eyes are not found, the
-light when there is no single face) are left out rather than failed, so a
-failing check always names the one thing to change.
+light when there is no single face, colours when the exposure is off) are
+left out rather than failed, so a failing check names the one thing to
+change, not its side effects.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from kiosk.portrait.photometry import FaceLight
 # Thresholds, on the scales of the measures in photometry.py and background.py.
 TOO_DARK_MEAN, TOO_BRIGHT_MEAN = 70.0, 215.0
 MAX_DARK_SHARE, MAX_BRIGHT_SHARE = 0.15, 0.08
-MIN_CHEEK_OVERLAP = 0.3
-MIN_SHARPNESS = 3.0
+MIN_CHEEK_OVERLAP = 0.45
+MIN_SHARPNESS = 45.0
 MAX_BACKDROP_GRADIENT, MAX_BACKDROP_SPREAD = 2.5, 12.0
 MAX_COLOUR_DELTA_AB, MAX_COLOUR_DELTA_L = 20.0, 30.0
 MAX_CLOTHING_SHARE = 0.3
@@ -89,10 +90,12 @@ def judge(m: Measures, tilt_max_deg: float) -> list[Check]:
         checks.append(_check("eyes", True, m.eyes.distance, ""))
     else:
         checks.append(_check("eyes", False, None, "portrait.hint.eyes"))
+    exposed = True
     if m.light is not None:
         light = m.light
         dark = light.mean < TOO_DARK_MEAN or light.dark_share > MAX_DARK_SHARE
         bright = light.mean > TOO_BRIGHT_MEAN or light.bright_share > MAX_BRIGHT_SHARE
+        exposed = not (dark or bright)
         checks.append(_check("exposure", not (dark or bright), light.mean,
                              "portrait.hint.too_dark" if dark else "portrait.hint.too_bright",
                              dark_share=light.dark_share, bright_share=light.bright_share))
@@ -106,8 +109,10 @@ def judge(m: Measures, tilt_max_deg: float) -> list[Check]:
         checks.append(_check("background", even, bd.gradient, "portrait.hint.background", spread=bd.spread,
                              head_top_measured=m.head_top_measured))
         colour_ok = bd.colour_delta_ab <= MAX_COLOUR_DELTA_AB and bd.colour_delta_l <= MAX_COLOUR_DELTA_L
-        checks.append(_check("background_colour", colour_ok, bd.colour_delta_ab, "portrait.hint.background_colour",
-                             delta_l=bd.colour_delta_l, lab=[round(v, 1) for v in bd.lab]))
-    if m.clothing is not None:
+        if exposed:
+            checks.append(_check("background_colour", colour_ok, bd.colour_delta_ab,
+                                 "portrait.hint.background_colour",
+                                 delta_l=bd.colour_delta_l, lab=[round(v, 1) for v in bd.lab]))
+    if m.clothing is not None and exposed:
         checks.append(_check("clothing", m.clothing <= MAX_CLOTHING_SHARE, m.clothing, "portrait.hint.clothing"))
     return checks

@@ -28,8 +28,14 @@ SPLIT_CASCADES = {"left": "haarcascade_righteye_2splits.xml", "right": "haarcasc
 
 #: eyes are searched with the face scaled to this width (eyes are then ~30 px)
 EYE_FACE_WIDTH = 120
+#: eye search passes: (face width in the working copy, votes a hit needs)
+EYE_PASSES = ((EYE_FACE_WIDTH, 2), (EYE_FACE_WIDTH * 1.25, 2), (EYE_FACE_WIDTH * 1.5, 2))
 #: band of the face box (fractions of its height) that holds the eyes
 EYE_BAND = (0.18, 0.62)
+#: faces up to this width (detection pixels) are searched with finer size steps
+SMALL_FACE = 44
+#: faces are measured finely at this width (pixels)
+REFINE_FACE_WIDTH = 72
 #: a second face narrower than this share of the largest is ignored (backdrop noise)
 MIN_SECOND_FACE = 0.5
 
@@ -119,17 +125,49 @@ class FaceDetector:
         largest are dropped: at kiosk distance a second person is as large as
         the first, and small hits are noise.
         """
-        lo = max(20, round(small_gray.shape[1] * 0.07))
-        hi = max(small_gray.shape)
         if size is not None:
             lo, hi = max(20, round(size[0])), max(21, round(size[1]))
-        found = self._face.detectMultiScale(small_gray, scaleFactor=1.2, minNeighbors=5,
-                                            minSize=(lo, lo), maxSize=(hi, hi))
-        boxes = sorted((Box(float(x) / k, float(y) / k, float(bw) / k, float(bh) / k) for x, y, bw, bh in found),
-                       key=lambda b: -b.w)
+            found = list(self._face.detectMultiScale(small_gray, scaleFactor=1.1, minNeighbors=4,
+                                                     minSize=(lo, lo), maxSize=(hi, hi)))
+        else:
+            # small faces need fine size steps to be found at all; large ones
+            # do not, and they are where most of the search time would go
+            found = [*self._face.detectMultiScale(small_gray, scaleFactor=1.1, minNeighbors=4, minSize=(20, 20),
+                                                  maxSize=(SMALL_FACE, SMALL_FACE)),
+                     *self._face.detectMultiScale(small_gray, scaleFactor=1.2, minNeighbors=4,
+                                                  minSize=(SMALL_FACE - 4, SMALL_FACE - 4))]
+        boxes: list[Box] = []
+        for x, y, bw, bh in sorted(found, key=lambda f: -f[2]):
+            box = Box(float(x) / k, float(y) / k, float(bw) / k, float(bh) / k)
+            # the two passes overlap in size: one face may be found by both
+            if all(abs(box.cx - b.cx) > b.w * 0.5 or abs(box.cy - b.cy) > b.h * 0.5 for b in boxes):
+                boxes.append(box)
         if not boxes:
             return []
         return [b for b in boxes if b.w >= boxes[0].w * MIN_SECOND_FACE]
+
+    def refine(self, gray: np.ndarray, face: Box) -> Box:
+        """``face`` measured again, finely, in ``gray`` (full resolution, the same coordinates).
+
+        The whole-frame search steps face sizes by 20 % to stay fast, so its
+        box can be that much too large; a fine search (4 % steps) over a
+        narrow range of sizes around the face costs little and fixes it.
+        """
+        x0, y0 = max(0, int(face.x - face.w * 0.35)), max(0, int(face.y - face.h * 0.35))
+        x1 = min(gray.shape[1], int(face.x + face.w * 1.35) + 1)
+        y1 = min(gray.shape[0], int(face.y + face.h * 1.35) + 1)
+        k = min(1.0, REFINE_FACE_WIDTH / face.w)
+        region = gray[y0:y1, x0:x1]
+        if k < 1:
+            region = cv2.resize(region, (max(1, round(region.shape[1] * k)), max(1, round(region.shape[0] * k))),
+                                interpolation=cv2.INTER_AREA)
+        lo, hi = round(face.w * k * 0.72), round(face.w * k * 1.15)
+        found = self._face.detectMultiScale(region, scaleFactor=1.04, minNeighbors=3, minSize=(lo, lo),
+                                            maxSize=(hi, hi))
+        if len(found) == 0:
+            return face
+        boxes = [Box(x0 + float(x) / k, y0 + float(y) / k, float(w) / k, float(h) / k) for x, y, w, h in found]
+        return min(boxes, key=lambda b: abs(b.cx - face.cx) + abs(b.cy - face.cy))
 
     def faces_rolled(self, small_gray: np.ndarray, k: float, angle: float) -> list[Box]:
         """Faces found with the image turned by ``angle`` degrees, boxes mapped back upright.
@@ -157,14 +195,14 @@ class FaceDetector:
         if y1 - y0 < 8 or x1 - x0 < 16:
             return None
         found: dict[str, tuple[float, float]] = {}
-        # a second, larger working size catches eyes the first one misses
-        # (small eyes behind glasses); it runs only for the missing side
-        for width in (EYE_FACE_WIDTH, EYE_FACE_WIDTH * 1.25):
+        # later passes (other working sizes, looser votes) run only for a side
+        # still missing: small eyes behind glasses, a box a little off
+        for width, votes in EYE_PASSES:
             k = width / face.w
             roi = gray[y0:y1, x0:x1]
             roi = cv2.resize(roi, (max(1, round(roi.shape[1] * k)), max(1, round(roi.shape[0] * k))),
                              interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-            for side, (lx, ly) in self._eyes_at(roi, face, (x0, y0), k, skip=set(found)).items():
+            for side, (lx, ly) in self._eyes_at(roi, face, (x0, y0), k, set(found), votes=votes).items():
                 found[side] = (x0 + lx / k, y0 + ly / k)
             if len(found) == 2:
                 break
@@ -176,7 +214,7 @@ class FaceDetector:
         return Eyes(left=(float(left[0]), float(left[1])), right=(float(right[0]), float(right[1])))
 
     def _eyes_at(self, roi: np.ndarray, face: Box, origin: tuple[int, int], k: float,
-                 skip: set[str]) -> dict[str, tuple[float, float]]:
+                 skip: set[str], *, votes: int) -> dict[str, tuple[float, float]]:
         """Eye centres (ROI pixels) per side of the face found at scale ``k``."""
         fx0, fy0 = (face.x - origin[0]) * k, (face.y - origin[1]) * k
         fw = face.w * k
@@ -191,7 +229,7 @@ class FaceDetector:
             cascades = [*self._eyes, self._split[side]]
             first = self._first[side]
             for i in [first, *(j for j in range(len(cascades)) if j != first)]:
-                hit = self._best_eye(cascades[i], roi[:, a:b], a, fw, (expected_x, expected_y))
+                hit = self._best_eye(cascades[i], roi[:, a:b], a, fw, (expected_x, expected_y), votes=votes)
                 if hit is not None:
                     found[side] = self._pupil(roi, hit)
                     self._first[side] = i
@@ -200,9 +238,10 @@ class FaceDetector:
 
     @staticmethod
     def _best_eye(cascade: cv2.CascadeClassifier, roi: np.ndarray, offset: int, fw: float,
-                  expected: tuple[float, float]) -> tuple[int, int, int, int] | None:
+                  expected: tuple[float, float], *, votes: int) -> tuple[int, int, int, int] | None:
         lo, hi = max(8, round(fw * 0.13)), round(fw * 0.36)
-        hits = cascade.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=3, minSize=(lo, lo), maxSize=(hi, hi))
+        hits = cascade.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=votes, minSize=(lo, lo),
+                                        maxSize=(hi, hi))
         best, best_d = None, fw * 0.2
         for x, y, w, h in hits:
             d = math.hypot(offset + x + w / 2 - expected[0], y + h / 2 - expected[1])

@@ -14,6 +14,7 @@ factor, so a person too far away is asked to step closer instead.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 OUT_W, OUT_H = 480, 640
@@ -48,7 +49,7 @@ class Landmarks:
     face_width: float
     face_cx: float
     eye_y: float
-    head_top_y: float
+    head_top_y: float | None  # None: not measurable (busy backdrop); only eyes and face then
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Crop:
     w: float
     h: float
     scale: float  # output pixels per capture pixel
-    head_top_px: float
+    head_top_px: float  # NaN when the head top is not known
     eye_line_px: float
     face_width_px: float
     margin: float  # 0 at a band's edge, 1 at its middle (the worst of the three)
@@ -114,8 +115,10 @@ def plan_crop(frame_w: int, frame_h: int, marks: Landmarks, max_upscale: float, 
             continue
         seen["horizontal"] = True
         h_top, e_y = marks.head_top_y, marks.eye_y
-        lo = max(h_top - (HEAD_TOP[1] - GUARD_PX) / s, e_y - (EYE_LINE[1] - GUARD_PX) / s)
-        hi = min(h_top - (HEAD_TOP[0] + GUARD_PX) / s, e_y - (EYE_LINE[0] + GUARD_PX) / s)
+        lo, hi = e_y - (EYE_LINE[1] - GUARD_PX) / s, e_y - (EYE_LINE[0] + GUARD_PX) / s
+        if h_top is not None:
+            lo = max(lo, h_top - (HEAD_TOP[1] - GUARD_PX) / s)
+            hi = min(hi, h_top - (HEAD_TOP[0] + GUARD_PX) / s)
         if lo > hi:
             vertical = vertical or "proportions"
             continue
@@ -126,8 +129,10 @@ def plan_crop(frame_w: int, frame_h: int, marks: Landmarks, max_upscale: float, 
             vertical = "too_high" if hi < gy else "too_low"
             continue
         top = min(max(ideal, lo_f), hi_f)
-        head_px, eye_px = (h_top - top) * s, (e_y - top) * s
-        margin = min(_margin(target, FACE_WIDTH), _margin(head_px, HEAD_TOP), _margin(eye_px, EYE_LINE))
+        eye_px = (e_y - top) * s
+        head_px = (h_top - top) * s if h_top is not None else math.nan
+        margin = min(_margin(target, FACE_WIDTH), _margin(eye_px, EYE_LINE),
+                     _margin(head_px, HEAD_TOP) if h_top is not None else 1.0)
         if best is None or margin > best.margin + 1e-9:
             best = Crop(left, top, cw, ch, s, head_px, eye_px, target, margin)
     if best is not None:

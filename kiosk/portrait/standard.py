@@ -22,7 +22,7 @@ from kiosk.config import PortraitSection
 from kiosk.errors import KioskError
 from kiosk.portrait import background as bg
 from kiosk.portrait import jpeg
-from kiosk.portrait.analysis import HEAD_TOP_ESTIMATE, Analysis, check_frame, landmarks
+from kiosk.portrait.analysis import Analysis, check_frame, landmarks
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Crop, plan_crop
 
@@ -62,7 +62,7 @@ def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSe
     detector = detector or FaceDetector()
     h, w = capture_bgr.shape[:2]
     face, eyes = _refine_face(capture_bgr, analysis.face, analysis.eyes, detector)
-    top, measured = _head_top(capture_bgr, face)
+    top = _head_top(capture_bgr, face) if analysis.head_top is not None else None
     plan = plan_crop(w, h, landmarks(face, eyes, top), settings.max_upscale)
     if plan.crop is None:
         log.info("photo.framing problem=%s", plan.problem)
@@ -75,12 +75,12 @@ def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSe
     encoded = jpeg.encode_in_band(rgb, settings.jpeg_min_kb * 1024, settings.jpeg_max_kb * 1024)
     eye_y = eyes.line_y if eyes is not None else face.y + 0.4 * face.h
     geometry: dict[str, Any] = {
-        "head_top_px": round((top - y0) * scale, 1),
+        "head_top_px": round((top - y0) * scale, 1) if top is not None else None,
         "eye_line_px": round((eye_y - y0) * scale, 1),
         "face_width_px": round(face.w * scale, 1),
         "face_centre_px": round(((eyes.centre_x if eyes else face.cx) - x0) * scale, 1),
         "tilt_deg": round(eyes.angle_deg, 2) if eyes is not None else None,
-        "head_top_measured": measured,
+        "head_top_measured": top is not None,
         "eyes_found": eyes is not None,
         "crop": [x0, y0, x1 - x0, y1 - y0],
         "scale": round(scale, 4),
@@ -109,25 +109,19 @@ def _refine_face(capture: np.ndarray, face: Box, eyes: Eyes | None,
                  detector: FaceDetector) -> tuple[Box, Eyes | None]:
     """Face and eyes measured again on the capture, near where the preview saw them."""
     h, w = capture.shape[:2]
-    x0, y0 = max(0, int(face.x - face.w * 0.5)), max(0, int(face.y - face.h * 0.5))
-    x1, y1 = min(w, int(face.x + face.w * 1.5)), min(h, int(face.y + face.h * 1.5))
+    # the same measuring as the preview's analysis, on this very frame
+    x0, y0 = max(0, int(face.x - face.w * 0.4)), max(0, int(face.y - face.h * 0.4))
+    x1, y1 = min(w, int(face.x + face.w * 1.4) + 1), min(h, int(face.y + face.h * 1.4) + 1)
     region = cv2.cvtColor(capture[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-    # the face about 100 px wide in the working copy: fine enough, and fast
-    k = min(1.0, 100.0 / face.w)
-    small = cv2.resize(region, (max(1, round(region.shape[1] * k)), max(1, round(region.shape[0] * k))),
-                       interpolation=cv2.INTER_AREA) if k < 1 else region
-    found = detector.faces(small, k)
-    if found:
-        best = min(found, key=lambda b: abs(b.cx + x0 - face.cx) + abs(b.cy + y0 - face.cy))
-        face = Box(best.x + x0, best.y + y0, best.w, best.h)
-    local = detector.eyes(region, Box(face.x - x0, face.y - y0, face.w, face.h))
+    fine = detector.refine(region, Box(face.x - x0, face.y - y0, face.w, face.h))
+    local = detector.eyes(region, fine)
     if local is not None:
         eyes = Eyes((local.left[0] + x0, local.left[1] + y0), (local.right[0] + x0, local.right[1] + y0))
-    return face, eyes
+    return Box(fine.x + x0, fine.y + y0, fine.w, fine.h), eyes
 
 
-def _head_top(capture: np.ndarray, face: Box) -> tuple[float, bool]:
-    """The head top at full resolution from the backdrop; an estimate when the backdrop hides it."""
+def _head_top(capture: np.ndarray, face: Box) -> float | None:
+    """The head top at full resolution from the backdrop; None when the backdrop hides it."""
     h, w = capture.shape[:2]
     k = min(1.0, 320.0 / w)
     small = cv2.resize(capture, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA) if k < 1 else capture
@@ -137,9 +131,7 @@ def _head_top(capture: np.ndarray, face: Box) -> tuple[float, bool]:
     y1 = min(h, int(face.y + face.h * 0.3) + 1)
     band = bg.to_lab(capture[:y1, x0:x1])
     top = bg.head_top(bg.distance_map(band, backdrop), Box(face.x - x0, face.y, face.w, face.h), backdrop)
-    if top is None:
-        return face.y - HEAD_TOP_ESTIMATE * face.h, False
-    return top, True
+    return top
 
 
 def _original(capture: np.ndarray, crop: tuple[int, int, int, int]) -> bytes:

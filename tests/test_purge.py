@@ -131,3 +131,12 @@ def test_a_bad_config_is_refused_with_its_key(tmp_path: Path, capsys) -> None:
     cfg.write_text("[retention]\nrecord_days = 0\n", "utf-8")
     assert main(["purge", "--config", str(cfg), "--dry-run"]) == 2
     assert "retention.record_days" in capsys.readouterr().err
+
+
+def test_a_station_without_records_is_left_untouched(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[station]\ndata_dir = "{data}"\n', "utf-8")
+    assert main(["purge", "--config", str(cfg), "--dry-run"]) == 0
+    assert "nothing to purge" in capsys.readouterr().out
+    assert not data.exists()

@@ -53,6 +53,11 @@ def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
     cfg = config.load_station(args.config)
     retention = cfg.retention
     moment = now or args.at or datetime.now(UTC)
+    if not (cfg.station.data_dir / Store.DB_NAME).exists():
+        # nothing recorded yet; opening the store would create it, which a dry run must not do
+        log.info("purge.no_store data_dir=%s", cfg.station.data_dir)
+        print(bilingual("purge.no_store", path=str(cfg.station.data_dir)))
+        return 0
     with Store.open(cfg.station.data_dir, check_photos="none") as store:
         report = store.purge(moment, retention.photo_days_after_ack, retention.record_days, dry_run=args.dry_run)
     counts = report.summary()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import requests
@@ -78,3 +79,14 @@ def test_racing_identical_uploads_over_http_store_one_record(tmp_path: Path) -> 
         assert set(codes) <= {201, 200, 409}
         with server.state.db.read() as conn:
             assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1
+
+
+def test_a_batch_added_in_process_is_served_as_stored(tmp_path: Path) -> None:
+    odd = replace(BATCH, feature_code="ODD1", start_date="from June", fee_note="x" * 600)
+    with EmbeddedServer(server_config(tmp_path)) as server:
+        server.add_batch(odd)
+        token = server.issue_station_token("station-01")
+        got = requests.get(f"{server.base_url}/api/v1/batches/odd1", headers={"Authorization": f"Bearer {token}"},
+                           timeout=5)
+    assert got.status_code == 200
+    assert got.json() == odd.to_json()

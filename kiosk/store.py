@@ -162,6 +162,14 @@ class Store(Outbox):
         store.startup.leases_recovered = recovered
         return store
 
+    def check_integrity(self) -> list[str]:
+        """SQLite's quick check of the database file: an empty list when it is sound (for the doctor)."""
+        try:
+            rows = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        return [] if rows == ["ok"] else rows
+
     def close(self) -> None:
         """Close the database connection."""
         self._conn.close()

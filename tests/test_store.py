@@ -322,3 +322,8 @@ def test_lease_batch_and_give_back(store: Store, clock: Clock) -> None:
     states = [(r.id, r.sync_state, r.attempts) for r in reversed(store.records())]
     assert states == [(ids[0], "sending", 0)] + [(i, "pending", 0) for i in ids[1:]]
     assert [r.id for r in store.lease_batch("w", 60, clock(), 10)] == ids[1:]
+
+
+def test_integrity_check(store: Store) -> None:
+    store.add_record(code_record(), JPEG)
+    assert store.check_integrity() == []

@@ -268,3 +268,20 @@ def test_a_passing_failure_gives_the_rest_of_the_lease_back(store: Store, tmp_pa
     states = [(store.get(r.id).sync_state, store.get(r.id).attempts) for r in recs]  # type: ignore[union-attr]
     assert states == [("retry", 1), ("pending", 0), ("pending", 0)]
     assert server.puts == [recs[0].id]
+
+
+def test_session_verifies_tls_with_the_configured_bundle(tmp_path: Path) -> None:
+    from kiosk.sync import make_session
+
+    bundle = tmp_path / "ca.pem"
+    assert make_session(SyncSection(ca_bundle=str(bundle)), "t").verify == str(bundle)
+    session = make_session(SyncSection(), "t")
+    assert session.verify is True and session.headers["Authorization"] == "Bearer t"
+
+
+def test_a_damaged_heartbeat_reads_as_none(tmp_path: Path) -> None:
+    assert read_heartbeat(tmp_path) is None
+    (tmp_path / "heartbeat.json").write_text("{not json")
+    assert read_heartbeat(tmp_path) is None
+    (tmp_path / "heartbeat.json").write_text('{"at": "2026-06-01T09:00:00Z"}')
+    assert read_heartbeat(tmp_path) is None

@@ -159,7 +159,7 @@ class Binder:
                      student_uid, tail, status, status, next_queue_seq(conn), now.isoformat(), record_id))
             conn.execute("DELETE FROM ticket_attempts WHERE ticket=?", (ticket,))
         log.info("bind.ok id=%s by=%s", record_id, "station" if trusted else "phone")
-        return BindResponse(record_id=record_id, status=status)  # type: ignore[arg-type]
+        return BindResponse.model_validate({"record_id": record_id, "status": status})
 
     def _check_lock(self, ticket: str, now: datetime) -> None:
         with self._db.read() as conn:

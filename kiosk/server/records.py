@@ -218,7 +218,7 @@ class RecordBook:
             conn.execute("UPDATE records SET status=?, reason=?, reviewed_at=? WHERE record_id=?",
                          (target, kept_reason, now.isoformat(), record_id))
         log.info("record.reviewed id=%s status=%s", record_id, target)
-        return ReviewResult(record_id=record_id, status=target, reason=kept_reason)  # type: ignore[arg-type]
+        return ReviewResult.model_validate({"record_id": record_id, "status": target, "reason": kept_reason})
 
     def photo_sha256(self, record_id: str) -> str | None:
         """The photo hash of ``record_id``, or None."""

@@ -9,9 +9,14 @@ codes composited in and degraded). For each camera size it prints:
 * frames-to-first-decode for presentations: a code held up for 1 s (30 frames)
   with the hand drifting, and the share of presentations read within that second.
 
+Times are CPU time of the decoding thread (OpenCV held to that one thread),
+so that figures from a shared, loaded machine still mean something; the
+strategy's budget runs on the same clock. On a dedicated station wall time is
+about the same. ``--wall`` measures wall-clock time instead.
+
 Targets: p95 <= 15 ms per 1080p frame, >= 99 % of presentations read within
 1 s, zero wrong decodes. Run: ``.venv/bin/python scripts/bench_scan.py``
-(``--quick`` for a smoke run; ``--help`` for sizes and counts).
+(about 3 minutes; ``--quick`` for a smoke run; ``--help`` for sizes and counts).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +44,7 @@ from kiosk.scanner import Scanner  # noqa: E402
 from kiosk.tickets import display, new_ticket  # noqa: E402
 
 SIZES = {"720": (1280, 720), "1080": (1920, 1080)}
+clock = time.thread_time
 
 
 def methods() -> dict[str, tuple[Callable[[np.ndarray], list[str]], Callable[[], None]]]:
@@ -50,7 +57,7 @@ def methods() -> dict[str, tuple[Callable[[np.ndarray], list[str]], Callable[[],
         out["zbar"] = (lambda g: [d.text for d in zb.decode(g)], lambda: None)
     except DecoderUnavailable as exc:
         print(f"zbar unavailable: {exc.detail}")
-    scanner = Scanner(ScannerSection())
+    scanner = Scanner(ScannerSection(), clock=clock)
     out["strategy"] = (lambda g: [d.text for d in scanner.decode(g)], scanner.forget)
     return out
 
@@ -83,9 +90,9 @@ def single_frames(size: tuple[int, int], per_condition: int, texts: list[str], r
         hits: dict[str, list[int]] = {c: [0, 0] for c in conditions}
         for f in frames:
             reset()
-            t0 = time.perf_counter()
+            t0 = clock()
             got = decode(f.image)
-            dt = (time.perf_counter() - t0) * 1000
+            dt = (clock() - t0) * 1000
             (t_empty if f.condition == "empty" else t_code).append(dt)
             wrong += sum(1 for t in got if t not in f.acceptable)
             if f.condition in ("empty", "cut"):
@@ -104,8 +111,9 @@ def single_frames(size: tuple[int, int], per_condition: int, texts: list[str], r
 
 
 def presentations(size: tuple[int, int], per_condition: int, texts: list[str], rng: np.random.Generator,
-                  ms: dict, frames_per: int = 30) -> None:
-    print(f"-- presentations at {size[0]}x{size[1]}: {per_condition} per condition, {frames_per} frames (1 s) each")
+                  ms: dict, zbar_limit: int, frames_per: int = 30) -> None:
+    print(f"-- presentations at {size[0]}x{size[1]}: {per_condition} per condition, {frames_per} frames (1 s) each"
+          f" (zbar: the first {min(zbar_limit, per_condition)} per condition, it is slow)")
     first: dict[str, list[int | None]] = {m: [] for m in ms}
     per_cond: dict[str, dict[str, list[int]]] = {m: {} for m in ms}
     wrong = dict.fromkeys(ms, 0)
@@ -114,6 +122,8 @@ def presentations(size: tuple[int, int], per_condition: int, texts: list[str], r
             text = texts[i % len(texts)]
             shown = qf.presentation(cond, text, *size, frames=frames_per, rng=rng)
             for name, (decode, reset) in ms.items():
+                if name == "zbar" and i >= zbar_limit:
+                    continue
                 reset()
                 at = None
                 for k, f in enumerate(shown):
@@ -138,13 +148,20 @@ def presentations(size: tuple[int, int], per_condition: int, texts: list[str], r
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="720,1080", help="camera sizes: 720, 1080 (comma-separated)")
-    ap.add_argument("--frames", type=int, default=16, help="single frames per condition")
+    ap.add_argument("--frames", type=int, default=12, help="single frames per condition")
     ap.add_argument("--presentations", type=int, default=10, help="presentations per condition")
+    ap.add_argument("--zbar-presentations", type=int, default=3, help="presentations per condition for zbar")
+    ap.add_argument("--wall", action="store_true", help="measure wall-clock time, not thread CPU time")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="a smoke run: few frames, 720p only")
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.frames, args.presentations = "720", 3, 2
+    global clock
+    if args.wall:
+        clock = time.perf_counter
+    else:
+        cv2.setNumThreads(1)
     rng = np.random.default_rng(args.seed)
     texts = payloads(6)
     ms = methods()
@@ -152,8 +169,10 @@ def main() -> int:
     for key in args.sizes.split(","):
         size = SIZES[key.strip()]
         single_frames(size, args.frames, texts, rng, ms)
-        presentations(size, args.presentations, texts, rng, ms)
-    print(f"\n(total {time.perf_counter() - started:.0f} s; 1 presentation = 30 frames = 1 s at 30 fps)")
+        presentations(size, args.presentations, texts, rng, ms, args.zbar_presentations)
+    what = "wall-clock" if args.wall else "thread CPU"
+    print(f"\n(times are {what} ms per frame; total run {time.perf_counter() - started:.0f} s; "
+          "1 presentation = 30 frames = 1 s at 30 fps)")
     return 0
 
 

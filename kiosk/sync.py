@@ -156,6 +156,9 @@ class SyncClient:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.batch_code = batch_code
         self.paused_until: datetime | None = None
+        # after a passing failure the whole queue waits for that record's retry time: the
+        # network or server is likely down for all, and one slow timeout per record would pile up
+        self.hold_until: datetime | None = None
         self.alert_key: str | None = None
         self.last_success: datetime | None = None
         self.last_error: str | None = None
@@ -169,10 +172,12 @@ class SyncClient:
         report = SyncReport()
         if self.paused_until is not None and now >= self.paused_until:
             self._resume()
-        if self.paused_until is None:
+        held = self.hold_until is not None and now < self.hold_until
+        if self.paused_until is None and not held:
+            self.hold_until = None
             self._drain(report)
-        if self.paused_until is None:
-            report.bindings = self.push_bindings()
+            if self.paused_until is None and self.hold_until is None:
+                report.bindings = self.push_bindings()
         if self.paused_until is None and (self._status_due is None or self._clock() >= self._status_due):
             report.statuses = self.pull_status()
             self._status_due = self._clock() + timedelta(seconds=self.settings.status_every_s)
@@ -242,6 +247,7 @@ class SyncClient:
             at = oc.retry_at(result, record.attempts, base_s=self.settings.backoff_base_s,
                              cap_s=self.settings.backoff_cap_s, now=now, rng=self._rng)
             self.store.mark_retry(record.id, result.reason, at)
+            self.hold_until = at
             self.last_error = result.reason
 
     def _success(self, now: datetime) -> None:
@@ -363,6 +369,8 @@ class SyncClient:
         wait = self.settings.poll_s
         if self.paused_until is not None:
             return max(0.0, min(wait, (self.paused_until - now).total_seconds()))
+        if self.hold_until is not None and self.hold_until > now:
+            return max(0.0, min(wait, (self.hold_until - now).total_seconds()))
         due = self.store.next_due()
         if due is not None:
             wait = min(wait, max(0.0, (due - now).total_seconds()))

@@ -260,14 +260,23 @@ def test_classification_table() -> None:
     assert late >= NOW + timedelta(seconds=100)
 
 
-def test_a_passing_failure_gives_the_rest_of_the_lease_back(store: Store, tmp_path: Path) -> None:
+def test_a_passing_failure_gives_the_rest_back_and_holds_the_queue(store: Store, tmp_path: Path) -> None:
     with FakeServer() as server:
         server.script = ["500"]
         recs = [store.add_record(new(str(i)), PHOTO) for i in range(3)]
-        client(store, settings(tmp_path, server.base_url)).run_once()
-    states = [(store.get(r.id).sync_state, store.get(r.id).attempts) for r in recs]  # type: ignore[union-attr]
-    assert states == [("retry", 1), ("pending", 0), ("pending", 0)]
-    assert server.puts == [recs[0].id]
+        frozen = datetime.now(UTC)
+        c = client(store, settings(tmp_path, server.base_url, poll_s=30), clock=lambda: frozen)
+        c.run_once()
+        states = [(store.get(r.id).sync_state, store.get(r.id).attempts) for r in recs]  # type: ignore[union-attr]
+        assert states == [("retry", 1), ("pending", 0), ("pending", 0)]
+        assert server.puts == [recs[0].id]
+        hold = c.hold_until
+        assert hold is not None and 0 < c.wait_s() <= 2  # not 0: the pending ones wait too
+        c.run_once()
+        assert server.puts == [recs[0].id]  # held: no request until the failed record's retry time
+        c._clock = lambda: hold + timedelta(seconds=0.01)
+        assert c.run_once().sent == 3
+    assert server.put_counts() == {recs[0].id: 2, recs[1].id: 1, recs[2].id: 1}
 
 
 def test_session_verifies_tls_with_the_configured_bundle(tmp_path: Path) -> None:

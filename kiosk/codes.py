@@ -119,7 +119,8 @@ class CodeBook:
 
     def claims(self, payload: str) -> bool:
         """Whether some accepted format says ``payload`` is one of its codes."""
-        return _plausible_text(payload) and any(f.claims(payload) for f in self.formats)
+        text = payload.strip() if isinstance(payload, str) else payload
+        return _plausible_text(text) and any(f.claims(text) for f in self.formats)
 
     def parse(self, payload: str, batch: Batch | None, now: datetime) -> CollectionCode:
         """The code in ``payload`` if it may be used for ``batch`` at ``now``; else a ``CodeError``."""
@@ -132,9 +133,10 @@ class CodeBook:
         return code
 
     def _parse(self, payload: str, batch: Batch | None, now: datetime) -> CollectionCode:
+        if isinstance(payload, str):
+            payload = payload.strip()  # some generators end the text with a line break
         if not _plausible_text(payload):
             raise NotACode(detail="not printable text or too long")
-        payload = payload.strip()
         fmt = next((f for f in self.formats if f.claims(payload)), None)
         if fmt is None:
             raise NotACode(detail="no format claims it")

@@ -185,6 +185,11 @@ def test_old_codes_and_codes_from_the_future_are_refused(ring: KeyRing, book: Co
     assert book.parse(old, BATCH, NOW - timedelta(days=2))  # it was fine back then
 
 
+def test_a_trailing_line_break_is_forgiven(ring: KeyRing, book: CodeBook) -> None:
+    payload = issue_code(ring, FIELDS)
+    assert book.parse(payload + "\r\n", BATCH, NOW).payload == payload
+
+
 def test_a_naive_now_is_taken_as_utc(ring: KeyRing, book: CodeBook) -> None:
     assert book.parse(issue_code(ring, FIELDS), BATCH, NOW.replace(tzinfo=None))
 

@@ -104,11 +104,17 @@ class DemoSite:
         self.sync_store = Store.open(station_dir)
         self.sync_client = SyncClient(self.config.sync, self.sync_store, STATION_ID, worker="demo-sync",
                                       batch_code=FEATURE_CODE)
-        self.sync_thread = threading.Thread(target=self.sync_client.run_forever, args=(self._stop,),
-                                            name="demo-sync", daemon=True)
+        self.sync_thread = threading.Thread(target=self._sync, name="demo-sync", daemon=True)
         self.sync_thread.start()
         log.info("demo.started port=%d", self.server.port)
         return self.config
+
+    def _sync(self) -> None:
+        # the sync daemon is its own process in production; here it must not take the screen's CPU
+        from kiosk.ui.bridge import lower_thread_priority
+
+        lower_thread_priority()
+        self.sync_client.run_forever(self._stop)
 
     @property
     def camera_settings(self) -> CameraSection:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -25,6 +26,19 @@ from PyQt5.QtCore import QObject, QThread, QTimer, pyqtSignal
 from kiosk.errors import KioskError
 
 log = logging.getLogger(__name__)
+
+
+#: how much nicer than the GUI thread the workers run: under CPU contention the screen wins
+WORKER_NICENESS = 5
+
+
+def lower_thread_priority(niceness: int = WORKER_NICENESS) -> None:
+    """Make the calling thread nicer (Linux: per-thread nice), so the GUI thread is scheduled first."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+    except (AttributeError, OSError) as exc:  # not Linux, or not allowed: run at normal priority
+        log.debug("thread.priority_unchanged error=%s", type(exc).__name__)
 
 
 class FrameSlot(Protocol):
@@ -120,6 +134,7 @@ class FrameWorker(QThread):
 
     def run(self) -> None:
         """Take the newest frame, work on it, report; repeat."""
+        lower_thread_priority()
         seq = -1
         while not self._stopping.is_set():
             if not self._active.wait(0.2):
@@ -161,6 +176,7 @@ class _TaskThread(QThread):
         self.setObjectName("tasks")
 
     def run(self) -> None:
+        lower_thread_priority()
         while True:
             job = self.jobs.get()
             if job is None:

@@ -39,6 +39,7 @@ HINTS = {
     "too_high": "portrait.hint.move_down",
     "too_low": "portrait.hint.move_up",
     "proportions": "portrait.hint.head_top",
+    "low_resolution": "portrait.error.low_resolution",
 }
 
 
@@ -96,6 +97,9 @@ def plan_crop(frame_w: int, frame_h: int, marks: Landmarks, max_upscale: float, 
     """
     gx, gy = frame_w * guard_frac, 0.0
     avail_w, avail_h = frame_w - 2 * gx, frame_h - 2 * gy
+    if frame_w * max_upscale < OUT_W or frame_h * max_upscale < OUT_H:
+        # no face position can help: the camera's frames are too small for the photo
+        return Plan(None, "low_resolution")
     if marks.face_width <= 0:
         return Plan(None, "too_far")
     best: Crop | None = None

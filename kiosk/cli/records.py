@@ -27,9 +27,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
 
 
 class RecordsError(KioskError):
-    """Bad input to ``kiosk records``."""
-
-    default_key = "records.codeless_needs"
+    """Bad input to ``kiosk records``; raised with the key of what is wrong."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -88,6 +86,14 @@ def _code_record(args: argparse.Namespace, cfg: StationConfig, batch: str) -> Ne
                      student_uid=uid, id_last4=last4)
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise RecordsError("records.photo_unreadable", f"errno={exc.errno}", path=str(path),
+                           reason=exc.strerror or str(exc)) from None
+
+
 def _add(args: argparse.Namespace, cfg: StationConfig) -> int:
     batch = normalise_feature_code(args.batch)
     if args.codeless:
@@ -101,20 +107,11 @@ def _add(args: argparse.Namespace, cfg: StationConfig) -> int:
                         name=(args.name or "").strip() or None)
     else:
         new = _code_record(args, cfg, batch)
-    photos: list[bytes | None] = []
-    for path in (args.photo, args.original):
-        if path is None:
-            photos.append(None)
-            continue
-        try:
-            photos.append(path.read_bytes())
-        except OSError as exc:
-            raise RecordsError("records.photo_unreadable", f"errno={exc.errno}", path=str(path),
-                               reason=exc.strerror or str(exc)) from None
+    photo = _read(args.photo)
+    original = _read(args.original) if args.original is not None else None
     with Store.open(cfg.station.data_dir) as store:
         report_startup(store)
-        assert photos[0] is not None
-        record = store.add_record(new, photos[0], photos[1])
+        record = store.add_record(new, photo, original)
     print(bilingual("records.added", id=record.id))
     if new.ticket:
         print(bilingual("records.ticket", ticket=display(new.ticket)))

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import time
 import uuid
@@ -31,7 +32,7 @@ import sqlite_utils
 from kiosk import durable, migrations
 from kiosk.errors import KioskError
 from kiosk.outbox import FINAL_REVIEW, Outbox
-from kiosk.quarantine import StartupReport, check_at_open
+from kiosk.quarantine import CHECK_MODES, StartupReport, check_at_open
 from kiosk.record import NewRecord, Record, format_time, record_from_row
 from kiosk.retention import PurgeReport, purge_records
 
@@ -98,7 +99,7 @@ def sha256_hex(data: bytes) -> str:
 
 
 class Store(Outbox):
-    """The station's records; one instance per process (not shared across threads).
+    """The station's records: one instance per process, used by one thread at a time.
 
     The sync side (queue, review status, bindings) is inherited from ``Outbox``.
     """
@@ -130,10 +131,14 @@ class Store(Outbox):
         ``check_photos`` is "unsent" (hash the photos still to be sent),
         "all", or "none".
         """
+        if check_photos not in CHECK_MODES:
+            raise ValueError(f"check_photos must be one of {CHECK_MODES}")
         data_dir = Path(data_dir)
         try:
             for d in (data_dir, data_dir / cls.PHOTOS, data_dir / cls.QUARANTINE):
                 d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # students' data: the database (and the -wal/-shm files SQLite derives from it) is private
+            os.close(os.open(data_dir / cls.DB_NAME, os.O_WRONLY | os.O_CREAT, 0o600))
             conn = sqlite3.connect(data_dir / cls.DB_NAME, timeout=busy_timeout_s, isolation_level=None,
                                    check_same_thread=False)
         except OSError as exc:
@@ -156,8 +161,15 @@ class Store(Outbox):
         store = cls(data_dir, db, clock or _utcnow, read_boot_id())
         if start != end:
             log.info("store.migrated from=%d to=%d", start, end)
-        recovered = store.recover_leases(store._clock())
-        store.startup = check_at_open(store, check_photos)
+        try:
+            recovered = store.recover_leases(store._clock())
+            store.startup = check_at_open(store, check_photos)
+        except OSError as exc:
+            store.close()
+            raise _os_error(exc, "check") from exc
+        except BaseException:
+            store.close()
+            raise
         store.startup.schema_from, store.startup.schema_to = start, end
         store.startup.leases_recovered = recovered
         return store

@@ -327,3 +327,10 @@ def test_lease_batch_and_give_back(store: Store, clock: Clock) -> None:
 def test_integrity_check(store: Store) -> None:
     store.add_record(code_record(), JPEG)
     assert store.check_integrity() == []
+
+
+def test_the_database_is_private(store: Store) -> None:
+    store.add_record(code_record(), JPEG)
+    for name in (Store.DB_NAME, Store.DB_NAME + "-wal"):
+        assert (store.data_dir / name).stat().st_mode & 0o077 == 0, name
+    assert store.data_dir.stat().st_mode & 0o077 == 0

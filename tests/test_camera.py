@@ -368,15 +368,27 @@ def test_usb_candidates_prefer_stable_names(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_reopening_uses_the_stable_name(monkeypatch: pytest.MonkeyPatch) -> None:
     link = "/dev/v4l/by-id/usb-Cam_123-video-index0"
+    node = {link: "/dev/video0"}
     monkeypatch.setattr(camera_mod.glob, "glob", lambda pattern: [link] if "by-id" in pattern else [])
-    monkeypatch.setattr(camera_mod.os.path, "realpath", lambda p: "/dev/video0" if p == link else p)
+    monkeypatch.setattr(camera_mod.os.path, "realpath", lambda p: node.get(p, p))
     monkeypatch.setattr(camera_mod.os.path, "exists", lambda p: True)
-    FakeCapture.openable = {0, link}
+    FakeCapture.openable = {0, "/dev/video2"}
     cam = UsbCamera(CameraSection(source="0"), capture_factory=FakeCapture)
     cam.open()
     cam.close()
-    cam.open()  # after a replug the kernel may have renumbered the node
-    assert [c.device for c in FakeCapture.instances] == [0, link]
+    node[link] = "/dev/video2"  # unplugged and replugged: the kernel renumbered the node
+    cam.open()
+    assert [c.device for c in FakeCapture.instances] == [0, "/dev/video2"]
+
+
+def test_a_udev_symlink_opens_the_node_it_points_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(camera_mod.os.path, "exists", lambda p: True)
+    monkeypatch.setattr(camera_mod.os.path, "realpath",
+                        lambda p: "/dev/video4" if p == "/dev/kiosk-camera" else p)
+    FakeCapture.openable = {"/dev/video4"}
+    source = open_source(CameraSection(source="/dev/kiosk-camera"), capture_factory=FakeCapture)
+    assert isinstance(source, UsbCamera) and source.name == "usb:/dev/kiosk-camera"
+    assert FakeCapture.instances[0].device == "/dev/video4"
 
 
 # --- the probe ------------------------------------------------------------------

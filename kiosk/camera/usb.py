@@ -76,7 +76,8 @@ class UsbCamera:
         device = self._reopen_as if self._reopen_as is not None else self.device
         if isinstance(device, str) and not os.path.exists(device):
             raise CameraNotFound("camera.not_found", f"device={device}", device=str(device))
-        cap = self._factory(device, cv2.CAP_V4L2)
+        # udev names (/dev/kiosk-camera, /dev/v4l/by-id/...) are symlinks: open the node they point at now.
+        cap = self._factory(os.path.realpath(device) if isinstance(device, str) else device, cv2.CAP_V4L2)
         if not cap.isOpened():
             cap.release()
             raise CameraNotFound("camera.open_failed", f"device={device}", device=str(device))

@@ -334,3 +334,15 @@ def test_the_database_is_private(store: Store) -> None:
     for name in (Store.DB_NAME, Store.DB_NAME + "-wal"):
         assert (store.data_dir / name).stat().st_mode & 0o077 == 0, name
     assert store.data_dir.stat().st_mode & 0o077 == 0
+
+
+def test_a_really_full_database_leaves_no_row_and_no_file(store: Store) -> None:
+    store.add_record(code_record("A"), JPEG)
+    pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.db.conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite itself answers SQLITE_FULL
+    with pytest.raises(DiskFull):
+        for i in range(200):  # the first insert that needs a new page fails
+            store.add_record(code_record(f"B{i}"), JPEG)
+    kept = store.records(limit=None)
+    assert sorted(p for p in photo_files(store)) == sorted(r.photo_path.name for r in kept)
+    assert all(r.photo_path.exists() for r in kept)

@@ -416,3 +416,19 @@ def test_probe_reports_a_camera_lost_while_probing() -> None:
                    sleep=clock.sleep)
     assert report.opened and report.error_key == "camera.lost" and report.frames == 2
     assert (report.width, report.height) == (1280, 720)
+
+
+def test_probe_reports_a_driver_error_without_raising() -> None:
+    class Broken(FakeCapture):
+        def read(self) -> tuple[bool, np.ndarray | None]:
+            raise cv2.error("driver fell over")
+
+    report = probe(CameraSection(source="0"), seconds=1, capture_factory=Broken)
+    assert report.opened and report.error_key == "camera.error" and report.frames == 0
+
+
+def test_auto_warns_when_a_present_camera_will_not_open(caplog: pytest.LogCaptureFixture) -> None:
+    FakeCapture.openable = set()
+    open_source(CameraSection(source="auto", width=320, height=240), capture_factory=FakeCapture,
+                candidates=lambda: ["/dev/video0"])
+    assert any(r.levelname == "WARNING" and "camera.auto_demo" in r.getMessage() for r in caplog.records)

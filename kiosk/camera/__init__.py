@@ -55,14 +55,16 @@ def open_source(settings: CameraSection, *, capture_factory: CaptureFactory = cv
     choice = settings.source.strip()
     source: FrameSource
     if choice == "auto":
-        for device in candidates():
+        tried = list(candidates())
+        for device in tried:
             usb = UsbCamera(settings, device, capture_factory=capture_factory)
             try:
                 usb.open()
             except CameraError:
                 continue
             return usb
-        log.info("camera.auto_demo reason=no_usb_camera")
+        # A camera that is present but will not open (busy, no permission) is worth a warning.
+        log.log(logging.WARNING if tried else logging.INFO, "camera.auto_demo tried=%d", len(tried))
         source = DemoCamera(settings, scene, clock=clock, sleep=sleep)
     elif choice == "demo":
         source = DemoCamera(settings, scene, clock=clock, sleep=sleep)
@@ -115,8 +117,9 @@ def probe(settings: CameraSection, seconds: float = 2.0, *, clock: Callable[[], 
             frames, last_t = frames + 1, now
             if now - start >= seconds:
                 break
-    except CameraError as exc:
-        return CameraReport(opened=True, name=source.name, width=shape[1], height=shape[0], error_key=exc.key,
+    except (CameraError, cv2.error, OSError) as exc:
+        key = exc.key if isinstance(exc, CameraError) else CameraError.default_key
+        return CameraReport(opened=True, name=source.name, width=shape[1], height=shape[0], error_key=key,
                             frames=frames)
     finally:
         source.close()

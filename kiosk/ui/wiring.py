@@ -78,12 +78,17 @@ def status_refresher(config: StationConfig, store: Any) -> Callable[[], object] 
         return None
 
     def refresh() -> object:
+        # a status is "fresh" only when the server answered; a quiet failure must read as offline
         try:
+            answer = client.session.get(f"{client.base_url}/api/v1/health", timeout=(2.0, 3.0),
+                                        allow_redirects=False)
+            if answer.status_code != 200:
+                return False
             client.pull_status()
         except (KioskError, OSError) as exc:
             log.info("status_refresh.failed error=%s", getattr(exc, "key", type(exc).__name__))
             return False
-        return client.last_error is None
+        return True
 
     return refresh
 

@@ -73,6 +73,7 @@ class Grabber:
         self._state = STARTING
         self._listeners: list[StateListener] = []
         self._thread: threading.Thread | None = None
+        self._fps = 0.0
         self.reconnects = 0
 
     # -- consumers ------------------------------------------------------------
@@ -81,6 +82,11 @@ class Grabber:
     def state(self) -> str:
         """``"starting"``, ``"ok"``, ``"disconnected"`` or ``"stopped"``."""
         return self._state
+
+    @property
+    def fps(self) -> float:
+        """Frames per second the source delivers (smoothed; 0 before two frames)."""
+        return self._fps
 
     def latest(self) -> Frame | None:
         """The newest frame, or None before the first one."""
@@ -182,10 +188,15 @@ class Grabber:
             log.warning("camera.close_failed source=%s error=%s", self.source.name, type(exc).__name__)
 
     def _publish(self, image: np.ndarray) -> None:
+        now = self._clock()
         with self._cond:
+            previous = self._frame
             self._seq += 1
-            self._frame = Frame(image=image, seq=self._seq, t=self._clock())
+            self._frame = Frame(image=image, seq=self._seq, t=now)
             self._cond.notify_all()
+        if previous is not None and now > previous.t:
+            rate = 1.0 / (now - previous.t)
+            self._fps = rate if self._fps == 0 else 0.9 * self._fps + 0.1 * rate
         if self._state != OK:
             self._set_state(OK)
 

@@ -120,6 +120,7 @@ def test_frames_carry_clock_time() -> None:
         while frame is None or frame.seq < 2:
             frame = grabber.wait_newer(frame.seq if frame else 0, 2.0)
         assert frame.t == 101.0
+        assert grabber.fps == pytest.approx(1.0)  # one frame per tick of this clock
 
 
 def test_lost_mid_stream_reconnects_with_back_off_and_resumes() -> None:

@@ -21,7 +21,7 @@ def station_config(tmp_path: Path, url: str) -> Path:
     cfg.write_text(
         f'[station]\nid = "st-1"\ndata_dir = "{tmp_path / "data"}"\n'
         f'[sync]\nserver_url = "{url}"\ntoken_file = "{write_token(tmp_path)}"\n'
-        "lease_s = 1.0\nread_timeout_s = 30.0\nconnect_timeout_s = 2.0\n"
+        "lease_s = 1.0\nread_timeout_s = 30.0\nconnect_timeout_s = 2.0\npoll_s = 0.2\n"
         '[logging]\nlevel = "WARNING"\n')
     return cfg
 
@@ -57,3 +57,26 @@ def test_kill_after_server_commit_ends_in_one_record_sent_once(tmp_path: Path) -
         got = s.get(rec.id)
         assert got is not None and got.sync_state == "sent" and got.review_status == "queued"
         assert [e["kind"] for e in s.events(rec.id)] == ["captured", "leased", "lease_expired", "leased", "sent"]
+
+
+def test_daemon_uploads_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    with FakeServer() as server:
+        cfg = station_config(tmp_path, server.base_url)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk", "sync", "--config", str(cfg)], env=env, cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            with Store.open(tmp_path / "data") as s:
+                rec = s.add_record(NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.x",
+                                             id_last4="1234"), jpeg_bytes(8))
+            deadline = time.monotonic() + 30
+            while rec.id not in server.records and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert rec.id in server.records
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out = proc.communicate(timeout=30)[0].decode()
+        assert proc.returncode == 0, out
+    with Store.open(tmp_path / "data") as s:
+        got = s.get(rec.id)
+        assert got is not None and got.sync_state == "sent"

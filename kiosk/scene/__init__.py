@@ -27,6 +27,9 @@ Variants for tests:
   puts a bright reflection on each lens;
 * ``scene.landmarks(pose)`` gives the ground truth (face box, eyes, head top,
   chin) of a rendered pose, for asserting what an analyser measured.
+
+Modules: ``cutout`` (the portrait cut from its background), ``props``
+(backdrops and the QR phone); here, poses and rendering.
 """
 
 from __future__ import annotations
@@ -34,43 +37,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
 
 import cv2
 import numpy as np
-import segno
 
-#: Backdrop colours, BGR (the standard's reference RGB 100,197,255 for blue).
-BACKGROUNDS: dict[str, tuple[int, int, int]] = {
-    "blue": (255, 197, 100),
-    "white": (255, 255, 255),
-    "grey": (240, 240, 240),
-}
-BACKGROUND_CHOICES = (*BACKGROUNDS, "busy")
+from kiosk.scene.cutout import SRC_CHIN, SRC_EYES, SRC_FACE, SRC_HEAD_TOP, cutout, portrait_path
+from kiosk.scene.props import BACKGROUND_CHOICES, BACKGROUNDS, backdrop, phone_sprite, qr_image
 
-# Landmarks of the source portrait, in its own pixels (measured once with
-# OpenCV's Haar cascades and by eye; the image never changes).
-_SRC_FACE = (155.0, 105.0, 222.0, 222.0)  # x, y, w, h of the frontal-face box
-# Eye centres as the eye cascade finds them; the pupils themselves lean about
-# 2 degrees (her head is tilted slightly in the photo), so a measured eye line
-# at Pose.roll=0 reads about 2 degrees, well inside the standard's 5.
-_SRC_EYES = ((223.0, 189.0), (305.0, 189.0))  # the person's right, left (image left, right)
-_SRC_HEAD_TOP = (262.0, 22.0)  # top of the cap
-_SRC_CHIN = (266.0, 332.0)
-_SRC_NECK_Y = 335  # below this line dark pixels of the person are the coat
-# Head-and-shoulders outline that seeds grabCut: everything well outside is
-# background, everything well inside is the person, the band between is solved.
-_OUTLINE = np.array([
-    (14, 600), (16, 480), (25, 425), (90, 385), (175, 345), (195, 320), (178, 290), (160, 250),
-    (150, 200), (148, 140), (160, 110), (172, 62), (215, 35), (262, 22), (312, 35), (350, 60),
-    (370, 118), (376, 175), (372, 240), (355, 285), (335, 320), (380, 350), (470, 395),
-    (512, 425), (512, 600),
-], np.int32)
-_CROP_LEFT = 18  # the source's left columns are flag, not coat
-# The photo ends at the shoulders; the body is continued past its edges (source
-# pixels) so that a person who stepped back has arms and a torso, not a cut.
-_PAD_SIDE = 200
-_PAD_BOTTOM = 500
+__all__ = [
+    "BACKGROUNDS", "BACKGROUND_CHOICES", "EYE_LINE_FRACTION", "FACE_WIDTH_FRACTION", "Landmarks", "Pose", "Scene",
+    "natural_motion", "portrait_path", "qr_image",
+]
 
 # Default framing, as fractions of the frame.
 FACE_WIDTH_FRACTION = 0.225
@@ -112,140 +89,6 @@ class Landmarks:
         return -math.degrees(math.atan2(y2 - y1, x2 - x1))
 
 
-@dataclass(frozen=True)
-class _Cutout:
-    bgr: np.ndarray  # uint8, padded
-    alpha: np.ndarray  # float32 0..1, padded
-    coat: np.ndarray  # float32 0..1, padded: where the coat is
-    skin: tuple[float, float, float]  # mean BGR of the cheeks, for painting lids
-    offset: tuple[int, int]  # source (0, 0) in padded coordinates
-
-
-def portrait_path() -> str:
-    """Path of the packaged portrait (matplotlib's sample data)."""
-    from matplotlib import cbook
-
-    return str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-
-
-@cache
-def _cutout() -> _Cutout:
-    """The portrait cut from its background: computed once, read-only after."""
-    src = cv2.imread(portrait_path(), cv2.IMREAD_COLOR)
-    if src is None:  # pragma: no cover - matplotlib always ships it
-        raise FileNotFoundError(portrait_path())
-    h, w = src.shape[:2]
-    poly = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(poly, [_OUTLINE], 255)
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (29, 29))
-    seed = np.full((h, w), cv2.GC_BGD, np.uint8)
-    seed[cv2.dilate(poly, disk) > 0] = cv2.GC_PR_BGD
-    seed[poly > 0] = cv2.GC_PR_FGD
-    seed[cv2.erode(poly, disk) > 0] = cv2.GC_FGD
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(src, seed, (0, 0, w, h), bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)  # rect unused with a mask
-    mask: np.ndarray = np.where((seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
-    # Keep the one person; close pinholes (glasses glare, medals) and drop crumbs.
-    small = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, small)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, small)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
-    if count > 1:
-        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        mask = np.where(labels == biggest, 255, 0).astype(np.uint8)
-    holes = cv2.bitwise_not(mask)
-    hcount, hlabels = cv2.connectedComponents(holes)
-    for label in range(1, hcount):
-        ys, _xs = np.nonzero(hlabels == label)
-        if ys.size and ys.min() > 0 and ys.size < 2000:  # enclosed, small: a hole
-            mask[hlabels == label] = 255
-    return _extend_body(src[:, _CROP_LEFT:], mask[:, _CROP_LEFT:])
-
-
-def _skin(src: np.ndarray) -> tuple[float, float, float]:
-    """A lid colour: halfway between the cheek and the bridge of the nose (cropped source)."""
-    cheek = src[262:285, 222 - _CROP_LEFT:258 - _CROP_LEFT].reshape(-1, 3).astype(np.float32).mean(axis=0)
-    bridge = src[195:210, 255 - _CROP_LEFT:275 - _CROP_LEFT].reshape(-1, 3).astype(np.float32).mean(axis=0)
-    lid = (cheek + bridge) / 2
-    return (float(lid[0]), float(lid[1]), float(lid[2]))
-
-
-def _extend_body(src: np.ndarray, mask: np.ndarray) -> _Cutout:
-    """Continue the coat below and beside the photo with a plain shoulder outline."""
-    h, w = mask.shape
-    ps, pb = _PAD_SIDE, _PAD_BOTTOM
-    hp, wp = h + pb, w + 2 * ps
-    hsv = cv2.cvtColor(src, cv2.COLOR_BGR2HSV)
-    coat: np.ndarray = ((mask > 0) & (hsv[..., 2] < 90)).astype(np.uint8) * 255
-    coat[:_SRC_NECK_Y] = 0
-    coat = cv2.morphologyEx(coat, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
-    cloth = src[h - 60:][coat[h - 60:] > 0].reshape(-1, 3).mean(axis=0)
-
-    bgr = np.empty((hp, wp, 3), np.uint8)
-    bgr[:] = cloth.astype(np.uint8)
-    bgr[:h, ps:ps + w] = src
-    # Below the photo the last row (blurred, so medals do not streak) fades to plain cloth.
-    last = cv2.blur(src[h - 1:h].astype(np.float32), (41, 1))
-    fade = np.clip(np.arange(pb, dtype=np.float32) / 60.0, 0.0, 1.0)[:, None, None]
-    bgr[h:, ps:ps + w] = (last * (1 - fade) + cloth.astype(np.float32) * fade).astype(np.uint8)
-
-    body = np.zeros((hp, wp), np.uint8)
-    body[:h, ps:ps + w] = mask
-    body[h:, ps:ps + w] = 255
-    right_y = int(np.argmax(mask[:, -1] > 0)) if mask[:, -1].any() else h - 1
-    left_y = int(np.argmax(mask[:, 0] > 0)) if mask[:, 0].any() else h - 1
-    xr, xl = ps + w - 1, ps
-    right = [(xr, right_y), (xr + 50, right_y + 35), (xr + 90, right_y + 85), (xr + 115, right_y + 160),
-             (xr + 125, hp), (xr, hp)]
-    left = [(xl, left_y), (xl - 25, left_y + 50), (xl - 45, left_y + 140), (xl - 55, hp), (xl, hp)]
-    for poly in (right, left):
-        cv2.fillPoly(body, [np.array(poly, np.int32)], 255)
-    coat_full = np.zeros((hp, wp), np.uint8)
-    coat_full[:h, ps:ps + w] = coat
-    coat_full[h:] = body[h:]
-    coat_full[:h, :ps] = body[:h, :ps]
-    coat_full[:h, ps + w:] = body[:h, ps + w:]
-
-    out = _Cutout(bgr=bgr, alpha=cv2.GaussianBlur(body.astype(np.float32) / 255.0, (0, 0), 1.3),
-                  coat=cv2.GaussianBlur(coat_full.astype(np.float32) / 255.0, (0, 0), 1.5),
-                  offset=(ps - _CROP_LEFT, 0), skin=_skin(src))
-    for a in (out.bgr, out.alpha, out.coat):
-        a.flags.writeable = False
-    return out
-
-
-@cache
-def _backdrop(width: int, height: int, background: str) -> np.ndarray:
-    """The empty backdrop, BGR uint8, read-only (cached per size and kind)."""
-    if background in BACKGROUNDS:
-        img = np.empty((height, width, 3), np.uint8)
-        img[:] = BACKGROUNDS[background]
-    else:
-        img = _busy_wall(width, height)
-    img.flags.writeable = False
-    return img
-
-
-def _busy_wall(width: int, height: int) -> np.ndarray:
-    """A textured, uneven wall: gradient, shelves of coloured boxes, a poster."""
-    rng = np.random.default_rng(20170099)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    img = np.empty((height, width, 3), np.float32)
-    img[..., 0] = 120 + 80 * xx / width
-    img[..., 1] = 150 + 60 * yy / height
-    img[..., 2] = 200 - 90 * xx / width
-    img += 18 * np.sin(xx / 23.0)[..., None] * np.cos(yy / 31.0)[..., None]
-    for _ in range(60):
-        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
-        bw, bh = int(rng.integers(width // 40, width // 8)), int(rng.integers(height // 30, height // 6))
-        colour = tuple(float(c) for c in rng.integers(20, 235, 3))
-        cv2.rectangle(img, (x0, y0), (x0 + bw, y0 + bh), colour, -1)
-    for y in range(height // 5, height, height // 5):
-        cv2.line(img, (0, y), (width, y), (40.0, 60.0, 90.0), max(2, height // 120))
-    img += rng.normal(0, 6, img.shape).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
 def natural_motion(pose: Pose, t: float, amount: float = 1.0) -> Pose:
     """``pose`` with the small motion of a person standing still at time ``t``.
 
@@ -257,15 +100,6 @@ def natural_motion(pose: Pose, t: float, amount: float = 1.0) -> Pose:
     roll = 0.8 * math.sin(2 * math.pi * t / 6.1)
     return replace(pose, dx=pose.dx + amount * sway, dy=pose.dy + amount * breath,
                    roll=pose.roll + amount * roll)
-
-
-def qr_image(text: str, module_px: int) -> np.ndarray:
-    """A black-on-white QR code of ``text`` with its quiet zone, gray uint8."""
-    qr = segno.make_qr(text, error="m")
-    matrix = np.array(list(qr.matrix), dtype=np.uint8)
-    img = np.where(matrix > 0, 0, 255).astype(np.uint8)
-    img = np.pad(img, 4, constant_values=255)
-    return cv2.resize(img, None, fx=module_px, fy=module_px, interpolation=cv2.INTER_NEAREST)
 
 
 class Scene:
@@ -284,10 +118,10 @@ class Scene:
 
     def _matrix(self, pose: Pose) -> np.ndarray:
         """2x3 affine map from source-portrait pixels to frame pixels."""
-        s = FACE_WIDTH_FRACTION * self.width / _SRC_FACE[2] * pose.scale
-        ex = (_SRC_EYES[0][0] + _SRC_EYES[1][0]) / 2
-        ey = (_SRC_EYES[0][1] + _SRC_EYES[1][1]) / 2
-        fx = _SRC_FACE[0] + _SRC_FACE[2] / 2
+        s = FACE_WIDTH_FRACTION * self.width / SRC_FACE[2] * pose.scale
+        ex = (SRC_EYES[0][0] + SRC_EYES[1][0]) / 2
+        ey = (SRC_EYES[0][1] + SRC_EYES[1][1]) / 2
+        fx = SRC_FACE[0] + SRC_FACE[2] / 2
         # Face centre goes to the frame centre (+dx), eye line to 39 % (+dy).
         tx = self.width * (0.5 + pose.dx) - s * (fx - ex)
         ty = self.height * (EYE_LINE_FRACTION + pose.dy)
@@ -307,14 +141,14 @@ class Scene:
                 px = self.width - 1 - px
             return (px, py)
 
-        fx, fy, fw, fh = _SRC_FACE
+        fx, fy, fw, fh = SRC_FACE
         cx, cy = at(fx + fw / 2, fy + fh / 2)
-        w = fw * FACE_WIDTH_FRACTION * self.width / _SRC_FACE[2] * pose.scale
-        eyes = (at(*_SRC_EYES[0]), at(*_SRC_EYES[1]))
+        w = fw * FACE_WIDTH_FRACTION * self.width / SRC_FACE[2] * pose.scale
+        eyes = (at(*SRC_EYES[0]), at(*SRC_EYES[1]))
         if pose.mirrored:
             eyes = (eyes[1], eyes[0])
         return Landmarks(face=(cx - w / 2, cy - w / 2, w, w), eyes=eyes,
-                         head_top=at(*_SRC_HEAD_TOP), chin=at(*_SRC_CHIN))
+                         head_top=at(*SRC_HEAD_TOP), chin=at(*SRC_CHIN))
 
     # -- rendering ----------------------------------------------------------
 
@@ -335,7 +169,7 @@ class Scene:
         frame; it defaults to the first pose (or a neutral one).
         """
         cam = camera or (poses[0] if poses else Pose())
-        frame = _backdrop(self.width, self.height, self.background).astype(np.float32)
+        frame = backdrop(self.width, self.height, self.background).astype(np.float32)
         for pose in poses:
             frame = self._composite_person(frame, pose)
         if code_text is not None:
@@ -354,7 +188,7 @@ class Scene:
         return out
 
     def _composite_person(self, frame: np.ndarray, pose: Pose) -> np.ndarray:
-        cut = _cutout()
+        cut = cutout()
         m = self._matrix(pose).copy()
         # Matrix maps source pixels; the cutout is padded, so shift by its offset.
         ox, oy = cut.offset
@@ -386,7 +220,7 @@ class Scene:
         m = self._matrix(pose)
         w = FACE_WIDTH_FRACTION * self.width * pose.scale
         reach = round(0.12 * w) + 2
-        for sx, sy in _SRC_EYES:
+        for sx, sy in SRC_EYES:
             ex = float(m[0, 0] * sx + m[0, 1] * sy + m[0, 2])
             ey = float(m[1, 0] * sx + m[1, 1] * sy + m[1, 2])
             x0, y0 = max(0, round(ex) - reach), max(0, round(ey) - reach)
@@ -414,7 +248,7 @@ class Scene:
     def _composite_phone(self, frame: np.ndarray, text: str, holder: Pose, t: float) -> None:
         """A phone showing ``text`` as a QR code, held in front of the chest."""
         screen_target = int(0.30 * self.height * min(1.0, max(0.6, holder.scale)))
-        phone, mask, top, side = _phone_sprite(text, screen_target)
+        phone, mask, top, side = phone_sprite(text, screen_target)
         ph, pw = mask.shape
         # A hand is never perfectly still: a little drift and tilt over time.
         cx = self.width * (0.5 + holder.dx) + 0.004 * self.width * math.sin(2 * math.pi * t / 2.3)
@@ -439,27 +273,3 @@ class Scene:
         alpha = cv2.warpAffine(mask, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         roi = frame[y0:y1, x0:x1]
         roi += (warped - roi) * alpha[..., None]
-
-
-@lru_cache(maxsize=8)
-def _phone_sprite(text: str, screen_target: int) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """A phone showing ``text`` as a QR code: BGR float32, its mask, screen top and side (cached)."""
-    modules = segno.make_qr(text, error="m").symbol_size(scale=1, border=4)[0]
-    module_px = max(3, int(screen_target // modules))
-    code = qr_image(text, module_px)
-    side = code.shape[0]
-    bezel = max(6, side // 14)
-    ph, pw = side + 3 * bezel, side + 2 * bezel
-    phone = np.zeros((ph, pw, 3), np.float32)
-    phone[:] = (35, 32, 30)
-    top = bezel * 3 // 2
-    phone[top:top + side, bezel:bezel + side] = code[..., None].astype(np.float32)
-    mask = np.zeros((ph, pw), np.float32)
-    r = bezel * 2
-    cv2.rectangle(mask, (r, 0), (pw - 1 - r, ph - 1), 1.0, -1)
-    cv2.rectangle(mask, (0, r), (pw - 1, ph - 1 - r), 1.0, -1)
-    for x, y in ((r, r), (pw - 1 - r, r), (r, ph - 1 - r), (pw - 1 - r, ph - 1 - r)):
-        cv2.circle(mask, (x, y), r, 1.0, -1)
-    phone.flags.writeable = False
-    mask.flags.writeable = False
-    return phone, mask, top, side

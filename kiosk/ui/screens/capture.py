@@ -54,8 +54,8 @@ class CaptureScreen(Screen):
         """The autocapture phase, countdown and hint of the latest analysis."""
         if busy:
             key = "ui.capture.saving"
-        elif phase == "holding":
-            key = "ui.capture.hold"
+        elif phase in ("holding", "countdown", "shoot"):
+            key = "ui.capture.hold"  # the big number says the rest
         elif hint_key:
             key = hint_key
         else:

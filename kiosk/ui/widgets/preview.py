@@ -26,7 +26,7 @@ def bgr_to_qimage(frame: np.ndarray) -> QImage:
 
 
 class Preview(QWidget):
-    """A cropped-to-fill live picture, optionally with the oval guide, hint and countdown."""
+    """A live picture at full frame height, optionally with the oval guide, hint and countdown."""
 
     tapped = pyqtSignal()
 
@@ -77,22 +77,26 @@ class Preview(QWidget):
         return QRectF((self.width() - w) / 2, self.height() * 0.14, w, h)
 
     def paintEvent(self, _event) -> None:
-        """Picture (cropped to fill, mirrored), then the overlay."""
+        """Picture (full height, mirrored), then the overlay."""
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#20262e"))
         if self._image is not None:
+            # always the frame's full height (the face is in its middle): a tall widget crops the
+            # sides, a wide one shows the whole frame between dark bars instead of cutting the head off
             iw, ih = self._image.width(), self._image.height()
-            scale = max(self.width() / iw, self.height() / ih)
-            sw, sh = self.width() / scale, self.height() / scale
-            source = QRectF((iw - sw) / 2, (ih - sh) / 2, sw, sh)
+            scale = self.height() / ih
+            shown_w = min(self.width(), iw * scale)
+            source_w = shown_w / scale
+            source = QRectF((iw - source_w) / 2, 0, source_w, ih)
+            target = QRectF((self.width() - shown_w) / 2, 0, shown_w, self.height())
             if self.mirror:
                 painter.save()
                 painter.translate(self.width(), 0)
                 painter.scale(-1, 1)
-                painter.drawImage(QRectF(0, 0, self.width(), self.height()), self._image, source)
+                painter.drawImage(target, self._image, source)
                 painter.restore()
             else:
-                painter.drawImage(QRectF(0, 0, self.width(), self.height()), self._image, source)
+                painter.drawImage(target, self._image, source)
         painter.setRenderHint(QPainter.Antialiasing)
         if self.guide:
             self._paint_guide(painter)

@@ -148,7 +148,7 @@ def presentations(size: tuple[int, int], per_condition: int, texts: list[str], r
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="720,1080", help="camera sizes: 720, 1080 (comma-separated)")
-    ap.add_argument("--frames", type=int, default=12, help="single frames per condition")
+    ap.add_argument("--frames", type=int, default=10, help="single frames per condition")
     ap.add_argument("--presentations", type=int, default=10, help="presentations per condition")
     ap.add_argument("--zbar-presentations", type=int, default=3, help="presentations per condition for zbar")
     ap.add_argument("--wall", action="store_true", help="measure wall-clock time, not thread CPU time")

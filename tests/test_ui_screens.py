@@ -283,3 +283,16 @@ def test_touch_targets_and_kiosk_close(ui: Harness) -> None:
     ui.window.allow_close = False
     assert not ui.window.close()
     assert ui.window.isVisible()
+
+
+def test_every_string_key_the_screens_name_exists() -> None:
+    import re
+
+    from kiosk.text import table
+
+    root = Path(__file__).resolve().parents[1] / "kiosk" / "ui"
+    source = "".join(p.read_text("utf-8") for p in root.rglob("*.py"))
+    keys = set(re.findall(r'"((?:ui|flow)\.[a-z_]+\.[a-z_.]+)"', source))
+    assert keys, "no keys found"
+    missing = sorted(k for k in keys if k not in table())
+    assert not missing, missing

@@ -72,13 +72,6 @@ def _sharpen_more(gray: np.ndarray) -> np.ndarray:
     return cv2.addWeighted(gray, 3.0, cv2.GaussianBlur(gray, (0, 0), 2.0), -2.0, 0)
 
 
-_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-
-
-def _equalise(gray: np.ndarray) -> np.ndarray:
-    return _CLAHE.apply(gray)
-
-
 def _enlarge(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)
 
@@ -94,10 +87,6 @@ class _Pass:
     scale: float = 1.0
 
 
-_CROP_PASSES = (_Pass("crop_sharpen", _sharpen_more), _Pass("crop_equalise", _equalise),
-                _Pass("crop_enlarge", lambda g: _sharpen(_enlarge(g)), 1.5))
-
-
 class Scanner:
     """QR codes from frames: ``decode`` finds them all, ``feed`` reports one, debounced."""
 
@@ -107,6 +96,10 @@ class Scanner:
         self.decoder = decoder or make_decoder(settings.backend)
         self.clock = clock
         self.budget_s = settings.budget_ms / 1000.0
+        # CLAHE keeps buffers between calls: one per scanner, never shared across threads.
+        clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+        self._crop_passes = (_Pass("crop_sharpen", _sharpen_more), _Pass("crop_equalise", clahe.apply),
+                             _Pass("crop_enlarge", lambda g: _sharpen(_enlarge(g)), 1.5))
         whole = [_Pass("sharpen", _sharpen)]
         if self.decoder.name != "zxing":  # zxing-cpp tries inverted codes in its first pass
             whole.insert(0, _Pass("invert", _invert))
@@ -151,7 +144,7 @@ class Scanner:
             x0, y0, crop = _crop(gray, region)
             if crop is None:
                 continue
-            for p in _CROP_PASSES:
+            for p in self._crop_passes:
                 pixels = int(crop.size * p.scale * p.scale)
                 if not self._fits(p.name, pixels, start):
                     return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import string
 from datetime import UTC, datetime
 
 import cv2
@@ -15,7 +16,7 @@ from kiosk.codes import KeyRing, demo_codes
 from kiosk.config import ScannerSection
 from kiosk.decoders import Decoded, DecoderUnavailable, Region, ZxingDecoder, make_decoder
 from kiosk.scanner import Scanner, classify, to_gray
-from kiosk.tickets import display, new_ticket
+from kiosk.tickets import display, is_ticket, new_ticket
 
 BATCH = Batch("1S95KT", "10001", "北京大学", "2026-06-01", "2026-06-02")
 #: A generous budget keeps these tests independent of how busy the machine is;
@@ -25,9 +26,17 @@ ROOMY = ScannerSection(budget_ms=200)
 
 @pytest.fixture(scope="module")
 def payloads() -> list[str]:
-    ring = KeyRing.new()
-    codes = [s.payload for s in demo_codes(ring, BATCH, 4, now=datetime(2026, 5, 30, tzinfo=UTC))]
-    return [*codes, display(new_ticket())]
+    """Four code-shaped payloads of a real code's length and a ticket, the same on every run.
+
+    Real codes carry a random nonce, and a different QR pattern in each run
+    would make the frames, and so these tests, vary from run to run.
+    """
+    length = len(demo_codes(KeyRing.new(), BATCH, 1, now=datetime(2026, 5, 30, tzinfo=UTC))[0].payload)
+    rng = np.random.default_rng(2026)
+    alphabet = np.array(list(string.ascii_letters + string.digits + "-_"))
+    head = "KC1.kfixed."
+    codes = [head + "".join(rng.choice(alphabet, length - len(head))) for _ in range(4)]
+    return [*codes, "DRR1-4EVR-0"]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +81,7 @@ def test_hard_conditions_are_read_within_a_one_second_presentation(payloads: lis
 
 
 def test_the_extra_passes_read_what_the_first_misses(payloads: list[str]) -> None:
-    """On frames the plain full-frame pass cannot read, the strategy reads most."""
+    """On frames the plain full-frame pass cannot read, the strategy reads a good share."""
     plain = ZxingDecoder()
     rng = np.random.default_rng(5)
     missed = rescued = 0
@@ -88,6 +97,7 @@ def test_the_extra_passes_read_what_the_first_misses(payloads: list[str]) -> Non
         assert_no_wrong(found, frame)
         rescued += bool(found and found[0].text == frame.expected)
     assert missed >= 4
+    print("rescued", rescued, "of", missed)
     assert rescued >= missed // 2, (rescued, missed)
 
 
@@ -217,6 +227,7 @@ def test_zbar_reads_utf8_without_mojibake_and_inverted_codes() -> None:
 
 
 def test_classify_sorts_tickets_codes_and_the_rest(payloads: list[str]) -> None:
+    assert is_ticket(payloads[-1])
     t = new_ticket()
     assert classify(display(t)) == "ticket"
     assert classify(t.lower()) == "ticket"

@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libzbar0            # the optional zbar QR backend
   fonts-noto-cjk      # Chinese text on screen and in screenshots
   libgl1 libegl1 libxkbcommon-x11-0 libdbus-1-3 libfontconfig1  # Qt's runtime needs
+  libxcb-keysyms1 libxcb-xinerama0  # Qt's xcb platform plugin (a window on X11)
   systemd             # systemd-analyze verify for the unit tests
   shellcheck          # lint of the provisioning scripts
   xvfb xdotool        # a real window for the demo on a machine with no screen

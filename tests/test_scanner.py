@@ -96,9 +96,8 @@ def test_the_extra_passes_read_what_the_first_misses(payloads: list[str]) -> Non
         found = scanner.decode(frame.image)
         assert_no_wrong(found, frame)
         rescued += bool(found and found[0].text == frame.expected)
-    assert missed >= 4
-    print("rescued", rescued, "of", missed)
-    assert rescued >= missed // 2, (rescued, missed)
+    assert missed >= 6
+    assert rescued >= 3, (rescued, missed)  # 5 of 11 with zxing-cpp 3.1
 
 
 def test_empty_frames_and_cut_codes_give_no_wrong_reads(scanner: Scanner, payloads: list[str]) -> None:

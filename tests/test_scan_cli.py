@@ -99,7 +99,7 @@ def test_scan_reads_a_camera_frame_and_checks_the_school(issued: tuple[Path, Pat
                                                          capsys) -> None:
     keys, out = issued
     payload = json.loads((out / "manifest.json").read_text("utf-8"))["codes"][0]["payload"]
-    frame = qf.make_frame("perspective", [payload], rng=np.random.default_rng(2))
+    frame = qf.make_frame("clean", [payload], rng=np.random.default_rng(2))
     photo = tmp_path / "frame.jpg"
     cv2.imwrite(str(photo), cv2.cvtColor(frame.image, cv2.COLOR_GRAY2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     capsys.readouterr()

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     headless = args.headless or (not args.windowed and not has_display())
     setup_logging(LoggingSection(level="INFO" if args.verbose else "WARNING"))
     started = time.monotonic()
-    from kiosk.ui.app import ensure_application
+    from kiosk.ui.app import ensure_application, quit_on_signals
 
     app = ensure_application(headless=headless)
     from kiosk.demo import DemoSite
@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo codes (last four): {', '.join(s.last_four for s in site.students)}; operator PIN 0000")
         session.window.present()
         session.start()
+        wake = quit_on_signals(app)  # noqa: F841 - the timer must live as long as the loop
         return int(app.exec_())
     finally:
         session.stop()

@@ -22,9 +22,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the station until operator mode leaves kiosk mode."""
     config = load_station(args.config)
     setup_logging(config.logging)
-    from kiosk.ui.app import ensure_application
+    from kiosk.ui.app import ensure_application, quit_on_signals
 
     app = ensure_application()
+    wake = quit_on_signals(app)  # noqa: F841 - the timer must live as long as the loop
     from kiosk.store import Store
     from kiosk.ui.session import build_ui
     from kiosk.ui.wiring import make_station, open_camera, status_refresher

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from typing import Any
 
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCursor
 from PyQt5.QtWidgets import (
     QApplication,
@@ -45,6 +46,22 @@ def ensure_application(argv: list[str] | None = None, *, headless: bool = False)
         QApplication.setAttribute(Qt.ApplicationAttribute.AA_EnableHighDpiScaling, False)
         app = QApplication(argv or ["kiosk"])
     return app  # type: ignore[return-value]
+
+
+def quit_on_signals(app: QApplication) -> QTimer:
+    """SIGTERM and SIGINT end the event loop cleanly (systemd stop, Ctrl-C); keep the returned timer."""
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("app.signal signum=%d", signum)
+        app.quit()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    # Python runs signal handlers only between bytecodes: wake it up now and then
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
 
 
 def has_display() -> bool:

@@ -38,3 +38,28 @@ def test_run_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[
     bad.write_text("[flow]\nidle_timeout_s = 'soon'\n", "utf-8")
     assert main(["run", "--config", str(bad), "--windowed"]) == 2
     assert "flow.idle_timeout_s" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_run_shows_the_station_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from kiosk.keyring import KeyRing
+
+    KeyRing.generate(tmp_path / "keys.json")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[station]\ndata_dir = "{tmp_path / "data"}"\n[codes]\nkey_file = "{tmp_path / "keys.json"}"\n'
+                      '[camera]\nsource = "demo"\n', "utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    child = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config", str(config)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (tmp_path / "data" / "attempts.sqlite").exists():
+        time.sleep(0.1)
+    time.sleep(1.0)
+    assert child.poll() is None, child.communicate()
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=20)
+    assert child.returncode == 0, err
+    assert "station.started" in err

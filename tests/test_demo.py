@@ -60,6 +60,6 @@ def test_run_shows_the_station_and_stops_on_sigterm(tmp_path: Path) -> None:
     time.sleep(1.0)
     assert child.poll() is None, child.communicate()
     child.send_signal(signal.SIGTERM)
-    out, err = child.communicate(timeout=20)
+    _out, err = child.communicate(timeout=20)
     assert child.returncode == 0, err
     assert "station.started" in err

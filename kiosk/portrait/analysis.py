@@ -26,7 +26,7 @@ from kiosk.portrait import background as bg
 from kiosk.portrait.checks import MAX_BACKDROP_GRADIENT, Check, Measures, judge
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import Landmarks, Plan, plan_crop
-from kiosk.portrait.photometry import FaceLight, face_patch, measure_light
+from kiosk.portrait.photometry import FaceLight, eye_glare, face_patch, measure_light
 from kiosk.portrait.smoothing import Smoother
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ LIVE_FRAME_GUARD = 0.02
 FULL_SCAN_S = 1.0
 #: heads rolled beyond what the frontal cascade sees are searched turned back by this much
 ROLL_RETRY_DEG = 14.0
+#: eyes with more than this share of saturated pixels around the pupil are behind glare
+MAX_GLARE_SHARE = 0.02
 #: the backdrop's evenness and colour are measured on a copy this wide
 BACKDROP_WIDTH = 160
 
@@ -143,6 +145,8 @@ class Analyzer:
                             measures=Measures(w, h, len(faces)))
         raw_face = faces[0] if faces else None
         eyes = None
+        gray: np.ndarray = np.zeros((0, 0), np.uint8)
+        ox = oy = 0
         if raw_face is not None:
             region, (ox, oy) = _face_region(frame_bgr, raw_face)
             gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
@@ -150,44 +154,60 @@ class Analyzer:
             raw_face = self._last_raw = _moved(fine, ox, oy)
             found = self.detector.eyes(gray, fine)
             if found is not None:
+                glare = eye_glare(gray, (found.left, found.right), fine.w)
+                # glare is local: a face bright all over is the exposure's fault
+                face_bright = float((gray[round(fine.y):round(fine.y + fine.h),
+                                          round(fine.x):round(fine.x + fine.w)] > 247).mean())
+                if glare > MAX_GLARE_SHARE and glare > 3 * face_bright:
+                    # the pupils are not really seen: as good as not found
+                    found = None
+            if found is not None:
                 eyes = Eyes((found.left[0] + ox, found.left[1] + oy), (found.right[0] + ox, found.right[1] + oy))
         face = self._track_face(raw_face, now)
         if face is None:
             return Analysis([Check("face", False, 0.0, "portrait.hint.no_face")], measures=Measures(w, h, 0))
-        if raw_face is None:  # held over a missed detection: cut around the held face
-            region, (ox, oy) = _face_region(frame_bgr, face)
-            gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
-        local = _moved(face, -ox, -oy)
         eyes = self._track_eyes(eyes, now)
-        patch = face_patch(gray, local)
-        raw_light = measure_light(patch) if patch is not None else None
+        # a face held over a missed detection is not measured again: the
+        # pixels where it was may be anything now; the last measures stand
+        held = raw_face is None
+        raw_light = None
+        if not held:
+            patch = face_patch(gray, _moved(face, -ox, -oy))
+            raw_light = measure_light(patch) if patch is not None else None
         light = self._track("light", raw_light, FaceLight, now)
+        top, bd, clothing = self._backdrop(small, k, face, held, now)
+        plan = plan_crop(w, h, landmarks(face, eyes, top), self.settings.max_upscale, self.frame_guard)
+        m = Measures(w, h, 1, face, eyes, top, top is not None, light, bd, clothing, plan)
+        return Analysis(judge(m, self.settings.tilt_max_deg), face, eyes, top, plan,
+                        raw_light.sharpness if raw_light else 0.0, m)
 
-        kt = min(1.0, BACKDROP_WIDTH / w)
-        tiny = cv2.resize(small, (round(w * kt), round(h * kt)), interpolation=cv2.INTER_AREA)
-        tiny_lab = bg.to_lab(tiny)
-        backdrop = bg.estimate_backdrop(tiny_lab)
-        # the head top wants the finer copy, but only the columns over the face
-        x0, x1 = max(0, int((face.cx - face.w * 0.3) * k)), min(small.shape[1], int((face.cx + face.w * 0.3) * k) + 1)
-        y1 = min(small.shape[0], int((face.y + face.h * 0.3) * k) + 1)
-        band = bg.distance_map(bg.to_lab(small[:y1, x0:x1]), backdrop)
-        top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
+    def _backdrop(self, small: np.ndarray, k: float, face: Box, held: bool,
+                  now: float) -> tuple[float | None, bg.BackdropMeasures | None, float | None]:
+        """Head top, backdrop measures and clothing share (smoothed) around ``face``."""
+        top_raw = bd_raw = clothing_raw = None
+        if not held:
+            h, w = small.shape[:2]
+            kt = min(1.0, BACKDROP_WIDTH / (w / k))
+            tiny = cv2.resize(small, (round(w / k * kt), round(h / k * kt)), interpolation=cv2.INTER_AREA)
+            tiny_lab = bg.to_lab(tiny)
+            backdrop = bg.estimate_backdrop(tiny_lab)
+            # the head top wants the finer copy, but only the columns over the face
+            x0 = max(0, int((face.cx - face.w * 0.3) * k))
+            x1 = min(w, int((face.cx + face.w * 0.3) * k) + 1)
+            y1 = min(h, int((face.y + face.h * 0.3) * k) + 1)
+            band = bg.distance_map(bg.to_lab(small[:y1, x0:x1]), backdrop)
+            top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
+            mask = bg.backdrop_mask(tiny_lab.shape[:2], face, top_raw, kt)
+            bd_raw = bg.measure_backdrop(tiny_lab, mask, self._reference)
+            clothing_raw = bg.clothing_share(tiny_lab, face, backdrop.lab, kt)
         top_t = self._smooth.update("head_top", None if top_raw is None else (top_raw,), now)
-        top = top_t[0] if top_t is not None else None
-        mask = bg.backdrop_mask(tiny_lab.shape[:2], face, top, kt)
-        bd_raw = bg.measure_backdrop(tiny_lab, mask, self._reference)
         bd = self._track("backdrop", bd_raw, bg.BackdropMeasures, now)
+        clothing_t = self._smooth.update("clothing", None if clothing_raw is None else (clothing_raw,), now)
+        top = top_t[0] if top_t is not None else None
         if bd is not None and bd.gradient > MAX_BACKDROP_GRADIENT:
             # on a busy backdrop the first "non-backdrop" pixel is anything
             top = None
-        clothing_raw = bg.clothing_share(tiny_lab, face, backdrop.lab, kt)
-        clothing_t = self._smooth.update("clothing", None if clothing_raw is None else (clothing_raw,), now)
-
-        plan = plan_crop(w, h, landmarks(face, eyes, top), self.settings.max_upscale, self.frame_guard)
-        m = Measures(w, h, 1, face, eyes, top, top is not None, light, bd,
-                     clothing_t[0] if clothing_t else None, plan)
-        return Analysis(judge(m, self.settings.tilt_max_deg), face, eyes, top, plan,
-                        raw_light.sharpness if raw_light else 0.0, m)
+        return top, bd, clothing_t[0] if clothing_t else None
 
     def _find_faces(self, small_gray: np.ndarray, k: float, now: float) -> list[Box]:
         """Faces of this frame: near the last one, or in the whole frame now and then."""

@@ -66,3 +66,19 @@ def measure_light(patch: np.ndarray) -> FaceLight:
     contrast = float(inner.std()) + 8.0
     sharpness = float(lap.var()) / contrast
     return FaceLight(mean, dark, bright, overlap, sharpness)
+
+
+def eye_glare(gray: np.ndarray, eyes: tuple[tuple[float, float], tuple[float, float]], face_width: float) -> float:
+    """The larger share of saturated pixels (above 247) around either pupil: a reflection on glasses.
+
+    A catchlight in a bare eye is a few pixels; a lens reflecting a lamp
+    covers the eye with white, which the standard does not accept.
+    """
+    r = max(2, round(face_width * 0.1))
+    worst = 0.0
+    for x, y in eyes:
+        x0, y0 = max(0, round(x) - r), max(0, round(y) - r)
+        window = gray[y0: round(y) + r, x0: round(x) + r]
+        if window.size:
+            worst = max(worst, float((window > BRIGHT).mean()))
+    return worst

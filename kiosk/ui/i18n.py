@@ -11,7 +11,14 @@ from typing import Any
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from kiosk.text import LANGUAGES, text
+from kiosk.text import LANGUAGES, table
+
+
+class _Blanks(dict[str, Any]):
+    """Placeholders the caller could not fill read as an ellipsis, never as ``{name}``."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
 
 
 class Lang(QObject):
@@ -25,8 +32,15 @@ class Lang(QObject):
         self._bound: dict[int, tuple[Callable[[str], Any], str, dict[str, Any]]] = {}
 
     def t(self, key: str, **params: Any) -> str:
-        """The string ``key`` in the current language."""
-        return text(key, self.lang, **params)
+        """The string ``key`` in the current language (an unknown key shows as itself, a visible bug)."""
+        entry = table().get(key)
+        if entry is None:
+            return key
+        template = entry.get(self.lang)
+        try:
+            return template.format_map(_Blanks(params))
+        except (IndexError, ValueError, AttributeError):
+            return template
 
     def bind(self, owner: object, setter: Callable[[str], Any], key: str, **params: Any) -> None:
         """Show ``key`` through ``setter`` now and again after every language change.

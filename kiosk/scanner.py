@@ -50,14 +50,14 @@ _MAX_REGIONS = 2
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
     """``frame`` as one 8-bit channel (BGR and BGRA converted, gray passed through)."""
+    if frame.dtype != np.uint8:
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
     if frame.ndim == 3 and frame.shape[2] == 3:
         return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     if frame.ndim == 3 and frame.shape[2] == 4:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
     if frame.ndim == 3 and frame.shape[2] == 1:
         frame = frame[:, :, 0]
-    if frame.dtype != np.uint8:
-        frame = np.clip(frame, 0, 255).astype(np.uint8)
     return frame
 
 
@@ -114,6 +114,8 @@ class Scanner:
     def decode(self, gray: np.ndarray) -> list[Decoded]:
         """Every QR code in ``gray``, the one nearest the frame centre first."""
         gray = to_gray(gray)
+        if gray.ndim != 2 or min(gray.shape) < 21:  # nothing smaller than one QR code's modules
+            return []
         start = self.clock()
         found, suspects = self._timed("first", gray.size, lambda: self.decoder.find(gray))
         if not found:

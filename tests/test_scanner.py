@@ -110,6 +110,9 @@ def test_empty_frames_and_cut_codes_give_no_wrong_reads(scanner: Scanner, payloa
         assert_no_wrong(scanner.decode(frame.image), frame)
     assert scanner.decode(np.zeros((720, 1280), np.uint8)) == []
     assert scanner.decode(np.full((8, 8), 255, np.uint8)) == []
+    assert scanner.decode(np.zeros((0, 0), np.uint8)) == []
+    assert scanner.decode(np.zeros((720, 1280, 3), np.float32)) == []
+    assert scanner.decode(np.zeros(100, np.uint8)) == []
 
 
 def test_of_two_codes_the_one_nearest_the_centre_comes_first(scanner: Scanner, payloads: list[str]) -> None:

@@ -305,3 +305,13 @@ def test_a_message_missing_its_details_never_shows_placeholders(qtbot) -> None:
     shown = lang.t("code.wrong_batch")
     assert "{" not in shown and "…" in shown
     assert lang.t("flow.error.last_four_wrong", n=2).count("2") == 1
+
+
+def test_operator_leaves_kiosk_mode(ui: Harness) -> None:
+    w = ui.window
+    w.allow_close = False
+    ui.tap(w.staff_button)
+    ui.type_keys("0000")
+    ui.send(flow.MenuChosen(item=flow.MENU_QUIT))
+    assert w.allow_close
+    assert not w.isVisible()

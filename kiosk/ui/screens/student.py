@@ -27,7 +27,6 @@ class WelcomeScreen(Screen):
         self.start = self.button("ui.welcome.start", flow.StartTapped(), primary=True)
         self.start.setMinimumHeight(160)
         self.status = self.button("ui.welcome.status", flow.StatusTapped())
-        self.no_code = self.button("ui.welcome.no_code", flow.NoCodeTapped())
         self.first.addStretch(1)
         self.first.addWidget(intro)
         self.first.addSpacing(24)
@@ -35,7 +34,9 @@ class WelcomeScreen(Screen):
         self.first.addStretch(1)
         self.second.addStretch(1)
         self.second.addWidget(self.status)
-        self.second.addWidget(self.no_code)
+        no_code = self.label("ui.welcome.no_code_hint", "sub")
+        no_code.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.second.addWidget(no_code)
         self.second.addStretch(1)
 
     def show_state(self, state: flow.State) -> None:

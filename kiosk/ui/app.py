@@ -13,7 +13,7 @@ import os
 import signal
 from typing import Any
 
-from PyQt5.QtCore import Qt, QTimer, pyqtSignal
+from PyQt5.QtCore import QMessageLogContext, Qt, QTimer, QtMsgType, pyqtSignal, qInstallMessageHandler
 from PyQt5.QtGui import QCursor
 from PyQt5.QtWidgets import (
     QApplication,
@@ -37,12 +37,21 @@ PORTRAIT = (1080, 1920)
 LANDSCAPE = (1920, 1080)
 
 
+def _qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str | None) -> None:
+    # Qt's own chatter (offscreen plugin notes, XDG paths) goes to the log, not over the demo's output
+    if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg):
+        log.error("qt.message text=%s", message)
+    else:
+        log.info("qt.message text=%s", message)
+
+
 def ensure_application(argv: list[str] | None = None, *, headless: bool = False) -> QApplication:
-    """The one QApplication (offscreen when ``headless``)."""
+    """The one QApplication (offscreen when ``headless``); Qt's messages go to the log."""
     if headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = QApplication.instance()
     if app is None:
+        qInstallMessageHandler(_qt_message)
         QApplication.setAttribute(Qt.ApplicationAttribute.AA_EnableHighDpiScaling, False)
         app = QApplication(argv or ["kiosk"])
     return app  # type: ignore[return-value]

@@ -117,12 +117,14 @@ class Analyzer:
         self._clock = 0.0
         self._last_raw: Box | None = None  # the face detected in the last frame
         self._last_full = -1e9  # when the whole frame was last searched
+        self._tracked = False  # this frame's face came from the fine search around the last
 
     def reset(self) -> None:
         """Forget the smoothing history (a new person, or after a photo)."""
         self._smooth.reset()
         self._last_raw = None
         self._last_full = -1e9
+        self._tracked = False
 
     def analyse(self, frame_bgr: np.ndarray, now: float | None = None) -> Analysis:
         """The checks of ``frame_bgr``; ``now`` (seconds, monotonic) keys the smoothing.
@@ -150,9 +152,14 @@ class Analyzer:
         if raw_face is not None:
             region, (ox, oy) = _face_region(frame_bgr, raw_face)
             gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
-            fine = self.detector.refine(gray, _moved(raw_face, -ox, -oy))
+            local = _moved(raw_face, -ox, -oy)
+            # a face found by the fine search around the last one is measured
+            # already; a face from the whole-frame search needs the fine measure
+            fine = local if self._tracked else self.detector.refine(gray, local)
             raw_face = self._last_raw = _moved(fine, ox, oy)
-            found = self.detector.eyes(gray, fine)
+            last = self._smooth.update("eyes", None, now)
+            near = Eyes((last[0] - ox, last[1] - oy), (last[2] - ox, last[3] - oy)) if last else None
+            found = self.detector.eyes(gray, fine, near)
             if found is not None:
                 glare = eye_glare(gray, (found.left, found.right), fine.w)
                 # glare is local: a face bright all over is the exposure's fault
@@ -216,11 +223,14 @@ class Analyzer:
             sw, sh = small_gray.shape[1], small_gray.shape[0]
             x0, y0 = max(0, int((last.x - last.w * 0.6) * k)), max(0, int((last.y - last.h * 0.6) * k))
             x1, y1 = min(sw, int((last.x + last.w * 1.6) * k) + 1), min(sh, int((last.y + last.h * 1.6) * k) + 1)
-            near = self.detector.faces(small_gray[y0:y1, x0:x1], k, size=(last.w * k * 0.75, last.w * k * 1.35))
+            near = self.detector.faces(small_gray[y0:y1, x0:x1], k, size=(last.w * k * 0.85, last.w * k * 1.18),
+                                       step=1.05)
             if len(near) == 1:
                 face = near[0]
                 self._last_raw = Box(face.x + x0 / k, face.y + y0 / k, face.w, face.h)
+                self._tracked = True
                 return [self._last_raw]
+        self._tracked = False
         faces = self.detector.faces(small_gray, k)
         self._last_full = now
         for angle in (ROLL_RETRY_DEG, -ROLL_RETRY_DEG):

@@ -117,17 +117,19 @@ class FaceDetector:
         # same person wears the same glasses from frame to frame (speed only)
         self._first = {"left": 0, "right": 0}
 
-    def faces(self, small_gray: np.ndarray, k: float, size: tuple[float, float] | None = None) -> list[Box]:
+    def faces(self, small_gray: np.ndarray, k: float, size: tuple[float, float] | None = None,
+              step: float = 1.1) -> list[Box]:
         """Faces in ``small_gray`` (the frame scaled by ``k``), largest first, in frame pixels.
 
         ``size`` limits the face widths searched (pixels of ``small_gray``),
-        for a search around a face already known. Faces much smaller than the
+        for a search around a face already known, in size steps of ``step``.
+        Faces much smaller than the
         largest are dropped: at kiosk distance a second person is as large as
         the first, and small hits are noise.
         """
         if size is not None:
             lo, hi = max(20, round(size[0])), max(21, round(size[1]))
-            found = list(self._face.detectMultiScale(small_gray, scaleFactor=1.1, minNeighbors=4,
+            found = list(self._face.detectMultiScale(small_gray, scaleFactor=step, minNeighbors=4,
                                                      minSize=(lo, lo), maxSize=(hi, hi)))
         else:
             # small faces need fine size steps to be found at all; large ones
@@ -187,8 +189,12 @@ class FaceDetector:
             out.append(Box((cx - box.w / 2) / k, (cy - box.h / 2) / k, box.w / k, box.h / k))
         return out
 
-    def eyes(self, gray: np.ndarray, face: Box) -> Eyes | None:
-        """Both eyes of ``face`` in ``gray`` (full resolution), or None unless both are found."""
+    def eyes(self, gray: np.ndarray, face: Box, near: Eyes | None = None) -> Eyes | None:
+        """Both eyes of ``face`` in ``gray`` (full resolution), or None unless both are found.
+
+        ``near``: where the eyes were a moment ago (same coordinates); each eye
+        is then searched only around there, a fraction of the cost.
+        """
         y0 = max(0, round(face.y + EYE_BAND[0] * face.h))
         y1 = min(gray.shape[0], round(face.y + EYE_BAND[1] * face.h))
         x0, x1 = max(0, round(face.x)), min(gray.shape[1], round(face.x + face.w))
@@ -202,7 +208,10 @@ class FaceDetector:
             roi = gray[y0:y1, x0:x1]
             roi = cv2.resize(roi, (max(1, round(roi.shape[1] * k)), max(1, round(roi.shape[0] * k))),
                              interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-            for side, (bx, by, bw, bh) in self._eyes_at(roi, face, (x0, y0), k, set(found), votes=votes).items():
+            hints = None if near is None else {side: ((px - x0) * k, (py - y0) * k)
+                                                for side, (px, py) in (("left", near.left), ("right", near.right))}
+            for side, (bx, by, bw, bh) in self._eyes_at(roi, face, (x0, y0), k, set(found), votes=votes,
+                                                        near=hints).items():
                 # the pupil is found at full resolution: in the small working
                 # copy the iris and the shadow under it blur into one
                 box = (round(x0 + bx / k), round(y0 + by / k), round(bw / k), round(bh / k))
@@ -217,22 +226,30 @@ class FaceDetector:
         return Eyes(left=(float(left[0]), float(left[1])), right=(float(right[0]), float(right[1])))
 
     def _eyes_at(self, roi: np.ndarray, face: Box, origin: tuple[int, int], k: float,
-                 skip: set[str], *, votes: int) -> dict[str, tuple[int, int, int, int]]:
+                 skip: set[str], *, votes: int,
+                 near: dict[str, tuple[float, float]] | None) -> dict[str, tuple[int, int, int, int]]:
         """Eye boxes (ROI pixels) per side of the face found at scale ``k``."""
         fx0, fy0 = (face.x - origin[0]) * k, (face.y - origin[1]) * k
         fw = face.w * k
-        expected_y = fy0 + 0.4 * face.h * k
         half = roi.shape[1] // 2
         pad = round(fw * 0.08)
         found: dict[str, tuple[int, int, int, int]] = {}
-        for side, (a, b) in (("left", (0, half + pad)), ("right", (half - pad, roi.shape[1]))):
+        for side, columns in (("left", (0, half + pad)), ("right", (half - pad, roi.shape[1]))):
             if side in skip:
                 continue
-            expected_x = fx0 + fw * (0.3 if side == "left" else 0.7)
+            expected = (fx0 + fw * (0.3 if side == "left" else 0.7), fy0 + 0.4 * face.h * k)
+            (a, b), (top, bottom) = columns, (0, roi.shape[0])
+            if near is not None:
+                expected = near[side]
+                a, b = max(0, round(expected[0] - fw * 0.25)), min(roi.shape[1], round(expected[0] + fw * 0.25))
+                top = max(0, round(expected[1] - fw * 0.22))
+                bottom = min(roi.shape[0], round(expected[1] + fw * 0.22))
+                if b - a < fw * 0.2 or bottom - top < fw * 0.2:
+                    continue
             cascades = [*self._eyes, self._split[side]]
             first = self._first[side]
             for i in [first, *(j for j in range(len(cascades)) if j != first)]:
-                hit = self._best_eye(cascades[i], roi[:, a:b], a, fw, (expected_x, expected_y), votes=votes)
+                hit = self._best_eye(cascades[i], roi[top:bottom, a:b], (a, top), fw, expected, votes=votes)
                 if hit is not None:
                     found[side] = hit
                     self._first[side] = i
@@ -240,16 +257,17 @@ class FaceDetector:
         return found
 
     @staticmethod
-    def _best_eye(cascade: cv2.CascadeClassifier, roi: np.ndarray, offset: int, fw: float,
+    def _best_eye(cascade: cv2.CascadeClassifier, roi: np.ndarray, offset: tuple[int, int], fw: float,
                   expected: tuple[float, float], *, votes: int) -> tuple[int, int, int, int] | None:
         lo, hi = max(8, round(fw * 0.13)), round(fw * 0.36)
         hits = cascade.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=votes, minSize=(lo, lo),
                                         maxSize=(hi, hi))
         best, best_d = None, fw * 0.2
+        ox, oy = offset
         for x, y, w, h in hits:
-            d = math.hypot(offset + x + w / 2 - expected[0], y + h / 2 - expected[1])
+            d = math.hypot(ox + x + w / 2 - expected[0], oy + y + h / 2 - expected[1])
             if d < best_d:
-                best, best_d = (offset + int(x), int(y), int(w), int(h)), d
+                best, best_d = (ox + int(x), oy + int(y), int(w), int(h)), d
         return best
 
     @staticmethod

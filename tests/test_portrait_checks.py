@@ -123,6 +123,18 @@ def test_busy_backdrop_is_not_even_and_head_top_is_not_guessed() -> None:
     assert analysis.head_top is None
 
 
+@pytest.mark.parametrize("kind", ["shadow", "gradient"])
+def test_shadow_or_gradient_on_the_backdrop_is_not_even(kind: str) -> None:
+    frame = _scene().render(GOOD).astype(np.float32)
+    if kind == "shadow":
+        frame[:, 700:] *= 0.75  # a shadow over the right of the backdrop
+    else:
+        frame *= np.linspace(0.75, 1.05, W, dtype=np.float32)[None, :, None]  # light falling off to one side
+    analysis = analyse(np.clip(frame, 0, 255).astype(np.uint8))
+    assert failing(analysis) == {"background"}
+    assert analysis.first_hint() == "portrait.hint.background"
+
+
 def test_two_people() -> None:
     analysis = analyse(_scene().render_two_people())
     assert [c.name for c in analysis.checks] == ["face"]

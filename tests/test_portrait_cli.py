@@ -64,6 +64,16 @@ def test_compliant_photo_exit_0(images: dict[str, Path], tmp_path: Path, capsys:
     assert not list(out.parent.glob(".portrait-*"))  # no temporary file left
 
 
+def test_a_photo_it_made_is_judged_compliant_again(images: dict[str, Path], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    first = tmp_path / "first.jpg"
+    assert main(["portrait", str(images["good"]), "-o", str(first)]) == 0
+    capsys.readouterr()
+    code, report = run_json(capsys, str(first), "-o", str(tmp_path / "second.jpg"))
+    assert code == 0, report["reasons"]
+    assert 50 <= report["head_top_px"] <= 110 and 200 <= report["eye_line_px"] <= 300
+
+
 @pytest.mark.parametrize(("name", "reason"), [
     ("busy", "portrait.hint.background"),
     ("edge", "portrait.hint.move_centre"),

@@ -129,12 +129,12 @@ class Analyzer:
     def analyse(self, frame_bgr: np.ndarray, now: float | None = None) -> Analysis:
         """The checks of ``frame_bgr``; ``now`` (seconds, monotonic) keys the smoothing.
 
-        Without ``now`` each call counts as one frame at 30 fps.
+        Without ``now`` the frame counts as 1/30 s after the previous one.
         """
         check_frame(frame_bgr)
-        if now is None:
-            self._clock += 1 / 30
-            now = self._clock
+        # without a time, one frame at 30 fps after the last one seen
+        self._clock = self._clock + 1 / 30 if now is None else max(self._clock, now)
+        now = self._clock
         h, w = frame_bgr.shape[:2]
         k = min(1.0, self.settings.detect_width / w)
         small = (cv2.resize(frame_bgr, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)

@@ -47,7 +47,8 @@ def test_reasons_when_there_is_no_crop() -> None:
         return plan_crop(size[0], size[1], Landmarks(face, cx, eye, head), max_upscale=1.6).problem
 
     assert problem(200, 640, 330, 180) is None
-    assert problem(80, 640, 330, 270) == "too_far"
+    assert problem(80, 640, 330, 270) == "too_far"  # would need too much enlarging
+    assert problem(150, 1920, 600, 500, size=(3840, 2160)) == "too_far"  # small in a large frame
     assert problem(600, 640, 330, 0) == "too_close"
     assert problem(200, 80, 330, 180) == "off_centre"
     assert problem(200, 1200, 330, 180) == "off_centre"

@@ -31,7 +31,7 @@ def test_a_person_standing_still_passes_on_every_frame() -> None:
 
 
 def test_smoothing_steadies_the_measures() -> None:
-    frames = stream(replace(GOOD, noise=6.0), 2.0, fps=15)
+    frames = stream(replace(GOOD, noise=6.0), 1.2, fps=15)
 
     def spread(smoothing_s: float) -> float:
         analyzer = Analyzer(PortraitSection(smoothing_s=smoothing_s))

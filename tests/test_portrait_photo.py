@@ -201,3 +201,26 @@ def test_plain_image_is_small_but_best_quality() -> None:
     flat = np.full((640, 480, 3), 200, np.uint8)
     encoded = jpeg_module.encode_in_band(flat, 20 * 1024, 40 * 1024)
     assert encoded.quality == jpeg_module.MAX_QUALITY and not encoded.in_band
+
+
+def _edge_frames() -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    scene = _scene(960, 540)
+    frames = [np.zeros((64, 64, 3), np.uint8), np.full((100, 3000, 3), 255, np.uint8),
+              rng.integers(0, 255, (480, 640, 3), dtype=np.uint8), np.zeros((2000, 64, 3), np.uint8)]
+    frames += [scene.render(Pose(dx=dx, dy=dy, scale=0.9)) for dx in (-0.55, 0.5) for dy in (-0.45, 0.6)]
+    frames += [scene.render(Pose(scale=s)) for s in (3.5, 0.3)]
+    return frames
+
+
+def test_any_frame_gives_a_photo_or_a_hint_never_a_crash() -> None:
+    for frame in _edge_frames():
+        for guard in (0.0, 0.02):
+            analysis = Analyzer(SETTINGS, frame_guard=guard).analyse(frame)
+            assert analysis.ok or analysis.first_hint()
+            try:
+                photo = make_photo(frame, analysis, SETTINGS)
+            except FramingError as exc:
+                assert exc.key.startswith("portrait.")
+            else:
+                assert photo.jpeg[:2] == b"\xff\xd8"

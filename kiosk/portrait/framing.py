@@ -27,6 +27,8 @@ GUARD_PX = 6.0
 #: the face may sit this many output pixels off the centre line before the
 #: photo counts as not centred
 CENTRE_TOLERANCE_PX = 10.0
+#: a face narrower than this share of the frame is too far away, whatever the resolution
+MIN_FACE_SHARE = 0.08
 #: face widths (output pixels) tried by the search
 _TARGETS = [FACE_WIDTH[0] + GUARD_PX + i * 6.0
             for i in range(int((FACE_WIDTH[1] - FACE_WIDTH[0] - 2 * GUARD_PX) / 6) + 1)]
@@ -100,7 +102,9 @@ def plan_crop(frame_w: int, frame_h: int, marks: Landmarks, max_upscale: float, 
     if frame_w * max_upscale < OUT_W or frame_h * max_upscale < OUT_H:
         # no face position can help: the camera's frames are too small for the photo
         return Plan(None, "low_resolution")
-    if marks.face_width <= 0:
+    if marks.face_width < MIN_FACE_SHARE * frame_w:
+        # even if the resolution would allow it: someone this small in the
+        # picture is standing back in the room, not at the station
         return Plan(None, "too_far")
     best: Crop | None = None
     seen = {"scale": False, "size": False, "horizontal": False}

@@ -145,40 +145,17 @@ class Analyzer:
             self._smooth.reset()
             return Analysis([Check("face", False, float(len(faces)), "portrait.hint.one_person")],
                             measures=Measures(w, h, len(faces)))
-        raw_face = faces[0] if faces else None
-        eyes = None
-        gray: np.ndarray = np.zeros((0, 0), np.uint8)
-        ox = oy = 0
-        if raw_face is not None:
-            region, (ox, oy) = _face_region(frame_bgr, raw_face)
-            gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
-            local = _moved(raw_face, -ox, -oy)
-            # a face found by the fine search around the last one is measured
-            # already; a face from the whole-frame search needs the fine measure
-            fine = local if self._tracked else self.detector.refine(gray, local)
-            raw_face = self._last_raw = _moved(fine, ox, oy)
-            last = self._smooth.update("eyes", None, now)
-            near = Eyes((last[0] - ox, last[1] - oy), (last[2] - ox, last[3] - oy)) if last else None
-            found = self.detector.eyes(gray, fine, near)
-            if found is not None:
-                glare = eye_glare(gray, (found.left, found.right), fine.w)
-                # glare is local: a face bright all over is the exposure's fault
-                face_bright = float((gray[round(fine.y):round(fine.y + fine.h),
-                                          round(fine.x):round(fine.x + fine.w)] > 247).mean())
-                if glare > MAX_GLARE_SHARE and glare > 3 * face_bright:
-                    # the pupils are not really seen: as good as not found
-                    found = None
-            if found is not None:
-                eyes = Eyes((found.left[0] + ox, found.left[1] + oy), (found.right[0] + ox, found.right[1] + oy))
+        raw_face, eyes, gray, (ox, oy) = self._measure_face(frame_bgr, faces[0], now) if faces else (
+            None, None, None, (0, 0))
         face = self._track_face(raw_face, now)
         if face is None:
             return Analysis([Check("face", False, 0.0, "portrait.hint.no_face")], measures=Measures(w, h, 0))
         eyes = self._track_eyes(eyes, now)
         # a face held over a missed detection is not measured again: the
         # pixels where it was may be anything now; the last measures stand
-        held = raw_face is None
+        held = gray is None
         raw_light = None
-        if not held:
+        if gray is not None:
             patch = face_patch(gray, _moved(face, -ox, -oy))
             raw_light = measure_light(patch) if patch is not None else None
         light = self._track("light", raw_light, FaceLight, now)
@@ -187,6 +164,30 @@ class Analyzer:
         m = Measures(w, h, 1, face, eyes, top, top is not None, light, bd, clothing, plan)
         return Analysis(judge(m, self.settings.tilt_max_deg), face, eyes, top, plan,
                         raw_light.sharpness if raw_light else 0.0, m)
+
+    def _measure_face(self, frame: np.ndarray, found: Box,
+                      now: float) -> tuple[Box, Eyes | None, np.ndarray, tuple[int, int]]:
+        """The face measured finely, its eyes (None if unseen), and the gray region cut around it."""
+        region, (ox, oy) = _face_region(frame, found)
+        gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+        local = _moved(found, -ox, -oy)
+        # a face found by the fine search around the last one is measured
+        # already; a face from the whole-frame search needs the fine measure
+        fine = local if self._tracked else self.detector.refine(gray, local)
+        self._last_raw = _moved(fine, ox, oy)
+        last = self._smooth.update("eyes", None, now)
+        near = Eyes((last[0] - ox, last[1] - oy), (last[2] - ox, last[3] - oy)) if last else None
+        eyes = self.detector.eyes(gray, fine, near)
+        if eyes is not None:
+            glare = eye_glare(gray, (eyes.left, eyes.right), fine.w)
+            # glare is local: a face bright all over is the exposure's fault
+            face_bright = float((gray[round(fine.y):round(fine.y + fine.h),
+                                      round(fine.x):round(fine.x + fine.w)] > 247).mean())
+            if glare > MAX_GLARE_SHARE and glare > 3 * face_bright:
+                eyes = None  # the pupils are not really seen: as good as not found
+        if eyes is not None:
+            eyes = Eyes((eyes.left[0] + ox, eyes.left[1] + oy), (eyes.right[0] + ox, eyes.right[1] + oy))
+        return self._last_raw, eyes, gray, (ox, oy)
 
     def _backdrop(self, small: np.ndarray, k: float, face: Box, held: bool,
                   now: float) -> tuple[float | None, bg.BackdropMeasures | None, float | None]:

@@ -175,7 +175,7 @@ class Analyzer:
         # already; a face from the whole-frame search needs the fine measure
         fine = local if self._tracked else self.detector.refine(gray, local)
         self._last_raw = _moved(fine, ox, oy)
-        last = self._smooth.update("eyes", None, now)
+        last = self._smooth.peek("eyes", now)
         near = Eyes((last[0] - ox, last[1] - oy), (last[2] - ox, last[3] - oy)) if last else None
         eyes = self.detector.eyes(gray, fine, near)
         if eyes is not None:
@@ -242,22 +242,24 @@ class Analyzer:
         return faces
 
     def _track_face(self, face: Box | None, now: float) -> Box | None:
-        last = self._smooth.update("face", None, now) if face is None else None
+        """The smoothed face; a face far from the last one is a new person and starts afresh."""
+        last = self._smooth.peek("face", now)
         if face is None:
             return Box(*last) if last else None
-        prev = self._smooth.update("face", None, now)
-        if prev is not None:
-            px, _py, pw, _ = prev
-            if abs(px + pw / 2 - face.cx) > NEW_PERSON_JUMP * pw or abs(pw - face.w) > NEW_PERSON_JUMP * pw:
+        if last is not None:
+            lx, _, lw, _ = last
+            if abs(lx + lw / 2 - face.cx) > NEW_PERSON_JUMP * lw or abs(lw - face.w) > NEW_PERSON_JUMP * lw:
                 self._smooth.reset()
         return Box(*self._smooth.update("face", (face.x, face.y, face.w, face.h), now) or ())
 
     def _track_eyes(self, eyes: Eyes | None, now: float) -> Eyes | None:
+        """The smoothed eyes (held briefly when missed)."""
         value = None if eyes is None else (*eyes.left, *eyes.right)
         got = self._smooth.update("eyes", value, now)
         return Eyes((got[0], got[1]), (got[2], got[3])) if got else None
 
     def _track(self, name: str, value: Any, cls: Any, now: float) -> Any:
+        """A measures dataclass of floats (and float tuples), smoothed field by field."""
         flat: tuple[float, ...] | None = None
         if value is not None:
             flat = tuple(float(x) for v in astuple(value) for x in (v if isinstance(v, tuple) else (v,)))

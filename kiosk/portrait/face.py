@@ -1,10 +1,11 @@
 """Finding faces and eyes with the Haar cascades that ship with OpenCV 4.x.
 
-Faces are found on a copy of the frame downscaled to ``detect_width`` (cheap,
-and a face worth photographing is large); eyes are then searched in the upper
-part of each face at a fixed working size cut from the full-resolution frame,
-one half of the face at a time, so that one eye hidden by a glasses rim does
-not hide the other. Eye centres are refined to the darkest blob (the pupil)
+Faces are found on a copy of the frame the caller downscaled (cheap, and a
+face worth photographing is large), then measured again finely around where
+they were found (``refine``); eyes are searched in the upper part of each
+face at a fixed working size cut from the full-resolution frame, one half of
+the face at a time, so that one eye hidden by a glasses rim does not hide the
+other. Eye centres are refined to the darkest blob (the pupil)
 inside each eye box, because the box centre alone is too coarse to judge a
 5 degree tilt (measured on rotated real faces: the angle from box centres
 scatters by up to 10 degrees, from the pupils by about 1).

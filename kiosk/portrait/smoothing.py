@@ -36,6 +36,10 @@ class Smoother:
         else:
             self._tracks.pop(name, None)
 
+    def peek(self, name: str, now: float) -> tuple[float, ...] | None:
+        """The current value of ``name`` without a new measurement (None when missing too long)."""
+        return self.update(name, None, now)
+
     def update(self, name: str, value: tuple[float, ...] | None, now: float) -> tuple[float, ...] | None:
         """The smoothed ``value`` of ``name`` at ``now``; None when missing for longer than ``hold_s``."""
         track = self._tracks.get(name)

@@ -132,3 +132,9 @@ def test_config_batch_colour_is_used(images: dict[str, Path], tmp_path: Path,
     bad = tmp_path / "bad.toml"
     bad.write_text('[portrait]\nbackground = "pink"\n', "utf-8")
     assert main(["portrait", str(images["good"]), "--config", str(bad)]) == 2
+
+
+def test_background_option_overrides_the_config(images: dict[str, Path], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = run_json(capsys, str(images["good"]), "--background", "white")
+    assert code == 3 and [r["key"] for r in report["reasons"]] == ["portrait.hint.background_colour"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cache
+from itertools import pairwise
 
 import numpy as np
 
@@ -87,3 +88,12 @@ def test_live_guidance_asks_for_room_at_the_frame_sides() -> None:
     frame = _scene().render(pose)
     assert Analyzer(PortraitSection(), frame_guard=0.0).analyse(frame).ok
     assert Analyzer(PortraitSection()).analyse(frame).first_hint() == "portrait.hint.move_centre"
+
+
+def test_hints_do_not_flicker_at_a_border() -> None:
+    # a person swaying (with sensor noise) right where the frame's edge starts to matter
+    analyzer = Analyzer(PortraitSection())
+    hints = [analyzer.analyse(frame, now=t).first_hint()
+             for t, frame in stream(replace(GOOD, noise=3.0), 4.0, fps=15, dx=0.325)]
+    changes = sum(1 for a, b in pairwise(hints) if a != b)
+    assert changes <= 4, hints

@@ -10,6 +10,7 @@ unreadable, or an output that cannot be written).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -43,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--original", type=Path, help="also write the head-and-shoulders original here")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--config", type=Path, help="station config file (kiosk.toml); defaults when omitted")
+    p.add_argument("--background", choices=("blue", "white", "grey"),
+                   help="backdrop colour to expect (default: [portrait] background of the config)")
 
 
 def read_image(path: Path, min_w: int, min_h: int) -> np.ndarray:
@@ -108,6 +111,8 @@ def _write(path: Path, data: bytes) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``kiosk portrait``."""
     settings = config.load_station(args.config).portrait
+    if args.background:
+        settings = dataclasses.replace(settings, background=args.background)
     from kiosk.portrait.framing import OUT_H, OUT_W
 
     try:

@@ -263,6 +263,7 @@ def test_english_toggle_on_every_screen(ui: Harness) -> None:
 
 
 def test_idle_timeout_returns_to_welcome_and_wipes(ui: Harness) -> None:
+    ui.session.ticker.stop()  # this test is the clock
     ui.tap(ui.window.screens["welcome"].start)
     ui.scan(GOOD)
     ui.type_keys("12")

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             return _drive(session, source, site, args.out, started)
         print(f"kiosk demo: server {site.server.base_url}, data in {site.root}")
         print(f"demo codes (last four): {', '.join(s.last_four for s in site.students)}; operator PIN 0000")
+        session.window.left_kiosk.connect(app.quit)
         session.window.present()
         session.start()
         wake = quit_on_signals(app)  # noqa: F841 - the timer must live as long as the loop

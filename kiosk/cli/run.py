@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
                            camera_name=getattr(source, "name", ""))
     session = build_ui(config, station, grabber, kiosk_mode=not args.windowed, state=station.initial_state(),
                        ping=watchdog.ping if watchdog is not None else None)
+    session.window.left_kiosk.connect(app.quit)
     session.window.present()
     session.start()
     if watchdog is not None:

@@ -83,6 +83,7 @@ class StationWindow(QWidget):
 
     screen_changed = pyqtSignal(str)
     staff_requested = pyqtSignal()
+    left_kiosk = pyqtSignal()
 
     def __init__(self, lang: Lang, help_settings: HelpSection, *, kiosk_mode: bool = True,
                  parent: QWidget | None = None) -> None:
@@ -199,15 +200,13 @@ class StationWindow(QWidget):
             self.show()
 
     def leave_kiosk_mode(self) -> None:
-        """Allow closing and quit (operator mode only)."""
+        """Allow closing and close (operator mode only); the last window closed ends the app."""
         log.info("ui.leave_kiosk")
         self.allow_close = True
         if self.kiosk_mode:
             QApplication.restoreOverrideCursor()
         self.close()
-        app = QApplication.instance()
-        if app is not None:
-            app.quit()
+        self.left_kiosk.emit()
 
     def closeEvent(self, event: Any) -> None:
         """Swallowed in kiosk mode unless the operator left it."""

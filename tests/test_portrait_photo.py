@@ -72,6 +72,51 @@ def jpeg_quality(data: bytes) -> float:
     return (200 - 100 * ratio) / 2 if ratio <= 1 else 5000 / (100 * ratio)
 
 
+@cache
+def _astronaut_frame() -> np.ndarray:
+    """skimage's astronaut (real hair, a second real face) cut out onto the blue backdrop.
+
+    GrabCut is seeded with her head and torso; the 512 px photo is doubled so
+    her face is as large as at a station, and set a little lower in a 4:3 frame.
+    """
+    data = pytest.importorskip("skimage.data")
+    src = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    seed = np.full(src.shape[:2], cv2.GC_BGD, np.uint8)
+    cv2.ellipse(seed, (226, 110), (80, 105), 0, 0, 360, cv2.GC_PR_FGD, -1)
+    cv2.rectangle(seed, (60, 190), (360, 511), cv2.GC_PR_FGD, -1)
+    cv2.ellipse(seed, (224, 115), (50, 70), 0, 0, 360, cv2.GC_FGD, -1)
+    cv2.rectangle(seed, (195, 150), (255, 260), cv2.GC_FGD, -1)
+    cv2.rectangle(seed, (150, 230), (300, 511), cv2.GC_FGD, -1)
+    cv2.grabCut(src, seed, None, np.zeros((1, 65)), np.zeros((1, 65)), 4, cv2.GC_INIT_WITH_MASK)
+    alpha = cv2.GaussianBlur(np.isin(seed, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32), (0, 0), 1.0)
+    blue = np.empty_like(src)
+    blue[:] = (255, 197, 100)
+    person = (src * alpha[..., None] + blue * (1 - alpha[..., None])).astype(np.uint8)
+    person = cv2.resize(person, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    frame = np.empty((1024, 1366, 3), np.uint8)
+    frame[:] = (255, 197, 100)
+    frame[150:, 171:1195] = person[:874]
+    return frame
+
+
+def test_photo_of_a_person_with_hair_meets_the_standard() -> None:
+    frame = _astronaut_frame()
+    photo, analysis = photo_of(frame)
+    assert analysis.ok, analysis.failing()
+    # her hair's top against the backdrop: row 15 of the source, doubled, 150 lower
+    assert analysis.head_top is not None and abs(analysis.head_top - (150 + 2 * 15)) <= 8
+    got = measure(photo.jpeg)
+    assert 50 <= got["head_top"] <= 110 and 200 <= got["eye_line"] <= 300, got
+    assert 180 <= got["face_width"] <= 300 and abs(got["face_cx"] - 240) <= 24, got
+    assert abs(photo.geometry["head_top_px"] - got["head_top"]) <= 8
+
+
+def test_hair_touching_the_frame_top_asks_to_move_down() -> None:
+    frame = np.ascontiguousarray(_astronaut_frame()[178:])  # the hair now starts at the very top
+    analysis = Analyzer(SETTINGS, frame_guard=0.0).analyse(frame)
+    assert analysis.first_hint() == "portrait.hint.move_down"
+
+
 COMPLIANT = [
     ((960, 540), Pose(dy=0.08, scale=0.85), "blue"),
     ((960, 540), Pose(dy=0.1, scale=0.6, dx=-0.1), "blue"),

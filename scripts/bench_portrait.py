@@ -92,7 +92,8 @@ def bench_capture(frames: list[np.ndarray], settings: PortraitSection, n: int,
                 shutter.append(ms + encode_ms)
                 shot = got
             t += 1 / 30
-        ms, photo = timed(clock, make_photo, shot.frame, shot.analysis, settings, detector=analyzer.detector)
+        # as the station calls it: the cascades are loaded afresh (no detector shared across threads)
+        ms, photo = timed(clock, make_photo, shot.frame, shot.analysis, settings)
         photo_ms.append(ms)
         geometry = photo.geometry
     return shutter, photo_ms, geometry

@@ -23,12 +23,20 @@ from kiosk.portrait.framing import Plan
 from kiosk.portrait.photometry import FaceLight
 
 # Thresholds, on the scales of the measures in photometry.py and background.py.
+# The notes say what was measured on the packaged real faces when they were set.
+#: mean luminance of the inner face (well lit: 140-180); shares of pixels below 25 / above 247
 TOO_DARK_MEAN, TOO_BRIGHT_MEAN = 70.0, 215.0
 MAX_DARK_SHARE, MAX_BRIGHT_SHARE = 0.15, 0.08
+#: cheek histogram overlap: evenly lit faces 0.65-0.85; light 30 % stronger on one side ~0.5, 60 % ~0.37
 MIN_CHEEK_OVERLAP = 0.45
+#: normalised Laplacian variance: sharp faces 250-300; a blur of about 2 px in the photo ~40
 MIN_SHARPNESS = 45.0
+#: backdrop: mean Lab gradient (plain ~0.2, a cluttered wall ~9) and L range between its
+#: regions (a shadow over a third of it ~15, light falling off by a quarter across it ~12)
 MAX_BACKDROP_GRADIENT, MAX_BACKDROP_SPREAD = 2.5, 10.0
+#: distance to the batch colour: another reference colour is ~40 away in (a, b)
 MAX_COLOUR_DELTA_AB, MAX_COLOUR_DELTA_L = 20.0, 30.0
+#: share of the clothing below the chin that looks like the backdrop
 MAX_CLOTHING_SHARE = 0.3
 
 
@@ -82,6 +90,7 @@ def judge(m: Measures, tilt_max_deg: float) -> list[Check]:
     checks.append(_check("distance", problem not in ("too_far", "too_close"), face.w, hint,
                          frame_share=face.w / m.frame_w))
     offset = (face.cx - m.frame_w / 2) / m.frame_w
+    # where to stand is judged once the distance is right: a step changes both
     checks.append(_check("centre", problem is None or problem in ("too_far", "too_close"), offset, hint,
                          problem=problem))
     if m.eyes is not None:

@@ -316,3 +316,26 @@ def test_operator_leaves_kiosk_mode(ui: Harness) -> None:
     ui.send(flow.MenuChosen(item=flow.MENU_QUIT))
     assert w.allow_close
     assert not w.isVisible()
+
+
+def test_kiosk_mode_is_fullscreen_frameless_without_cursor(qtbot) -> None:
+    from PyQt5.QtWidgets import QApplication
+
+    from kiosk.config import HelpSection
+    from kiosk.ui.app import StationWindow
+    from kiosk.ui.i18n import Lang
+
+    window = StationWindow(Lang("zh"), HelpSection(), kiosk_mode=True)
+    qtbot.addWidget(window)
+    window.present()
+    try:
+        assert window.isFullScreen()
+        assert window.windowFlags() & Qt.FramelessWindowHint
+        cursor = QApplication.overrideCursor()
+        assert cursor is not None and cursor.shape() == Qt.BlankCursor
+        assert not window.close()  # a close request is swallowed
+        assert window.isVisible()
+    finally:
+        window.leave_kiosk_mode()
+    assert QApplication.overrideCursor() is None
+    assert not window.isVisible()

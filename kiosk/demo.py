@@ -67,7 +67,7 @@ class DemoSite:
     def start(self) -> StationConfig:
         """Keys, server, batch, token, store and sync loop; the station's config."""
         from kiosk.codes import demo_codes
-        from kiosk.keyring import KeyRing
+        from kiosk.codes.keyring import KeyRing
         from kiosk.server.embedded import EmbeddedServer
         from kiosk.store import Store
         from kiosk.sync import SyncClient

@@ -39,8 +39,8 @@ import qr_frames as qf  # noqa: E402
 from kiosk.batch import Batch  # noqa: E402
 from kiosk.codes import KeyRing, demo_codes  # noqa: E402
 from kiosk.config import ScannerSection  # noqa: E402
-from kiosk.decoders import DecoderUnavailable, ZbarDecoder, ZxingDecoder  # noqa: E402
 from kiosk.scanner import Scanner  # noqa: E402
+from kiosk.scanner.decoders import DecoderUnavailable, ZbarDecoder, ZxingDecoder  # noqa: E402
 from kiosk.tickets import display, new_ticket  # noqa: E402
 
 SIZES = {"720": (1280, 720), "1080": (1920, 1080)}

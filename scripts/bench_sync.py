@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kiosk.config import ServerConfig, ServerSection, SyncSection  # noqa: E402
-from kiosk.record import format_time  # noqa: E402
 from kiosk.store import NewRecord, Store  # noqa: E402
+from kiosk.store.record import format_time  # noqa: E402
 from kiosk.sync import SyncClient  # noqa: E402
 
 

@@ -32,8 +32,8 @@ def cold_start_child() -> None:
     """Runs in a fresh process: assemble the station and show Welcome."""
     import dataclasses
 
+    from kiosk.codes.keyring import KeyRing
     from kiosk.config import CameraSection, CodesSection, StationConfig, StationSection
-    from kiosk.keyring import KeyRing
     from kiosk.store import Store
     from kiosk.ui.app import ensure_application
     from kiosk.ui.session import build_ui
@@ -132,7 +132,7 @@ def bench_running(seconds: float, backlog: int) -> tuple[float, float, float, in
 
     app = ensure_application(headless=True)  # noqa: F841 - keeps the application alive
     from kiosk.camera import DemoCamera
-    from kiosk.grabber import Grabber
+    from kiosk.camera.grabber import Grabber
 
     site = DemoSite(camera="demo", sync_poll_s=0.2)
     config = site.start()
@@ -190,7 +190,7 @@ def _fill_backlog(site, n: int) -> None:  # type: ignore[no-untyped-def]
     import cv2
     from matplotlib import cbook
 
-    from kiosk.record import NewRecord
+    from kiosk.store.record import NewRecord
     from kiosk.tickets import new_ticket
 
     with cbook.get_sample_data("grace_hopper.jpg") as f:

@@ -70,7 +70,7 @@ run chmod 0600 "$ETC/admin.token"
 if [ -n "$KEYS_FILE" ]; then
   run install -m 0600 -o kiosk-server -g kiosk-server "$KEYS_FILE" "$KEYS"
 elif [ ! -e "$KEYS" ]; then
-  run "$VENV/bin/python" -c "import sys; from kiosk.keyring import KeyRing; KeyRing.generate(sys.argv[1])" "$KEYS"
+  run "$VENV/bin/python" -c "import sys; from kiosk.codes.keyring import KeyRing; KeyRing.generate(sys.argv[1])" "$KEYS"
   run chown kiosk-server:kiosk-server "$KEYS"
   run chmod 0600 "$KEYS"
 fi

@@ -16,7 +16,7 @@ T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def code(masked_id: str) -> SimpleNamespace:
-    from kiosk.collection_code import CollectionCode
+    from kiosk.codes.collection_code import CollectionCode
 
     c = CollectionCode("p", "reference", "uid", "10001", "北京大学", "1", "张*", masked_id, "本科", T0)
     return SimpleNamespace(id_tail=c.id_tail)

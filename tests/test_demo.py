@@ -45,7 +45,7 @@ def test_run_shows_the_station_and_stops_on_sigterm(tmp_path: Path) -> None:
     import signal
     import time
 
-    from kiosk.keyring import KeyRing
+    from kiosk.codes.keyring import KeyRing
 
     KeyRing.generate(tmp_path / "keys.json")
     config = tmp_path / "kiosk.toml"

@@ -20,8 +20,8 @@ import pytest
 from kiosk import config, doctor
 from kiosk.camera import CameraReport
 from kiosk.cli import main
-from kiosk.heartbeat import Heartbeat, write_heartbeat
-from kiosk.keyring import KeyRing
+from kiosk.codes.keyring import KeyRing
+from kiosk.sync.heartbeat import Heartbeat, write_heartbeat
 from kiosk.text import table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -480,7 +480,7 @@ def test_command_with_an_invalid_config(tmp_path: Path, capsys) -> None:
 
 
 def test_every_message_key_in_the_doctor_exists() -> None:
-    source = (ROOT / "kiosk/doctor.py").read_text() + (ROOT / "kiosk/doctor_net.py").read_text()
+    source = (ROOT / "kiosk/doctor/__init__.py").read_text() + (ROOT / "kiosk/doctor/net.py").read_text()
     keys = set(re.findall(r'"(doctor\.[a-z_]+\.[a-z_]+)"', source)) | {"doctor.check_crashed"}
     missing = sorted(k for k in keys if k not in table())
     assert missing == []

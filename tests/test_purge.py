@@ -12,7 +12,7 @@ store_module = pytest.importorskip("kiosk.store")
 
 from kiosk.cli import main  # noqa: E402
 from kiosk.cli import purge as purge_cli  # noqa: E402
-from kiosk.record import NewRecord  # noqa: E402
+from kiosk.store.record import NewRecord  # noqa: E402
 
 Store = store_module.Store
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

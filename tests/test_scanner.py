@@ -14,8 +14,8 @@ import qr_frames as qf
 from kiosk.batch import Batch
 from kiosk.codes import KeyRing, demo_codes
 from kiosk.config import ScannerSection
-from kiosk.decoders import Decoded, DecoderUnavailable, Region, ZxingDecoder, make_decoder
 from kiosk.scanner import Scanner, classify, to_gray
+from kiosk.scanner.decoders import Decoded, DecoderUnavailable, Region, ZxingDecoder, make_decoder
 from kiosk.tickets import display, is_ticket, new_ticket
 
 BATCH = Batch("1S95KT", "10001", "北京大学", "2026-06-01", "2026-06-02")

@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 
 from kiosk import flow
-from kiosk.attempts import AttemptLock
-from kiosk.batchcache import save_batch
 from kiosk.codes import CodeBook, KeyRing, demo_codes
+from kiosk.codes.attempts import AttemptLock
 from kiosk.config import CodesSection, OperatorSection
 from kiosk.operator import PinLock, hash_pin
 from kiosk.station import Station, StationParts
-from kiosk.station_batches import BatchSource
+from kiosk.station.batches import BatchSource
 from kiosk.store import DiskFull, Store
 from kiosk.sync import SyncError
+from kiosk.sync.batchcache import save_batch
 from tests.flow_fakes import PHOTO, SETTINGS, FakePhoto, batch
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -466,6 +466,6 @@ def test_effects_for_the_app_return_nothing(tmp_path: Path, keys: KeyRing) -> No
     ("13800138000", "1234", "a\x00b", flow.CodelessInvalid("name", "flow.error.name_invalid")),
 ])
 def test_codeless_form_checks(phone: str, last4: str, name: str, expected: flow.Event) -> None:
-    from kiosk.station_records import check_codeless
+    from kiosk.station.records import check_codeless
 
     assert check_codeless(phone, last4, name) == expected

@@ -15,9 +15,8 @@ from pathlib import Path
 from PIL import Image
 
 from kiosk import flow
-from kiosk.attempts import AttemptLock
-from kiosk.batchcache import save_batch
 from kiosk.codes import CodeBook, KeyRing, demo_codes
+from kiosk.codes.attempts import AttemptLock
 from kiosk.config import CodesSection, OperatorSection, PortraitSection, ScannerSection
 from kiosk.operator import PinLock
 from kiosk.portrait.analysis import Analyzer
@@ -26,8 +25,9 @@ from kiosk.portrait.standard import make_photo
 from kiosk.scanner import Scanner
 from kiosk.scene import Pose, Scene
 from kiosk.station import Station, StationParts
-from kiosk.station_batches import BatchSource
+from kiosk.station.batches import BatchSource
 from kiosk.store import Store
+from kiosk.sync.batchcache import save_batch
 from tests.flow_fakes import SETTINGS, batch
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import durable, migrations
-from kiosk.store import AlreadyBound, DiskFull, NewRecord, Store, StoreError, UnknownTicket
+from kiosk import durable
+from kiosk.store import AlreadyBound, DiskFull, NewRecord, Store, StoreError, UnknownTicket, migrations
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 JPEG = b"\xff\xd8" + b"photo-bytes" * 100 + b"\xff\xd9"

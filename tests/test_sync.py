@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from test_sync_fakes import FakeServer, jpeg_bytes, write_token
 
-from kiosk import outcome as oc
 from kiosk.config import SyncSection
-from kiosk.heartbeat import read_heartbeat
 from kiosk.store import NewRecord, Store
 from kiosk.sync import SyncClient, TokenError, load_cached_batch, load_token
+from kiosk.sync import outcome as oc
+from kiosk.sync.heartbeat import read_heartbeat
 
 PHOTO = jpeg_bytes(8)
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 Every source has ``open()``, ``read() -> BGR ndarray``, ``close()`` and a
 ``name``; ``read`` raises ``CameraLost`` when the device is gone, and the
-``Grabber`` (``kiosk.grabber``, re-exported here) turns that into a
+``Grabber`` (``kiosk.camera.grabber``, re-exported here) turns that into a
 ``"disconnected"`` state and reconnects. ``open`` is idempotent, so a source
 that ``open_source`` already opened can be handed straight to a grabber.
 
@@ -25,9 +25,9 @@ import cv2
 from kiosk.camera.base import CameraError, CameraLost, CameraNotFound, FrameSource
 from kiosk.camera.demo import DemoCamera
 from kiosk.camera.files import FileSource
+from kiosk.camera.grabber import DISCONNECTED, OK, STARTING, STOPPED, Frame, Grabber
 from kiosk.camera.usb import CaptureFactory, UsbCamera, usb_candidates
 from kiosk.config import CameraSection
-from kiosk.grabber import DISCONNECTED, OK, STARTING, STOPPED, Frame, Grabber
 from kiosk.scene import Scene
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ import segno
 
 from kiosk.batch import Batch, normalise_feature_code
 from kiosk.codes import DemoStudent, KeyFileError, KeyRing, demo_codes, issue_code, mask_id, mask_name
-from kiosk.collection_code import normalise_last_four
+from kiosk.codes.collection_code import normalise_last_four
 from kiosk.config import load_station
 from kiosk.errors import KioskError
 

@@ -1,4 +1,4 @@
-"""``kiosk purge``: delete students' data whose retention has ended (see ``kiosk.retention``).
+"""``kiosk purge``: delete students' data whose retention has ended (see ``kiosk.store.retention``).
 
 Photos go ``[retention] photo_days_after_ack`` days after the server
 acknowledged them, everything ``record_days`` after capture; a record the

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.batch import normalise_feature_code
-from kiosk.batchcache import load_cached_batch
 from kiosk.cli.sync import report_startup
 from kiosk.codes import CodeBook, normalise_last_four
 from kiosk.config import StationConfig, load_station
 from kiosk.errors import KioskError
-from kiosk.record import NewRecord, format_time
 from kiosk.store import Store
+from kiosk.store.record import NewRecord, format_time
+from kiosk.sync.batchcache import load_cached_batch
 from kiosk.text import bilingual
 from kiosk.tickets import display, new_ticket
 

@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[[], object] | None = None,
                  grabber: Any = None, camera_name: str = "") -> Any:
     """The session controller with the codebook, locks, scanner, analyzer and batch source of ``config``."""
-    from kiosk.attempts import AttemptLock
     from kiosk.codes import CodeBook
+    from kiosk.codes.attempts import AttemptLock
     from kiosk.flow import HealthItem
     from kiosk.operator import PinLock
     from kiosk.portrait.analysis import Analyzer
@@ -29,7 +29,7 @@ def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[
     from kiosk.portrait.standard import make_photo
     from kiosk.scanner import Scanner
     from kiosk.station import Station, StationParts
-    from kiosk.station_batches import BatchSource
+    from kiosk.station.batches import BatchSource
 
     data_dir = Path(config.station.data_dir)
     fetch = None
@@ -96,7 +96,7 @@ def status_refresher(config: StationConfig, store: Any) -> Callable[[], object] 
 def open_camera(config: StationConfig) -> tuple[Any, Any]:
     """``(source, grabber)``: the configured camera (the demo camera when "auto" finds none), grabbing."""
     from kiosk.camera import open_source
-    from kiosk.grabber import Grabber
+    from kiosk.camera.grabber import Grabber
 
     source = open_source(config.camera)
     log.info("camera.opened name=%s", getattr(source, "name", "?"))

@@ -4,15 +4,15 @@ The real payload format of CHSI codes is not public, so a format is a plug-in:
 an entry point in the group ``kiosk.code_formats`` naming a factory
 ``factory(settings: CodesSection, keys: KeyRing) -> CodeFormat``. The station
 accepts the formats listed in ``[codes] formats``. The project ships the
-``reference`` format (``kiosk.reference_format``), which its own server issues.
+``reference`` format (``kiosk.codes.reference_format``), which its own server issues.
 
 ``CodeBook.parse`` is the one door: it refuses what no format claims
 (``NotACode``), lets the format decrypt and check its payload, then applies
 the rules common to every format: the batch's school and the code's age.
 
 The names other modules use live here: the code model and errors
-(``kiosk.collection_code``), the key ring (``kiosk.keyring``), the attempt
-lock (``kiosk.attempts``) and reference issuing (``kiosk.reference_format``).
+(``kiosk.codes.collection_code``), the key ring (``kiosk.codes.keyring``), the attempt
+lock (``kiosk.codes.attempts``) and reference issuing (``kiosk.codes.reference_format``).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
-from kiosk.attempts import AttemptLock
 from kiosk.batch import Batch
-from kiosk.collection_code import (
+from kiosk.codes.attempts import AttemptLock
+from kiosk.codes.collection_code import (
     CodeError,
     CodeLocked,
     CollectionCode,
@@ -39,9 +39,9 @@ from kiosk.collection_code import (
     last_four_matches,
     normalise_last_four,
 )
+from kiosk.codes.keyring import KeyFileError, KeyRing
+from kiosk.codes.reference_format import ReferenceFormat, issue_code, mask_id, mask_name
 from kiosk.config import CodesSection, ConfigError
-from kiosk.keyring import KeyFileError, KeyRing
-from kiosk.reference_format import ReferenceFormat, issue_code, mask_id, mask_name
 
 __all__ = [
     "AttemptLock", "CodeBook", "CodeError", "CodeFormat", "CodeLocked", "CollectionCode", "DamagedCode",

@@ -29,12 +29,13 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk import durable, migrations
+from kiosk import durable
 from kiosk.errors import KioskError
-from kiosk.outbox import FINAL_REVIEW, Outbox
-from kiosk.quarantine import CHECK_MODES, StartupReport, check_at_open
-from kiosk.record import NewRecord, Record, format_time, record_from_row
-from kiosk.retention import PurgeReport, purge_records
+from kiosk.store import migrations
+from kiosk.store.outbox import FINAL_REVIEW, Outbox
+from kiosk.store.quarantine import CHECK_MODES, StartupReport, check_at_open
+from kiosk.store.record import NewRecord, Record, format_time, record_from_row
+from kiosk.store.retention import PurgeReport, purge_records
 
 __all__ = [
     "FINAL_REVIEW", "AlreadyBound", "DiskFull", "NewRecord", "PurgeReport", "Record", "StartupReport", "Store",
@@ -377,7 +378,7 @@ class Store(Outbox):
     # -- retention ----------------------------------------------------------
 
     def purge(self, now: datetime, photo_days_after_ack: int, record_days: int, dry_run: bool = False) -> PurgeReport:
-        """Delete what retention allows (see ``kiosk.retention``); never an unsent record."""
+        """Delete what retention allows (see ``kiosk.store.retention``); never an unsent record."""
         return purge_records(self, now, photo_days_after_ack, record_days, dry_run)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from kiosk.batch import BatchError, normalise_feature_code
 from kiosk.flow import LAST_FOUR_MAX, PIN_MAX, Result, after_identified, typed_last_four, welcome
-from kiosk.flow_effects import (
+from kiosk.flow.effects import (
     BindCode,
     CheckCodeless,
     CheckPin,
@@ -25,7 +25,7 @@ from kiosk.flow_effects import (
     Quit,
     WipeSession,
 )
-from kiosk.flow_events import (
+from kiosk.flow.events import (
     BackspacePressed,
     BackTapped,
     BatchFailed,
@@ -52,7 +52,7 @@ from kiosk.flow_events import (
     TicketFound,
     TicketRejected,
 )
-from kiosk.flow_types import (
+from kiosk.flow.states import (
     MENU_BATCH,
     MENU_BIND,
     MENU_CODELESS,

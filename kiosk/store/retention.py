@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import durable
-from kiosk.record import format_time
+from kiosk.store.record import format_time
 
 if TYPE_CHECKING:
     from kiosk.store import Store

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from kiosk.config import StationConfig
-from kiosk.doctor_net import ServerProbe, check_network
+from kiosk.doctor.net import ServerProbe, check_network
 from kiosk.text import text
 
 log = logging.getLogger(__name__)
@@ -270,8 +270,8 @@ def check_keys(cfg: StationConfig, probes: Probes) -> list[Finding]:
     """The reference format's key file is there and private (else no code can be read)."""
     if "reference" not in cfg.codes.formats:
         return []
+    from kiosk.codes.keyring import KeyRing
     from kiosk.errors import KioskError
-    from kiosk.keyring import KeyRing
 
     try:
         ring = KeyRing.load(cfg.codes.key_file)
@@ -283,7 +283,7 @@ def check_keys(cfg: StationConfig, probes: Probes) -> list[Finding]:
 
 def check_sync(cfg: StationConfig, probes: Probes) -> list[Finding]:
     """The sync daemon's heartbeat: running, not paused, not stalled."""
-    from kiosk.heartbeat import read_heartbeat
+    from kiosk.sync.heartbeat import read_heartbeat
 
     if not cfg.sync.server_url:
         return [finding("sync", OK, "doctor.sync.offline")]
@@ -308,7 +308,7 @@ def check_sync(cfg: StationConfig, probes: Probes) -> list[Finding]:
 
 
 def check_server(cfg: StationConfig, probes: Probes) -> list[Finding]:
-    """The server, the token and the clock (see ``kiosk.doctor_net``)."""
+    """The server, the token and the clock (see ``kiosk.doctor.net``)."""
     return check_network(cfg, probes.server, probes.now())
 
 

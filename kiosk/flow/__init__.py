@@ -11,9 +11,9 @@ leaves the new state with ``since=None``; the next ``Tick`` stamps it, and a
 later ``Tick`` that finds the screen idle too long returns to ``Welcome``.
 The ``Welcome`` state carries no student data, so a timeout forgets it.
 
-States live in ``kiosk.flow_types``, events in ``kiosk.flow_events``, effects
-in ``kiosk.flow_effects``, all re-exported here: this is the module the screens
-import. Operator-mode transitions live in ``kiosk.operator_flow``.
+States live in ``kiosk.flow.states``, events in ``kiosk.flow.events``, effects
+in ``kiosk.flow.effects``, all re-exported here: this is the module the screens
+import. Operator-mode transitions live in ``kiosk.flow.operator_mode``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.config import FlowSection
-from kiosk.flow_effects import *  # noqa: F403 - this module is the public face of the flow
-from kiosk.flow_effects import (
+from kiosk.flow.effects import *  # noqa: F403 - this module is the public face of the flow
+from kiosk.flow.effects import (
     CallStaff,
     CheckLastFour,
     Effect,
@@ -37,8 +37,8 @@ from kiosk.flow_effects import (
     TakePhoto,
     WipeSession,
 )
-from kiosk.flow_events import *  # noqa: F403
-from kiosk.flow_events import (
+from kiosk.flow.events import *  # noqa: F403
+from kiosk.flow.events import (
     AcceptTapped,
     AutoShot,
     BackspacePressed,
@@ -76,8 +76,8 @@ from kiosk.flow_events import (
     ThatsMeTapped,
     Tick,
 )
-from kiosk.flow_types import *  # noqa: F403
-from kiosk.flow_types import (
+from kiosk.flow.states import *  # noqa: F403
+from kiosk.flow.states import (
     Batch,
     Capture,
     Confirm,
@@ -123,7 +123,7 @@ def frame_use(state: State) -> str | None:
         return "scan"
     if isinstance(state, Capture):
         return "portrait"
-    from kiosk.operator_flow import operator_frame_use
+    from kiosk.flow.operator_mode import operator_frame_use
 
     return operator_frame_use(state)
 
@@ -159,7 +159,7 @@ def step(state: State, event: Event) -> Result:
     else:
         handler = _HANDLERS.get(type(state))
         if handler is None:
-            from kiosk.operator_flow import operator_step
+            from kiosk.flow.operator_mode import operator_step
 
             outcome = operator_step(state, event)
         else:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from kiosk.batch import Batch
-from kiosk.flow_types import Student
+from kiosk.flow.states import Student
 
 if TYPE_CHECKING:
     from kiosk.codes import CollectionCode

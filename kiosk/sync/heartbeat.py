@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import durable
-from kiosk.record import format_time, parse_time
+from kiosk.store.record import format_time, parse_time
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from kiosk.record import Record, format_time
+from kiosk.store.record import Record, format_time
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kiosk.batch import Batch
-from kiosk.flow_types import HealthItem, Receipt, StatusView
+from kiosk.flow.states import HealthItem, Receipt, StatusView
 
 if TYPE_CHECKING:
     from kiosk.codes import CollectionCode

@@ -15,7 +15,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.collection_code import CodeLocked
+from kiosk.codes.collection_code import CodeLocked
 from kiosk.config import CodesSection
 
 log = logging.getLogger(__name__)

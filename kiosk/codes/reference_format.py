@@ -33,9 +33,9 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kiosk.collection_code import CollectionCode, DamagedCode, NotACode, UnknownKey
+from kiosk.codes.collection_code import CollectionCode, DamagedCode, NotACode, UnknownKey
+from kiosk.codes.keyring import KeyRing, valid_key_id
 from kiosk.config import CodesSection
-from kiosk.keyring import KeyRing, valid_key_id
 
 PREFIX = "KC"
 VERSION = 1

@@ -25,14 +25,14 @@ from typing import Any, Protocol
 
 from kiosk import flow
 from kiosk.batch import Batch
-from kiosk.collection_code import CodeLocked, CollectionCode, last_four_matches
+from kiosk.codes.collection_code import CodeLocked, CollectionCode, last_four_matches
 from kiosk.config import FlowSection, PortraitSection
 from kiosk.errors import KioskError
 from kiosk.flow import Effect, Event, State
-from kiosk.flow_types import HealthItem
+from kiosk.flow.states import HealthItem
 from kiosk.operator import PinLock
-from kiosk.station_health import gather_health, stats_items
-from kiosk.station_records import (
+from kiosk.station.health import gather_health, stats_items
+from kiosk.station.records import (
     StatusRefresh,
     bind_code,
     check_codeless,
@@ -66,7 +66,7 @@ class AutoCapture(Protocol):
 
 
 class BatchSource(Protocol):
-    """Where today's batch comes from (see ``kiosk.station_batches.BatchSource``)."""
+    """Where today's batch comes from (see ``kiosk.station.batches.BatchSource``)."""
 
     def current(self) -> Batch | None:
         """The batch this station was last set to, if any."""
@@ -83,7 +83,7 @@ class StationParts:
     flow: FlowSection
     store: Any  # kiosk.store.Store
     codebook: Any = None  # kiosk.codes.CodeBook
-    attempts: Any = None  # kiosk.attempts.AttemptLock
+    attempts: Any = None  # kiosk.codes.attempts.AttemptLock
     pin_lock: PinLock | None = None
     batches: BatchSource | None = None
     scanner: Scanner | None = None

@@ -14,10 +14,10 @@ from typing import Any
 
 from kiosk import flow
 from kiosk.batch import Batch
-from kiosk.collection_code import CollectionCode, normalise_last_four
+from kiosk.codes.collection_code import CollectionCode, normalise_last_four
 from kiosk.errors import KioskError
-from kiosk.record import NewRecord, Record
 from kiosk.store import AlreadyBound, DiskFull, StoreError, UnknownTicket
+from kiosk.store.record import NewRecord, Record
 from kiosk.tickets import TicketError, display, new_ticket, normalise_ticket
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from kiosk.config import ScannerSection
-from kiosk.decoders import Decoded, Decoder, Region, make_decoder
+from kiosk.scanner.decoders import Decoded, Decoder, Region, make_decoder
 from kiosk.tickets import is_ticket
 
 __all__ = ["Decoded", "Scanner", "classify", "to_gray"]

@@ -3,7 +3,7 @@
 One record per request, ``PUT /api/v1/records/{id}`` with the record id as
 ``Idempotency-Key``, so a replay after a crash (the server committed, we did
 not) is answered with the same acknowledgement instead of a second record.
-What each answer means is decided in ``kiosk.outcome``. The loop also pushes
+What each answer means is decided in ``kiosk.sync.outcome``. The loop also pushes
 codes bound at the station to codeless records already on the server, pulls
 review status and queue positions, keeps the batch cache fresh, and writes the
 heartbeat the UI and the doctor read.
@@ -27,14 +27,14 @@ from typing import Any
 
 import requests
 
-from kiosk import outcome as oc
 from kiosk.batch import Batch, BatchError, normalise_feature_code
-from kiosk.batchcache import load_cached_batch, save_batch
 from kiosk.config import SyncSection
 from kiosk.errors import KioskError
-from kiosk.heartbeat import Heartbeat, write_heartbeat
-from kiosk.record import Record
 from kiosk.store import Store
+from kiosk.store.record import Record
+from kiosk.sync import outcome as oc
+from kiosk.sync.batchcache import load_cached_batch, save_batch
+from kiosk.sync.heartbeat import Heartbeat, write_heartbeat
 
 __all__ = ["SyncClient", "SyncError", "SyncReport", "TokenError", "fetch_batch", "load_cached_batch",
            "load_token", "make_session"]

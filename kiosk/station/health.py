@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.flow import HealthItem
-from kiosk.heartbeat import read_heartbeat
+from kiosk.sync.heartbeat import read_heartbeat
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The operator sets the batch on screen by its feature code; the choice is
 remembered in the data dir so a restart keeps it, and the batch itself comes
-from the sync module's cache (``kiosk.batchcache``) when the server cannot be
+from the sync module's cache (``kiosk.sync.batchcache``) when the server cannot be
 reached.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from kiosk import durable
 from kiosk.batch import Batch, normalise_feature_code
-from kiosk.batchcache import load_cached_batch, save_batch
 from kiosk.errors import KioskError
+from kiosk.sync.batchcache import load_cached_batch, save_batch
 
 log = logging.getLogger(__name__)
 

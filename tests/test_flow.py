@@ -329,7 +329,7 @@ def test_every_screen_times_out_to_a_clean_welcome(screen: flow.State) -> None:
     state, effects = run(state, flow.Tick(100.0 + limit))
     assert state == flow.Welcome(ctx=screen.ctx)  # nothing of the student is left in the state
     assert "WipeSession" in kinds(effects)
-    assert flow.Welcome(ctx=screen.ctx).__dataclass_fields__.keys() == {"ctx", "since", "error", "busy"}
+    assert flow.Welcome(ctx=screen.ctx).__dataclass_fields__.keys() == {"ctx", "since", "error", "error_params", "busy"}
 
 
 def test_done_uses_its_own_shorter_timeout() -> None:

@@ -25,6 +25,7 @@ from kiosk.station.batches import BatchSource
 from kiosk.store import DiskFull, Store
 from kiosk.sync import SyncError
 from kiosk.sync.batchcache import save_batch
+from kiosk.text import text
 from tests.flow_fakes import PHOTO, SETTINGS, FakePhoto, batch
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -198,6 +199,10 @@ def test_foreign_garbled_and_other_school_codes(tmp_path: Path, keys: KeyRing) -
     for payload, key in cases.items():
         state, _ = drive(station, state, flow.CodeScanned(payload))
         assert isinstance(state, flow.ScanCode) and state.error == key, (key, state.error)
+        if key == "code.wrong_batch":
+            # the student is told which school the code is for and which school today is for
+            shown = text(key, "zh", **flow.message_params(state))
+            assert "别的大学" in shown and BATCH.school_name in shown
 
 
 def test_a_ticket_shown_as_a_code_is_explained(tmp_path: Path, keys: KeyRing) -> None:

@@ -129,8 +129,8 @@ def frame_use(state: State) -> str | None:
 
 
 def message_params(state: State) -> dict[str, Any]:
-    """Placeholders for ``state.error``'s string: ``n`` (tries left), ``minutes`` (lock)."""
-    params: dict[str, Any] = {}
+    """Placeholders for ``state.error``'s string: the error's own, ``n`` (tries left), ``minutes`` (lock)."""
+    params: dict[str, Any] = dict(state.error_params)
     tries = getattr(state, "tries_left", None)
     if tries is not None:
         params["n"] = tries
@@ -235,7 +235,7 @@ def _on_welcome(s: Welcome, e: Event) -> Outcome:
     if isinstance(e, CodeAccepted) and s.busy:
         return StatusShown(ctx=s.ctx, busy=True, code=e.code), (LookupStatus(code=e.code),)
     if isinstance(e, CodeRejected) and s.busy:
-        return dataclasses.replace(s, busy=False, error=e.error_key), ()
+        return dataclasses.replace(s, busy=False, error=e.error_key, error_params=e.params), ()
     if isinstance(e, OperatorRequested):
         return PinEntry(ctx=s.ctx), ()
     return None
@@ -248,7 +248,7 @@ def _on_status(s: StatusShown, e: Event) -> Outcome:
     if isinstance(e, CodeAccepted) and s.busy and s.code is None:
         return dataclasses.replace(s, code=e.code), (LookupStatus(code=e.code),)
     if isinstance(e, CodeRejected) and s.busy:
-        return dataclasses.replace(s, busy=False, error=e.error_key), ()
+        return dataclasses.replace(s, busy=False, error=e.error_key, error_params=e.params), ()
     if isinstance(e, StatusFound) and s.busy:
         return dataclasses.replace(s, busy=False, view=e.view), ()
     if isinstance(e, StatusNotFound) and s.busy:
@@ -268,7 +268,7 @@ def _on_scan(s: ScanCode, e: Event) -> Outcome:
     if isinstance(e, CodeAccepted) and s.busy:
         return Verify(ctx=s.ctx, code=e.code), ()
     if isinstance(e, CodeRejected) and s.busy:
-        return dataclasses.replace(s, busy=False, error=e.error_key), ()
+        return dataclasses.replace(s, busy=False, error=e.error_key, error_params=e.params), ()
     if isinstance(e, NoCodeTapped):
         return dataclasses.replace(s, staff_called=True), (CallStaff(reason="no_code"),)
     if isinstance(e, BackTapped):

@@ -199,9 +199,13 @@ class CodeAccepted(Event):
 
 @dataclass(frozen=True)
 class CodeRejected(Event):
-    """A scanned payload cannot be used; ``error_key`` says why."""
+    """A scanned payload cannot be used; ``error_key`` says why, ``params`` fill its message.
+
+    The params name schools or minutes, never a student's data.
+    """
 
     error_key: str
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

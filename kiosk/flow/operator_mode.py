@@ -226,7 +226,7 @@ def _bind_result(s: BindTicket, e: Event) -> Outcome:
     if isinstance(e, CodeAccepted) and s.stage == "code":
         return dataclasses.replace(s, busy=False, stage="last4", code=e.code, typed="", tries_left=None), ()
     if isinstance(e, CodeRejected) and s.stage == "code":
-        return dataclasses.replace(s, busy=False, error=e.error_key), ()
+        return dataclasses.replace(s, busy=False, error=e.error_key, error_params=e.params), ()
     if isinstance(e, Bound) and s.stage == "last4":
         return dataclasses.replace(s, busy=False, stage="done", receipt=e.receipt, code=None, typed=""), ()
     if isinstance(e, BindFailed) and s.stage == "last4":

@@ -97,6 +97,7 @@ class State:
     ctx: Context
     since: float | None = None  # monotonic time of the last activity, stamped by Tick
     error: str | None = None  # strings-table key shown inline
+    error_params: tuple[tuple[str, str], ...] = ()  # placeholders of that string (schools, minutes)
     busy: bool = False  # an effect is running; the screen shows progress
 
 

@@ -173,7 +173,8 @@ class Station:
                 with self._lock:
                     self.parts.attempts.check(code.student_uid, now)
         except KioskError as exc:
-            return [flow.CodeRejected(exc.key)]
+            params = tuple(sorted((k, str(v)) for k, v in exc.params.items()))
+            return [flow.CodeRejected(exc.key, params)]
         return [flow.CodeAccepted(code)]
 
     def _do_CheckLastFour(self, e: flow.CheckLastFour) -> list[Event]:

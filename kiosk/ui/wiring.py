@@ -44,7 +44,9 @@ def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[
         "scanner": lambda: HealthItem("scanner", True, scanner.decoder.name),
     }
     if grabber is not None:
-        probes["camera"] = lambda: HealthItem("camera", grabber.state == "ok", f"{camera_name} {grabber.state}")
+        # the device name is language-neutral; its state is said in words from the strings table
+        probes["camera"] = lambda: HealthItem("camera", grabber.state == "ok", camera_name,
+                                              note_key=f"camera.state.{grabber.state}")
     parts = StationParts(
         station_id=config.station.id,
         flow=config.flow,

@@ -8,8 +8,7 @@ from PyQt5.QtWidgets import QFrame, QGridLayout, QLabel, QLineEdit
 from kiosk import flow
 from kiosk.text import table
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.screens.student import key_event
-from kiosk.ui.widgets.keypad import Keypad
+from kiosk.ui.screens.keyed import KeypadScreen
 
 _MENU_KEYS = {
     flow.MENU_CODELESS: "ui.operator.codeless",
@@ -27,34 +26,20 @@ def _label(name: str, *prefixes: str) -> str:
     return next((key for key in keys if key in table()), keys[-1])
 
 
-class PinScreen(Screen):
+class PinScreen(KeypadScreen):
     """The operator PIN on a digits keypad (the digits are never shown)."""
 
     name = "pin"
     heading_key = "ui.pin.heading"
-
-    def build(self) -> None:
-        """PIN keypad and back."""
-        self.sub.show()
-        self.lang.bind(self.sub, self.sub.setText, "ui.pin.sub")
-        self.keypad = Keypad(self.lang, pin=True, max_len=flow.PIN_MAX)
-        self.keypad.pressed.connect(lambda key: self.send(key_event(key)))
-        self.first.addWidget(self.keypad, 1)
-        self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
+    sub_key = "ui.pin.sub"
+    pin = True
+    max_len = flow.PIN_MAX
 
     def show_state(self, state: flow.State) -> None:
-        """Dots for what was typed; tries left after a wrong PIN."""
-        assert isinstance(state, flow.PinEntry)
-        self.keypad.set_value(state.typed)
-        self.keypad.setEnabled(not state.busy)
+        """Dots for what was typed; tries left after a wrong PIN; the demo PIN warning."""
         super().show_state(state)
         if state.ctx.demo_pin and not state.error:
             self.set_info("flow.operator.demo_pin")
-
-    def reset(self) -> None:
-        """Empty keypad."""
-        super().reset()
-        self.keypad.set_value("")
 
 
 class MenuScreen(Screen):

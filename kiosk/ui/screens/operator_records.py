@@ -9,7 +9,7 @@ from PyQt5.QtWidgets import QFormLayout, QFrame, QLineEdit, QVBoxLayout
 
 from kiosk import flow
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.screens.student import key_event
+from kiosk.ui.screens.keyed import key_event
 from kiosk.ui.widgets.keypad import Keypad
 from kiosk.ui.widgets.preview import Preview
 

@@ -9,8 +9,7 @@ from PyQt5.QtWidgets import QFormLayout, QFrame, QLabel
 
 from kiosk import flow
 from kiosk.ui.screens.base import Screen
-from kiosk.ui.widgets import keypad as kp
-from kiosk.ui.widgets.keypad import Keypad
+from kiosk.ui.screens.keyed import KeypadScreen
 from kiosk.ui.widgets.preview import Preview
 
 
@@ -88,32 +87,12 @@ class ScanScreen(Screen):
         self.preview.clear_frame()
 
 
-class VerifyScreen(Screen):
-    """The keypad for the last four characters of the ID number."""
+class VerifyScreen(KeypadScreen):
+    """The keypad for the last four characters of the ID number (with X and parentheses)."""
 
     name = "verify"
     heading_key = "ui.verify.heading"
-
-    def build(self) -> None:
-        """Keypad (with X and parentheses) and back."""
-        self.sub.show()
-        self.lang.bind(self.sub, self.sub.setText, "ui.verify.sub")
-        self.keypad = Keypad(self.lang, max_len=6)
-        self.keypad.pressed.connect(lambda key: self.send(key_event(key)))
-        self.first.addWidget(self.keypad, 1)
-        self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
-
-    def show_state(self, state: flow.State) -> None:
-        """What was typed and, after a miss, the tries left."""
-        assert isinstance(state, flow.Verify)
-        self.keypad.set_value(state.typed)
-        self.keypad.setEnabled(not state.busy)
-        super().show_state(state)
-
-    def reset(self) -> None:
-        """Empty keypad."""
-        super().reset()
-        self.keypad.set_value("")
+    sub_key = "ui.verify.sub"
 
 
 class ConfirmScreen(Screen):
@@ -183,14 +162,3 @@ class FeeScreen(Screen):
             self.note.setText(note)
         else:
             self.lang.bind(self.note, self.note.setText, "ui.fee.default_note")
-
-
-def key_event(key: str) -> flow.Event:
-    """The flow event of a keypad press."""
-    if key == kp.BACKSPACE:
-        return flow.BackspacePressed()
-    if key == kp.CLEAR:
-        return flow.ClearPressed()
-    if key == kp.SUBMIT:
-        return flow.SubmitTapped()
-    return flow.KeyPressed(key=key)

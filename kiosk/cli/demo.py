@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo codes (last four): {', '.join(s.last_four for s in site.students)}; operator PIN 0000")
         session.window.left_kiosk.connect(app.quit)
         session.window.present()
+        panel = _remote(source, site, session.window)  # noqa: F841 - lives as long as the loop
         session.start()
         wake = quit_on_signals(app)  # noqa: F841 - the timer must live as long as the loop
         return int(app.exec_())
@@ -63,6 +64,22 @@ def run(args: argparse.Namespace) -> int:
         grabber.stop()
         source.close()
         site.close()
+
+
+def _remote(source, site, window):  # type: ignore[no-untyped-def]
+    """The demo remote beside the window, when the camera is the demo camera."""
+    from kiosk.camera import DemoCamera
+
+    if not isinstance(source, DemoCamera):
+        return None
+    from kiosk.ui.demo_panel import DemoPanel
+
+    panel = DemoPanel(source, site.students)
+    geometry = window.frameGeometry()
+    panel.move(geometry.right() + 10, geometry.top())
+    panel.show()
+    print("demo remote: hold up a code, move the person or unplug the camera from the small window")
+    return panel
 
 
 def _drive(session, source, site, out: Path, started: float) -> int:  # type: ignore[no-untyped-def]

@@ -177,8 +177,11 @@ class Station:
             return [flow.CodeRejected(exc.key, params)]
         return [flow.CodeAccepted(code)]
 
-    def _do_CheckLastFour(self, e: flow.CheckLastFour) -> list[Event]:
-        code: CollectionCode = e.code
+    def _verify(self, code: CollectionCode, typed: str) -> int | None:
+        """None when ``typed`` is the code's last four, else the tries left (0: locked).
+
+        The lock is checked first, so a locked code stays locked whatever is typed.
+        """
         now = self._now()
         attempts = self.parts.attempts
         with self._lock:
@@ -186,13 +189,19 @@ class Station:
                 try:
                     attempts.check(code.student_uid, now)
                 except CodeLocked:
-                    return [flow.CodeLockedOut()]
-            if last_four_matches(code, e.typed):
+                    return 0
+            if last_four_matches(code, typed):
                 if attempts is not None:
                     attempts.clear(code.student_uid)
-                log.info("verify.ok")
-                return [flow.LastFourOk(code.id_tail)]
-            left = attempts.miss(code.student_uid, now) if attempts is not None else 1
+                return None
+            return attempts.miss(code.student_uid, now) if attempts is not None else 1
+
+    def _do_CheckLastFour(self, e: flow.CheckLastFour) -> list[Event]:
+        code: CollectionCode = e.code
+        left = self._verify(code, e.typed)
+        if left is None:
+            log.info("verify.ok")
+            return [flow.LastFourOk(code.id_tail)]
         log.info("verify.miss tries_left=%d", left)
         return [flow.CodeLockedOut()] if left <= 0 else [flow.LastFourWrong(left)]
 
@@ -267,22 +276,13 @@ class Station:
 
     def _do_BindCode(self, e: flow.BindCode) -> list[Event]:
         code: CollectionCode = e.code
-        now = self._now()
-        attempts = self.parts.attempts
+        left = self._verify(code, e.typed)
+        if left is not None:
+            log.info("bind.miss tries_left=%d", left)
+            if left <= 0:
+                return [flow.BindFailed("flow.error.code_locked", 0)]
+            return [flow.BindFailed("flow.error.last_four_wrong", left)]
         with self._lock:
-            if attempts is not None:
-                try:
-                    attempts.check(code.student_uid, now)
-                except CodeLocked:
-                    return [flow.BindFailed("flow.error.code_locked", 0)]
-            if not last_four_matches(code, e.typed):
-                left = attempts.miss(code.student_uid, now) if attempts is not None else 1
-                log.info("bind.miss tries_left=%d", left)
-                if left <= 0:
-                    return [flow.BindFailed("flow.error.code_locked", 0)]
-                return [flow.BindFailed("flow.error.last_four_wrong", left)]
-            if attempts is not None:
-                attempts.clear(code.student_uid)
             return [bind_code(self.parts.store, e.ticket, code, self.parts.status_url)]
 
     def _do_FetchBatch(self, e: flow.FetchBatch) -> list[Event]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QSizePolicy
+
 from kiosk import flow
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.widgets import keypad as kp
@@ -23,6 +26,7 @@ class KeypadScreen(Screen):
     """A keypad that forwards presses to the flow and shows the state's ``typed``."""
 
     sub_key = ""
+    aside_key = ""  # examples beside (landscape) or below (portrait) the keypad
     pin = False  # digits only, shown as dots
     max_len = flow.LAST_FOUR_MAX
 
@@ -33,6 +37,12 @@ class KeypadScreen(Screen):
         self.keypad = Keypad(self.lang, pin=self.pin, max_len=self.max_len)
         self.keypad.pressed.connect(lambda key: self.send(key_event(key)))
         self.first.addWidget(self.keypad, 1)
+        if self.aside_key:
+            aside = self.label(self.aside_key, "sub")
+            aside.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # a wrapped label asks for height it does not need; the keypad decides the screen's height
+            aside.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+            self.second.addWidget(aside, 1)
         self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
 
     def show_state(self, state: flow.State) -> None:

@@ -93,6 +93,7 @@ class VerifyScreen(KeypadScreen):
     name = "verify"
     heading_key = "ui.verify.heading"
     sub_key = "ui.verify.sub"
+    aside_key = "ui.verify.examples"
 
 
 class ConfirmScreen(Screen):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 
@@ -66,10 +65,12 @@ def test_slow_worker_takes_the_newest_frame_and_reports_on_the_gui_thread(qtbot)
     grabber = CountingGrabber()
     worked: list[int] = []
     threads: list[bool] = []
+    busy, release = threading.Event(), threading.Event()
 
     def work(frame):  # type: ignore[no-untyped-def]
         worked.append(frame.seq)
-        time.sleep(0.1)  # slower than the camera
+        busy.set()
+        release.wait(5)  # slower than the camera: held until the test lets go
         return frame.seq
 
     worker = FrameWorker(grabber, work, "slow")
@@ -82,13 +83,14 @@ def test_slow_worker_takes_the_newest_frame_and_reports_on_the_gui_thread(qtbot)
     worker.result.connect(on_result)
     worker.start()
     worker.set_active(True)
-    for seq in range(1, 31):  # 30 fps for one second
+    grabber.seq = 1
+    qtbot.waitUntil(busy.is_set, timeout=3000)
+    for seq in range(2, 31):  # the camera runs on while the worker is busy with frame 1
         grabber.seq = seq
-        qtbot.wait(33)
-    qtbot.waitUntil(lambda: len(results) >= 3, timeout=3000)
+    release.set()
+    qtbot.waitUntil(lambda: results == [1, 30], timeout=3000)
     worker.stop()
-    assert len(worked) < 15  # frames were skipped, never queued
-    assert all(b > a + 1 for a, b in itertools.pairwise(worked))
+    assert worked == [1, 30]  # frames 2-29 were dropped, never queued
     assert all(threads)
 
 
@@ -124,11 +126,13 @@ def test_task_runner_runs_off_the_gui_thread_in_order(qtbot) -> None:
     def fail() -> None:
         raise KioskError("error.unexpected", "boom")
 
-    started = time.monotonic()
+    gate = threading.Event()
+    runner.submit(gate.wait, 5)
     runner.submit(slow, "a", done=done.append)
     runner.submit(fail, failed=lambda e: errors.append(e.key))
     runner.submit(slow, "b", done=done.append)
-    assert time.monotonic() - started < 0.04  # submitting never waits for the work
+    assert done == [] and runner.busy  # submitting returned while the work waits
+    gate.set()
     qtbot.waitUntil(lambda: not runner.busy, timeout=3000)
     runner.stop()
     assert done == ["a", "b"]

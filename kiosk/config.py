@@ -117,6 +117,12 @@ class PortraitSection:
     sharpest_of: int = opt(5, "At the end of the countdown the sharpest of this many last frames is kept.",
                            lo=1, hi=30)
 
+    def problems(self) -> list[tuple[str, str]]:
+        """Settings whose values do not fit together: (key, expected form)."""
+        if self.jpeg_min_kb >= self.jpeg_max_kb:
+            return [("jpeg_min_kb", "a whole number less than jpeg_max_kb")]
+        return []
+
 
 @dataclass(frozen=True)
 class FlowSection:
@@ -153,6 +159,12 @@ class SyncSection:
                          lo=1, hi=3600)
     poll_s: float = opt(5.0, "Idle wait between queue checks.", lo=0.05, hi=600)
     status_every_s: float = opt(60.0, "How often review status is pulled from the server.", lo=1, hi=3600)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Settings whose values do not fit together: (key, expected form)."""
+        if self.backoff_base_s > self.backoff_cap_s:
+            return [("backoff_base_s", "a number no greater than backoff_cap_s")]
+        return []
 
 
 @dataclass(frozen=True)
@@ -311,7 +323,11 @@ def _build(cls: type[C], data: dict[str, Any], file: str, prefix: str) -> C:
             expected = _expected(tp, f.metadata)
             raise ConfigError(detail=f"{file}: {dotted}={value!r}", file=file, setting=dotted,
                               expected=expected) from None
-    return cls(**kwargs)
+    built = cls(**kwargs)
+    # a section may also check values that only make sense together (a band's two ends)
+    for key, expected in getattr(built, "problems", list)():
+        raise ConfigError(detail=f"{file}: {prefix}{key}", file=file, setting=prefix + key, expected=expected)
+    return built
 
 
 def parse(cls: type[C], text: str, file: str = "<config>") -> C:

@@ -37,6 +37,8 @@ def test_shipped_files_load_to_defaults() -> None:
         ("[camera]\nwidth = 1280.5\n", "camera.width", "a whole number"),
         ("[codes]\nformats = 'reference'\n", "codes.formats", "a list of strings"),
         ("station = 3\n", "station", "a table"),
+        ("[portrait]\njpeg_min_kb = 50\n", "portrait.jpeg_min_kb", "less than jpeg_max_kb"),
+        ("[sync]\nbackoff_base_s = 600\nbackoff_cap_s = 60\n", "sync.backoff_base_s", "no greater than backoff_cap_s"),
     ],
 )
 def test_bad_values_name_file_key_and_form(text: str, key: str, fragment: str) -> None:

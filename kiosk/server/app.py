@@ -26,7 +26,7 @@ from starlette.responses import Response as StarletteResponse
 
 from kiosk.batch import Batch
 from kiosk.config import ServerConfig
-from kiosk.server import problems, status_page
+from kiosk.server import bind_page, problems, status_page
 from kiosk.server.auth import AdminTokenError, StationTokens, is_admin, read_admin_token
 from kiosk.server.batches import BatchBook, load_batches_file
 from kiosk.server.binding import Binder, BindLimits, CodeChecker, KioskCodes
@@ -198,7 +198,10 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
                                  call_next: Callable[[Request], Awaitable[StarletteResponse]]) -> StarletteResponse:
         # Refuse before the body is read: a multi-gigabyte upload never reaches the disk.
         length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > max_body:
+        if request.url.path == bind_page.PATH:
+            if length.isdigit() and int(length) > bind_page.MAX_BODY:
+                return bind_page.too_large_response()
+        elif length.isdigit() and int(length) > max_body:
             return problems.response(413, "too-large", f"the request body is larger than {max_body} bytes")
         return await call_next(request)
 
@@ -322,4 +325,5 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
             raise Problem(404, "unknown-station", "no token was issued for this station")
         return Revoked(station_id=station_id, revoked=True)
 
+    app.include_router(bind_page.make_router(st.binder, st.clock))
     return app

@@ -87,7 +87,7 @@ def normalise_typed_ticket(text: str) -> str:
     try:
         return normalise_stored_ticket(normalise_ticket(text))
     except KioskError as exc:
-        raise Problem(422, "bad-ticket", "the ticket is mistyped", message_key=exc.key,
+        raise Problem(422, "bad-ticket", "the ticket is mistyped", error=exc, message_key=exc.key,
                       message=exc.bilingual()) from None
 
 
@@ -128,7 +128,7 @@ class Binder:
                           headers={"Retry-After": "60"}) from None
         except KioskError as exc:
             self._miss(ticket, trusted, now, record_id, exc.key)
-            raise Problem(422, "bad-code", "the collection code was refused", message_key=exc.key,
+            raise Problem(422, "bad-code", "the collection code was refused", error=exc, message_key=exc.key,
                           message=exc.bilingual(), **self._left(ticket, trusted)) from None
         if not self._codes.last_four_matches(code, id_last4):
             self._miss(ticket, trusted, now, record_id, "last_four")

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kiosk.errors import KioskError
 from kiosk.text import bilingual, table
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,13 @@ class Problem(Exception):
     """A refusal with its HTTP status, a problem slug (``server.problem.<slug>``) and a detail.
 
     ``detail`` is sent to the client and logged: never put personal data in it.
+    ``error`` keeps the refused input's ``KioskError`` (not sent) so a page can word it in each language.
     """
 
     def __init__(self, status: int, slug: str, detail: str = "", *, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
+                 error: KioskError | None = None, **extra: Any) -> None:
         self.status = status
+        self.error = error
         self.slug = slug
         self.detail = detail
         self.headers = headers or {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 
+from kiosk.server.bind_page import PATH as BIND_PATH
 from kiosk.server.schema import RecordStatus
 from kiosk.text import text
 
@@ -25,6 +26,9 @@ def render(status: RecordStatus) -> str:
         parts.append(_both("server.status.position", position=status.queue_position))
     if status.reason:
         parts.append(_both("server.status.reason", reason=status.reason))
+    if status.status == "awaiting_code":
+        parts.append(f"<p><a href='{BIND_PATH}'>{html.escape(text('server.bind_page.title', 'zh'))} / "
+                     f"{html.escape(text('server.bind_page.title', 'en'))}</a></p>")
     title = html.escape(text("server.status.title", "zh") + " / " + text("server.status.title", "en"))
     short = html.escape(status.record_id[:8].upper())
     return (

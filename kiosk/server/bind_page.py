@@ -1,0 +1,258 @@
+"""The page where a student binds a collection code to a codeless record from a phone.
+
+``GET /bind`` is a plain form (no script, no external assets): the claim ticket,
+the last four of the ID, and the collection code as an uploaded image (the QR
+image downloaded from CHSI, a screenshot or a photo of it) or as pasted text.
+``POST /bind`` reads the QR server-side with the station's own scanner and then
+runs exactly the bind of ``POST /api/v1/bind`` as an anonymous phone (so the
+same per-ticket lock applies). Every answer is an HTML page: a refusal is a 4xx
+(503 while codes cannot be checked) with the reason in words, never a 500.
+Nothing the student sent is logged.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import math
+import warnings
+from collections.abc import Callable
+from datetime import datetime
+
+import cv2
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from PIL import Image
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kiosk.config import ScannerSection
+from kiosk.errors import KioskError
+from kiosk.scanner import Scanner, classify, to_gray
+from kiosk.server.binding import Binder
+from kiosk.server.problems import Problem
+from kiosk.server.schema import BindResponse
+from kiosk.text import table, text
+
+log = logging.getLogger(__name__)
+
+PATH = "/bind"
+#: the largest image accepted (a CHSI download or a phone photo fits well within)
+MAX_IMAGE_BYTES = 5_000_000
+#: the whole form: the image plus the text fields and multipart framing
+MAX_BODY = MAX_IMAGE_BYTES + 64_000
+#: larger images are refused before decoding (a tiny file can claim huge dimensions)
+MAX_PIXELS = 40_000_000
+#: a phone photo is searched again at this size when the full one yields nothing
+_RETRY_SIDE = 1600
+#: the same limits as ``BindRequest``
+_MAX_TICKET, _MAX_LAST4, _MAX_PAYLOAD = 32, 16, 4096
+#: one uploaded image is not a live frame: it may take the scanner's whole range of extra passes
+SCANNER = ScannerSection(budget_ms=200.0)
+
+_STYLE = ("body{font-family:sans-serif;margin:1em auto;max-width:36em;padding:0 1em;font-size:1.15em}"
+          "[lang=en]{color:#555}label{display:block;margin-top:1em;font-weight:bold}"
+          "input,textarea,button{font-size:1.2em;width:100%;box-sizing:border-box;padding:.4em;margin-top:.3em}"
+          "button{margin-top:1.2em;padding:.6em}.bad{color:#a00}.ok{color:#070}")
+
+
+class PageRefusal(Exception):
+    """A refusal shown as a page: HTTP status, strings key and its parameters."""
+
+    def __init__(self, status: int, key: str, **params: object) -> None:
+        self.status = status
+        self.key = key
+        self.params = params
+        super().__init__(f"{status} {key}")
+
+
+def _both(key: str, tag: str = "p", cls: str = "", params: dict[str, object] | None = None) -> str:
+    """The string ``key`` in Chinese, then English, escaped."""
+    attr = f" class='{cls}'" if cls else ""
+    return "".join(f"<{tag} lang='{lang}'{attr}>{html.escape(text(key, lang, **(params or {})))}</{tag}>"
+                   for lang in ("zh", "en"))
+
+
+def _label(key: str) -> str:
+    return f"{html.escape(text(key, 'zh'))}<br><span lang='en'>{html.escape(text(key, 'en'))}</span>"
+
+
+def _document(body: str) -> str:
+    title = html.escape(text("server.bind_page.title", "zh") + " / " + text("server.bind_page.title", "en"))
+    return ("<!doctype html><html lang='zh'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{title}</title><style>{_STYLE}</style></head><body>{body}</body></html>")
+
+
+def form_html(ticket: str = "") -> str:
+    """The form, with ``ticket`` prefilled (escaped)."""
+    value = html.escape(ticket[:64], quote=True)
+    return (
+        f"<form method='post' action='{PATH}' enctype='multipart/form-data'>"
+        f"<label for='ticket'>{_label('server.bind_page.ticket_label')}</label>"
+        f"<input id='ticket' name='ticket' value='{value}' required maxlength='{_MAX_TICKET}' "
+        "autocapitalize='characters' autocomplete='off' spellcheck='false'>"
+        f"<label for='id_last4'>{_label('server.bind_page.last4_label')}</label>"
+        f"<input id='id_last4' name='id_last4' required maxlength='{_MAX_LAST4}' "
+        "autocapitalize='characters' autocomplete='off'>"
+        f"<label for='code_image'>{_label('server.bind_page.image_label')}</label>"
+        "<input id='code_image' name='code_image' type='file' accept='image/*'>"
+        f"<label for='code_text'>{_label('server.bind_page.text_label')}</label>"
+        f"<textarea id='code_text' name='code_text' rows='3' maxlength='{_MAX_PAYLOAD}' "
+        "autocomplete='off' spellcheck='false'></textarea>"
+        f"<button type='submit'>{html.escape(text('server.bind_page.submit', 'zh'))} / "
+        f"{html.escape(text('server.bind_page.submit', 'en'))}</button></form>"
+    )
+
+
+def form_page(ticket: str = "") -> str:
+    """``GET /bind``: the introduction and the form."""
+    return _document(_both("server.bind_page.title", "h1") + _both("server.bind_page.intro") + form_html(ticket))
+
+
+def success_page(bound: BindResponse) -> str:
+    """The record bound: its short id and its status, and a link to its status page."""
+    short = bound.record_id[:8].upper()
+    link = f"/api/v1/records/{html.escape(bound.record_id, quote=True)}"
+    return _document(
+        _both("server.bind_page.ok", "h1", "ok") + _both("server.bind_page.record", params={"record": short})
+        + _both(f"server.status.{bound.status}")
+        + f"<p><a href='{link}'>{_label('server.bind_page.status_link')}</a></p>")
+
+
+def refusal_page(refusal: PageRefusal, ticket: str = "") -> str:
+    """The reason in words, then the form again (ticket kept) to try once more."""
+    reason = _both(refusal.key, cls="bad", params=refusal.params)
+    left = refusal.params.get("attempts_left")
+    if isinstance(left, int):
+        reason += _both("server.bind_page.attempts_left" if left else "server.bind_page.locked_now", params={"n": left})
+    return _document(_both("server.bind_page.failed", "h1", "bad") + reason + form_html(ticket))
+
+
+def _from_problem(problem: Problem) -> PageRefusal:
+    """The page's words for a refusal of the shared bind."""
+    extra = dict(problem.extra)
+    # A refused code says why in its own words (another school's, expired ...); the rest in this page's.
+    key = problem.error.key if problem.slug == "bad-code" and problem.error is not None else ""
+    if key not in table():
+        key = f"server.bind_page.problem.{problem.slug}"
+    if key not in table():
+        key = f"server.problem.{problem.slug}" if f"server.problem.{problem.slug}" in table() \
+            else "server.problem.invalid"
+    params: dict[str, object] = dict(problem.error.params) if problem.error is not None else {}
+    if isinstance(extra.get("attempts_left"), int):
+        params["attempts_left"] = extra["attempts_left"]
+    if isinstance(extra.get("retry_after_s"), int):
+        params["minutes"] = max(1, math.ceil(extra["retry_after_s"] / 60))
+    return PageRefusal(problem.status, key, **params)
+
+
+def read_code_image(data: bytes, scanner: Scanner) -> str:
+    """The collection code's text in an uploaded image; ``PageRefusal`` when there is none to read."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise PageRefusal(413, "server.bind_page.problem.too_large", mb=MAX_IMAGE_BYTES // 1_000_000)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        log.info("bind_page.refused why=not_image bytes=%d", len(data))
+        raise PageRefusal(415, "server.bind_page.problem.not_image") from None
+    if width * height > MAX_PIXELS:
+        log.info("bind_page.refused why=too_many_pixels")
+        raise PageRefusal(413, "server.bind_page.problem.too_large", mb=MAX_IMAGE_BYTES // 1_000_000)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        image = None
+    if image is None:
+        log.info("bind_page.refused why=undecodable")
+        raise PageRefusal(415, "server.bind_page.problem.not_image")
+    # A downloaded code may come without its white margin, which decoders need.
+    gray = cv2.copyMakeBorder(to_gray(image), 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
+    found = scanner.decode(gray)
+    if not found and max(gray.shape) > _RETRY_SIDE:
+        scale = _RETRY_SIDE / max(gray.shape)
+        found = scanner.decode(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+    kinds = [(classify(d.text), d.text) for d in found]
+    for kind, payload in sorted(kinds, key=lambda k: {"code": 0, "other": 1, "ticket": 2}[k[0]]):
+        if kind != "ticket":
+            return payload
+    log.info("bind_page.refused why=%s", "ticket_qr" if kinds else "no_qr")
+    raise PageRefusal(422, "server.bind_page.problem.ticket_qr" if kinds else "server.bind_page.problem.no_qr")
+
+
+def too_large_response() -> HTMLResponse:
+    """The page for a form body over ``MAX_BODY`` (refused before it is read)."""
+    refusal = PageRefusal(413, "server.bind_page.problem.too_large", mb=MAX_IMAGE_BYTES // 1_000_000)
+    return HTMLResponse(refusal_page(refusal), status_code=413)
+
+
+def _field(form: object, name: str, limit: int) -> str:
+    value = form.get(name) if hasattr(form, "get") else None
+    return value.strip()[:limit + 1] if isinstance(value, str) else ""
+
+
+def make_router(binder: Binder, clock: Callable[[], datetime],
+                scanner_settings: ScannerSection = SCANNER) -> APIRouter:
+    """The ``/bind`` routes over ``binder`` (kept out of the OpenAPI schema: they are pages, not API)."""
+    router = APIRouter(include_in_schema=False)
+
+    def bind_from(ticket: str, last4: str, pasted: str, image: bytes | None) -> BindResponse:
+        if not ticket:
+            raise PageRefusal(422, "server.bind_page.problem.missing_ticket")
+        if not last4:
+            raise PageRefusal(422, "server.bind_page.problem.missing_last4")
+        if len(ticket) > _MAX_TICKET:
+            raise PageRefusal(422, "server.bind_page.problem.bad-ticket")
+        if len(last4) > _MAX_LAST4:
+            raise PageRefusal(422, "server.bind_page.problem.wrong-last-four")
+        if pasted:
+            if len(pasted) > _MAX_PAYLOAD:
+                raise PageRefusal(422, "server.bind_page.problem.bad-code")
+            payload = pasted
+        elif image:
+            payload = read_code_image(image, Scanner(scanner_settings))[:_MAX_PAYLOAD]
+        else:
+            raise PageRefusal(422, "server.bind_page.problem.missing_code")
+        try:
+            return binder.bind(ticket, payload, last4, trusted=False, now=clock())
+        except Problem as problem:
+            raise _from_problem(problem) from None
+        except KioskError as exc:  # the binder maps its own; this is belt and braces for a page
+            log.warning("bind_page.refused why=%s", exc.key)
+            raise PageRefusal(422, exc.key) from None
+
+    @router.get(PATH, response_class=HTMLResponse)
+    def bind_form(ticket: str = Query("", max_length=256)) -> HTMLResponse:
+        """The form, the ticket prefilled from ``?ticket=``."""
+        return HTMLResponse(form_page(ticket))
+
+    @router.post(PATH, response_class=HTMLResponse)
+    async def bind_submit(request: Request) -> HTMLResponse:
+        """Read the form (and the code's image), bind, and answer with a page."""
+        try:
+            form = await request.form(max_files=2, max_fields=8)
+        except StarletteHTTPException:
+            log.info("bind_page.refused why=unreadable_form")
+            return HTMLResponse(refusal_page(PageRefusal(400, "server.bind_page.problem.unreadable_form")),
+                                status_code=400)
+        ticket = _field(form, "ticket", _MAX_TICKET)
+        upload = form.get("code_image")
+        image: bytes | None = None
+        if isinstance(upload, UploadFile):
+            image = await upload.read(MAX_IMAGE_BYTES + 1)
+        try:
+            bound = await run_in_threadpool(bind_from, ticket, _field(form, "id_last4", _MAX_LAST4),
+                                            _field(form, "code_text", _MAX_PAYLOAD), image)
+        except PageRefusal as refusal:
+            return HTMLResponse(refusal_page(refusal, ticket), status_code=refusal.status)
+        finally:
+            await form.close()
+        return HTMLResponse(success_page(bound))
+
+    return router

@@ -96,6 +96,8 @@ def test_the_page_escapes_what_it_echoes(world: World) -> None:
     evil = "<script>alert('x')</script>"
     page = assert_page(world.client.get("/bind", params={"ticket": evil}), 200)
     assert "<script>" not in page and "&lt;script&gt;" in page
+    long = world.client.get("/bind", params={"ticket": "A" * 5000})
+    assert long.status_code == 200 and "A" * 65 not in long.text
     refused = assert_page(submit(world, evil, "1234", pasted="KC1.x"), 422)
     assert "<script>" not in refused
 
@@ -144,6 +146,15 @@ def test_a_code_of_another_school_is_refused_in_words(world: World) -> None:
     _, ticket = codeless_record(world)
     assert_page(submit(world, ticket, world.stranger.last_four, image=qr_png(world.stranger.payload)), 422,
                 "别的大学", "tries left")
+
+
+def test_a_locked_ticket_says_for_how_long(world: World) -> None:
+    _, ticket = codeless_record(world)
+    student = world.students[0]
+    for _ in range(4):
+        submit(world, ticket, "0000", pasted=student.payload)
+    assert_page(submit(world, ticket, "0000", pasted=student.payload), 422, "No tries left")
+    assert_page(submit(world, ticket, student.last_four, pasted=student.payload), 429, "15 min")
 
 
 def test_unknown_and_mistyped_tickets(world: World) -> None:

@@ -228,7 +228,7 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
             raise PageRefusal(422, exc.key) from None
 
     @router.get(PATH, response_class=HTMLResponse)
-    def bind_form(ticket: str = Query("", max_length=256)) -> HTMLResponse:
+    def bind_form(ticket: str = Query("")) -> HTMLResponse:
         """The form, the ticket prefilled from ``?ticket=``."""
         return HTMLResponse(form_page(ticket))
 

@@ -396,6 +396,10 @@ def test_clock_against_the_server_date(cfg, server: FakeServer, skew: timedelta,
     server.date = NOW - skew
     f = only(with_server(cfg, server.url), doctor.check_server)["clock"]
     assert (f.severity, f.message_key) == (severity, key)
+    if key == "doctor.clock.off":  # ahead or behind, in the reader's own language
+        assert "快" in f.message("zh") and "ahead" in f.message("en")
+    if key == "doctor.clock.far_off":
+        assert "慢" in f.message("zh") and "behind" in f.message("en")
 
 
 def test_a_clock_from_1970_is_fatal_even_offline(cfg) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from kiosk import doctor
+from kiosk.text import Key
 
 if TYPE_CHECKING:
     from kiosk.config import StationConfig
@@ -79,8 +80,8 @@ def _clock(now: datetime, server: datetime | None) -> Finding:
         return _local_clock(now)
     skew = (now - server).total_seconds()
     detail = f"skew_s={skew:+.0f}"
-    params = {"seconds": f"{abs(skew):.0f}", "direction_zh": "快" if skew > 0 else "慢",
-              "direction_en": "ahead" if skew > 0 else "behind"}
+    direction = Key("doctor.clock.ahead" if skew > 0 else "doctor.clock.behind")
+    params = {"seconds": f"{abs(skew):.0f}", "direction": direction}
     if abs(skew) >= CLOCK_FATAL_S or now < CLOCK_FLOOR:
         return _f("clock", FATAL, "doctor.clock.far_off", detail, **params)
     if abs(skew) >= CLOCK_WARN_S:

@@ -54,15 +54,27 @@ def table() -> dict[str, Text]:
     return out
 
 
+@dataclass(frozen=True)
+class Key:
+    """A placeholder's value that is itself a string of the table, said in the same language."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return self.key
+
+
 def text(key: str, lang: str = "zh", **params: Any) -> str:
     """The string ``key`` in ``lang`` with ``params`` filled in.
 
-    An unknown key yields the key itself, so a missing string shows up on
-    screen as a visible bug instead of crashing the station.
+    A ``Key`` among the params is translated too (a word such as "ahead" that
+    differs by language). An unknown key yields the key itself, so a missing
+    string shows up on screen as a visible bug instead of crashing the station.
     """
     entry = table().get(key)
     if entry is None:
         return key
+    params = {name: text(v.key, lang) if isinstance(v, Key) else v for name, v in params.items()}
     template = entry.get(lang)
     try:
         return template.format(**params)

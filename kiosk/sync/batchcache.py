@@ -15,13 +15,22 @@ FOLDER = "batches"
 LATEST = "latest"
 
 
-def save_batch(data_dir: Path, batch: Batch) -> None:
-    """Cache ``batch`` under its feature code, and as the latest one fetched."""
+def save_batch(data_dir: Path, batch: Batch) -> bool:
+    """Cache ``batch`` under its feature code, and as the latest one fetched; False when it could not be.
+
+    The cache only helps an offline day, so a full or failing disk is logged,
+    never raised: it must not stop the uploads of the cycle that fetched it.
+    """
     folder = Path(data_dir) / FOLDER
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     data = json.dumps(batch.to_json(), ensure_ascii=False, indent=1).encode()
-    for name in (batch.feature_code, LATEST):
-        durable.write_file(folder / f"{name}.json", data, mode=0o644)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name in (batch.feature_code, LATEST):
+            durable.write_file(folder / f"{name}.json", data, mode=0o644)
+    except OSError as exc:
+        log.error("batch.cache_write_failed code=%s errno=%s", batch.feature_code, exc.errno)
+        return False
+    return True
 
 
 def load_cached_batch(data_dir: Path, feature_code: str | None = None) -> Batch | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,37 @@ def test_a_full_disk_while_caching_the_batch_does_not_stop_the_cycle(store: Stor
     got = store.get(rec.id)
     assert report.sent == 1 and got is not None and got.sync_state == "sent"
     assert load_cached_batch(store.data_dir, "1S95KT") is None
+
+
+def test_a_photo_that_cannot_be_read_for_now_is_retried_not_given_up(store: Store, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    rec = store.add_record(new(), PHOTO)
+    real = Path.read_bytes
+
+    def flaky(path: Path) -> bytes:
+        if path == rec.photo_path:
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real(path)
+
+    now = [datetime.now(UTC)]
+    with FakeServer() as server:
+        c = client(store, settings(tmp_path, server.base_url), clock=lambda: now[0])
+        monkeypatch.setattr(Path, "read_bytes", flaky)
+        report = c.run_once()
+        got = store.get(rec.id)
+        assert got is not None and got.sync_state == "retry" and report.dead == 0, got
+        assert got.next_at is not None and server.puts == []
+        monkeypatch.setattr(Path, "read_bytes", real)
+        now[0] = got.next_at + timedelta(seconds=1)  # the retry falls due
+        assert c.run_once().sent == 1
+    got = store.get(rec.id)
+    assert got is not None and got.sync_state == "sent"
+
+
+def test_a_photo_gone_for_good_is_set_aside(store: Store, tmp_path: Path) -> None:
+    rec = store.add_record(new(), PHOTO)
+    rec.photo_path.unlink()
+    with FakeServer() as server:
+        report = client(store, settings(tmp_path, server.base_url)).run_once()
+    got = store.get(rec.id)
+    assert report.dead == 1 and got is not None and got.sync_state == "dead" and server.puts == []

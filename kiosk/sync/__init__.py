@@ -211,10 +211,14 @@ class SyncClient:
         try:
             photo = record.photo_path.read_bytes()
             original = record.original_path.read_bytes() if record.original_path else None
-        except OSError as exc:
+        except FileNotFoundError as exc:
             # the photo vanished under us: nothing to send, ever; the operator sees why
-            self.store.mark_dead(record.id, f"photo unreadable errno={exc.errno}")
+            self.store.mark_dead(record.id, f"photo missing errno={exc.errno}")
             return oc.DEAD
+        except OSError as exc:
+            # EIO, EMFILE, EACCES ... may pass; a dead record is never sent again, so try later
+            self._settle(record, oc.Outcome(oc.RETRY, f"photo unreadable errno={exc.errno}"))
+            return oc.RETRY
         files: dict[str, Any] = {
             "metadata": (None, json.dumps(record.metadata(), ensure_ascii=False), "application/json"),
             "photo": (f"{record.id}.jpg", photo, "image/jpeg"),

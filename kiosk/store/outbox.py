@@ -84,11 +84,13 @@ class Outbox:
         return [self._record(r) for r in rows]
 
     def _finish(self, record_id: str, to_state: str, sets: str, params: tuple[Any, ...], *, detail: str,
-                only_if_sending: bool = True) -> bool:
+                only_if_sending: bool = True, worker: str | None = None) -> bool:
         with self.write() as conn:
             row = self._row(record_id)
-            if only_if_sending and row["sync_state"] != "sending":
-                # another worker took the record over after our lease ran out: its result wins
+            stale = row["sync_state"] != "sending" or (worker is not None and row["lease_owner"] != worker)
+            if only_if_sending and stale:
+                # another worker took the record over after our lease ran out: its result wins,
+                # and the record must not be freed for a third worker while that one is sending
                 log.warning("record.stale_result id=%s state=%s", record_id, row["sync_state"])
                 return False
             conn.execute(f"UPDATE records SET sync_state = ?, lease_owner = NULL, lease_until = NULL, {sets} "
@@ -108,31 +110,35 @@ class Outbox:
                      detail=f"status={status}", only_if_sending=False)
         log.info("record.sent id=%s", record_id)
 
-    def mark_retry(self, record_id: str, error: str, next_at: datetime) -> None:
-        """Sending failed for a passing reason; try again at ``next_at``."""
+    def mark_retry(self, record_id: str, error: str, next_at: datetime, *, worker: str | None = None) -> None:
+        """Sending failed for a passing reason; try again at ``next_at``.
+
+        With ``worker``, only while that worker still holds the lease (so for this and the
+        other ``mark_*``/``release*`` calls below).
+        """
         if self._finish(record_id, "retry", "attempts = attempts + 1, due_at = ?, last_error = ?",
-                        (next_at.timestamp(), error), detail=error):
+                        (next_at.timestamp(), error), detail=error, worker=worker):
             log.info("record.retry id=%s error=%s", record_id, error)
 
-    def mark_dead(self, record_id: str, reason: str) -> None:
+    def mark_dead(self, record_id: str, reason: str, *, worker: str | None = None) -> None:
         """The server refused the record for good (``reason`` for the operator)."""
         if self._finish(record_id, "dead", "attempts = attempts + 1, due_at = 0, last_error = ?, dead_reason = ?",
-                        (reason, reason), detail=reason):
+                        (reason, reason), detail=reason, worker=worker):
             log.warning("record.dead id=%s reason=%s", record_id, reason)
 
-    def release(self, record_id: str, note: str) -> None:
+    def release(self, record_id: str, note: str, *, worker: str | None = None) -> None:
         """Give a leased record back as pending without counting an attempt (queue paused)."""
-        self._finish(record_id, "pending", "due_at = 0, last_error = ?", (note,), detail=note)
+        self._finish(record_id, "pending", "due_at = 0, last_error = ?", (note,), detail=note, worker=worker)
 
-    def release_all(self, record_ids: list[str], note: str) -> None:
+    def release_all(self, record_ids: list[str], note: str, *, worker: str | None = None) -> None:
         """Give back leased records not tried, in one transaction; attempts are not counted."""
         if not record_ids:
             return
         with self.write() as conn:
             for record_id in record_ids:
                 changed = conn.execute("UPDATE records SET sync_state = 'pending', lease_owner = NULL, "
-                                       "lease_until = NULL, due_at = 0 WHERE id = ? AND sync_state = 'sending'",
-                                       (record_id,)).rowcount
+                                       "lease_until = NULL, due_at = 0 WHERE id = ? AND sync_state = 'sending' "
+                                       "AND (? IS NULL OR lease_owner = ?)", (record_id, worker, worker)).rowcount
                 if changed:
                     self.event(conn, record_id, "released", "sending", "pending", detail=note)
 

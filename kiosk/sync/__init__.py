@@ -203,7 +203,7 @@ class SyncClient:
                 elif kind == oc.RETRY:
                     report.retried += 1
                 if kind in (oc.RETRY, oc.PAUSE):
-                    self.store.release_all([r.id for r in leased[i + 1:]], "not tried")
+                    self.store.release_all([r.id for r in leased[i + 1:]], "not tried", worker=self.worker)
                     return
 
     def upload(self, record: Record) -> str:
@@ -213,7 +213,7 @@ class SyncClient:
             original = record.original_path.read_bytes() if record.original_path else None
         except FileNotFoundError as exc:
             # the photo vanished under us: nothing to send, ever; the operator sees why
-            self.store.mark_dead(record.id, f"photo missing errno={exc.errno}")
+            self.store.mark_dead(record.id, f"photo missing errno={exc.errno}", worker=self.worker)
             return oc.DEAD
         except OSError as exc:
             # EIO, EMFILE, EACCES ... may pass; a dead record is never sent again, so try later
@@ -242,15 +242,15 @@ class SyncClient:
             self.store.mark_sent(record.id, result.ack or {})
             self._success(now)
         elif result.kind == oc.DEAD:
-            self.store.mark_dead(record.id, result.reason)
+            self.store.mark_dead(record.id, result.reason, worker=self.worker)
             self._success(now)  # the server answered; the queue is healthy
         elif result.kind == oc.PAUSE:
-            self.store.release(record.id, result.reason)
+            self.store.release(record.id, result.reason, worker=self.worker)
             self._pause(result.reason, now)
         else:
             at = oc.retry_at(result, record.attempts, base_s=self.settings.backoff_base_s,
                              cap_s=self.settings.backoff_cap_s, now=now, rng=self._rng)
-            self.store.mark_retry(record.id, result.reason, at)
+            self.store.mark_retry(record.id, result.reason, at, worker=self.worker)
             self.hold_until = at
             self.last_error = result.reason
 

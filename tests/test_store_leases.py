@@ -1,0 +1,70 @@
+"""Leases: a worker whose lease ran out cannot settle (or free) a record another worker now holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kiosk.store import NewRecord, Store
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+JPEG = b"\xff\xd8" + b"photo-bytes" * 100 + b"\xff\xd9"
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
+    s = Store.open(tmp_path / "data", clock=clock)
+    yield s
+    s.close()
+
+
+def record() -> NewRecord:
+    return NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.x", student_uid="U1", id_last4="1234")
+
+
+@pytest.mark.parametrize("late", ["retry", "dead", "release", "release_all"])
+def test_a_late_worker_does_not_free_a_record_another_worker_holds(store: Store, clock: Clock, late: str) -> None:
+    rec = store.add_record(record(), JPEG)
+    assert store.lease_next("w1", 1, clock()) is not None
+    clock.now += timedelta(seconds=2)
+    assert store.lease_next("w2", 60, clock()) is not None  # w1's lease ran out; w2 is sending now
+    if late == "retry":
+        store.mark_retry(rec.id, "network", clock(), worker="w1")
+    elif late == "dead":
+        store.mark_dead(rec.id, "http 422", worker="w1")
+    elif late == "release":
+        store.release(rec.id, "http 401", worker="w1")
+    else:
+        store.release_all([rec.id], "not tried", worker="w1")
+    got = store.get(rec.id)
+    assert got is not None and got.sync_state == "sending" and got.attempts == 0
+    assert store.lease_next("w3", 60, clock()) is None  # never leased twice at once
+    store.mark_sent(rec.id, {"status": "queued"})
+    got = store.get(rec.id)
+    assert got is not None and got.sync_state == "sent"
+
+
+def test_the_holder_settles_its_own_lease(store: Store, clock: Clock) -> None:
+    rec = store.add_record(record(), JPEG)
+    store.lease_next("w1", 60, clock())
+    store.mark_retry(rec.id, "network", clock(), worker="w1")
+    got = store.get(rec.id)
+    assert got is not None and (got.sync_state, got.attempts) == ("retry", 1)

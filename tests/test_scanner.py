@@ -256,3 +256,25 @@ def test_a_student_holding_a_phone_to_the_demo_camera_is_read_within_a_second(pa
             break
     assert reads and reads[0][1] == payloads[1]
     assert len(reads) == 1  # then debounced while it is held
+
+
+@pytest.mark.parametrize("frame", [
+    np.zeros((0, 0, 3), np.uint8), np.zeros((0, 1280, 3), np.uint8), np.zeros((720, 0, 4), np.uint8),
+    np.zeros((0, 0), np.uint8), np.zeros((1, 1, 3), np.uint8), np.zeros((1, 1, 4), np.uint8),
+    np.zeros((30, 30, 2), np.uint8), np.zeros(100, np.uint8), np.zeros((2, 30, 30, 3), np.uint8),
+    np.full((40, 40), np.nan), np.zeros((40, 40), bool),
+], ids=["empty", "no-rows", "no-columns", "empty-gray", "1x1", "1x1-bgra", "two-channel", "1d", "4d", "nan",
+        "bool"])
+def test_odd_frames_give_nothing_never_a_crash(frame: np.ndarray) -> None:
+    scanner = Scanner(ROOMY)
+    with np.errstate(invalid="ignore"):
+        assert scanner.decode(frame) == []
+        assert scanner.feed(frame, 1.0) is None
+
+
+def test_a_16_bit_frame_is_read_at_its_own_contrast(scanner: Scanner, payloads: list[str]) -> None:
+    frame = qf.make_frame("clean", payloads[:1], rng=np.random.default_rng(1))
+    deep = frame.image.astype(np.uint16) * 257  # a Y16 camera or a 16-bit PNG
+    assert to_gray(deep).dtype == np.uint8
+    scanner.forget()
+    assert [d.text for d in scanner.decode(deep)] == [payloads[0]]

@@ -50,8 +50,16 @@ _MAX_REGIONS = 2
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
-    """``frame`` as one 8-bit channel (BGR and BGRA converted, gray passed through)."""
-    if frame.dtype != np.uint8:
+    """``frame`` as one 8-bit channel (BGR and BGRA converted, gray passed through).
+
+    An empty frame comes back empty (``decode`` reads nothing in it); a 16-bit
+    one keeps its contrast (its high byte) instead of clipping to white.
+    """
+    if frame.size == 0:
+        return np.zeros((0, 0), np.uint8)
+    if frame.dtype == np.uint16:
+        frame = (frame >> 8).astype(np.uint8)
+    elif frame.dtype != np.uint8:
         frame = np.clip(frame, 0, 255).astype(np.uint8)
     if frame.ndim == 3 and frame.shape[2] == 3:
         return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)

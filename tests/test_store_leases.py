@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from kiosk.store import NewRecord, Store
+from kiosk.store import NewRecord, Store, StoreError
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 JPEG = b"\xff\xd8" + b"photo-bytes" * 100 + b"\xff\xd9"
@@ -68,3 +69,28 @@ def test_the_holder_settles_its_own_lease(store: Store, clock: Clock) -> None:
     store.mark_retry(rec.id, "network", clock(), worker="w1")
     got = store.get(rec.id)
     assert got is not None and (got.sync_state, got.attempts) == ("retry", 1)
+
+
+class LockedConnection:
+    """A connection whose every statement finds the database locked (another process's long write)."""
+
+    in_transaction = False
+
+    def execute(self, *args: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+
+@pytest.mark.parametrize("call", ["get", "records", "stats", "find_by_ticket", "find_by_student", "events",
+                                  "queue_length", "next_due", "review_open", "pending_bindings", "lease"])
+def test_a_locked_database_is_a_typed_error_on_reads_too(store: Store, clock: Clock, call: str) -> None:
+    real, store._conn = store._conn, LockedConnection()  # type: ignore[assignment]
+    try:
+        with pytest.raises(StoreError) as info:
+            {"get": lambda: store.get("x"), "records": store.records, "stats": lambda: store.stats(T0.date()),
+             "find_by_ticket": lambda: store.find_by_ticket("T"), "find_by_student": lambda: store.find_by_student("U"),
+             "events": lambda: store.events("x"), "queue_length": store.queue_length, "next_due": store.next_due,
+             "review_open": store.review_open, "pending_bindings": store.pending_bindings,
+             "lease": lambda: store.lease_next("w", 60, clock())}[call]()
+    finally:
+        store._conn = real
+    assert info.value.key == "store.busy"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import random
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -90,3 +92,35 @@ def test_a_photo_gone_for_good_is_set_aside(store: Store, tmp_path: Path) -> Non
         report = client(store, settings(tmp_path, server.base_url)).run_once()
     got = store.get(rec.id)
     assert report.dead == 1 and got is not None and got.sync_state == "dead" and server.puts == []
+
+
+class LockedConnection:
+    """A connection whose every statement finds the database locked (another process's long write)."""
+
+    in_transaction = False
+
+    def execute(self, *args: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+
+def test_the_daemon_outlives_a_locked_database(store: Store, tmp_path: Path) -> None:
+    rec = store.add_record(new(), PHOTO)
+    waits: list[float] = []
+    stop = threading.Event()
+    real = store._conn
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        store._conn = real  # the other process is done
+        if len(waits) == 2:
+            stop.set()
+
+    with FakeServer() as server:
+        c = client(store, settings(tmp_path, server.base_url), sleep=sleep)
+        store._conn = LockedConnection()  # type: ignore[assignment]
+        try:
+            c.run_forever(stop)
+        finally:
+            store._conn = real
+    got = store.get(rec.id)
+    assert waits[0] == c.settings.poll_s and got is not None and got.sync_state == "sent"

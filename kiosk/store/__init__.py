@@ -30,8 +30,10 @@ from typing import Any
 import sqlite_utils
 
 from kiosk import durable
-from kiosk.errors import KioskError
 from kiosk.store import migrations
+from kiosk.store.errors import AlreadyBound, DiskFull, StoreError, UnknownRecord, UnknownTicket, typed
+from kiosk.store.errors import db_error as _db_error
+from kiosk.store.errors import os_error as _os_error
 from kiosk.store.outbox import FINAL_REVIEW, Outbox
 from kiosk.store.quarantine import CHECK_MODES, StartupReport, check_at_open
 from kiosk.store.record import NewRecord, Record, format_time, record_from_row
@@ -46,36 +48,6 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-
-
-class StoreError(KioskError):
-    """The record store cannot do what was asked; the message says what to do."""
-
-    default_key = "store.failed"
-
-
-class DiskFull(StoreError):
-    """The disk (or quota) is full: nothing was stored."""
-
-    default_key = "store.disk_full"
-
-
-class UnknownRecord(StoreError):
-    """No record has this id."""
-
-    default_key = "store.unknown_record"
-
-
-class UnknownTicket(StoreError):
-    """No record has this claim ticket."""
-
-    default_key = "store.unknown_ticket"
-
-
-class AlreadyBound(StoreError):
-    """The record already carries another collection code."""
-
-    default_key = "store.already_bound"
 
 
 def read_boot_id() -> str:
@@ -292,21 +264,25 @@ class Store(Outbox):
 
     # -- lookups ------------------------------------------------------------
 
+    @typed
     def get(self, record_id: str) -> Record | None:
         """The record with ``record_id``, or None."""
         row = self._conn.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
         return self._record(row) if row else None
 
+    @typed
     def find_by_student(self, student_uid: str) -> list[Record]:
         """This student's records, newest first (a retake makes a second one)."""
         rows = self._conn.execute("SELECT * FROM records WHERE student_uid = ? ORDER BY seq DESC", (student_uid,))
         return [self._record(r) for r in rows]
 
+    @typed
     def find_by_ticket(self, ticket: str) -> Record | None:
         """The codeless record holding claim ticket ``ticket`` (normalised by the caller)."""
         row = self._conn.execute("SELECT * FROM records WHERE ticket = ?", (ticket,)).fetchone()
         return self._record(row) if row else None
 
+    @typed
     def records(self, limit: int | None = 100, state: str | None = None) -> list[Record]:
         """Records newest first, optionally only those in sync ``state``."""
         sql, params = "SELECT * FROM records", list[Any]()
@@ -319,12 +295,14 @@ class Store(Outbox):
             params.append(limit)
         return [self._record(r) for r in self._conn.execute(sql, params)]
 
+    @typed
     def events(self, record_id: str) -> list[dict[str, Any]]:
         """The audit trail of one record, oldest first."""
         rows = self._conn.execute("SELECT at, kind, from_state, to_state, detail FROM events WHERE record_id = ? "
                                   "ORDER BY id", (record_id,))
         return [dict(r) for r in rows]
 
+    @typed
     def stats(self, day: date) -> dict[str, int]:
         """Counts for the operator screen: records captured on ``day`` (local) and the queue now."""
         row = self._conn.execute(
@@ -377,25 +355,7 @@ class Store(Outbox):
 
     # -- retention ----------------------------------------------------------
 
+    @typed
     def purge(self, now: datetime, photo_days_after_ack: int, record_days: int, dry_run: bool = False) -> PurgeReport:
         """Delete what retention allows (see ``kiosk.store.retention``); never an unsent record."""
         return purge_records(self, now, photo_days_after_ack, record_days, dry_run)
-
-
-def _os_error(exc: OSError, step: str) -> StoreError:
-    log.error("store.os_error step=%s errno=%s", step, exc.errno)
-    if exc.errno in durable.FULL_ERRNOS:
-        return DiskFull(detail=f"{step}: {exc.strerror}")
-    return StoreError("store.write_failed", f"{step}: {exc.strerror or exc}")
-
-
-def _db_error(exc: sqlite3.Error, step: str) -> StoreError:
-    text = str(exc)
-    log.error("store.db_error step=%s error=%s", step, text)
-    if isinstance(exc, sqlite3.OperationalError) and "full" in text:
-        return DiskFull(detail=f"{step}: {text}")
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
-        return StoreError("store.busy", f"{step}: {text}")
-    if isinstance(exc, sqlite3.IntegrityError):
-        return StoreError("store.conflict", f"{step}: {text}")
-    return StoreError("store.failed", f"{step}: {text}")

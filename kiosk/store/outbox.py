@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
+from kiosk.store.errors import typed
 from kiosk.store.record import Record, format_time
 
 log = logging.getLogger(__name__)
@@ -155,11 +156,13 @@ class Outbox:
             log.warning("store.leases_recovered count=%d", len(rows))
         return len(rows)
 
+    @typed
     def queue_length(self) -> int:
         """Records not yet acknowledged by the server (dead ones excluded)."""
         return int(self._conn.execute("SELECT count(*) FROM records WHERE sync_state IN (?,?,?)",
                                       ACTIVE).fetchone()[0])
 
+    @typed
     def next_due(self) -> datetime | None:
         """When the next record falls due (now, if one is pending); None when nothing is queued."""
         if self._conn.execute("SELECT 1 FROM records WHERE sync_state = 'pending' LIMIT 1").fetchone():
@@ -181,6 +184,7 @@ class Outbox:
                 self.event(conn, record_id, "review", row["review_status"], status)
         return True
 
+    @typed
     def review_open(self, limit: int | None = None) -> list[str]:
         """Ids of sent records whose review is not final, oldest first."""
         sql = ("SELECT id FROM records WHERE sync_state = 'sent' AND "
@@ -191,6 +195,7 @@ class Outbox:
             params.append(limit)
         return [r["id"] for r in self._conn.execute(sql, params)]
 
+    @typed
     def pending_bindings(self, limit: int = 50) -> list[Record]:
         """Sent records whose code, bound at the station, still has to reach the server."""
         rows = self._conn.execute("SELECT * FROM records WHERE binding_state = 'pending' AND sync_state = 'sent' "

@@ -393,7 +393,10 @@ class SyncClient:
                 report = SyncReport()
             if on_cycle is not None:
                 on_cycle(report)
-            wait = self.wait_s()
+            try:
+                wait = self.wait_s()
+            except KioskError:  # logged by the store; the next cycle tries again
+                wait = self.settings.poll_s
             if self._sleep is not None:
                 self._sleep(wait)
             else:

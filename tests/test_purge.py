@@ -140,3 +140,18 @@ def test_a_station_without_records_is_left_untouched(tmp_path: Path, capsys) -> 
     assert main(["purge", "--config", str(cfg), "--dry-run"]) == 0
     assert "nothing to purge" in capsys.readouterr().out
     assert not data.exists()
+
+
+def test_a_code_bound_but_not_yet_pushed_keeps_its_record(tmp_path: Path) -> None:
+    clock = Clock()
+    with Store.open(tmp_path / "data", clock=clock) as s:
+        rec = s.add_record(NewRecord(batch="1S95KT", station_id="st-1", codeless=True, ticket="ABCDEFGHJ",
+                                     phone="13800138000", id_last4="1234"), JPEG)
+        s.lease_next("w", 60, clock())
+        s.mark_sent(rec.id, {"status": "awaiting_code"})
+        s.bind_code("ABCDEFGHJ", "KC1.k1.payload-C", None, "C", "1234")  # the server has not heard of it yet
+        report = s.purge(T0 + timedelta(days=366), photo_days_after_ack=30, record_days=365)
+        assert report.records_deleted == [] and report.unsent_kept == [rec.id]
+        kept = s.get(rec.id)
+        assert kept is not None and kept.binding_state == "pending" and kept.code_payload == "KC1.k1.payload-C"
+        assert s.pending_bindings()[0].id == rec.id

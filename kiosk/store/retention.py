@@ -3,8 +3,9 @@
 * A photo (and its original) is deleted ``photo_days_after_ack`` days after
   the server acknowledged it: the server holds the copy that counts.
 * Everything about a record is deleted ``record_days`` days after capture.
-* A record the server has not acknowledged is never deleted, however old: it
-  is reported as a warning for the operator instead.
+* A record the server has not acknowledged (or whose code, bound at the
+  station, it has not taken yet) is never deleted, however old: it is
+  reported as a warning for the operator instead.
 
 Rows are marked first and files unlinked after, so an interrupted purge is
 finished by the next one and never leaves a row pointing at a missing photo.
@@ -58,10 +59,12 @@ def purge_records(store: Store, now: datetime, photo_days_after_ack: int, record
     conn = store.db.conn
     ack_limit = format_time(now - timedelta(days=photo_days_after_ack))
     record_limit = format_time(now - timedelta(days=record_days))
-    expired = conn.execute("SELECT id, sync_state, photo_path, original_path FROM records "
+    expired = conn.execute("SELECT id, sync_state, binding_state, photo_path, original_path FROM records "
                            "WHERE captured_at <= ? ORDER BY seq", (record_limit,)).fetchall()
-    whole = [r for r in expired if r["sync_state"] == "sent"]
-    report.unsent_kept = [r["id"] for r in expired if r["sync_state"] != "sent"]
+    # a code bound at the station that the server has not taken yet is unsent data too
+    done = [r["sync_state"] == "sent" and r["binding_state"] != "pending" for r in expired]
+    whole = [r for r, ok in zip(expired, done, strict=True) if ok]
+    report.unsent_kept = [r["id"] for r, ok in zip(expired, done, strict=True) if not ok]
     photos = conn.execute("SELECT id, photo_path, original_path FROM records WHERE sync_state = 'sent' "
                           "AND sent_at <= ? AND photo_deleted_at IS NULL AND captured_at > ? ORDER BY seq",
                           (ack_limit, record_limit)).fetchall()

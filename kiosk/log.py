@@ -31,6 +31,7 @@ import os
 import re
 import sys
 import time
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -48,9 +49,6 @@ _ID_CHARS = r"0-9A-Za-z()（）"
 
 # Patterns of personal data that must never reach a log line, applied in order.
 _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
-    # values of personal keys, quoted or bare
-    (re.compile(r"(?<![\w.])(" + "|".join(PERSONAL_KEYS) + r")=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;)]+)"),
-     r"\1=[redacted]"),
     # reference-format code payloads
     (re.compile(r"KC\d+\.[A-Za-z0-9_.~+/=-]{8,}"), "[code]"),
     # masked ID numbers and masked phones as printed on codes: 1101**********123X, ****123X, 138****8000
@@ -64,6 +62,10 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![\d+])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"), "[phone]"),
     # runs of Chinese characters (names, masked names such as 张*明)
     (re.compile(rf"[*＊]*[{_CJK}][{_CJK}·•*＊]*"), "[text]"),
+    # values of personal keys, quoted or bare; last, so that a bare value with
+    # spaces (phone=138 0013 8000) has been masked whole by the patterns above
+    (re.compile(r"(?<![\w.])(" + "|".join(PERSONAL_KEYS) + r")=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;)]+)",
+                re.IGNORECASE), r"\1=[redacted]"),
 ]
 
 # Long opaque tokens (encrypted payloads, bearer tokens); judged by _opaque below.
@@ -87,7 +89,12 @@ def _opaque(match: re.Match[str]) -> str:
 
 
 def redact(message: str) -> str:
-    """``message`` with anything that looks like personal data masked."""
+    """``message`` with anything that looks like personal data masked.
+
+    The line is NFKC-folded first, so full-width digits and letters (as a
+    Chinese input method types them) meet the same patterns as ASCII ones.
+    """
+    message = unicodedata.normalize("NFKC", message)
     for pattern, mask in _REDACTIONS:
         message = pattern.sub(mask, message)
     return _TOKEN.sub(_opaque, message)

@@ -226,6 +226,15 @@ def test_status_of_many_records_in_one_call(client: TestClient, token: str) -> N
     assert_problem(too_many, 422)
 
 
+@pytest.mark.parametrize("bad_id", ["\ud800", "x" * 65])
+def test_a_status_request_with_an_unusable_id_is_a_problem_not_a_500(client: TestClient, token: str,
+                                                                       bad_id: str) -> None:
+    # json.dumps keeps a lone surrogate as the escape "\ud800", which JSON allows and UTF-8 cannot store
+    answer = client.post("/api/v1/records/status", content=json.dumps({"ids": [bad_id]}),
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert_problem(answer, 422)
+
+
 def test_codeless_record_bound_at_the_station_before_upload_arrives_queued(client: TestClient, token: str) -> None:
     photo = jpeg(2)
     meta = metadata(photo, codeless=True, ticket="ABCDEFGHJ", code_payload="KC1.bound-at-station",

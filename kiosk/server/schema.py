@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -101,7 +101,8 @@ class StatusRequest(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"ids": ["6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b"]}]})
 
-    ids: list[str] = Field(max_length=1000)
+    # a constrained str also refuses a lone surrogate (valid JSON, not storable as UTF-8) with a 422
+    ids: list[Annotated[str, Field(max_length=64)]] = Field(max_length=1000)
 
 
 class RecordStatus(BaseModel):

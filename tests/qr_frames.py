@@ -10,6 +10,8 @@ glare, a code cut by the frame edge, two codes, or no code at all.
 
 from __future__ import annotations
 
+import struct
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -256,3 +258,17 @@ def scaled(frame: Frame, width: int, height: int) -> Frame:
     """``frame`` resized (for reusing one synthesis at another camera size)."""
     img = cv2.resize(frame.image, (width, height), interpolation=cv2.INTER_LINEAR)
     return Frame(img, frame.condition, frame.expected, set(frame.acceptable), frame.center)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A few bytes of PNG whose header claims ``width`` x ``height`` 1-bit pixels (a decompression bomb's shape).
+
+    Any image path that trusts the header before decoding is caught by it
+    without the test spending the gigabytes a real one would take.
+    """
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (1 + (width + 7) // 8) * 4)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")

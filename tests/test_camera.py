@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 import pytest
+import qr_frames as qf
 import zxingcpp
 
 from kiosk.camera import (
@@ -21,6 +22,7 @@ from kiosk.camera import (
     probe,
 )
 from kiosk.camera import usb as camera_mod
+from kiosk.camera.files import decode_image
 from kiosk.config import CameraSection
 from kiosk.scene import Pose, Scene
 from kiosk.text import table
@@ -432,3 +434,16 @@ def test_auto_warns_when_a_present_camera_will_not_open(caplog: pytest.LogCaptur
     open_source(CameraSection(source="auto", width=320, height=240), capture_factory=FakeCapture,
                 candidates=lambda: ["/dev/video0"])
     assert any(r.levelname == "WARNING" and "camera.auto_demo" in r.getMessage() for r in caplog.records)
+
+
+def test_decode_image_refuses_what_is_not_a_usable_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    ok, png = cv2.imencode(".png", np.full((30, 40, 3), 90, np.uint8))
+    assert ok
+    image = decode_image(png.tobytes())
+    assert image is not None and image.shape == (30, 40, 3)
+    assert decode_image(png.tobytes(), cv2.IMREAD_GRAYSCALE).shape == (30, 40)  # type: ignore[union-attr]
+    for junk in (b"", b"not an image", png.tobytes()[:40], bytes(range(256)) * 8):
+        assert decode_image(junk) is None
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("decoded an image of too many pixels"))
+    assert decode_image(qf.png_claiming(12_000, 12_000)) is None
+    assert decode_image(qf.png_claiming(60_000, 60_000)) is None

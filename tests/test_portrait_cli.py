@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import qr_frames as qf
 from PIL import Image
 
 from kiosk.cli import main
@@ -138,3 +139,15 @@ def test_background_option_overrides_the_config(images: dict[str, Path], tmp_pat
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     code, report = run_json(capsys, str(images["good"]), "--background", "white")
     assert code == 3 and [r["key"] for r in report["reasons"]] == ["portrait.hint.background_colour"]
+
+
+@pytest.mark.parametrize(("width", "height"), [(40_000, 40_000), (12_000, 12_000)])
+def test_an_image_claiming_too_many_pixels_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch, width: int,
+                                                       height: int) -> None:
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(qf.png_claiming(width, height))
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("decoded an image of too many pixels"))
+    assert main(["portrait", str(bomb), "-o", str(tmp_path / "x.jpg")]) == 2
+    assert "Cannot read" in capsys.readouterr().err
+    assert not (tmp_path / "x.jpg").exists()

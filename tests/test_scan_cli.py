@@ -155,3 +155,14 @@ def _qr_png(text: str) -> bytes:
     buf = io.BytesIO()
     segno.make_qr(text).save(buf, kind="png", scale=6)
     return buf.getvalue()
+
+
+@pytest.mark.parametrize(("width", "height"), [(40_000, 40_000), (12_000, 12_000)])
+def test_an_image_claiming_too_many_pixels_is_refused_unread(tmp_path: Path, capsys, monkeypatch,
+                                                             width: int, height: int) -> None:
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(qf.png_claiming(width, height))
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("decoded an image of too many pixels"))
+    assert main(["scan", str(bomb), "--keys", str(tmp_path / "none.json")]) == 1
+    [report] = lines(capsys)
+    assert report["ok"] is False and report["error"]["key"] == "scan.not_an_image"

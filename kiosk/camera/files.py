@@ -1,8 +1,10 @@
-"""Video and image files as a camera: a video loops, an image repeats."""
+"""Video and image files as a camera: a video loops, an image repeats; and decoding image files safely."""
 
 from __future__ import annotations
 
+import io
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,46 @@ import numpy as np
 from kiosk.camera.base import CameraLost, CameraNotFound, Pacer
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+#: Images claiming more pixels are not decoded: a phone's 48-megapixel photo fits,
+#: while a PNG of a few kilobytes can claim a billion pixels and take gigabytes to decode.
+MAX_IMAGE_PIXELS = 100_000_000
+
+
+def image_pixels(data: bytes) -> int | None:
+    """The pixel count an image file's header claims, read without decoding; None when unknown."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+    except Image.DecompressionBombError:
+        return 2 ** 62  # Pillow will not even say how many: far more than any camera's
+    except (OSError, ValueError, SyntaxError):
+        return None
+    return int(width) * int(height)
+
+
+def decode_image(data: bytes, flags: int = cv2.IMREAD_COLOR) -> np.ndarray | None:
+    """The image in ``data`` decoded by OpenCV with ``flags``; None unless it is a usable image.
+
+    Refuses, without decoding, an image whose header claims more than
+    ``MAX_IMAGE_PIXELS``; an OpenCV refusal (its own pixel limit, a broken
+    header) is a None too, never an exception.
+    """
+    if not data:
+        return None
+    pixels = image_pixels(data)
+    if pixels is not None and pixels > MAX_IMAGE_PIXELS:
+        return None
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error:
+        return None
+    if image is None or image.size == 0 or image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
+        return None
+    return np.asarray(image)
 
 
 class FileSource:

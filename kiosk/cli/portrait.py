@@ -50,13 +50,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def read_image(path: Path, min_w: int, min_h: int) -> np.ndarray:
     """The image at ``path`` as BGR uint8; ``ImageError`` when it cannot be used."""
+    from kiosk.camera.files import decode_image
+
     try:
-        raw = np.fromfile(str(path), dtype=np.uint8)
+        raw = path.read_bytes()
     except OSError as exc:
         raise ImageError("portrait.error.not_image", detail=str(exc), file=str(path)) from None
-    image = cv2.imdecode(raw, cv2.IMREAD_COLOR) if raw.size else None
+    image = decode_image(raw, cv2.IMREAD_COLOR)
     if image is None:
-        raise ImageError("portrait.error.not_image", detail="not decodable", file=str(path))
+        raise ImageError("portrait.error.not_image", detail="not decodable or too many pixels", file=str(path))
     if image.shape[1] < min_w or image.shape[0] < min_h:
         raise ImageError("portrait.error.too_small", detail=f"{image.shape[1]}x{image.shape[0]}",
                          width=image.shape[1], height=image.shape[0])

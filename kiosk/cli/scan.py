@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from kiosk.batch import Batch
+from kiosk.camera.files import decode_image
 from kiosk.codes import CodeBook, KeyRing
 from kiosk.config import StationConfig, load_station
 from kiosk.errors import KioskError
@@ -55,12 +56,12 @@ def read_gray(path: Path) -> np.ndarray:
     try:
         if path.stat().st_size > MAX_IMAGE_BYTES:
             raise KioskError("scan.not_an_image", "too large")
-        data = np.fromfile(path, dtype=np.uint8)
+        data = path.read_bytes()
     except OSError as exc:
         raise KioskError("scan.not_an_image", type(exc).__name__) from None
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-    if image is None or image.size == 0:
-        raise KioskError("scan.not_an_image", "undecodable")
+    image = decode_image(data, cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise KioskError("scan.not_an_image", "undecodable or too many pixels")
     return image
 
 

@@ -94,3 +94,16 @@ def test_a_locked_database_is_a_typed_error_on_reads_too(store: Store, clock: Cl
     finally:
         store._conn = real
     assert info.value.key == "store.busy"
+
+
+def test_a_database_error_while_checking_at_open_is_a_typed_error(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import kiosk.store as store_module
+
+    def malformed(store: Store, mode: str) -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(store_module, "check_at_open", malformed)
+    with pytest.raises(StoreError) as info:
+        Store.open(tmp_path / "data")
+    assert info.value.key == "store.failed"

@@ -140,6 +140,9 @@ class Store(Outbox):
         except OSError as exc:
             store.close()
             raise _os_error(exc, "check") from exc
+        except sqlite3.Error as exc:  # a damaged database file shows itself here
+            store.close()
+            raise _db_error(exc, "check") from exc
         except BaseException:
             store.close()
             raise

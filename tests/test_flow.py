@@ -270,16 +270,33 @@ def test_code_on_welcome_shows_its_status() -> None:
 def test_rejected_status_offers_a_retake() -> None:
     view = flow.StatusView(short_id="A", status="rejected", reason="背景不均匀")
     state = flow.StatusShown(ctx=welcome().ctx, code=CODE, view=view)
-    state2, _ = run(state, flow.StartTapped())
+    state2, effects = run(state, flow.StartTapped(), flow.CodeAccepted(CODE))
     assert isinstance(state2, flow.Verify) and state2.code == CODE
+    assert effects[0] == flow.ParseCode(payload=CODE.payload, batch=state.ctx.batch)
 
 
 def test_no_record_lets_the_student_start() -> None:
     state, _ = run(welcome(), flow.StatusTapped(), flow.CodeScanned("x"), flow.CodeAccepted(CODE),
                    flow.StatusNotFound())
     assert isinstance(state, flow.StatusShown) and state.error == "flow.status.none" and state.may_start()
-    state, _ = run(state, flow.StartTapped())
+    state, _ = run(state, flow.StartTapped(), flow.CodeAccepted(CODE))
     assert isinstance(state, flow.Verify)
+
+
+def test_starting_from_the_status_screen_checks_the_code_against_today() -> None:
+    # the status lookup reads any school's code, locked or not; a capture must not
+    state = flow.StatusShown(ctx=welcome().ctx, code=CODE)
+    state, effects = run(state, flow.StartTapped())
+    assert isinstance(state, flow.ScanCode) and state.busy
+    assert effects == [flow.ParseCode(payload=CODE.payload, batch=state.ctx.batch, purpose="capture")]
+    state, _ = run(state, flow.CodeRejected("code.wrong_batch", (("code_school", "别的大学"),)))
+    assert isinstance(state, flow.ScanCode) and state.error == "code.wrong_batch" and not state.busy
+
+
+def test_starting_from_the_status_screen_needs_a_batch_that_takes_codes() -> None:
+    state = flow.StatusShown(ctx=welcome(batch(methods=["codeless"])).ctx, code=CODE)
+    state, effects = run(state, flow.StartTapped())
+    assert isinstance(state, flow.StatusShown) and state.error == "flow.error.code_not_allowed" and effects == []
 
 
 def test_garbled_code_on_welcome_is_an_inline_error() -> None:

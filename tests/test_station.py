@@ -474,3 +474,25 @@ def test_codeless_form_checks(phone: str, last4: str, name: str, expected: flow.
     from kiosk.station.records import check_codeless
 
     assert check_codeless(phone, last4, name) == expected
+
+
+def test_a_code_shown_for_its_status_is_checked_before_a_capture(tmp_path: Path, keys: KeyRing) -> None:
+    # status reads any school's code; "start" from there must not capture it into today's batch
+    station = make_station(tmp_path, keys)
+    other_school = demo_codes(keys, batch(school_code="99999", school_name="别的大学"), n=1, now=T0)[0]
+    state, _ = drive(station, station.initial_state(), flow.CodeScanned(other_school.payload))
+    assert isinstance(state, flow.StatusShown) and state.may_start()
+    state, _ = drive(station, state, flow.StartTapped())
+    assert not isinstance(state, flow.Verify)
+    assert isinstance(state, flow.ScanCode) and state.error == "code.wrong_batch" and not state.busy
+
+
+def test_a_locked_code_shown_for_its_status_stays_locked(tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    station = make_station(tmp_path, keys)
+    me = students[3]
+    state, _ = drive(station, station.initial_state(), flow.StartTapped(), flow.CodeScanned(me.payload))
+    for _ in range(3):
+        state, _ = drive(station, state, *type_keys("0000"))
+    assert state.error == "flow.error.code_locked"
+    state, _ = drive(station, flow.Welcome(ctx=state.ctx), flow.CodeScanned(me.payload), flow.StartTapped())
+    assert isinstance(state, flow.ScanCode) and state.error == "code.locked"

@@ -13,7 +13,8 @@ The ``Welcome`` state carries no student data, so a timeout forgets it.
 
 States live in ``kiosk.flow.states``, events in ``kiosk.flow.events``, effects
 in ``kiosk.flow.effects``, all re-exported here: this is the module the screens
-import. Operator-mode transitions live in ``kiosk.flow.operator_mode``.
+import. Operator-mode transitions live in ``kiosk.flow.operator_mode``, the status
+screen's in ``kiosk.flow.status_lookup``.
 """
 
 from __future__ import annotations
@@ -69,8 +70,6 @@ from kiosk.flow.events import (
     SaveFailed,
     ShutterTapped,
     StartTapped,
-    StatusFound,
-    StatusNotFound,
     StatusTapped,
     SubmitTapped,
     ThatsMeTapped,
@@ -94,6 +93,7 @@ from kiosk.flow.states import (
     Verify,
     Welcome,
 )
+from kiosk.flow.status_lookup import on_status
 
 Result = tuple[State, tuple[Effect, ...]]
 
@@ -241,27 +241,6 @@ def _on_welcome(s: Welcome, e: Event) -> Outcome:
     return None
 
 
-def _on_status(s: StatusShown, e: Event) -> Outcome:
-    if isinstance(e, CodeScanned) and not s.busy:
-        return (dataclasses.replace(s, busy=True, error=None, view=None, code=None),
-                (ParseCode(payload=e.payload, purpose="status"),))
-    if isinstance(e, CodeAccepted) and s.busy and s.code is None:
-        return dataclasses.replace(s, code=e.code), (LookupStatus(code=e.code),)
-    if isinstance(e, CodeRejected) and s.busy:
-        return dataclasses.replace(s, busy=False, error=e.error_key, error_params=e.params), ()
-    if isinstance(e, StatusFound) and s.busy:
-        return dataclasses.replace(s, busy=False, view=e.view), ()
-    if isinstance(e, StatusNotFound) and s.busy:
-        return dataclasses.replace(s, busy=False, view=None, error="flow.status.none"), ()
-    if isinstance(e, StartTapped) and s.code is not None and not s.busy and s.may_start():
-        if s.ctx.batch is None:
-            return dataclasses.replace(s, error="flow.error.no_batch"), ()
-        return Verify(ctx=s.ctx, code=s.code), ()
-    if isinstance(e, BackTapped | FinishTapped):
-        return welcome(s.ctx), (WipeSession(),)
-    return None
-
-
 def _on_scan(s: ScanCode, e: Event) -> Outcome:
     if isinstance(e, CodeScanned) and not s.busy:
         return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload, batch=s.ctx.batch),)
@@ -395,7 +374,7 @@ def _on_done(s: Done, e: Event) -> Outcome:
 
 _HANDLERS: dict[type, Callable[[Any, Event], Outcome]] = {
     Welcome: _on_welcome,
-    StatusShown: _on_status,
+    StatusShown: on_status,
     ScanCode: _on_scan,
     Verify: _on_verify,
     Confirm: _on_confirm,

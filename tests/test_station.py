@@ -496,3 +496,33 @@ def test_a_locked_code_shown_for_its_status_stays_locked(tmp_path: Path, keys: K
     assert state.error == "flow.error.code_locked"
     state, _ = drive(station, flow.Welcome(ctx=state.ctx), flow.CodeScanned(me.payload), flow.StartTapped())
     assert isinstance(state, flow.ScanCode) and state.error == "code.locked"
+
+
+class BrokenAttempts:
+    """An attempt lock whose file cannot be written (a full disk)."""
+
+    def __init__(self, lock: AttemptLock) -> None:
+        self.lock = lock
+
+    def check(self, code_uid: str, now: datetime) -> None:
+        self.lock.check(code_uid, now)
+
+    def miss(self, code_uid: str, now: datetime) -> int:
+        import sqlite3
+
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def clear(self, code_uid: str) -> None:
+        self.lock.clear(code_uid)
+
+
+def test_a_failing_last_four_check_never_leaves_the_keypad_busy(tmp_path: Path, keys: KeyRing,
+                                                                students: list[Any]) -> None:
+    station = make_station(tmp_path, keys)
+    station.parts.attempts = BrokenAttempts(station.parts.attempts)
+    me = students[0]
+    state, _ = drive(station, station.initial_state(), flow.StartTapped(), flow.CodeScanned(me.payload))
+    state, _ = drive(station, state, *type_keys("0000"))
+    assert isinstance(state, flow.Verify) and not state.busy and state.error == "error.unexpected"
+    state, _ = drive(station, state, flow.ClearPressed(), *type_keys(me.last_four))
+    assert isinstance(state, flow.Confirm)

@@ -57,6 +57,7 @@ from kiosk.flow.events import (
     Guidance,
     KeyPressed,
     LastFourOk,
+    LastFourUnchecked,
     LastFourWrong,
     NoCodeTapped,
     NotMeTapped,
@@ -262,6 +263,8 @@ def _on_verify(s: Verify, e: Event) -> Outcome:
         if isinstance(e, LastFourWrong):
             return dataclasses.replace(s, busy=False, typed="", tries_left=e.tries_left,
                                        error="flow.error.last_four_wrong"), ()
+        if isinstance(e, LastFourUnchecked):
+            return dataclasses.replace(s, busy=False, error=e.error_key), ()
         if isinstance(e, CodeLockedOut):
             return (ScanCode(ctx=s.ctx, error="flow.error.code_locked", staff_called=True),
                     (CallStaff(reason="code_locked"),))

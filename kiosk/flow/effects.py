@@ -43,7 +43,7 @@ class ParseCode(Effect):
 
 @dataclass(frozen=True)
 class CheckLastFour(Effect):
-    """Check typed last four against the code -> LastFourOk | LastFourWrong | CodeLockedOut."""
+    """Check typed last four against the code -> LastFourOk | LastFourWrong | CodeLockedOut | LastFourUnchecked."""
 
     code: CollectionCode = field(repr=False)
     typed: str = field(repr=False)

@@ -223,6 +223,13 @@ class LastFourWrong(Event):
 
 
 @dataclass(frozen=True)
+class LastFourUnchecked(Event):
+    """The last four could not be checked (the attempt lock failed); nothing was counted."""
+
+    error_key: str
+
+
+@dataclass(frozen=True)
 class CodeLockedOut(Event):
     """Too many misses: the code is locked on this station."""
 

@@ -397,6 +397,7 @@ def _first_hint(analysis: Any) -> str | None:
 #: the event a failed effect yields, so that a busy screen never stays busy
 _FAILURES: dict[type, Callable[[str], Event]] = {
     flow.ParseCode: flow.CodeRejected,
+    flow.CheckLastFour: flow.LastFourUnchecked,
     flow.LookupStatus: lambda key: flow.StatusNotFound(),
     flow.TakePhoto: flow.PhotoFailed,
     flow.SaveRecord: lambda key: flow.SaveFailed("flow.error.not_saved"),

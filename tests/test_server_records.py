@@ -262,3 +262,23 @@ def test_status_page_for_the_students_phone(client: TestClient, token: str) -> N
     not_yet = client.get(f"/api/v1/records/{missing}", headers={"Accept": "text/html"})
     assert not_yet.status_code == 404
     assert "has not arrived yet" in not_yet.text
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"),
+                                     sqlite3.OperationalError("database or disk is full")])
+def test_a_full_disk_on_the_server_is_503_with_retry_after_and_stores_nothing(
+        client: TestClient, token: str, app: FastAPI, monkeypatch: pytest.MonkeyPatch, failure: Exception) -> None:
+    photo = jpeg(3)
+    meta = metadata(photo)
+
+    def full(self: PhotoStore, data: bytes) -> str:
+        raise failure
+
+    with monkeypatch.context() as m:
+        m.setattr(PhotoStore, "put", full)
+        answer = put(client, token, meta, photo)
+    assert_problem(answer, 503, "unavailable")
+    assert int(answer.headers["Retry-After"]) > 0  # the station waits instead of hammering a full server
+    with app.state.server.db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0
+    assert put(client, token, meta, photo).status_code == 201  # space freed: the replay is the first upload

@@ -10,6 +10,7 @@ Chinese first, because a student's phone shows them when a bind is refused.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,6 +24,8 @@ from kiosk.text import bilingual, table
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+#: how long a client is asked to wait when the server's disk or database cannot take a write
+STORAGE_RETRY_AFTER_S = 60
 
 #: the problem slug used for a plain HTTP status that no route chose a slug for
 _STATUS_SLUGS = {
@@ -110,6 +113,13 @@ def install_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return response(exc.status_code, slug, str(exc.detail), headers=headers)
 
+    async def on_storage(request: Request, exc: Exception) -> JSONResponse:
+        # A full disk or a busy database passes: say so, and when to come back, rather than 500.
+        log.error("request.storage_failed path=%s error=%s errno=%s", request.url.path, type(exc).__name__,
+                  getattr(exc, "errno", None))
+        return response(503, "unavailable", "the server cannot store data now; retry later",
+                        headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)})
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not a refusal: log it for the operator, answer in the same shape.
         log.exception("request.failed path=%s error=%s", request.url.path, type(exc).__name__)
@@ -118,4 +128,6 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(OSError, on_storage)
+    app.add_exception_handler(sqlite3.OperationalError, on_storage)
     app.add_exception_handler(Exception, on_unexpected)

@@ -107,3 +107,15 @@ def test_a_database_error_while_checking_at_open_is_a_typed_error(tmp_path: Path
     with pytest.raises(StoreError) as info:
         Store.open(tmp_path / "data")
     assert info.value.key == "store.failed"
+
+
+@pytest.mark.parametrize("position", [2**70, -1, True, "3"])
+def test_a_strange_queue_position_from_the_server_is_dropped_not_raised(store: Store, clock: Clock,
+                                                                        position: object) -> None:
+    rec = store.add_record(record(), JPEG)
+    store.lease_next("w1", 60, clock())
+    store.mark_sent(rec.id, {"status": "queued", "queue_position": position})
+    assert store.set_review(rec.id, "approved", position, None)  # type: ignore[arg-type]
+    got = store.get(rec.id)
+    assert got is not None and got.sync_state == "sent" and got.queue_position is None
+    assert got.review_status == "approved"

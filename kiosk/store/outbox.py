@@ -27,6 +27,13 @@ FINAL_REVIEW = ("confirmed", "rejected")
 ACTIVE = ("pending", "sending", "retry")
 
 
+def queue_place(value: object) -> int | None:
+    """A queue position from the server if it is one (1 .. 2**31-1), else None: never a crash on storing it."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31:
+        return value
+    return None
+
+
 class Outbox:
     """The sync half of ``Store``; needs the store's connection, clock, transactions and events."""
 
@@ -107,7 +114,7 @@ class Outbox:
                      "attempts = attempts + 1, due_at = 0, last_error = NULL, sent_at = ?, "
                      "review_status = coalesce(?, review_status), queue_position = ?",
                      (format_time(self._clock()), status if isinstance(status, str) else None,
-                      position if isinstance(position, int) else None),
+                      queue_place(position)),
                      detail=f"status={status}", only_if_sending=False)
         log.info("record.sent id=%s", record_id)
 
@@ -174,6 +181,7 @@ class Outbox:
 
     def set_review(self, record_id: str, status: str | None, position: int | None, reason: str | None) -> bool:
         """Store the server's review status; True when it changed (an event is written then)."""
+        position = queue_place(position)
         with self.write() as conn:
             row = self._row(record_id)
             if (row["review_status"], row["queue_position"], row["review_reason"]) == (status, position, reason):

@@ -124,3 +124,13 @@ def test_the_daemon_outlives_a_locked_database(store: Store, tmp_path: Path) -> 
             store._conn = real
     got = store.get(rec.id)
     assert waits[0] == c.settings.poll_s and got is not None and got.sync_state == "sent"
+
+
+@pytest.mark.parametrize("header", ["²", "١٢", "𝟗", "12.5", "-3", "soon"])
+def test_a_strange_retry_after_is_ignored_not_raised(header: str) -> None:
+    from kiosk.sync import outcome as oc
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    assert oc.parse_retry_after(header, now) is None
+    result = oc.classify_status(503, {"Retry-After": header}, b"", now)
+    assert result.kind == oc.RETRY and result.retry_after_s is None

@@ -134,3 +134,14 @@ def test_a_strange_retry_after_is_ignored_not_raised(header: str) -> None:
     assert oc.parse_retry_after(header, now) is None
     result = oc.classify_status(503, {"Retry-After": header}, b"", now)
     assert result.kind == oc.RETRY and result.retry_after_s is None
+
+
+@pytest.mark.parametrize("status", [200, 422, 503])
+def test_a_deeply_nested_answer_is_no_acknowledgement_and_no_crash(status: int) -> None:
+    from kiosk.sync import outcome as oc
+
+    body = b"[" * 200_000
+    result = oc.classify_upload(status, {}, body, record_id="r1", photo_sha256="a" * 64,
+                                now=datetime(2026, 6, 1, tzinfo=UTC))
+    assert result.kind == (oc.DEAD if status == 422 else oc.RETRY) and result.reason.startswith(f"http {status}")
+    assert oc.json_body(body) is None

@@ -61,7 +61,7 @@ def _problem_title(body: bytes) -> str:
     """The ``title`` (or ``type``) of a problem+json body, short; empty when there is none."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: a body nested deeper than the decoder goes
         return ""
     if not isinstance(data, dict):
         return ""
@@ -73,7 +73,7 @@ def json_body(body: bytes) -> dict[str, Any] | None:
     """The body as a JSON object, or None."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: a body nested deeper than the decoder goes
         return None
     return data if isinstance(data, dict) else None
 

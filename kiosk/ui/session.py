@@ -61,6 +61,9 @@ class Session(QObject):
         self.clock = clock
         self.purpose: str | None = None
         self.history: list[str] = []
+        # a worker's answer belongs to the screen that asked: after the person left it (back, "not me",
+        # a timeout) a late answer must not land on the next screen, nor on the next student
+        self.epoch = 0
         self.tasks = TaskRunner(self)
         self.pump = FramePump(grabber, parent=self)
         self.pump.frame.connect(self._show_frame)
@@ -111,6 +114,8 @@ class Session(QObject):
         """Step the flow with ``event``, render, and carry out the effects."""
         before = self.state
         self.state, effects = flow.step(self.state, event)
+        if type(self.state) is not type(before):
+            self.epoch += 1
         if self.state is not before:
             self._render()
         for effect in effects:
@@ -125,6 +130,7 @@ class Session(QObject):
 
     def _execute(self, effect: flow.Effect) -> None:
         if isinstance(effect, flow.WipeSession):
+            self.epoch += 1
             self.wipe()
         elif isinstance(effect, flow.Quit):
             self.window.leave_kiosk_mode()
@@ -132,14 +138,24 @@ class Session(QObject):
         elif isinstance(effect, flow.CallStaff):
             log.info("staff.called reason=%s", effect.reason)
         if effect.slow:
-            self.tasks.submit(lambda: list(self.station.execute(effect)), done=self.dispatch_all,
-                              failed=self._task_failed)
+            epoch = self.epoch
+            self.tasks.submit(lambda: list(self.station.execute(effect)),
+                              done=lambda events: self._answered(epoch, effect, events),
+                              failed=lambda error: self._task_failed(epoch, error))
         else:
             self.dispatch_all(list(self.station.execute(effect)))
 
-    def _task_failed(self, error: KioskError) -> None:
+    def _answered(self, epoch: int, effect: flow.Effect, events: list[flow.Event]) -> None:
+        if epoch != self.epoch:
+            log.info("effect.late kind=%s", type(effect).__name__)
+            return
+        self.dispatch_all(events)
+
+    def _task_failed(self, epoch: int, error: KioskError) -> None:
         # the controller answers with events; reaching here is a bug, but the person must not be stuck
         log.error("effect.failed key=%s", error.key)
+        if epoch != self.epoch:
+            return
         self.state = dataclasses.replace(self.state, busy=False, error=error.key)
         self._render()
 

@@ -98,3 +98,25 @@ def test_purge_follows_retention_with_a_controlled_clock(tmp_path: Path) -> None
     assert s.get(unsent.id) is not None and unsent.photo_path.exists()  # never sent: never deleted
     assert [e["kind"] for e in s.events(sent.id)][-1] == "deleted"  # the audit trail stays
     s.close()
+
+
+def test_a_photo_that_cannot_be_read_now_is_left_in_place_and_still_sent(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    from kiosk.store import quarantine
+
+    with Store.open(tmp_path) as s:
+        rec = s.add_record(code_record(), JPEG)
+
+    def io_error(path: Path) -> str:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(quarantine, "file_sha256", io_error)
+    with Store.open(tmp_path) as s:
+        got = s.get(rec.id)
+        assert got is not None and got.sync_state == "pending" and got.quarantined is None
+        assert rec.photo_path.read_bytes() == JPEG  # not moved aside: a passing error must not end a record
+        assert s.startup.unreadable == [rec.id] and s.startup.clean  # reported, nothing moved aside
+    monkeypatch.undo()
+    with Store.open(tmp_path) as s:
+        assert s.startup.clean and s.startup.unreadable == []

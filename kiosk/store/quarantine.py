@@ -5,7 +5,8 @@ Nothing a student gave us is ever deleted here. A photo file without a row
 photo is missing or does not match its sha256 (a damaged disk, a hand edit),
 are moved aside into ``quarantine/`` and reported, so an operator can look at
 them; an unsent record whose photo is gone cannot be uploaded and becomes
-``dead`` with the reason, instead of being retried for ever.
+``dead`` with the reason, instead of being retried for ever. A photo that
+cannot be read just now (an I/O or permission error) is only reported.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class StartupReport:
     orphans: list[str] = field(default_factory=list)  # file names moved to quarantine/
     missing: list[str] = field(default_factory=list)  # record ids whose photo is missing
     corrupt: list[str] = field(default_factory=list)  # record ids whose photo fails its sha256
+    unreadable: list[str] = field(default_factory=list)  # record ids whose photo could not be read now (left as is)
     quarantine_dir: Path | None = None
 
     @property
@@ -52,7 +54,7 @@ class StartupReport:
     def summary(self) -> dict[str, int]:
         """Counts for logs and the doctor."""
         return {"leases_recovered": self.leases_recovered, "orphans": len(self.orphans),
-                "missing": len(self.missing), "corrupt": len(self.corrupt)}
+                "missing": len(self.missing), "corrupt": len(self.corrupt), "unreadable": len(self.unreadable)}
 
 
 def file_sha256(path: Path) -> str:
@@ -104,7 +106,11 @@ def check_at_open(store: Store, mode: str, orphan_min_age_s: float = ORPHAN_MIN_
     rows = conn.execute(f"SELECT * FROM records WHERE {where}").fetchall()
     for row in rows:
         problem = _photo_problem(store.data_dir, row)
-        if problem and _quarantine_record(store, row, problem):
+        if problem == "photo_unreadable":
+            # EIO, EACCES ... may pass, and the photo may be sound: it stays, the sync retries it
+            report.unreadable.append(row["id"])
+            log.warning("store.photo_unreadable id=%s", row["id"])
+        elif problem and _quarantine_record(store, row, problem):
             (report.missing if problem == "photo_missing" else report.corrupt).append(row["id"])
     return report
 

@@ -154,7 +154,10 @@ def test_sealed_content_that_is_not_a_code_is_damaged(ring: KeyRing, book: CodeB
 
     key_id = ring.current
     bad_time = {**{k: "v" for k in ("u", "sc", "sn", "no", "nm", "lv")}, "id": "1234", "t": "x"}
-    for body in (b"not json", b"[1, 2]", json.dumps({"u": "x"}).encode(), json.dumps(bad_time).encode()):
+    no_tail = {**bad_time, "id": "**************", "t": int(NOW.timestamp())}  # all masked: nothing to check
+    short_tail = {**no_tail, "id": "***********12  "}
+    for body in (b"not json", b"[1, 2]", json.dumps({"u": "x"}).encode(), json.dumps(bad_time).encode(),
+                 json.dumps(no_tail).encode(), json.dumps(short_tail).encode()):
         nonce = os.urandom(12)
         sealed = nonce + AESGCM(ring.keys[key_id]).encrypt(nonce, body, f"KC1.{key_id}.".encode())
         payload = f"KC1.{key_id}." + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()

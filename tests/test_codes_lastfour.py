@@ -58,6 +58,10 @@ def test_normalising_what_students_type(typed: str, expected: str) -> None:
         ("******3(7)", "(7)", False),
         ("******3（７）", "3(7)", True),  # a full-width tail on the code too
         ("**************0018", "0018", True),
+        # a code that shows no tail cannot be matched, least of all by typing its stars
+        ("****************", "****", False),
+        ("**************12 ", "**12", False),
+        ("************＊＊＊＊", "****", False),
     ],
 )
 def test_the_last_four_is_compared_with_the_visible_tail(masked_id: str, typed: str, ok: bool) -> None:

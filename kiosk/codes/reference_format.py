@@ -33,7 +33,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kiosk.codes.collection_code import CollectionCode, DamagedCode, NotACode, UnknownKey
+from kiosk.codes.collection_code import CollectionCode, DamagedCode, NotACode, UnknownKey, normalise_last_four
 from kiosk.codes.keyring import KeyRing, valid_key_id
 from kiosk.config import CodesSection
 
@@ -112,6 +112,9 @@ def _from_plain(payload: str, plain: bytes) -> CollectionCode:
         raise DamagedCode(detail="field t range") from None
     if not values["student_uid"] or len(values["masked_id"]) < 4:
         raise DamagedCode(detail="empty uid or short id")
+    tail = normalise_last_four(values["masked_id"])[-4:]
+    if len(tail) < 4 or "*" in tail:
+        raise DamagedCode(detail="no visible id tail")  # the last-four check would have nothing to compare
     return CollectionCode(payload=payload, format=NAME, **values)
 
 

@@ -32,6 +32,8 @@ def code(masked_id: str) -> SimpleNamespace:
         ("3（７）", "3(7)"),
         ("（３）", "(3)"),
         ("3\u3000(7)", "3(7)"),
+        ("\u200b123x\ufeff", "123X"),  # invisible characters a pasted text may carry
+        ("12\u200d3X", "123X"),
         ("", ""),
     ],
 )
@@ -58,6 +60,7 @@ def test_normalising_what_students_type(typed: str, expected: str) -> None:
         ("******3(7)", "(7)", False),
         ("******3（７）", "3(7)", True),  # a full-width tail on the code too
         ("**************0018", "0018", True),
+        ("**************123X", "\u200b123X", True),
         # a code that shows no tail cannot be matched, least of all by typing its stars
         ("****************", "****", False),
         ("**************12 ", "**12", False),

@@ -66,10 +66,13 @@ def normalise_last_four(text: str) -> str:
     """``text`` as the station compares last fours.
 
     Full-width forms become half-width (``３`` -> ``3``, ``（`` -> ``(``),
-    ``x`` becomes ``X``, and every kind of space goes.
+    ``x`` becomes ``X``, and every kind of space goes, the invisible ones too
+    (zero-width spaces and joiners, a byte-order mark: format characters that
+    text pasted from a chat or a web page carries).
     """
     folded = unicodedata.normalize("NFKC", text or "")
-    return _SPACES.sub("", folded).upper()
+    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return _SPACES.sub("", visible).upper()
 
 
 @dataclass(frozen=True)

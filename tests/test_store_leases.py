@@ -119,3 +119,16 @@ def test_a_strange_queue_position_from_the_server_is_dropped_not_raised(store: S
     got = store.get(rec.id)
     assert got is not None and got.sync_state == "sent" and got.queue_position is None
     assert got.review_status == "approved"
+
+
+def test_a_failed_read_after_the_commit_still_reports_the_saved_record(store: Store,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Saying "not saved" here would make the student sit again: a second record of the same person.
+    def locked(record_id: str) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "_row", locked)
+        rec = store.add_record(record(), JPEG, original_jpeg=JPEG)
+    stored = store.get(rec.id)
+    assert stored == rec and rec.photo_path.read_bytes() == JPEG and rec.sync_state == "pending"

@@ -252,7 +252,16 @@ class Store(Outbox):
             self._discard(written, record_id)
             raise
         log.info("record.captured id=%s bytes=%d", record_id, len(photo_jpeg))
-        return self._record(self._row(record_id))
+        try:
+            return self._record(self._row(record_id))
+        except sqlite3.Error as exc:
+            # the record is saved: saying otherwise would have the student sit again (a duplicate)
+            log.warning("record.reread_failed id=%s error=%s", record_id, exc)
+            return Record(record_id, new.batch, new.station_id, new.code_payload, new.code_fields, new.student_uid,
+                          new.id_last4, new.codeless, new.ticket, new.phone, new.name, captured, mono, self.boot_id,
+                          self.data_dir / photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg),
+                          self.data_dir / original_rel if original_rel else None,
+                          sha256_hex(original_jpeg) if original_jpeg is not None else None)
 
     def _discard(self, files: list[Path], record_id: str) -> None:
         """Remove the files of a capture whose row was never committed."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.store import NewRecord, Store, StoreError
+from kiosk.store import DiskFull, NewRecord, Store, StoreError
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 JPEG = b"\xff\xd8" + b"photo-bytes" * 100 + b"\xff\xd9"
@@ -132,3 +132,26 @@ def test_a_failed_read_after_the_commit_still_reports_the_saved_record(store: St
         rec = store.add_record(record(), JPEG, original_jpeg=JPEG)
     stored = store.get(rec.id)
     assert stored == rec and rec.photo_path.read_bytes() == JPEG and rec.sync_state == "pending"
+
+
+class FailingRollback:
+    """BEGIN works, the statement finds the disk full, and the rollback itself fails."""
+
+    in_transaction = False
+
+    def execute(self, sql: str, *args: object) -> None:
+        if sql == "BEGIN IMMEDIATE":
+            self.in_transaction = True
+        elif sql == "ROLLBACK":
+            raise sqlite3.OperationalError("disk I/O error")
+        else:
+            raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_a_failing_rollback_does_not_hide_the_typed_error(store: Store, clock: Clock) -> None:
+    real, store._conn = store._conn, FailingRollback()  # type: ignore[assignment]
+    try:
+        with pytest.raises(DiskFull):
+            store.lease_next("w", 60, clock())
+    finally:
+        store._conn = real

@@ -183,7 +183,10 @@ class Store(Outbox):
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error as rollback:  # the first error is the one to report
+                    log.error("store.rollback_failed error=%s", rollback)
             if isinstance(exc, sqlite3.Error):
                 raise _db_error(exc, "write") from exc
             raise

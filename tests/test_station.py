@@ -526,3 +526,26 @@ def test_a_failing_last_four_check_never_leaves_the_keypad_busy(tmp_path: Path, 
     assert isinstance(state, flow.Verify) and not state.busy and state.error == "error.unexpected"
     state, _ = drive(station, state, flow.ClearPressed(), *type_keys(me.last_four))
     assert isinstance(state, flow.Confirm)
+
+
+class Picture:
+    """A camera frame the test can watch being forgotten."""
+
+
+def test_a_wipe_forgets_the_students_frames_even_when_no_frame_follows(tmp_path: Path, keys: KeyRing) -> None:
+    # the camera goes away during Capture, the session times out: no frame worker runs to drop the frames
+    import gc
+    import weakref
+
+    station = make_station(tmp_path, keys)
+    frame = Picture()
+    seen = weakref.ref(frame)
+    station.on_frame("portrait", frame, 0.0)
+    del frame
+    station.execute(flow.StopCamera())
+    station.execute(flow.WipeSession())
+    gc.collect()
+    assert seen() is None
+    state, _ = drive(station, flow.Capture(ctx=station.initial_state().ctx,
+                                           student=flow.Student(code=None, id_last4="1234")), flow.ShutterTapped())
+    assert state.error == "flow.error.photo_failed"  # nothing left to shoot

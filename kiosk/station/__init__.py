@@ -31,6 +31,7 @@ from kiosk.errors import KioskError
 from kiosk.flow import Effect, Event, State
 from kiosk.flow.states import HealthItem
 from kiosk.operator import PinLock
+from kiosk.station.frames import Analyzer, AutoCapture, FrameState, Scanner
 from kiosk.station.health import gather_health, stats_items
 from kiosk.station.records import (
     StatusRefresh,
@@ -42,27 +43,6 @@ from kiosk.station.records import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class Scanner(Protocol):
-    """What the station needs of ``kiosk.scanner.Scanner``."""
-
-    def feed(self, frame: Any, now: float) -> str | None:
-        """The payload nearest the centre, debounced, or None."""
-
-
-class Analyzer(Protocol):
-    """What the station needs of ``kiosk.portrait.analysis.Analyzer``."""
-
-    def analyse(self, frame_bgr: Any, now: float | None = None) -> Any:
-        """The face analysis of one frame (``now``: monotonic seconds, for smoothing)."""
-
-
-class AutoCapture(Protocol):
-    """What the station needs of ``kiosk.portrait.autocapture.AutoCapture``."""
-
-    def update(self, analysis: Any, frame: Any, now: float) -> Any:
-        """The shot decision (``phase``, ``count``, ``hint_key``, ``frame``) after this frame."""
 
 
 class BatchSource(Protocol):
@@ -104,11 +84,7 @@ class Station:
     def __init__(self, parts: StationParts) -> None:
         self.parts = parts
         self._lock = threading.RLock()  # store, attempt lock, PIN lock
-        self._frames = threading.Lock()  # scanner, analyzer, auto-capture, latest frame
-        self._autocapture: AutoCapture | None = None
-        self._latest: tuple[Any, Any] | None = None  # (frame, analysis) last guided
-        self._flags = threading.Lock()  # held for microseconds only: safe on the GUI thread
-        self._reset_to: str | None = None  # "portrait", "scan" or "none": frame state to start afresh
+        self.frames = FrameState(parts)
 
     # -- the flow's start and the synchronous loop ---------------------------
 
@@ -220,35 +196,20 @@ class Station:
     def _do_TakePhoto(self, e: flow.TakePhoto) -> list[Event]:
         capture, analysis = e.capture, e.analysis
         if capture is None:
-            capture, analysis, hint = self._shoot_now()
+            capture, analysis, hint = self.frames.shoot_now()
             if capture is None:
                 return [flow.PhotoFailed(hint or "flow.error.photo_failed")]
         if self.parts.make_photo is None:
             return [flow.PhotoFailed("flow.error.photo_failed")]
         try:
             if analysis is None and self.parts.analyzer is not None:
-                with self._frames:
-                    analysis = self.parts.analyzer.analyse(capture)
+                analysis = self.frames.analyse(capture)
             photo = self.parts.make_photo(capture, analysis, self.parts.portrait)
         except KioskError as exc:
             log.info("photo.refused key=%s", exc.key)
             return [flow.PhotoFailed(exc.key)]
         log.info("photo.made bytes=%d", len(photo.jpeg))
         return [flow.PhotoReady(photo)]
-
-    def _shoot_now(self) -> tuple[Any, Any, str | None]:
-        """The tap-to-shoot capture: auto-capture's sharpest recent frame, else the latest guided one."""
-        with self._frames:
-            self._apply_reset()
-            shoot_now = getattr(self._autocapture, "shoot_now", None)
-            if callable(shoot_now):
-                shot = shoot_now()
-                if getattr(shot, "frame", None) is not None:
-                    return shot.frame, getattr(shot, "analysis", None), None
-                return None, None, getattr(shot, "hint_key", None)
-            if self._latest is None:
-                return None, None, None
-            return self._latest[0], self._latest[1], None
 
     def _do_SaveRecord(self, e: flow.SaveRecord) -> list[Event]:
         if e.batch is None:
@@ -311,11 +272,11 @@ class Station:
     # frame worker before its next frame, so they never wait for an analysis.
 
     def _do_StartCamera(self, e: flow.StartCamera) -> list[Event]:
-        self._request_reset(e.purpose)
+        self.frames.request_reset(e.purpose)
         return []
 
     def _do_StopCamera(self, e: flow.StopCamera) -> list[Event]:
-        self._request_reset("none")
+        self.frames.request_reset("none")
         return []
 
     def _do_CallStaff(self, e: flow.CallStaff) -> list[Event]:
@@ -325,7 +286,7 @@ class Station:
         return []
 
     def _do_WipeSession(self, e: flow.WipeSession) -> list[Event]:
-        self._request_reset("none")
+        self.frames.request_reset("none")
         log.info("session.wiped")
         return []
 
@@ -335,63 +296,9 @@ class Station:
 
     # -- frames ---------------------------------------------------------------
 
-    def _request_reset(self, purpose: str) -> None:
-        with self._flags:
-            self._reset_to = purpose
-
-    def _apply_reset(self) -> None:
-        """Start the frame state afresh if asked to; the caller holds ``_frames``."""
-        with self._flags:
-            purpose, self._reset_to = self._reset_to, None
-        if purpose is None:
-            return
-        self._latest = None
-        self._autocapture = None
-        if purpose == "portrait":
-            # a new person (or a retake): no smoothing or frames carried over from before
-            if self.parts.make_autocapture is not None:
-                self._autocapture = self.parts.make_autocapture()
-            reset = getattr(self.parts.analyzer, "reset", None)
-            if callable(reset):
-                reset()
-
     def on_frame(self, purpose: str | None, frame: Any, now: float) -> list[Event]:
         """Events from one camera frame: ``CodeScanned`` when scanning, ``Guidance``/``AutoShot`` when guiding."""
-        if purpose == "scan" and self.parts.scanner is not None:
-            with self._frames:
-                self._apply_reset()
-                payload = self.parts.scanner.feed(frame, now)
-            return [] if payload is None else [flow.CodeScanned(payload)]
-        if purpose == "portrait" and self.parts.analyzer is not None:
-            return self._guide(frame, now)
-        return []
-
-    def _guide(self, frame: Any, now: float) -> list[Event]:
-        assert self.parts.analyzer is not None
-        with self._frames:
-            self._apply_reset()
-            try:
-                analysis = self.parts.analyzer.analyse(frame, now)
-            except KioskError as exc:
-                log.warning("portrait.analysis_failed key=%s", exc.key)
-                return []
-            self._latest = (frame, analysis)
-            if self._autocapture is None and self.parts.make_autocapture is not None:
-                self._autocapture = self.parts.make_autocapture()
-            face = getattr(analysis, "face", None) is not None
-            if self._autocapture is None:
-                return [flow.Guidance("waiting", 0, _first_hint(analysis), face)]
-            shot = self._autocapture.update(analysis, frame, now)
-        progress = float(getattr(shot, "progress", 0.0) or 0.0)
-        events: list[Event] = [flow.Guidance(shot.phase, int(shot.count or 0), shot.hint_key, face, progress)]
-        if shot.phase == "shoot" and getattr(shot, "frame", None) is not None:
-            events.append(flow.AutoShot(shot.frame, getattr(shot, "analysis", None)))
-        return events
-
-
-def _first_hint(analysis: Any) -> str | None:
-    first = getattr(analysis, "first_hint", None)
-    return first() if callable(first) else None
+        return self.frames.on_frame(purpose, frame, now)
 
 
 #: the event a failed effect yields, so that a busy screen never stays busy

@@ -155,3 +155,35 @@ def test_a_failing_rollback_does_not_hide_the_typed_error(store: Store, clock: C
             store.lease_next("w", 60, clock())
     finally:
         store._conn = real
+
+
+class FullDuringMigration:
+    """A version-1 database on a disk that fills up during the next migration (SQLite rolls back on its own)."""
+
+    in_transaction = False
+
+    def execute(self, sql: str, *args: object) -> object:
+        if sql == "PRAGMA user_version":
+            return FakeCursor()
+        if sql == "BEGIN IMMEDIATE":
+            self.in_transaction = True
+            return None
+        if sql == "ROLLBACK":
+            if not self.in_transaction:
+                raise sqlite3.OperationalError("cannot rollback - no transaction is active")
+            self.in_transaction = False
+            return None
+        self.in_transaction = False
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+class FakeCursor:
+    def fetchone(self) -> tuple[int]:
+        return (1,)
+
+
+def test_a_full_disk_during_a_migration_is_reported_as_such() -> None:
+    from kiosk.store import migrations
+
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        migrations.migrate(FullDuringMigration())  # type: ignore[arg-type]

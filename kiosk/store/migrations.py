@@ -127,6 +127,7 @@ def migrate(conn: sqlite3.Connection) -> tuple[int, int]:
             conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk): keep that error
+                conn.execute("ROLLBACK")
             raise
     return start, target

@@ -84,3 +84,21 @@ def test_the_data_dir_is_created_private(tmp_path: Path) -> None:
     cfg = write_config(tmp_path)
     assert main(["server", "--config", str(cfg), "purge", "--dry-run"]) == 0
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+
+
+def test_an_unwritable_token_file_is_a_message_and_keeps_the_old_token(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    out = tmp_path / "station.token"
+    assert main(["server", "--config", str(cfg), "token", "issue", "--station", "station-05", "--out", str(out)]) == 0
+    old = out.read_text().strip()
+    capsys.readouterr()
+    nowhere = tmp_path / "missing-dir" / "station.token"
+    assert main(["server", "--config", str(cfg), "token", "issue", "--station", "station-05",
+                 "--out", str(nowhere)]) == 2
+    err = capsys.readouterr().err
+    assert str(nowhere) in err and "Traceback" not in err
+    app = create_app(load_server(cfg), admin_token=ADMIN, purge_every_s=None)
+    with TestClient(app) as client:  # no token was issued that nobody holds: the station's one still works
+        answer = client.post("/api/v1/records/status", json={"ids": []}, headers={"Authorization": f"Bearer {old}"})
+        assert answer.status_code == 200

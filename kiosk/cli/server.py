@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,13 +103,17 @@ def _token(db: Database, args: argparse.Namespace, now: datetime) -> int:
             return 1
         print(f"{args.station}: revoked")
         return 0
-    token = tokens.issue(args.station, now)
     if args.out is None:
-        print(token)
+        print(tokens.issue(args.station, now))
         return 0
-    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Open the file before issuing: a new token replaces the station's old one, and must not be lost.
+    try:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        print(f"{args.out}: {exc.strerror}; no token was issued", file=sys.stderr)
+        return 2
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(token + "\n")
+        out.write(tokens.issue(args.station, now) + "\n")
     os.chmod(args.out, 0o600)  # O_CREAT's mode does not apply to an existing file
     print(f"{args.station}: token written to {args.out}")
     return 0

@@ -125,7 +125,15 @@ def test_scan_without_usable_keys_still_shows_the_payload(issued: tuple[Path, Pa
     ("student_number,name,id_number\n,张三,11010519990101123X\n", "line 2"),
     ("student_number,name,id_number\n2023001,张三,12\n", "fewer than 4"),
     ("student_number,name,id_number\n", "no students"),
-])
+    # a code the station would refuse is not issued
+    ("student_number,name,masked_id\n2023001,张三,********\n", "line 2"),
+    ("student_number,name,id_number,school_name\n2023001,张三,1234," + "北" * 201 + "\n", "line 2"),
+    ("student_number,name,id_number,school_name,masked_name,level\n2023001,张三,1234," + "北" * 190 + ","
+     + "张" * 190 + "," + "本" * 190 + "\n", "line 2"),
+    # a field beyond the csv module's limit
+    ("student_number,name,id_number\n2023001," + "a" * 200_000 + ",1234\n", "line"),
+], ids=["no-number-column", "empty-number", "short-id", "no-students", "no-visible-tail", "long-field",
+        "payload-too-long", "huge-field"])
 def test_a_bad_student_list_names_the_line(tmp_path: Path, capsys, csv: str, fragment: str) -> None:
     keys = tmp_path / "keys.json"
     KeyRing.generate(keys)
@@ -137,6 +145,7 @@ def test_a_bad_student_list_names_the_line(tmp_path: Path, capsys, csv: str, fra
     err = capsys.readouterr().err
     assert fragment in err and "s.csv" in err
     assert "Traceback" not in err
+    assert not list((tmp_path / "o").glob("*.png")) if (tmp_path / "o").exists() else True
 
 
 def test_prepare_demo_makes_keys_once_and_readable_codes(tmp_path: Path) -> None:

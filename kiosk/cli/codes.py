@@ -38,14 +38,19 @@ from typing import Any
 import segno
 
 from kiosk.batch import Batch, normalise_feature_code
-from kiosk.codes import DemoStudent, KeyFileError, KeyRing, demo_codes, issue_code, mask_id, mask_name
+from kiosk.codes import MAX_PAYLOAD, DemoStudent, KeyFileError, KeyRing, demo_codes, issue_code, mask_id, mask_name
 from kiosk.codes.collection_code import normalise_last_four
+from kiosk.codes.reference_format import MAX_FIELD
 from kiosk.config import load_station
 from kiosk.errors import KioskError
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+#: seals trial codes to measure their length (the length does not depend on the key, only on its id)
+_SIZING_RING = KeyRing.of({"k": bytes(32)}, "k")
+#: room for the longest key id a ring may use instead of the sizing ring's one character
+_LONGEST_KEY_ID = 15
 
 
 class StudentListError(KioskError):
@@ -113,6 +118,14 @@ def read_students(path: Path, school_code: str | None, school_name: str | None) 
         raise StudentListError("codes.students_unreadable", f"{path}: {type(exc).__name__}",
                                file=str(path)) from None
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _rows(path, reader, school_code, school_name)
+    except csv.Error as exc:  # a field beyond the csv module's limit, a stray quote in strict dialects
+        raise _row_error(path, reader.line_num, f"not readable as CSV ({exc})") from None
+
+
+def _rows(path: Path, reader: csv.DictReader[str], school_code: str | None,
+          school_name: str | None) -> list[dict[str, Any]]:
     if not reader.fieldnames or "student_number" not in reader.fieldnames:
         raise _row_error(path, 1, "no student_number column")
     rows = []
@@ -132,9 +145,18 @@ def read_students(path: Path, school_code: str | None, school_name: str | None) 
             raise _row_error(path, line, "name (or masked_name) is empty")
         if len(normalise_last_four(masked)) < 4:
             raise _row_error(path, line, "id_number (or masked_id) has fewer than 4 characters")
+        if "*" in normalise_last_four(masked)[-4:]:
+            raise _row_error(path, line, "masked_id must show the last four characters of the ID")
         uid = get("student_uid") or uuid.uuid5(uuid.NAMESPACE_URL, f"kiosk-student/{sc}/{number}").hex
-        rows.append({"student_uid": uid, "school_code": sc, "school_name": sn, "student_number": number,
-                     "masked_name": masked_name, "masked_id": masked, "level": get("level") or "本科"})
+        fields = {"student_uid": uid, "school_code": sc, "school_name": sn, "student_number": number,
+                  "masked_name": masked_name, "masked_id": masked, "level": get("level") or "本科"}
+        long = [name for name, value in fields.items() if len(value) > MAX_FIELD]
+        if long:
+            raise _row_error(path, line, f"{long[0]} is longer than {MAX_FIELD} characters")
+        # a code the station would refuse as too long (and a QR code too dense to scan) is not issued
+        if len(issue_code(_SIZING_RING, fields)) > MAX_PAYLOAD - _LONGEST_KEY_ID:
+            raise _row_error(path, line, "the fields together are too long for a collection code")
+        rows.append(fields)
     if not rows:
         raise _row_error(path, 2, "no students")
     return rows

@@ -45,7 +45,8 @@ _CLAIM = re.compile(r"^KC\d{1,3}\.")
 _SEALED = re.compile(r"^[A-Za-z0-9_-]+$")
 _FIELDS = {"u": "student_uid", "sc": "school_code", "sn": "school_name", "no": "student_number",
            "nm": "masked_name", "id": "masked_id", "lv": "level"}
-_MAX_FIELD = 200
+#: Longest text field a code may carry (a reader refuses longer ones as damaged).
+MAX_FIELD = 200
 
 
 def _head(key_id: str) -> str:
@@ -100,7 +101,7 @@ def _from_plain(payload: str, plain: bytes) -> CollectionCode:
     values: dict[str, Any] = {}
     for short, name in _FIELDS.items():
         value = data.get(short)
-        if not isinstance(value, str) or len(value) > _MAX_FIELD:
+        if not isinstance(value, str) or len(value) > MAX_FIELD:
             raise DamagedCode(detail=f"field {short}")
         values[name] = value
     issued = data.get("t")

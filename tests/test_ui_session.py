@@ -57,3 +57,24 @@ def test_a_late_status_is_not_shown_to_the_next_student(slow: Harness) -> None:
     assert isinstance(state, flow.StatusShown) and state.view is not None
     assert state.view.short_id == "STUDENT2"
     assert "student 1" not in w.current.position.text()
+
+
+@pytest.fixture
+def ui(qtbot):
+    harness = Harness(qtbot, FakeStation())
+    yield harness
+    harness.session.stop()
+
+
+def test_the_staff_button_shows_only_where_it_opens_operator_mode(ui: Harness) -> None:
+    w = ui.window
+    assert w.staff_button.isVisible()
+    ui.tap(w.screens["welcome"].start)
+    ui.scan(GOOD)
+    assert ui.screen() == "verify"
+    assert not w.staff_button.isVisible()  # a button that would do nothing mid-session
+    ui.send(flow.BackTapped())
+    ui.send(flow.BackTapped())
+    assert ui.screen() == "welcome" and w.staff_button.isVisible()
+    ui.tap(w.staff_button)
+    assert ui.screen() == "pin"

@@ -171,6 +171,8 @@ class Session(QObject):
             self.window.set_batch(state.ctx.batch)
         screen = self.window.show_screen(name)
         screen.show_state(state)
+        # the header's staff button only where the flow takes it: elsewhere it would do nothing
+        self.window.staff_button.setVisible(flow.step(state, flow.OperatorRequested())[0] is not state)
         if not self.history or self.history[-1] != name:
             self.history.append(name)
         self.state_changed.emit(state)

@@ -149,3 +149,16 @@ def test_sync_without_a_server_says_so(setup: tuple[Path, Path], capsys: pytest.
     cfg, _ = setup
     assert main(["sync", "--config", str(cfg), "--once"]) == 2
     assert "server_url" in capsys.readouterr().err
+
+
+def test_a_name_that_is_not_text_is_refused_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # bytes that are not UTF-8 on the command line reach Python as lone surrogates
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[station]\ndata_dir = "{tmp_path / "data"}"\n', "utf-8")
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"\xff\xd8" + b"x" * 100)
+    name = os.fsdecode(b"\xff\xfe")
+    assert main(["records", "add", "--config", str(cfg), "--batch", "1S95KT", "--photo", str(photo), "--codeless",
+                 "--phone", "13800138000", "--id-last4", "1234", "--name", name]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert [p for p in (tmp_path / "data" / "photos").iterdir()] == []  # nothing half-stored

@@ -251,6 +251,9 @@ class Store(Outbox):
         except OSError as exc:
             self._discard(written, record_id)
             raise _os_error(exc, "capture") from exc
+        except UnicodeEncodeError as exc:  # a field that is not text (bytes off a command line)
+            self._discard(written, record_id)
+            raise StoreError("store.failed", f"capture: text that is not UTF-8 at {exc.start}") from None
         except BaseException:
             self._discard(written, record_id)
             raise

@@ -113,5 +113,16 @@ install_units() {
   for unit in "$@"; do
     run install -m 0644 "$SRC/systemd/$unit" "$UNIT_DIR/$unit"
   done
-  run systemctl daemon-reload
+  # In a chroot or an image being built systemd is not running: enabling still
+  # works offline, and the units are read at the first boot.
+  if systemd_running; then
+    run systemctl daemon-reload
+  else
+    say "systemd is not running here: the units take effect at the next boot"
+  fi
+}
+
+# systemd_running: whether systemd is this machine's init (not a chroot or image build).
+systemd_running() {
+  [ -d /run/systemd/system ] || [ "${DRY_RUN:-0}" = 1 ]
 }

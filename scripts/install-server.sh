@@ -78,7 +78,7 @@ fi
 say "services"
 install_units "${UNITS[@]}"
 run systemctl enable kiosk-server.service kiosk-server-purge.timer
-if [ "$START" = 1 ]; then
+if [ "$START" = 1 ] && systemd_running; then
   run systemctl start kiosk-server-purge.timer
   run systemctl restart kiosk-server.service
 fi

@@ -85,6 +85,8 @@ elif [ ! -e "$ETC/code-keys.json" ]; then
 fi
 
 say "the camera's stable name /dev/kiosk-camera"
+# a minimal system may have no udev rules folder yet
+run install -d -m 0755 /etc/udev/rules.d
 if [ -n "$CAMERA" ]; then
   sed "/^#/!s|SYMLINK+=\"kiosk-camera\"|ATTRS{idVendor}==\"${CAMERA%%:*}\", ATTRS{idProduct}==\"${CAMERA##*:}\", &|" \
     "$SRC/systemd/99-kiosk-camera.rules" | put_file 0644 root:root /etc/udev/rules.d/99-kiosk-camera.rules
@@ -117,7 +119,7 @@ run systemctl set-default graphical.target
 say "services"
 install_units "${UNITS[@]}"
 run systemctl enable kiosk-station.service kiosk-sync.service kiosk-purge.timer
-if [ "$START" = 1 ]; then
+if [ "$START" = 1 ] && systemd_running; then
   run systemctl start kiosk-sync.service kiosk-purge.timer
   run systemctl try-restart kiosk-station.service kiosk-sync.service
 fi

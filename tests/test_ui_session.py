@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from kiosk import flow
+from kiosk.config import StationConfig
 from tests.test_ui_fakes import GOOD, FakeStation
 from tests.test_ui_screens import Harness
 
@@ -78,3 +79,52 @@ def test_the_staff_button_shows_only_where_it_opens_operator_mode(ui: Harness) -
     assert ui.screen() == "welcome" and w.staff_button.isVisible()
     ui.tap(w.staff_button)
     assert ui.screen() == "pin"
+
+
+class RejectedStation(FakeStation):
+    """The student's earlier photo was rejected, with the reviewer's reason."""
+
+    def execute(self, effect: flow.Effect) -> list[flow.Event]:
+        """A rejected status for any lookup."""
+        if isinstance(effect, flow.LookupStatus):
+            self.effects.append(effect)
+            return [flow.StatusFound(view=flow.StatusView(short_id="OLD7Q2ZX", status="rejected",
+                                                          reason="背景不均匀 uneven background", refreshed=True))]
+        return super().execute(effect)
+
+
+def texts(window) -> str:
+    """Every text any widget of the window holds, shown or hidden."""
+    from PyQt5.QtWidgets import QLabel, QLineEdit
+
+    found = [w.text() for w in window.findChildren(QLabel)] + [w.text() for w in window.findChildren(QLineEdit)]
+    return "\n".join(found)
+
+
+def test_nothing_of_the_student_stays_in_any_widget_after_the_timeout(qtbot) -> None:
+    ui = Harness(qtbot, RejectedStation())
+    try:
+        w = ui.window
+        ui.session.ticker.stop()  # this test is the clock
+        ui.tap(w.screens["welcome"].status)
+        ui.scan(GOOD)
+        assert "uneven background" in w.current.position.text()
+        ui.tap(w.current.start)
+        assert ui.screen() == "verify"
+        ui.type_keys("3(7)")
+        assert ui.screen() == "confirm"
+        ui.send(flow.ThatsMeTapped())
+        ui.send(flow.FeeAcknowledged())
+        ui.send(flow.ShutterTapped())
+        ui.send(flow.AcceptTapped())
+        assert ui.screen() == "done"
+        ui.session.dispatch(flow.Tick(now=1000.0))
+        ui.session.dispatch(flow.Tick(now=1000.0 + StationConfig().flow.done_timeout_s + 1))
+        assert ui.screen() == "welcome"
+        left = texts(w)
+        for personal in ("OLD7Q2ZX", "uneven background", "张*", "2023000001", "M12345", "R7K1Q"):
+            assert personal not in left, personal
+        assert w.screens["verify"].keypad.value == "" and w.screens["verify"].keypad.display.text() == "—"
+        assert w.screens["review"].photo.pixmap() is None or w.screens["review"].photo.pixmap().isNull()
+    finally:
+        ui.session.stop()

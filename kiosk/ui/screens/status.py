@@ -88,4 +88,6 @@ class StatusScreen(Screen):
         super().reset()
         self.preview.clear_frame()
         self.card.hide()
-        self.short_id.setText("")
+        for label in (self.short_id, self.state_text, self.position, self.freshness):
+            self.lang.unbind(label)
+            label.setText("")  # the reviewer's reason for a rejection is about this student

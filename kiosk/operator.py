@@ -112,6 +112,8 @@ class PinLock:
         self.lock_s = float(lock_minutes) * 60.0
         self.clock = clock
         self._lock = threading.Lock()
+        # what this process last counted: the file may not take a write (a full disk), the count must hold
+        self._misses, self._until = 0, 0.0
 
     @classmethod
     def from_settings(cls, settings: OperatorSection, data_dir: Path | str,
@@ -125,6 +127,10 @@ class PinLock:
         return not self.pin_hash
 
     def _read(self) -> tuple[int, float]:
+        misses, until = self._read_file()
+        return max(misses, self._misses), max(until, self._until)
+
+    def _read_file(self) -> tuple[int, float]:
         try:
             data = json.loads(self.path.read_text("utf-8"))
             return int(data["misses"]), float(data["locked_until"])
@@ -138,6 +144,7 @@ class PinLock:
             return 0, until
 
     def _write(self, misses: int, locked_until: float) -> None:
+        self._misses, self._until = misses, locked_until
         data = json.dumps({"misses": misses, "locked_until": locked_until}).encode("utf-8")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -121,3 +121,23 @@ def test_kiosk_config_pin_prints_a_hash(capsys) -> None:
     assert hashed.startswith("pbkdf2_sha256$") and verify_pin("2468", hashed)
     assert main(["config", "pin", "--pin", "12"]) == 2
     assert "4 to 12 digits" in capsys.readouterr().err
+
+
+def test_a_lock_file_that_cannot_be_written_still_locks(tmp_path, monkeypatch) -> None:
+    # a full disk must not turn the lock into unlimited guesses
+    import errno
+
+    from kiosk import durable
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(durable, "write_file", disk_full)
+    clock = Clock()
+    lock = PinLock(tmp_path / "lock.json", hash_pin("2468", iterations=FAST), 3, 5.0, clock)
+    assert [lock.attempt("1111").tries_left for _ in range(2)] == [2, 1]
+    assert lock.attempt("1111").locked_minutes == 5
+    assert not lock.attempt("2468").ok
+    clock.t += 5 * 60 + 1
+    assert lock.attempt("2468").ok
+    assert lock.attempt("1111").tries_left == 2

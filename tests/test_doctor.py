@@ -292,6 +292,7 @@ class FakeServer:
         self.health_body: bytes = b'{"status": "ok", "time": "2026-06-01T09:00:00Z"}'
         self.health_type = "application/json"
         self.date: datetime | None = NOW
+        self.date_header: str | None = None  # sent as it is instead of ``date``
         self.auth_status = 200
         self.seen_auth: list[str] = []
         fake = self
@@ -301,6 +302,8 @@ class FakeServer:
                 pass
 
             def date_time_string(self, timestamp: float | None = None) -> str:
+                if fake.date_header is not None:
+                    return fake.date_header
                 return format_datetime(fake.date, usegmt=True) if fake.date else ""
 
             def _answer(self, status: int, body: bytes, ctype: str = "application/json") -> None:
@@ -400,6 +403,31 @@ def test_clock_against_the_server_date(cfg, server: FakeServer, skew: timedelta,
         assert "快" in f.message("zh") and "ahead" in f.message("en")
     if key == "doctor.clock.far_off":
         assert "慢" in f.message("zh") and "behind" in f.message("en")
+
+
+@pytest.mark.parametrize("header", [
+    "Mon, 01 Jun 2026 09:00:02 -0000",  # two seconds after NOW; RFC 2822 "zone unknown": a naive time
+    "Mon, 01 Jun 2026 09:00:02",
+])
+def test_a_date_header_without_a_zone_is_read_as_utc(cfg, server: FakeServer, header: str) -> None:
+    server.date_header = header
+    f = only(with_server(cfg, server.url), doctor.check_server)["clock"]
+    assert (f.severity, f.message_key) == ("ok", "doctor.clock.ok")
+
+
+def test_a_garbled_date_header_falls_back_to_the_local_clock(cfg, server: FakeServer) -> None:
+    server.date_header = "yesterday-ish"
+    f = only(with_server(cfg, server.url), doctor.check_server)["clock"]
+    assert f.message_key == "doctor.clock.local"
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00\x81garbage", "令牌".encode(), b"two\nlines"])
+def test_a_garbled_token_file_is_a_warning_not_a_crash(cfg, server: FakeServer, content: bytes) -> None:
+    cfg.sync.token_file.write_bytes(content)
+    f = only(with_server(cfg, server.url), doctor.check_server)["token"]
+    assert (f.severity, f.message_key) == ("warning", "doctor.token.malformed")
+    assert "issue" in f.message("en") and str(cfg.sync.token_file) in f.message("en")
+    assert server.seen_auth == []  # never sent
 
 
 def test_a_clock_from_1970_is_fatal_even_offline(cfg) -> None:

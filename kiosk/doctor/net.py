@@ -68,9 +68,12 @@ def _server_time(response: Any) -> datetime | None:
     header = response.headers.get("Date")
     if header:
         try:
-            return parsedate_to_datetime(header)
+            when = parsedate_to_datetime(header)
         except (TypeError, ValueError):
             log.warning("doctor.bad_date_header")
+            return None
+        # HTTP dates are GMT; a header without a zone (or RFC 2822's "-0000") parses as naive
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
     return None
 
 
@@ -99,8 +102,14 @@ def _read_token(cfg: StationConfig) -> tuple[str | None, Finding | None]:
     except OSError as exc:
         return None, _f("token", WARNING, "doctor.token.unreadable", f"{path}: errno {exc.errno}",
                              path=str(path))
+    except UnicodeDecodeError:
+        return None, _f("token", WARNING, "doctor.token.malformed", f"{path}: not UTF-8", path=str(path))
     if not token:
         return None, _f("token", WARNING, "doctor.token.missing", f"{path} is empty", path=str(path))
+    if not token.isascii() or not token.isprintable() or any(ch.isspace() for ch in token):
+        # it could not even be sent in an HTTP header
+        return None, _f("token", WARNING, "doctor.token.malformed", f"{path}: not one printable word",
+                        path=str(path))
     if os.stat(path).st_mode & 0o077:
         return token, _f("token", WARNING, "doctor.token.open", f"{path} mode {os.stat(path).st_mode & 0o777:o}",
                               path=str(path))

@@ -247,9 +247,10 @@ def test_classification_table() -> None:
     wrong = b'{"record_id": "r1", "photo_sha256": "' + b"b" * 64 + b'"}'
     assert oc.classify_upload(200, {}, wrong, record_id=rid, photo_sha256=sha, now=NOW).kind == oc.RETRY
     assert oc.classify_upload(302, {}, b"", record_id=rid, photo_sha256=sha, now=NOW).kind == oc.RETRY
+    problem = {"Content-Type": "application/problem+json"}
     for status, kind in [(401, oc.PAUSE), (403, oc.PAUSE), (400, oc.DEAD), (413, oc.DEAD), (422, oc.DEAD),
                          (404, oc.RETRY), (408, oc.RETRY), (409, oc.RETRY), (429, oc.RETRY), (502, oc.RETRY)]:
-        assert oc.classify_status(status, {}, b"", NOW).kind == kind, status
+        assert oc.classify_status(status, problem, b"", NOW).kind == kind, status
     assert oc.parse_retry_after("30", NOW) == 30
     assert oc.parse_retry_after("Mon, 01 Jun 2026 09:01:00 GMT", NOW) == 60
     assert oc.parse_retry_after("soon", NOW) is None and oc.parse_retry_after(None, NOW) is None

@@ -187,7 +187,8 @@ class FakeServer:
                 elif self.path == "/api/v1/bind":
                     if fake.bind_answer is not None:
                         status, data = fake.bind_answer
-                        self._send(status, data)
+                        # refusals come as problem documents, as from the collection server
+                        self._send(status, data, "application/problem+json" if status >= 400 else "application/json")
                         return
                     rid = next((k for k, v in fake.records.items() if v["_meta"].get("ticket") == body["ticket"]),
                                None)

@@ -141,7 +141,22 @@ def test_a_deeply_nested_answer_is_no_acknowledgement_and_no_crash(status: int) 
     from kiosk.sync import outcome as oc
 
     body = b"[" * 200_000
-    result = oc.classify_upload(status, {}, body, record_id="r1", photo_sha256="a" * 64,
-                                now=datetime(2026, 6, 1, tzinfo=UTC))
+    result = oc.classify_upload(status, {"Content-Type": "application/problem+json"}, body, record_id="r1",
+                                photo_sha256="a" * 64, now=datetime(2026, 6, 1, tzinfo=UTC))
     assert result.kind == (oc.DEAD if status == 422 else oc.RETRY) and result.reason.startswith(f"http {status}")
     assert oc.json_body(body) is None
+
+
+@pytest.mark.parametrize("status", [400, 413, 422])
+def test_a_refusal_that_is_not_the_servers_is_retried_not_dead(status: int) -> None:
+    # a reverse proxy's 413 for every body over 1 MB would otherwise dead-letter the whole queue, one by one
+    from kiosk.sync import outcome as oc
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    page = b"<html><body><h1>413 Request Entity Too Large</h1>nginx</body></html>"
+    result = oc.classify_upload(status, {"Content-Type": "text/html"}, page, record_id="r1",
+                                photo_sha256="a" * 64, now=now)
+    assert result.kind == oc.RETRY and result.reason == f"http {status} not from the server"
+    own = oc.classify_upload(status, {"Content-Type": "application/problem+json; charset=utf-8"},
+                             b'{"title": "too large"}', record_id="r1", photo_sha256="a" * 64, now=now)
+    assert own.kind == oc.DEAD and own.reason == f"http {status} too large"

@@ -10,8 +10,11 @@ Pure functions, so that every case is tested without a network:
   never sooner than the server's ``Retry-After``.
 * ``pause``: 401 and 403; the station's token is refused, so the whole queue
   waits and the operator is alerted; the record's attempts are not used up.
-* ``dead``: 400, 413 and 422; the server will never take this record as it
-  is, so it is set aside with the reason and the queue goes on.
+* ``dead``: 400, 413 and 422 as the server's own ``application/problem+json``
+  refusal; the server will never take this record as it is, so it is set
+  aside with the reason and the queue goes on. The same statuses as some
+  other page (a proxy's 413 for every large body, a portal's 400) say nothing
+  about the record and are retried: a dead record is never sent again.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 SENT, RETRY, PAUSE, DEAD = "sent", "retry", "pause", "dead"
 DEAD_STATUSES = frozenset({400, 413, 422})
 PAUSE_STATUSES = frozenset({401, 403})
+PROBLEM_JSON = "application/problem+json"
 #: the longest Retry-After honoured; a larger one is taken as this
 RETRY_AFTER_MAX_S = 86400.0
 
@@ -78,6 +82,12 @@ def json_body(body: bytes) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def is_problem(headers: Mapping[str, str]) -> bool:
+    """Whether an answer is a problem document, the collection server's only form of refusal."""
+    ctype = headers.get("Content-Type") or headers.get("content-type") or ""
+    return ctype.split(";")[0].strip().lower() == PROBLEM_JSON
+
+
 def classify_upload(status: int, headers: Mapping[str, str], body: bytes, *, record_id: str, photo_sha256: str,
                     now: datetime) -> Outcome:
     """The outcome of the server's answer to ``PUT /api/v1/records/{record_id}``."""
@@ -96,7 +106,9 @@ def classify_status(status: int, headers: Mapping[str, str], body: bytes, now: d
     if status in PAUSE_STATUSES:
         return Outcome(PAUSE, reason)
     if status in DEAD_STATUSES:
-        return Outcome(DEAD, reason)
+        if is_problem(headers):
+            return Outcome(DEAD, reason)
+        reason += " not from the server"
     return Outcome(RETRY, reason, retry_after_s=parse_retry_after(headers.get("Retry-After"), now))
 
 

@@ -128,3 +128,21 @@ def test_nothing_of_the_student_stays_in_any_widget_after_the_timeout(qtbot) -> 
         assert w.screens["review"].photo.pixmap() is None or w.screens["review"].photo.pixmap().isNull()
     finally:
         ui.session.stop()
+
+
+def test_a_lost_camera_is_said_on_every_screen_with_a_preview(ui: Harness) -> None:
+    # a frozen picture with no word would leave the student holding their code up to nothing
+    w = ui.window
+    ui.tap(w.screens["welcome"].start)
+    assert ui.screen() == "scan"
+    ui.grabber.state = "disconnected"
+    ui.qtbot.waitUntil(lambda: not ui.state.ctx.camera_ok, timeout=3000)
+    assert w.current.preview.message == ui.session.window.lang.t("ui.app.camera_lost")
+    ui.grabber.state = "ok"
+    ui.qtbot.waitUntil(lambda: ui.state.ctx.camera_ok, timeout=3000)
+    assert w.current.preview.message == ""
+    ui.grabber.state = "disconnected"
+    ui.qtbot.waitUntil(lambda: not ui.state.ctx.camera_ok, timeout=3000)
+    ui.send(flow.BackTapped())
+    ui.send(flow.StatusTapped())
+    assert ui.screen() == "status" and w.current.preview.message

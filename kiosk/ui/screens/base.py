@@ -105,6 +105,11 @@ class Screen(QWidget):
             self.set_error(state.error, **flow.message_params(state))
         elif self.error_key is not None:
             self.set_error(None)
+        preview = getattr(self, "preview", None)
+        if preview is not None:
+            # a frozen picture needs a word: the camera is gone and being reconnected
+            preview.message = "" if state.ctx.camera_ok else self.lang.t("ui.app.camera_lost")
+            preview.update()
 
     def reset(self) -> None:
         """Forget everything shown (a new student): subclasses clear their fields."""

@@ -447,3 +447,14 @@ def test_decode_image_refuses_what_is_not_a_usable_image(monkeypatch: pytest.Mon
     monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("decoded an image of too many pixels"))
     assert decode_image(qf.png_claiming(12_000, 12_000)) is None
     assert decode_image(qf.png_claiming(60_000, 60_000)) is None
+
+
+def test_an_image_file_claiming_too_many_pixels_is_unreadable_not_decoded(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = tmp_path / "backdrop.png"
+    bomb.write_bytes(qf.png_claiming(40_000, 40_000))  # beyond OpenCV's own limit: it raises
+    for name in ("imread", "imdecode"):
+        monkeypatch.setattr(cv2, name, lambda *a: pytest.fail("decoded an image of too many pixels"))
+    with pytest.raises(CameraNotFound) as info:
+        FileSource(bomb).open()
+    assert info.value.key == "camera.file_unreadable"

@@ -88,7 +88,10 @@ class FileSource:
             self._cap = cap
             fps = fps or float(cap.get(cv2.CAP_PROP_FPS)) or 30.0
         else:
-            image = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+            try:
+                image = decode_image(self.path.read_bytes(), cv2.IMREAD_COLOR)
+            except OSError:
+                image = None
             if image is None:
                 raise CameraNotFound("camera.file_unreadable", f"file={self.path.name}", path=str(self.path))
             self._image = image

@@ -68,7 +68,7 @@ class FakeServer:
         self.puts: list[str] = []
         self.posts: list[tuple[str, Any]] = []
         self.statuses: dict[str, dict[str, Any]] = {}
-        self.bind_answer: tuple[int, dict[str, Any]] | None = None
+        self.bind_answer: tuple[int, dict[str, Any] | bytes] | None = None
         self.batches: dict[str, dict[str, Any]] = {}
         self.committed = threading.Event()
         self.release = threading.Event()
@@ -187,8 +187,9 @@ class FakeServer:
                 elif self.path == "/api/v1/bind":
                     if fake.bind_answer is not None:
                         status, data = fake.bind_answer
-                        # refusals come as problem documents, as from the collection server
-                        self._send(status, data, "application/problem+json" if status >= 400 else "application/json")
+                        # refusals come as problem documents, as from the collection server; bytes are a proxy's page
+                        self._send(status, data, "text/html" if isinstance(data, bytes) else
+                                   "application/problem+json" if status >= 400 else "application/json")
                         return
                     rid = next((k for k, v in fake.records.items() if v["_meta"].get("ticket") == body["ticket"]),
                                None)

@@ -160,3 +160,23 @@ def test_a_refusal_that_is_not_the_servers_is_retried_not_dead(status: int) -> N
     own = oc.classify_upload(status, {"Content-Type": "application/problem+json; charset=utf-8"},
                              b'{"title": "too large"}', record_id="r1", photo_sha256="a" * 64, now=now)
     assert own.kind == oc.DEAD and own.reason == f"http {status} too large"
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 422])
+def test_a_binding_refused_by_some_proxy_stays_pending_and_goes_through_later(store: Store, tmp_path: Path,
+                                                                              status: int) -> None:
+    # a failed binding is never pushed again, so only the server's own refusal may fail it
+    with FakeServer() as server:
+        rec = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", codeless=True, ticket="ABCDEFGHJ",
+                                         phone="13800138000", id_last4="1234"), PHOTO)
+        c = client(store, settings(tmp_path, server.base_url))
+        c.run_once()
+        store.bind_code("ABCDEFGHJ", "KC1.U7", None, "U7", "1234")
+        server.bind_answer = (status, b"<html><body>Bad Gateway Portal</body></html>")
+        assert c.run_once().bindings == 0
+        got = store.get(rec.id)
+        assert got is not None and got.binding_state == "pending", got.binding_error
+        server.bind_answer = None
+        assert c.run_once().bindings == 1
+    got = store.get(rec.id)
+    assert got is not None and got.binding_state == "sent"

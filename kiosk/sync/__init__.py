@@ -280,7 +280,10 @@ class SyncClient:
     # -- small JSON calls ---------------------------------------------------
 
     def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any] | None, oc.Outcome | None]:
-        """POST JSON; ``(status, json, failure)`` where failure is set unless the answer is a 2xx."""
+        """POST JSON; ``(status, json, failure)`` where failure is set unless the answer is a 2xx.
+
+        A refusal that is not the server's problem document (a proxy's page) gives status 0, like no answer.
+        """
         try:
             answer = self.session.post(f"{self.base_url}{path}", json=body, timeout=_timeout(self.settings),
                                        allow_redirects=False)
@@ -297,7 +300,7 @@ class SyncClient:
             self._pause(failure.reason, self._clock())
         else:
             self.last_error = failure.reason
-        return answer.status_code, data, failure
+        return (answer.status_code if oc.is_problem(answer.headers) else 0), data, failure
 
     def push_bindings(self) -> int:
         """Push codes bound at the station to records already on the server; how many were accepted."""

@@ -406,3 +406,18 @@ def test_no_event_breaks_any_screen(screen: flow.State) -> None:
         assert isinstance(state, flow.State) and isinstance(effects, tuple)
         for busy_state in (dataclasses.replace(screen, busy=True),):
             flow.step(busy_state, event)
+
+
+def test_coming_to_capture_while_the_camera_is_gone_says_so_and_calls_staff() -> None:
+    # unplugged while the student looked at their photo: the retake must not wait silently
+    review = at_review()
+    review = dataclasses.replace(review, ctx=dataclasses.replace(review.ctx, camera_ok=False))
+    state, effects = run(review, flow.RetakeTapped())
+    assert isinstance(state, flow.Capture) and state.error == "flow.error.camera_lost"
+    assert flow.CallStaff(reason="camera_lost") in effects
+    state, effects = run(state, flow.CameraBack())
+    assert state.error is None and effects == [flow.StartCamera(purpose="portrait")]
+    confirm = flow.Confirm(ctx=review.ctx, student=student())
+    state, effects = run(confirm, flow.ThatsMeTapped(), flow.FeeAcknowledged())
+    assert isinstance(state, flow.Capture) and state.error == "flow.error.camera_lost"
+    assert flow.CallStaff(reason="camera_lost") in effects

@@ -170,6 +170,10 @@ def step(state: State, event: Event) -> Result:
         new, effects = outcome
         if event.is_activity() and new.since is not None:
             new = dataclasses.replace(new, since=None)
+        if isinstance(new, Capture) and not isinstance(state, Capture) and not new.ctx.camera_ok:
+            # the camera went while the student was on another screen: say so and call staff, as mid-capture
+            new = dataclasses.replace(new, error="flow.error.camera_lost")
+            effects += (CallStaff(reason="camera_lost"),)
     return new, effects + _camera_effects(state, new)
 
 

@@ -15,7 +15,7 @@ from test_sync_fakes import FakeServer, jpeg_bytes, write_token
 from kiosk import durable
 from kiosk.config import SyncSection
 from kiosk.store import NewRecord, Store
-from kiosk.sync import SyncClient, load_cached_batch
+from kiosk.sync import SyncClient, SyncError, load_cached_batch
 
 PHOTO = jpeg_bytes(8)
 BATCH = {"feature_code": "1S95KT", "school_code": "10001", "school_name": "示例大学",
@@ -180,3 +180,15 @@ def test_a_binding_refused_by_some_proxy_stays_pending_and_goes_through_later(st
         assert c.run_once().bindings == 1
     got = store.get(rec.id)
     assert got is not None and got.binding_state == "sent"
+
+
+@pytest.mark.parametrize("bad", [{"feature_code": 5}, {"feature_code": None}, {"feature_code": ["1S95KT"]}])
+def test_a_malformed_batch_from_the_server_is_refused_not_raised(store: Store, tmp_path: Path, bad: dict) -> None:
+    with FakeServer() as server:
+        server.batches["1S95KT"] = {**BATCH, **bad}
+        c = client(store, settings(tmp_path, server.base_url), batch_code="1S95KT")
+        c.run_once()  # the cycle's batch refresh must not end the daemon
+        with pytest.raises(SyncError) as info:
+            c.fetch_batch("1S95KT")
+    assert info.value.key == "sync.batch_unavailable"
+    assert load_cached_batch(store.data_dir, "1S95KT") is None

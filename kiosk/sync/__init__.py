@@ -118,6 +118,8 @@ def fetch_batch(settings: SyncSection, data_dir: Path, feature_code: str,
         batch = Batch.from_json(data)
     except BatchError as exc:
         raise SyncError("sync.batch_unavailable", exc.detail) from None
+    except AttributeError:  # a feature code that is not text: from_json calls .strip() on it
+        raise SyncError("sync.batch_unavailable", "feature_code is not text") from None
     save_batch(data_dir, batch)
     log.info("batch.fetched code=%s", batch.feature_code)
     return batch

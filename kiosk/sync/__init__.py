@@ -116,10 +116,8 @@ def fetch_batch(settings: SyncSection, data_dir: Path, feature_code: str,
         raise SyncError("sync.batch_unavailable", f"http {answer.status_code}")
     try:
         batch = Batch.from_json(data)
-    except BatchError as exc:
-        raise SyncError("sync.batch_unavailable", exc.detail) from None
-    except AttributeError:  # a feature code that is not text: from_json calls .strip() on it
-        raise SyncError("sync.batch_unavailable", "feature_code is not text") from None
+    except (BatchError, AttributeError) as exc:  # AttributeError: a feature code that is not text
+        raise SyncError("sync.batch_unavailable", getattr(exc, "detail", "feature_code not text")) from None
     save_batch(data_dir, batch)
     log.info("batch.fetched code=%s", batch.feature_code)
     return batch
@@ -282,10 +280,7 @@ class SyncClient:
     # -- small JSON calls ---------------------------------------------------
 
     def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any] | None, oc.Outcome | None]:
-        """POST JSON; ``(status, json, failure)`` where failure is set unless the answer is a 2xx.
-
-        A refusal that is not the server's problem document (a proxy's page) gives status 0, like no answer.
-        """
+        """POST JSON; ``(status, json, failure)``: failure unless a 2xx, status 0 for a non-problem refusal."""
         try:
             answer = self.session.post(f"{self.base_url}{path}", json=body, timeout=_timeout(self.settings),
                                        allow_redirects=False)

@@ -146,3 +146,18 @@ def test_a_lost_camera_is_said_on_every_screen_with_a_preview(ui: Harness) -> No
     ui.send(flow.BackTapped())
     ui.send(flow.StatusTapped())
     assert ui.screen() == "status" and w.current.preview.message
+
+
+def test_the_next_student_is_greeted_in_chinese_again(ui: Harness) -> None:
+    w = ui.window
+    ui.session.ticker.stop()  # this test is the clock
+    ui.tap(w.lang_button)
+    assert w.lang.lang == "en"
+    ui.tap(w.screens["welcome"].start)
+    ui.send(flow.BackTapped())
+    assert w.lang.lang == "en"  # the same student, still here
+    ui.tap(w.screens["welcome"].start)
+    ui.session.dispatch(flow.Tick(now=1000.0))
+    ui.session.dispatch(flow.Tick(now=1000.0 + StationConfig().flow.idle_timeout_s + 1))
+    assert ui.screen() == "welcome" and w.lang.lang == "zh"
+    assert w.screens["welcome"].start.text() == "扫码拍照"

@@ -64,6 +64,7 @@ class Session(QObject):
         # a worker's answer belongs to the screen that asked: after the person left it (back, "not me",
         # a timeout) a late answer must not land on the next screen, nor on the next student
         self.epoch = 0
+        self.home_lang = window.lang.lang  # the station's language, for each new student
         self.tasks = TaskRunner(self)
         self.pump = FramePump(grabber, parent=self)
         self.pump.frame.connect(self._show_frame)
@@ -116,6 +117,9 @@ class Session(QObject):
         self.state, effects = flow.step(self.state, event)
         if type(self.state) is not type(before):
             self.epoch += 1
+            if isinstance(self.state, flow.Welcome) and (isinstance(event, flow.Tick) or isinstance(before, flow.Done)):
+                # the student has gone (timed out or finished): the next one is greeted in the station's language
+                self.window.lang.set(self.home_lang)
         if self.state is not before:
             self._render()
         for effect in effects:

@@ -187,3 +187,19 @@ def test_a_full_disk_during_a_migration_is_reported_as_such() -> None:
 
     with pytest.raises(sqlite3.OperationalError, match="full"):
         migrations.migrate(FullDuringMigration())  # type: ignore[arg-type]
+
+
+def test_bind_code_after_a_sender_died_mid_upload_keeps_the_upload_as_captured(tmp_path: Path, clock: Clock) -> None:
+    # kill -9 after the server's commit: the lease runs out and the record is pending again with no attempt
+    # counted, yet the server holds it; adding the code to the upload would make the replay a conflict (dead)
+    with Store.open(tmp_path, clock=clock) as s:
+        rec = s.add_record(NewRecord(batch="1S95KT", station_id="st-1", codeless=True, ticket="ABCDEFGHJ",
+                                     phone="13800138000", id_last4="1234"), JPEG)
+        before = rec.metadata()
+        s.lease_next("dead-worker", 30, clock())
+    clock.now += timedelta(seconds=31)
+    with Store.open(tmp_path, clock=clock) as s:
+        assert s.startup.leases_recovered == 1
+        bound = s.bind_code("ABCDEFGHJ", "KC1.payload-U9", None, "U9", "1234")
+        assert bound.sync_state == "pending" and bound.attempts == 0
+        assert bound.binding_state == "pending" and bound.metadata() == before

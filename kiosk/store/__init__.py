@@ -359,7 +359,10 @@ class Store(Outbox):
                 if row["code_payload"] != code_payload:
                     raise AlreadyBound(detail=f"id={record_id}")
                 return self._record(self._row(record_id))
-            maybe_on_server = row["sync_state"] in ("sending", "sent") or row["attempts"] > 0
+            # a lease that ran out (a sender killed after the server's commit) counts no attempt: ask the events
+            leased = conn.execute("SELECT 1 FROM events WHERE record_id = ? AND kind = 'leased' LIMIT 1",
+                                  (record_id,)).fetchone() is not None
+            maybe_on_server = row["sync_state"] in ("sending", "sent") or row["attempts"] > 0 or leased
             conn.execute("UPDATE records SET code_payload = ?, code_fields = ?, student_uid = ?, "
                          "id_last4 = CASE WHEN ? THEN id_last4 ELSE coalesce(?, id_last4) END, bind_last4 = ?, "
                          "binding_state = ?, binding_error = NULL WHERE id = ?",

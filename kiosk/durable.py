@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 #: errno values that mean "the disk (or the quota) is full"
@@ -43,10 +44,13 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o600, sync_dir: bool = T
     ``sync_dir=False`` the caller fsyncs the directory itself (after several
     files, to pay for it once).
     """
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    # A name of its own per write: two processes replacing one file (the screen and the sync
+    # daemon caching a batch) would otherwise truncate and rename each other's half-written file.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
         try:
+            os.fchmod(fd, mode)
             _write_all(fd, data)
             os.fsync(fd)
         finally:

@@ -39,7 +39,7 @@ def test_add_codeless_issues_a_ticket(setup: tuple[Path, Path], capsys: pytest.C
     assert main(["records", "add", "--config", str(cfg), "--batch", "1s95kt", "--photo", str(photo),
                  "--codeless", "--phone", "13800138000", "--id-last4", "123x"]) == 0
     out = capsys.readouterr().out
-    assert "Claim ticket" in out and "领取凭证" in out
+    assert "Claim ticket" in out and "认领码" in out
     listed = records(cfg, capsys)
     (rec,) = listed["records"]
     assert rec["codeless"] and rec["sync_state"] == "pending" and rec["batch"] == "1S95KT"

@@ -102,3 +102,14 @@ def test_an_unwritable_token_file_is_a_message_and_keeps_the_old_token(tmp_path:
     with TestClient(app) as client:  # no token was issued that nobody holds: the station's one still works
         answer = client.post("/api/v1/records/status", json={"ids": []}, headers={"Authorization": f"Bearer {old}"})
         assert answer.status_code == 200
+
+
+def test_an_admin_token_file_that_cannot_be_created_is_a_message(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "blocked").write_text("a file where a directory should be")
+    cfg = tmp_path / "server.toml"
+    cfg.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\n'
+                   f'admin_token_file = "{tmp_path / "blocked" / "admin.token"}"\n', "utf-8")
+    assert main(["server", "--config", str(cfg), "admin-token", "--create"]) == 2
+    err = capsys.readouterr().err
+    assert "admin.token" in err and "Traceback" not in err

@@ -63,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
     if action == "admin-token":
         from kiosk.server.auth import create_admin_token_file
 
-        create_admin_token_file(cfg.server.admin_token_file)
+        try:
+            create_admin_token_file(cfg.server.admin_token_file)
+        except OSError as exc:
+            print(f"{cfg.server.admin_token_file}: {exc.strerror}; not created", file=sys.stderr)
+            return 2
         print(f"{cfg.server.admin_token_file}: created (mode 600)")
         return 0
     db = open_database(cfg.server.data_dir)

@@ -549,3 +549,34 @@ def test_a_wipe_forgets_the_students_frames_even_when_no_frame_follows(tmp_path:
     state, _ = drive(station, flow.Capture(ctx=station.initial_state().ctx,
                                            student=flow.Student(code=None, id_last4="1234")), flow.ShutterTapped())
     assert state.error == "flow.error.photo_failed"  # nothing left to shoot
+
+
+class UnreadableStore:
+    """A store whose lookups fail (a damaged database, an I/O error)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def find_by_student(self, student_uid: str) -> Any:
+        from kiosk.store import StoreError
+
+        raise StoreError("store.failed", "test")
+
+
+def test_a_failed_status_lookup_says_so_and_offers_no_capture(tmp_path: Path, keys: KeyRing,
+                                                              students: list[Any]) -> None:
+    # "no record here" would be wrong, and its "start" could make a second record for the student
+    station = make_station(tmp_path, keys, store=UnreadableStore(Store.open(tmp_path / "data")))
+    state, _ = drive(station, station.initial_state(), flow.CodeScanned(students[0].payload))
+    assert isinstance(state, flow.StatusShown) and not state.busy
+    assert state.error == "flow.error.lookup_failed"
+    assert run_start(state) is state
+    state, _ = drive(station, state, flow.CodeScanned(students[0].payload))  # the student may try again
+    assert state.error == "flow.error.lookup_failed" and not state.busy
+
+
+def run_start(state: flow.State) -> flow.State:
+    return flow.step(state, flow.StartTapped())[0]

@@ -51,7 +51,7 @@ class CheckLastFour(Effect):
 
 @dataclass(frozen=True)
 class LookupStatus(Effect):
-    """The code's record status, local then server -> StatusFound | StatusNotFound."""
+    """The code's record status, local then server -> StatusFound | StatusNotFound | StatusUnavailable."""
 
     code: CollectionCode = field(repr=False)
 

@@ -247,6 +247,13 @@ class StatusNotFound(Event):
 
 
 @dataclass(frozen=True)
+class StatusUnavailable(Event):
+    """The status could not be looked up (the station's records cannot be read); ``error_key`` says so."""
+
+    error_key: str
+
+
+@dataclass(frozen=True)
 class PhotoReady(Event):
     """The standard photo was made from the capture."""
 

@@ -20,6 +20,7 @@ from kiosk.flow.events import (
     StartTapped,
     StatusFound,
     StatusNotFound,
+    StatusUnavailable,
 )
 from kiosk.flow.states import ScanCode, State, StatusShown, Welcome
 
@@ -37,6 +38,9 @@ def on_status(s: StatusShown, e: Event) -> tuple[State, tuple[Effect, ...]] | No
         return dataclasses.replace(s, busy=False, view=e.view), ()
     if isinstance(e, StatusNotFound) and s.busy:
         return dataclasses.replace(s, busy=False, view=None, error="flow.status.none"), ()
+    if isinstance(e, StatusUnavailable) and s.busy:
+        # unknown is not "none": no "start" that could make this student a second record; scanning again retries
+        return dataclasses.replace(s, busy=False, view=None, code=None, error=e.error_key), ()
     if isinstance(e, StartTapped) and s.code is not None and not s.busy and s.may_start():
         if s.ctx.batch is None:
             return dataclasses.replace(s, error="flow.error.no_batch"), ()

@@ -305,7 +305,7 @@ class Station:
 _FAILURES: dict[type, Callable[[str], Event]] = {
     flow.ParseCode: flow.CodeRejected,
     flow.CheckLastFour: flow.LastFourUnchecked,
-    flow.LookupStatus: lambda key: flow.StatusNotFound(),
+    flow.LookupStatus: lambda key: flow.StatusUnavailable("flow.error.lookup_failed"),
     flow.TakePhoto: flow.PhotoFailed,
     flow.SaveRecord: lambda key: flow.SaveFailed("flow.error.not_saved"),
     flow.CheckPin: lambda key: flow.PinRejected(0),

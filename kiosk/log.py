@@ -60,8 +60,9 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
                 r"(?![0-9A-Za-z])"), "[id]"),
     # mainland mobile numbers, with or without +86 and separators
     (re.compile(r"(?<![\d+])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"), "[phone]"),
-    # runs of Chinese characters (names, masked names such as 张*明)
-    (re.compile(rf"[*＊]*[{_CJK}][{_CJK}·•*＊]*"), "[text]"),
+    # runs of Chinese characters (names, masked names such as 张*明); a run of stars is
+    # entered only at its start and never given back, or a long one costs quadratic time
+    (re.compile(rf"(?<![*＊])[*＊]*+[{_CJK}][{_CJK}·•*＊]*"), "[text]"),
     # values of personal keys, quoted or bare; last, so that a bare value with
     # spaces (phone=138 0013 8000) has been masked whole by the patterns above
     (re.compile(r"(?<![\w.])(" + "|".join(PERSONAL_KEYS) + r")=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;)]+)",

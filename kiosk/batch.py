@@ -57,8 +57,12 @@ class Batch:
             known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
             batch = cls(**known)
             normalise_feature_code(batch.feature_code)
-        except (TypeError, KeyError) as exc:
-            raise BatchError(detail=str(exc)) from None
-        if not isinstance(batch.methods, list) or not isinstance(batch.fee_required, bool):
-            raise BatchError(detail="methods/fee_required of wrong type")
+        except (TypeError, KeyError, AttributeError) as exc:
+            # AttributeError: a feature code that is not text (a number, a list) in a server's answer
+            raise BatchError(detail=type(exc).__name__) from None
+        texts = (batch.school_code, batch.school_name, batch.start_date, batch.end_date, batch.hours,
+                 batch.fee_note, batch.background, batch.help_phone, batch.help_hours)
+        if (not all(isinstance(t, str) for t in texts) or not isinstance(batch.fee_required, bool)
+                or not isinstance(batch.methods, list) or not all(isinstance(m, str) for m in batch.methods)):
+            raise BatchError(detail="field of wrong type")
         return batch

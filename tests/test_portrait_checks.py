@@ -17,6 +17,7 @@ import pytest
 
 from kiosk.config import PortraitSection
 from kiosk.portrait import Analysis, Analyzer, BadFrame
+from kiosk.portrait.analysis import MAX_FRAME_SIDE
 from kiosk.scene import Pose, Scene
 
 W, H = 960, 540
@@ -209,8 +210,19 @@ def test_check_json_is_plain() -> None:
 
 
 @pytest.mark.parametrize("frame", [np.zeros((40, 40, 3), np.uint8), np.zeros((100, 100), np.uint8),
-                                   np.zeros((100, 100, 3), np.float32), "not an array"])
+                                   np.zeros((100, 100, 3), np.float32), "not an array",
+                                   # sides OpenCV's warps and resizes cannot take (a side over 32767,
+                                   # a detection copy of no rows)
+                                   np.zeros((50_000, 64, 3), np.uint8), np.zeros((64, 50_000, 3), np.uint8)],
+                         ids=["tiny", "gray", "float", "not-an-array", "very-tall", "very-wide"])
 def test_bad_frames_are_refused_with_a_message(frame: object) -> None:
     with pytest.raises(BadFrame) as info:
         Analyzer(PortraitSection()).analyse(frame)  # type: ignore[arg-type]
     assert info.value.message("en")
+    assert "{" not in info.value.message("en") and "{" not in info.value.message("zh")
+
+
+def test_a_long_strip_within_the_limit_is_analysed() -> None:
+    for shape in ((MAX_FRAME_SIDE, 64, 3), (64, MAX_FRAME_SIDE, 3)):
+        analysis = Analyzer(PortraitSection()).analyse(np.zeros(shape, np.uint8))
+        assert analysis.first_hint() == "portrait.hint.no_face"

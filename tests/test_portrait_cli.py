@@ -151,3 +151,11 @@ def test_an_image_claiming_too_many_pixels_is_bad_input(tmp_path: Path, capsys: 
     assert main(["portrait", str(bomb), "-o", str(tmp_path / "x.jpg")]) == 2
     assert "Cannot read" in capsys.readouterr().err
     assert not (tmp_path / "x.jpg").exists()
+
+
+def test_an_image_too_long_to_analyse_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    strip = tmp_path / "strip.png"
+    cv2.imwrite(str(strip), np.full((40_000, 400), 200, np.uint8))  # 16 M pixels: not too many, but too tall
+    assert main(["portrait", str(strip), "-o", str(tmp_path / "x.jpg")]) == 2
+    err = capsys.readouterr().err
+    assert "too large" in err and "Traceback" not in err

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: frames smaller than this are not analysed
 MIN_FRAME = (64, 64)
+#: nor frames with a longer side: OpenCV's warps stop below 32768, and a narrow strip this
+#: long would shrink to no rows at all in the detection copy (a 200-megapixel photo is 16320 wide)
+MAX_FRAME_SIDE = 20_000
 #: a face this far from the last one (in face widths) is a new person: no smoothing across
 NEW_PERSON_JUMP = 0.5
 #: live guidance keeps the crop this share of the frame inside its edges
@@ -103,6 +106,9 @@ def check_frame(frame: Any) -> None:
     if frame.shape[0] < MIN_FRAME[1] or frame.shape[1] < MIN_FRAME[0]:
         raise BadFrame("portrait.error.too_small", detail=f"{frame.shape[1]}x{frame.shape[0]}",
                        width=frame.shape[1], height=frame.shape[0])
+    if max(frame.shape[:2]) > MAX_FRAME_SIDE:
+        raise BadFrame("portrait.error.too_large", detail=f"{frame.shape[1]}x{frame.shape[0]}",
+                       width=frame.shape[1], height=frame.shape[0], limit=MAX_FRAME_SIDE)
 
 
 class Analyzer:
@@ -137,7 +143,7 @@ class Analyzer:
         now = self._clock
         h, w = frame_bgr.shape[:2]
         k = min(1.0, self.settings.detect_width / w)
-        small = (cv2.resize(frame_bgr, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
+        small = (cv2.resize(frame_bgr, (round(w * k), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
                  if k < 1 else frame_bgr)
         small_gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         faces = self._find_faces(small_gray, k, now)
@@ -196,7 +202,8 @@ class Analyzer:
         if not held:
             h, w = small.shape[:2]
             kt = min(1.0, BACKDROP_WIDTH / (w / k))
-            tiny = cv2.resize(small, (round(w / k * kt), round(h / k * kt)), interpolation=cv2.INTER_AREA)
+            tiny = cv2.resize(small, (max(1, round(w / k * kt)), max(1, round(h / k * kt))),
+                              interpolation=cv2.INTER_AREA)
             tiny_lab = bg.to_lab(tiny)
             backdrop = bg.estimate_backdrop(tiny_lab)
             # the head top wants the finer copy, but only the columns over the face

@@ -580,3 +580,31 @@ def test_a_failed_status_lookup_says_so_and_offers_no_capture(tmp_path: Path, ke
 
 def run_start(state: flow.State) -> flow.State:
     return flow.step(state, flow.StartTapped())[0]
+
+
+class DebouncingScanner(FakeScanner):
+    """Remembers what it reported, as the real scanner's debounce does."""
+
+    def __init__(self) -> None:
+        self.reported: set[str] = set()
+
+    def feed(self, frame: Any, now: float) -> str | None:
+        payload = super().feed(frame, now)
+        if payload is None or payload in self.reported:
+            return None
+        self.reported.add(payload)
+        return payload
+
+    def forget(self) -> None:
+        self.reported.clear()
+
+
+def test_a_wipe_forgets_the_code_the_scanner_last_read(tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    # the code's payload is the student's; after the session it must not linger in the scanner's debounce
+    station = make_station(tmp_path, keys)
+    scanner = DebouncingScanner()
+    station.parts.scanner = scanner
+    payload = students[0].payload
+    assert station.on_frame("scan", "QR:" + payload, 0.0) == [flow.CodeScanned(payload)]
+    station.execute(flow.WipeSession())
+    assert scanner.reported == set()

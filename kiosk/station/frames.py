@@ -95,6 +95,9 @@ class FrameState:
         reset = getattr(self.parts.analyzer, "reset", None)
         if callable(reset):
             reset()
+        forget = getattr(self.parts.scanner, "forget", None)
+        if callable(forget):
+            forget()  # the debounce holds the last code's payload: the student's, and a new screen reads afresh
         if purpose == "portrait" and self.parts.make_autocapture is not None:
             self._autocapture = self.parts.make_autocapture()
 

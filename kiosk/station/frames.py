@@ -68,11 +68,13 @@ class FrameState:
 
     @contextmanager
     def _held(self) -> Iterator[None]:
-        with self._frames:
-            self._apply_reset()
-            yield
-        # a reset asked for while this thread held the frames is applied now, not at some later frame
-        self._settle()
+        try:
+            with self._frames:
+                self._apply_reset()
+                yield
+        finally:
+            # a reset asked for while this thread held the frames is applied now, not at some later frame
+            self._settle()
 
     def _settle(self) -> None:
         with self._flags:

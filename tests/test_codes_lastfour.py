@@ -114,3 +114,21 @@ def test_the_lock_file_holds_no_student_uid(tmp_path: Path) -> None:
         rows = db.execute("SELECT * FROM attempts").fetchall()
     assert rows and "0c834060" not in repr(rows)
     assert b"0c834060" not in (tmp_path / "a.sqlite").read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "other-table"])
+def test_a_damaged_lock_file_is_set_aside_and_the_station_goes_on(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "attempts.sqlite"
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database" * 100)
+    else:
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE attempts (something_else TEXT)")
+    lock = AttemptLock(path, max_attempts=2, lock_minutes=10)
+    lock.check("s", T0)
+    assert lock.miss("s", T0) == 1
+    assert lock.miss("s", T0) == 0
+    with pytest.raises(CodeLocked):
+        lock.check("s", T0)
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("attempts.sqlite.damaged-")]
+    assert len(kept) == 1  # kept for a look, not deleted

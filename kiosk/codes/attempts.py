@@ -11,6 +11,7 @@ import hashlib
 import logging
 import math
 import sqlite3
+import time
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,8 +56,22 @@ class AttemptLock:
         self.max_attempts = max(1, int(max_attempts))
         self.lock_s = float(lock_minutes) * 60.0
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            # A damaged file must not keep the station from starting: it is set aside
+            # (the counts in it are lost, as after a lock period) and a new one begins.
+            aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
+            log.warning("code.attempts_file_damaged error=%s kept=%s", type(exc).__name__, aside.name)
+            for suffix in ("-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self.path.replace(aside)
+            self._open()
+
+    def _open(self) -> None:
         with closing(self._connect()) as db, db:
             db.execute(_SCHEMA)
+            db.execute("SELECT code_hash, misses, last_miss, locked_until FROM attempts LIMIT 1").fetchall()
 
     @classmethod
     def from_settings(cls, settings: CodesSection, data_dir: Path | str) -> AttemptLock:

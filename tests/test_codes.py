@@ -247,7 +247,13 @@ _HEAD = '{"format": "kiosk-code-keys/1", '
                                      _HEAD + '"current": "a", "keys": {}}',
                                      _HEAD + '"current": "a", "keys": {"a": "c2hvcnQ"}}',
                                      _HEAD + '"current": "b", "keys": {"a": "' + _KEY + '"}}',
-                                     _HEAD + '"current": "a.b", "keys": {"a.b": "' + _KEY + '"}}'])
+                                     _HEAD + '"current": "a.b", "keys": {"a.b": "' + _KEY + '"}}',
+                                     # a key id ending in a line break would seal codes the station mangles
+                                     _HEAD + '"current": "a\\n", "keys": {"a\\n": "' + _KEY + '"}}',
+                                     _HEAD + '"current": "a", "keys": {"a": "' + "Ａ" * 43 + '"}}',
+                                     _HEAD + '"current": "a", "keys": {"a": ["' + _KEY + '"]}}',
+                                     _HEAD + '"current": ["a"], "keys": {"a": "' + _KEY + '"}}',
+                                     "\ufeff\x00\xff binary"])
 def test_a_malformed_key_file_is_refused(tmp_path: Path, content: str) -> None:
     path = tmp_path / "keys.json"
     path.write_text(content)

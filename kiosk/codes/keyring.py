@@ -39,7 +39,7 @@ class KeyFileError(KioskError):
 
 def valid_key_id(key_id: str) -> bool:
     """Whether ``key_id`` is a well-formed key id (1-16 letters or digits)."""
-    return bool(_KEY_ID.match(key_id))
+    return isinstance(key_id, str) and bool(_KEY_ID.fullmatch(key_id))
 
 
 def _b64(data: bytes) -> str:

@@ -63,10 +63,10 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
     # runs of Chinese characters (names, masked names such as 张*明); a run of stars is
     # entered only at its start and never given back, or a long one costs quadratic time
     (re.compile(rf"(?<![*＊])[*＊]*+[{_CJK}][{_CJK}·•*＊]*"), "[text]"),
-    # values of personal keys, quoted or bare; last, so that a bare value with
-    # spaces (phone=138 0013 8000) has been masked whole by the patterns above
-    (re.compile(r"(?<![\w.])(" + "|".join(PERSONAL_KEYS) + r")=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;)]+)",
-                re.IGNORECASE), r"\1=[redacted]"),
+    # values of personal keys, quoted or bare, as key=value or as a dict's or JSON's "key": value;
+    # last, so that a bare value with spaces (phone=138 0013 8000) has been masked whole above
+    (re.compile(r"(?<![\w.])([\"']?)(" + "|".join(PERSONAL_KEYS) + r")\1(\s*[=:]\s*)"
+                r"(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;)}]+)", re.IGNORECASE), r"\1\2\1\3[redacted]"),
 ]
 
 # Long opaque tokens (encrypted payloads, bearer tokens); judged by _opaque below.

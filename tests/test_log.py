@@ -62,6 +62,12 @@ def _restore_root_logging() -> Iterator[None]:
         # a personal key's bare value with spaces, and a key in capitals
         ("record.bound phone=138 0013 8000 id=3", "0013 8000"),
         ("record.bound Student_Name=Zhang id=3", "Zhang"),
+        # personal keys in a dict's or a JSON object's form
+        ("bind.request {'id_last4': '123X', 'ticket': 'ABCD'}", "123X"),
+        ('bind.request {"id_last4": "123X"}', "123X"),
+        ('row {"student_number": "2023001", "masked_name": "Li*a"}', "2023001"),
+        ('row {"last4": 1234}', "1234"),
+        ("check id_last4: 0012", "0012"),
     ],
 )
 def test_personal_data_is_redacted(text: str, leak: str) -> None:
@@ -257,3 +263,12 @@ def test_a_long_run_of_stars_is_redacted_in_linear_time(line: str) -> None:
     # minutes here (a request path is attacker-chosen text that reaches the server's access log).
     out = klog.redact(line)
     assert out.count("*") + out.count("＊") <= len(line)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("record.sent phone=13800138000 id=3", "record.sent phone=[redacted] id=3"),
+    ("bind.request {'id_last4': '123X', 'ticket': 'ABCD'}", "bind.request {'id_last4': [redacted], 'ticket': 'ABCD'}"),
+    ('row {"last4": 1234}', 'row {"last4": [redacted]}'),
+])
+def test_a_redacted_value_keeps_the_line_readable(text: str, expected: str) -> None:
+    assert klog.redact(text) == expected

@@ -517,3 +517,15 @@ def test_every_message_key_in_the_doctor_exists() -> None:
     missing = sorted(k for k in keys if k not in table())
     assert missing == []
     assert len(keys) > 40
+
+
+@pytest.mark.parametrize("seconds", ["nan", "inf", "-1", "0", "100000"])
+def test_camera_seconds_outside_a_sane_range_is_refused(seconds: str, capsys) -> None:
+    from kiosk.cli import build_parser
+
+    # "nan" never ends the camera probe's loop; "inf" or a day of it does not end it either
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["doctor", "--camera-seconds", seconds])
+    assert info.value.code == 2
+    assert "camera-seconds" in capsys.readouterr().err
+    assert build_parser().parse_args(["doctor", "--camera-seconds", "0.1"]).camera_seconds == 0.1

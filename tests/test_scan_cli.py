@@ -175,3 +175,14 @@ def test_an_image_claiming_too_many_pixels_is_refused_unread(tmp_path: Path, cap
     assert main(["scan", str(bomb), "--keys", str(tmp_path / "none.json")]) == 1
     [report] = lines(capsys)
     assert report["ok"] is False and report["error"]["key"] == "scan.not_an_image"
+
+
+@pytest.mark.parametrize("scale", ["0", "-3", "100000", "many"])
+def test_a_qr_scale_outside_its_range_is_refused(scale: str, capsys) -> None:
+    from kiosk.cli import build_parser
+
+    argv = ["codes", "issue", "--batch", "1S95KT", "--students", "s.csv", "--out", "o", "--scale"]
+    with pytest.raises(SystemExit) as info:  # 100000 px a module would be a PNG of gigapixels
+        build_parser().parse_args([*argv, scale])
+    assert info.value.code == 2 and "--scale" in capsys.readouterr().err
+    assert build_parser().parse_args([*argv, "12"]).scale == 12

@@ -118,7 +118,13 @@ class StructuredFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one redacted line."""
-        message = " ".join(record.getMessage().split("\n"))
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError, KeyError):
+            # a caller's format and arguments do not fit: logging's own fallback would print
+            # the raw arguments to standard error, so the line goes out without them
+            text = f"{record.msg} (arguments did not fit the message)"
+        message = " ".join(text.split("\n"))
         body = f"event={message}" if _EVENT.match(message) else f"msg={_quote(message)}"
         parts = [f"level={record.levelname.lower()}", f"logger={record.name}", body]
         if record.exc_info:

@@ -272,3 +272,16 @@ def test_a_long_run_of_stars_is_redacted_in_linear_time(line: str) -> None:
 ])
 def test_a_redacted_value_keeps_the_line_readable(text: str, expected: str) -> None:
     assert klog.redact(text) == expected
+
+
+def test_a_message_whose_arguments_do_not_fit_is_logged_without_them(capsys) -> None:
+    # logging's own fallback would print the raw arguments (a phone number here) to standard error
+    record = logging.LogRecord("kiosk.station", logging.INFO, __file__, 1, "bind.checked ticket=%s",
+                               ("ABCD-EFGH-J", "13800138000"), None)
+    line = klog.StructuredFormatter().format(record)
+    assert "bind.checked" in line and "13800138000" not in line and "ABCD" not in line
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(klog.StructuredFormatter())
+    handler.handle(record)
+    assert "13800138000" not in stream.getvalue() + capsys.readouterr().err

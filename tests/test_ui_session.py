@@ -8,7 +8,7 @@ import pytest
 
 from kiosk import flow
 from kiosk.config import StationConfig
-from tests.test_ui_fakes import GOOD, FakeStation
+from tests.test_ui_fakes import FOREIGN, GOOD, LAST_FOUR, FakeStation
 from tests.test_ui_screens import Harness
 
 
@@ -161,3 +161,36 @@ def test_the_next_student_is_greeted_in_chinese_again(ui: Harness) -> None:
     ui.session.dispatch(flow.Tick(now=1000.0 + StationConfig().flow.idle_timeout_s + 1))
     assert ui.screen() == "welcome" and w.lang.lang == "zh"
     assert w.screens["welcome"].start.text() == "扫码拍照"
+
+
+def shown(window) -> str:
+    """The texts a person can see on the current screen."""
+    from PyQt5.QtWidgets import QLabel
+
+    return "\n".join(label.text() for label in window.current.findChildren(QLabel) if label.isVisible())
+
+
+def test_calling_staff_after_an_error_is_acknowledged(ui: Harness) -> None:
+    # the error stays (it says what went wrong), and the student also sees that staff are coming
+    w = ui.window
+    called = w.lang.t("ui.welcome.staff_called")
+    ui.tap(w.screens["welcome"].start)
+    ui.scan(FOREIGN)
+    assert w.current.error_key == "code.wrong_batch"
+    ui.tap(w.current.findChildren(type(w.staff_button))[0])  # "no code? call staff"
+    assert ui.state.staff_called
+    assert called in shown(w) and w.current.error_key == "code.wrong_batch"
+    ui.scan(GOOD)
+    ui.type_keys(LAST_FOUR)
+    ui.send(flow.ThatsMeTapped())
+    ui.send(flow.FeeAcknowledged())
+    ui.send(flow.ShutterTapped())
+    ui.station.disk_full = True
+    ui.tap(w.current.accept)
+    assert w.current.error_key == "flow.error.not_saved_disk_full"
+    assert called not in shown(w)
+    ui.tap(w.current.call_staff)
+    assert called in shown(w) and w.current.error_key == "flow.error.not_saved_disk_full"
+    ui.station.disk_full = False
+    ui.tap(w.current.retry)
+    assert ui.screen() == "done" and called not in shown(w)

@@ -47,6 +47,10 @@ class Screen(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.banner.hide()
+        # "staff are coming" beside an error that stays on screen (the banner holds one message)
+        self.staff_note = self.label("ui.welcome.staff_called", "info")
+        self.staff_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.staff_note.hide()
         self.first = QVBoxLayout()
         self.second = QVBoxLayout()
         self.split = QBoxLayout(QBoxLayout.Direction.TopToBottom)
@@ -61,6 +65,7 @@ class Screen(QWidget):
         outer.addWidget(self.heading)
         outer.addWidget(self.sub)
         outer.addWidget(self.banner)
+        outer.addWidget(self.staff_note)
         outer.addLayout(self.split, 1)
         outer.addLayout(self.buttons_row)
         self.build()
@@ -105,6 +110,7 @@ class Screen(QWidget):
             self.set_error(state.error, **flow.message_params(state))
         elif self.error_key is not None:
             self.set_error(None)
+        self.staff_note.setVisible(bool(state.error) and bool(getattr(state, "staff_called", False)))
         preview = getattr(self, "preview", None)
         if preview is not None:
             # a frozen picture needs a word: the camera is gone and being reconnected
@@ -114,6 +120,7 @@ class Screen(QWidget):
     def reset(self) -> None:
         """Forget everything shown (a new student): subclasses clear their fields."""
         self.set_error(None)
+        self.staff_note.hide()
 
     def set_error(self, key: str | None, **params: Any) -> None:
         """Show ``key`` as an inline error, or hide the banner when ``key`` is None."""

@@ -395,7 +395,7 @@ SIMPLE_EVENTS = [
     flow.PhotoFailed("k"), flow.SaveFailed("k"), flow.QueuePositionKnown("r", 1), flow.PinAccepted(),
     flow.PinRejected(1), flow.PinLockedOut(3), flow.CodelessInvalid("phone", "k"), flow.TicketRejected("k"),
     flow.BindFailed("k", 0), flow.BatchFailed("k"), flow.HealthReported(()), flow.StatsLoaded(()),
-    flow.CameraLost(), flow.CameraBack(), flow.Tick(1e9),
+    flow.CameraLost(), flow.CameraBack(), flow.Tick(1e9), flow.LastFourUnchecked("k"), flow.StatusUnavailable("k"),
 ]
 
 
@@ -421,3 +421,11 @@ def test_coming_to_capture_while_the_camera_is_gone_says_so_and_calls_staff() ->
     state, effects = run(confirm, flow.ThatsMeTapped(), flow.FeeAcknowledged())
     assert isinstance(state, flow.Capture) and state.error == "flow.error.camera_lost"
     assert flow.CallStaff(reason="camera_lost") in effects
+
+
+def test_an_unchecked_last_four_frees_the_keypad_and_keeps_the_entry() -> None:
+    state, _ = run(at_verify(), *[flow.KeyPressed(k) for k in "123x"], flow.SubmitTapped())
+    assert state.busy
+    state, effects = run(state, flow.LastFourUnchecked("error.unexpected"))
+    assert isinstance(state, flow.Verify) and not state.busy and state.typed == "123X"
+    assert state.error == "error.unexpected" and effects == []

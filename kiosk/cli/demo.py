@@ -35,9 +35,10 @@ def run(args: argparse.Namespace) -> int:
     headless = args.headless or (not args.windowed and not has_display())
     setup_logging(LoggingSection(level="INFO" if args.verbose else "WARNING"))
     started = time.monotonic()
-    from kiosk.ui.app import ensure_application, quit_on_signals
+    from kiosk.ui.app import ensure_application, quit_on_signals, survive_handler_errors
 
     app = ensure_application(headless=headless)
+    survive_handler_errors()
     from kiosk.demo import DemoSite
     from kiosk.ui.session import build_ui
     from kiosk.ui.wiring import make_station, open_camera, status_refresher

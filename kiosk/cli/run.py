@@ -22,9 +22,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the station until operator mode leaves kiosk mode."""
     config = load_station(args.config)
     setup_logging(config.logging)
-    from kiosk.ui.app import ensure_application, quit_on_signals
+    from kiosk.ui.app import ensure_application, quit_on_signals, survive_handler_errors
 
     app = ensure_application()
+    survive_handler_errors()
     wake = quit_on_signals(app)  # noqa: F841 - the timer must live as long as the loop
     from kiosk.store import Store
     from kiosk.ui.session import build_ui

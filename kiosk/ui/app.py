@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
+from types import TracebackType
 from typing import Any
 
 from PyQt5.QtCore import QMessageLogContext, Qt, QTimer, QtMsgType, pyqtSignal, qInstallMessageHandler
@@ -55,6 +57,24 @@ def ensure_application(argv: list[str] | None = None, *, headless: bool = False)
         QApplication.setAttribute(Qt.ApplicationAttribute.AA_EnableHighDpiScaling, False)
         app = QApplication(argv or ["kiosk"])
     return app  # type: ignore[return-value]
+
+
+def survive_handler_errors() -> None:
+    """Log an exception escaping a Qt slot instead of letting PyQt abort the station.
+
+    PyQt5 ends the process on an unhandled exception in a slot unless
+    ``sys.excepthook`` is set; systemd would restart the station, but the
+    student in front of it would lose their session. The flow's own timeouts
+    bring the screen back to Welcome if the error left it stuck.
+    """
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, tb)
+            return
+        log.error("ui.unhandled error=%s", kind.__name__, exc_info=(kind, error, tb))
+
+    sys.excepthook = hook
 
 
 def quit_on_signals(app: QApplication) -> QTimer:

@@ -13,7 +13,8 @@ character stays inside the 32 typeable symbols; Crockford's own mod-37 check
 would need five extra symbols (``*~$=U``) that a phone keyboard hides.
 
 Reading is forgiving the way Crockford intends: case is ignored, ``I``/``L``
-read as ``1``, ``O`` as ``0``, hyphens, spaces and full-width forms are dropped.
+read as ``1``, ``O`` as ``0``, hyphens (and other dashes), spaces and full-width
+forms are dropped.
 """
 
 from __future__ import annotations
@@ -75,7 +76,11 @@ def new_ticket() -> str:
 
 def _clean(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).upper()
-    return _SEPARATORS.sub("", folded).translate(_ALIASES)
+    # any dash (en, em, minus: what documents and keyboards put for a hyphen) separates too,
+    # and invisible format characters copied along with the text are dropped
+    kept = "".join("-" if unicodedata.category(ch) == "Pd" or ch == "\u2212" else ch
+                   for ch in folded if unicodedata.category(ch) != "Cf")
+    return _SEPARATORS.sub("", kept).translate(_ALIASES)
 
 
 def normalise_ticket(text: str) -> str:

@@ -68,6 +68,10 @@ def test_every_adjacent_transposition_is_caught() -> None:
         " ".join,
         lambda t: f"  {t[:4]} - {t[4:]}  ",
         lambda t: "".join(chr(ord(c) + 0xFEE0) for c in t),  # full-width, as a Chinese IME types it
+        # dashes that word processors, PDFs and phone keyboards put in place of a hyphen
+        lambda t: f"{t[:4]}\u2013{t[4:8]}\u2014{t[8:]}",
+        lambda t: f"{t[:4]}\u2010{t[4:8]}\u2212{t[8:]}",
+        lambda t: f"\u200b{t[:4]}\u00ad{t[4:]}\ufeff",  # invisible characters copied along
     ],
 )
 def test_tickets_are_read_the_way_people_type_them(variant) -> None:

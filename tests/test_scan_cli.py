@@ -186,3 +186,21 @@ def test_a_qr_scale_outside_its_range_is_refused(scale: str, capsys) -> None:
         build_parser().parse_args([*argv, scale])
     assert info.value.code == 2 and "--scale" in capsys.readouterr().err
     assert build_parser().parse_args([*argv, "12"]).scale == 12
+
+
+@pytest.mark.parametrize("depth", [np.uint8, np.uint16])
+def test_a_code_on_a_transparent_background_is_read(tmp_path: Path, capsys, depth: type) -> None:
+    import segno
+
+    # dark modules on transparent pixels whose colour is black too, as many editors save a QR
+    ticket = new_ticket()
+    modules = np.kron(np.pad(np.array(list(segno.make_qr(display(ticket)).matrix), np.uint8), 4),
+                      np.ones((6, 6), np.uint8))
+    top = np.iinfo(depth).max
+    bgra = np.zeros((*modules.shape, 4), depth)
+    bgra[..., 3] = np.where(modules > 0, top, 0)
+    path = tmp_path / "transparent.png"
+    assert cv2.imwrite(str(path), bgra)
+    assert main(["scan", str(path), "--keys", str(tmp_path / "none.json")]) == 0
+    [report] = lines(capsys)
+    assert report["ok"] and report["kind"] == "ticket" and report["fields"]["ticket"] == display(ticket)

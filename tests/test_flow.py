@@ -429,3 +429,11 @@ def test_an_unchecked_last_four_frees_the_keypad_and_keeps_the_entry() -> None:
     state, effects = run(state, flow.LastFourUnchecked("error.unexpected"))
     assert isinstance(state, flow.Verify) and not state.busy and state.typed == "123X"
     assert state.error == "error.unexpected" and effects == []
+
+
+def test_a_code_already_captured_shows_its_status_not_a_second_capture() -> None:
+    scan = flow.ScanCode(ctx=welcome(batch()).ctx, busy=True)
+    view = flow.StatusView(short_id="ABCD1234", status="queued", queue_position=3)
+    state, effects = flow.step(scan, flow.AlreadyCaptured(code=CODE, view=view))
+    assert isinstance(state, flow.StatusShown) and state.view == view and state.code == CODE
+    assert state.error == "flow.status.already_captured" and not state.may_start() and effects == ()

@@ -608,3 +608,25 @@ def test_a_wipe_forgets_the_code_the_scanner_last_read(tmp_path: Path, keys: Key
     assert station.on_frame("scan", "QR:" + payload, 0.0) == [flow.CodeScanned(payload)]
     station.execute(flow.WipeSession())
     assert scanner.reported == set()
+
+
+def test_a_second_visit_shows_the_first_record_instead_of_a_second_capture(
+        tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    station = make_station(tmp_path, keys)
+    me = students[0]
+    state, _ = drive(station, station.initial_state(), flow.StartTapped(), flow.CodeScanned(me.payload),
+                     *type_keys(me.last_four), flow.ThatsMeTapped())
+    state = capture_photo(station, state)
+    state, _ = drive(station, state, flow.AcceptTapped(), flow.FinishTapped())
+    assert len(station.parts.store.records()) == 1
+    # the same student comes back and scans again: their record's status, no second capture
+    state, _ = drive(station, state, flow.StartTapped(), flow.CodeScanned(me.payload))
+    assert isinstance(state, flow.StatusShown) and state.view is not None
+    assert state.error == "flow.status.already_captured" and not state.may_start()
+    state, _ = drive(station, state, flow.StartTapped())
+    assert isinstance(state, flow.StatusShown)  # no way round it but through the staff
+    # once the review rejects the photo, the student may retake it
+    record = station.parts.store.records()[0]
+    station.parts.store.set_review(record.id, "rejected", None, "眼睛闭合")
+    state, _ = drive(station, state, flow.BackTapped(), flow.StartTapped(), flow.CodeScanned(me.payload))
+    assert isinstance(state, flow.Verify)

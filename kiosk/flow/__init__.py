@@ -41,6 +41,7 @@ from kiosk.flow.effects import (
 from kiosk.flow.events import *  # noqa: F403
 from kiosk.flow.events import (
     AcceptTapped,
+    AlreadyCaptured,
     AutoShot,
     BackspacePressed,
     BackTapped,
@@ -251,6 +252,8 @@ def _on_scan(s: ScanCode, e: Event) -> Outcome:
         return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload, batch=s.ctx.batch),)
     if isinstance(e, CodeAccepted) and s.busy:
         return Verify(ctx=s.ctx, code=e.code), ()
+    if isinstance(e, AlreadyCaptured) and s.busy:
+        return StatusShown(ctx=s.ctx, code=e.code, view=e.view, error="flow.status.already_captured"), ()
     if isinstance(e, CodeRejected) and s.busy:
         return dataclasses.replace(s, busy=False, error=e.error_key, error_params=e.params), ()
     if isinstance(e, NoCodeTapped):

@@ -198,6 +198,18 @@ class CodeAccepted(Event):
 
 
 @dataclass(frozen=True)
+class AlreadyCaptured(Event):
+    """A valid code whose student already has a record on this station that is not rejected.
+
+    The student is shown that record's status instead of a second capture:
+    one student, one photo in review (a rejected one may be retaken).
+    """
+
+    code: CollectionCode = field(repr=False)
+    view: StatusView
+
+
+@dataclass(frozen=True)
 class CodeRejected(Event):
     """A scanned payload cannot be used; ``error_key`` says why, ``params`` fill its message.
 

@@ -151,6 +151,13 @@ class Station:
         except KioskError as exc:
             params = tuple(sorted((k, str(v)) for k, v in exc.params.items()))
             return [flow.CodeRejected(exc.key, params)]
+        if e.purpose == "capture" and self.parts.store is not None:
+            # one student, one photo in review: a second visit shows the first record's status
+            with self._lock:
+                view = lookup_status(self.parts.store, code.student_uid, None)
+            if view is not None and view.status != "rejected":
+                log.info("code.already_captured status=%s", view.status)
+                return [flow.AlreadyCaptured(code, view)]
         return [flow.CodeAccepted(code)]
 
     def _verify(self, code: CollectionCode, typed: str) -> int | None:

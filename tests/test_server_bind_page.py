@@ -127,6 +127,20 @@ def test_a_photo_of_the_code_as_jpeg_binds_too(world: World) -> None:
                 record_id[:8].upper())
 
 
+def test_a_qr_saved_on_a_transparent_background_binds_too(world: World) -> None:
+    import cv2
+    import numpy as np
+
+    record_id, ticket = codeless_record(world)
+    student = world.students[2]
+    code = cv2.imdecode(np.frombuffer(qr_png(student.payload), np.uint8), cv2.IMREAD_GRAYSCALE)
+    bgra = np.zeros((*code.shape, 4), np.uint8)  # black everywhere; only the dark modules are opaque
+    bgra[:, :, 3] = np.where(code < 128, 255, 0).astype(np.uint8)
+    ok, data = cv2.imencode(".png", bgra)
+    assert ok
+    assert_page(submit(world, ticket, student.last_four, image=data.tobytes()), 200, record_id[:8].upper())
+
+
 def test_pasted_text_binds(world: World) -> None:
     record_id, ticket = codeless_record(world)
     student = world.students[2]

@@ -22,15 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from kiosk.batch import Batch
-from kiosk.camera.files import decode_image
 from kiosk.codes import CodeBook, KeyRing
 from kiosk.config import StationConfig, load_station
 from kiosk.errors import KioskError
 from kiosk.scanner import Scanner, classify
+from kiosk.scanner.pictures import picture_gray
 from kiosk.tickets import display, normalise_ticket
 
 log = logging.getLogger(__name__)
@@ -59,25 +58,10 @@ def read_gray(path: Path) -> np.ndarray:
         data = path.read_bytes()
     except OSError as exc:
         raise KioskError("scan.not_an_image", type(exc).__name__) from None
-    image = decode_image(data, cv2.IMREAD_UNCHANGED)
-    if image is not None and image.ndim == 3 and image.shape[2] == 4 and image.dtype in (np.uint8, np.uint16):
-        return _over_white(image)
-    image = decode_image(data, cv2.IMREAD_GRAYSCALE) if image is not None else None
+    image = picture_gray(data)
     if image is None:
         raise KioskError("scan.not_an_image", "undecodable or too many pixels")
     return image
-
-
-def _over_white(bgra: np.ndarray) -> np.ndarray:
-    """A picture with transparency as gray, laid on white as a screen or a printout shows it.
-
-    Transparent pixels often keep a black colour: read as they are, a saved QR
-    code's light modules would be as dark as its dark ones.
-    """
-    top = float(np.iinfo(bgra.dtype).max)
-    alpha = bgra[:, :, 3:4].astype(np.float32) / top
-    bgr = bgra[:, :, :3].astype(np.float32) * (255.0 / top) * alpha + 255.0 * (1.0 - alpha)
-    return cv2.cvtColor(np.clip(bgr + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
 
 
 def scan_image(path: Path, scanner: Scanner, *, book: CodeBook | None, book_error: KioskError | None = None,

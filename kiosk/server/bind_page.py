@@ -21,7 +21,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 import cv2
-import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
@@ -31,7 +30,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.config import ScannerSection
 from kiosk.errors import KioskError
-from kiosk.scanner import Scanner, classify, to_gray
+from kiosk.scanner import Scanner, classify
+from kiosk.scanner.pictures import picture_gray
 from kiosk.server.binding import Binder
 from kiosk.server.problems import Problem
 from kiosk.server.schema import BindResponse
@@ -165,15 +165,12 @@ def read_code_image(data: bytes, scanner: Scanner) -> str:
     if width * height > MAX_PIXELS:
         log.info("bind_page.refused why=too_many_pixels")
         raise PageRefusal(413, "server.bind_page.problem.too_large", mb=MAX_IMAGE_BYTES // 1_000_000)
-    try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    except cv2.error:
-        image = None
+    image = picture_gray(data)
     if image is None:
         log.info("bind_page.refused why=undecodable")
         raise PageRefusal(415, "server.bind_page.problem.not_image")
     # A downloaded code may come without its white margin, which decoders need.
-    gray = cv2.copyMakeBorder(to_gray(image), 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
+    gray = cv2.copyMakeBorder(image, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
     found = scanner.decode(gray)
     if not found and max(gray.shape) > _RETRY_SIDE:
         scale = _RETRY_SIDE / max(gray.shape)

@@ -96,6 +96,8 @@ class CameraSection:
     reconnect_max_s: float = opt(5.0, "Longest wait between reconnect attempts after an unplug.", lo=0.1, hi=60)
     demo_background: str = opt("blue", "Backdrop of the demo camera's synthetic scene.",
                                choices=("blue", "white", "grey", "busy"))
+    mirrored: bool = opt(False, "The camera delivers mirror-image frames (some webcams do): flip them back, "
+                         "so that the saved photo is never mirrored.")
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,23 @@ def test_usb_camera_manual_exposure_and_white_balance_without_mjpg() -> None:
     assert cap.props[cv2.CAP_PROP_WB_TEMPERATURE] == 4600
 
 
+def test_a_mirroring_camera_is_flipped_back() -> None:
+    class Marked(FakeCapture):
+        def read(self) -> tuple[bool, np.ndarray | None]:
+            ok, frame = super().read()
+            assert frame is not None
+            frame[:, :10] = 255  # a bright stripe on the image's left
+            return ok, frame
+
+    plain = UsbCamera(CameraSection(source="0"), capture_factory=Marked)
+    plain.open()
+    assert plain.read()[:, :10].min() == 255
+    flipped = UsbCamera(CameraSection(source="0", mirrored=True), capture_factory=Marked)
+    flipped.open()
+    frame = flipped.read()
+    assert frame[:, -10:].min() == 255 and frame[:, :10].max() < 255
+
+
 def test_usb_camera_opens_a_device_path(tmp_path: Path) -> None:
     node = tmp_path / "video7"
     node.touch()

@@ -124,7 +124,8 @@ class UsbCamera:
         for _ in range(self.MAX_FAILED_READS):
             ok, frame = self._cap.read()
             if ok and frame is not None and frame.size:
-                return np.asarray(frame)
+                # a photographer's view, never a mirror's: the still is taken from this stream
+                return np.asarray(cv2.flip(frame, 1) if self.settings.mirrored else frame)
         raise CameraLost(detail=f"source={self.name} reads failed")
 
     def close(self) -> None:

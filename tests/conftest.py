@@ -5,3 +5,6 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# the sync tests' fixtures (the ``store`` they upload from) live beside their fake servers
+pytest_plugins = ["test_sync_fakes"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_sync_fakes import FakeServer, jpeg_bytes, write_token
+from test_sync_fakes import FakeServer, client, jpeg_bytes, new, write_token
 
 from kiosk.config import SyncSection
 from kiosk.store import NewRecord, Store
@@ -25,22 +25,6 @@ def settings(tmp_path: Path, url: str, **kw: float) -> SyncSection:
             "lease_s": 30.0, "poll_s": 0.05}
     base.update(kw)
     return SyncSection(server_url=url, token_file=write_token(tmp_path), **base)  # type: ignore[arg-type]
-
-
-def new(uid: str = "U1") -> NewRecord:
-    return NewRecord(batch="1S95KT", station_id="st-1", code_payload=f"KC1.{uid}", student_uid=uid,
-                     id_last4="1234")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "data")
-    yield s
-    s.close()
-
-
-def client(store: Store, cfg: SyncSection, **kw: object) -> SyncClient:
-    return SyncClient(cfg, store, "st-1", rng=random.Random(1), **kw)  # type: ignore[arg-type]
 
 
 def test_ok_upload_is_sent_with_idempotency_key(store: Store, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import random
 import threading
 import time
 from collections import Counter
@@ -21,7 +22,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
+
+from kiosk.config import SyncSection
+from kiosk.store import NewRecord, Store
+from kiosk.sync import SyncClient
 
 TOKEN = "station-token-for-tests"
 
@@ -210,3 +216,22 @@ class FakeServer:
                     self._problem(404)
 
         return Handler
+
+
+# -- records, store and client shared by the sync tests --------------------------------
+
+
+def new(uid: str = "U1") -> NewRecord:
+    return NewRecord(batch="1S95KT", station_id="st-1", code_payload=f"KC1.{uid}", student_uid=uid,
+                     id_last4="1234")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(tmp_path / "data")
+    yield s
+    s.close()
+
+
+def client(store: Store, cfg: SyncSection, **kw: object) -> SyncClient:
+    return SyncClient(cfg, store, "st-1", rng=random.Random(1), **kw)  # type: ignore[arg-type]

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import errno
-import random
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_sync_fakes import FakeServer, jpeg_bytes, write_token
+from test_sync_fakes import FakeServer, client, jpeg_bytes, new, write_token
 
 from kiosk import durable
 from kiosk.config import SyncSection
 from kiosk.store import NewRecord, Store
-from kiosk.sync import SyncClient, SyncError, load_cached_batch
+from kiosk.sync import SyncError, load_cached_batch
 
 PHOTO = jpeg_bytes(8)
 BATCH = {"feature_code": "1S95KT", "school_code": "10001", "school_name": "示例大学",
@@ -25,22 +24,6 @@ BATCH = {"feature_code": "1S95KT", "school_code": "10001", "school_name": "示�
 def settings(tmp_path: Path, url: str) -> SyncSection:
     return SyncSection(server_url=url, token_file=write_token(tmp_path), connect_timeout_s=1.0,
                        read_timeout_s=2.0, backoff_base_s=1.0, backoff_cap_s=60.0, lease_s=30.0, poll_s=0.05)
-
-
-def new(uid: str = "U1") -> NewRecord:
-    return NewRecord(batch="1S95KT", station_id="st-1", code_payload=f"KC1.{uid}", student_uid=uid,
-                     id_last4="1234")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "data")
-    yield s
-    s.close()
-
-
-def client(store: Store, cfg: SyncSection, **kw: object) -> SyncClient:
-    return SyncClient(cfg, store, "st-1", rng=random.Random(1), **kw)  # type: ignore[arg-type]
 
 
 def test_a_full_disk_while_caching_the_batch_does_not_stop_the_cycle(store: Store, tmp_path: Path,

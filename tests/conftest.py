@@ -1,4 +1,4 @@
-"""Shared test set-up: offscreen Qt, and a station config rooted in a temp dir."""
+"""Shared test set-up: offscreen Qt, and the sync tests' fixtures."""
 
 from __future__ import annotations
 

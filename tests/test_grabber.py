@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -152,14 +153,20 @@ def test_back_off_is_capped() -> None:
     assert sleeps[:9] == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
 
 
-def test_a_failed_read_counts_as_disconnected() -> None:
-    source = ScriptedSource(["frame", "none", "frame"])
+def states_until_done(source: Any) -> list[str]:
+    """The grabber's states while it reads ``source`` to the end of its script (no real sleeps)."""
     states, listen = recorder()
     grabber = Grabber(source, sleep=lambda s: None)
     grabber.add_listener(listen)
     grabber.start()
     assert source.done.wait(3.0)
     grabber.stop()
+    return states
+
+
+def test_a_failed_read_counts_as_disconnected() -> None:
+    source = ScriptedSource(["frame", "none", "frame"])
+    states = states_until_done(source)
     assert states[:3] == ["ok", "disconnected", "ok"]
     assert source.closes >= 2  # closed on the failure and at stop
 
@@ -259,12 +266,7 @@ def test_other_source_failures_are_treated_as_a_loss(bad: Exception) -> None:
             return super().read()
 
     source = Flaky(["frame", "frame", "frame"])
-    states, listen = recorder()
-    grabber = Grabber(source, sleep=lambda s: None)
-    grabber.add_listener(listen)
-    grabber.start()
-    assert source.done.wait(3.0)
-    grabber.stop()
+    states = states_until_done(source)
     assert states[:3] == ["ok", "disconnected", "ok"]
 
 

@@ -56,6 +56,9 @@ class RecordMetadata(BaseModel):
     photo_sha256: str = Field(pattern=SHA256_PATTERN)
     photo_bytes: int = Field(gt=0, le=2**53)
     original_sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
+    #: the student's capability to the status page (``/s/{status_secret}``), made on the station at
+    #: capture so the Done screen's QR works offline; the server keeps only its sha256
+    status_secret: str | None = Field(default=None, min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
     @field_validator("batch")
     @classmethod

@@ -38,6 +38,7 @@ from typing import Any
 import segno
 
 from kiosk.batch import Batch, normalise_feature_code
+from kiosk.cli.numbers import int_in
 from kiosk.codes import MAX_PAYLOAD, DemoStudent, KeyFileError, KeyRing, demo_codes, issue_code, mask_id, mask_name
 from kiosk.codes.collection_code import normalise_last_four
 from kiosk.codes.reference_format import MAX_FIELD
@@ -74,18 +75,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     i.add_argument("--config", type=Path, help="station config file (kiosk.toml)")
     i.add_argument("--school-code", help="school code for rows without one")
     i.add_argument("--school-name", help="school name for rows without one")
-    i.add_argument("--scale", type=_scale, default=8, help="pixels per QR module in the PNGs (1-40, default 8)")
+    i.add_argument("--scale", type=int_in(1, 40), default=8, help="pixels per QR module in the PNGs (1-40, default 8)")
 
-
-def _scale(text: str) -> int:
-    """Pixels per QR module: a scale of thousands would write PNGs of gigapixels."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
-    if not 1 <= value <= 40:
-        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 40")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 from kiosk import config, doctor
+from kiosk.cli.numbers import float_in
 from kiosk.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -22,21 +23,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``kiosk doctor``."""
     p.add_argument("--config", type=Path, default=None, help="kiosk.toml (defaults when omitted)")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
-    p.add_argument("--camera-seconds", type=_seconds, default=2.0,
+    p.add_argument("--camera-seconds", type=float_in(0.05, 60), default=2.0,
                    help="how long to read the camera to measure its frame rate (0.05-60)")
     p.add_argument("--lang", choices=("zh", "en"), default=None,
                    help="language of the first line of each row (default: [station] language)")
 
-
-def _seconds(text: str) -> float:
-    """A probe length in seconds; "nan" or "inf" would never end the camera probe."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
-    if not 0.05 <= value <= 60:  # also false for nan
-        raise argparse.ArgumentTypeError(f"{text} is not between 0.05 and 60")
-    return value
 
 
 def run(args: argparse.Namespace, probes: doctor.Probes | None = None) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.batch import normalise_feature_code
+from kiosk.cli.numbers import int_in
 from kiosk.cli.sync import report_startup
 from kiosk.codes import CodeBook, normalise_last_four
 from kiosk.config import StationConfig, load_station
@@ -48,7 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ls.add_argument("--config", type=Path, help="station config file (kiosk.toml)")
     ls.add_argument("--json", action="store_true", help="one JSON document instead of a table")
     ls.add_argument("--state", choices=("pending", "sending", "sent", "retry", "dead"), help="only this state")
-    ls.add_argument("--limit", type=int, default=200, help="newest N records (default 200)")
+    ls.add_argument("--limit", type=int_in(1, 1_000_000), default=200,
+                    help="newest N records (1-1000000, default 200)")
 
 
 def run(args: argparse.Namespace) -> int:

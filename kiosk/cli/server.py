@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk import config as kconfig
+from kiosk.cli.numbers import int_in
 from kiosk.log import setup_logging
 from kiosk.server.db import Database, open_database
 
@@ -34,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``kiosk server``."""
     _config_option(p, top=True)
     p.add_argument("--host", help="address to listen on (overrides [server] host)")
-    p.add_argument("--port", type=int, help="port to listen on (overrides [server] port)")
+    p.add_argument("--port", type=int_in(1, 65535), help="port to listen on (1-65535; overrides [server] port)")
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     a = sub.add_parser("admin-token", help="create the admin token file")
     _config_option(a, top=False)

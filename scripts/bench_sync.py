@@ -146,7 +146,7 @@ def time_pick(store: Store, repeat: int) -> float:
                UNION ALL
                SELECT seq FROM (SELECT seq FROM records INDEXED BY records_due
                                 WHERE sync_state IN ('retry', 'sending') AND due_at <= ? ORDER BY due_at LIMIT 1)))"""
-    conn = store.db.conn
+    conn = store.conn
     now = time.time()
     out = []
     for _ in range(repeat):

@@ -59,7 +59,7 @@ def photo_files(store: Store) -> list[str]:
 
 
 def test_open_sets_wal_full_and_schema_version(store: Store) -> None:
-    conn = store.db.conn
+    conn = store.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS)
@@ -214,11 +214,11 @@ def test_lease_is_atomic_across_connections(tmp_path: Path) -> None:
 
 def test_queue_pick_uses_the_partial_indexes(store: Store) -> None:
     # the cost of picking must not grow with the queue: each door is an index walk
-    plans = " ".join(str(tuple(r)) for r in store.db.conn.execute(
+    plans = " ".join(str(tuple(r)) for r in store.conn.execute(
         "EXPLAIN QUERY PLAN SELECT seq FROM records INDEXED BY records_pending WHERE sync_state = 'pending' "
         "ORDER BY seq LIMIT 1"))
     assert "records_pending" in plans and "TEMP B-TREE" not in plans
-    plans = " ".join(str(tuple(r)) for r in store.db.conn.execute(
+    plans = " ".join(str(tuple(r)) for r in store.conn.execute(
         "EXPLAIN QUERY PLAN SELECT seq FROM records INDEXED BY records_due WHERE sync_state IN ('retry', 'sending') "
         "AND due_at <= 1 ORDER BY due_at LIMIT 1"))
     assert "records_due" in plans and "TEMP B-TREE" not in plans
@@ -276,9 +276,9 @@ def test_bind_code_after_sending_queues_a_binding(store: Store, clock: Clock) ->
 def test_events_are_append_only(store: Store) -> None:
     rec = store.add_record(code_record(), JPEG)
     with pytest.raises(sqlite3.IntegrityError):
-        store.db.conn.execute("UPDATE events SET kind = 'x' WHERE record_id = ?", (rec.id,))
+        store.conn.execute("UPDATE events SET kind = 'x' WHERE record_id = ?", (rec.id,))
     with pytest.raises(sqlite3.IntegrityError):
-        store.db.conn.execute("DELETE FROM events")
+        store.conn.execute("DELETE FROM events")
 
 
 def test_bind_code_after_a_failed_attempt_keeps_the_upload_as_captured(store: Store, clock: Clock) -> None:
@@ -338,8 +338,8 @@ def test_the_database_is_private(store: Store) -> None:
 
 def test_a_really_full_database_leaves_no_row_and_no_file(store: Store) -> None:
     store.add_record(code_record("A"), JPEG)
-    pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
-    store.db.conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite itself answers SQLITE_FULL
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite itself answers SQLITE_FULL
     with pytest.raises(DiskFull):
         for i in range(200):  # the first insert that needs a new page fails
             store.add_record(code_record(f"B{i}"), JPEG)

@@ -56,7 +56,7 @@ def test_records_reach_the_server_are_reviewed_and_bound(tmp_path: Path) -> None
             assert waiting is not None and waiting.review_status == "awaiting_code"
 
             # a replay of a record the server holds is acknowledged, not duplicated
-            store.db.conn.execute("UPDATE records SET sync_state = 'pending' WHERE id = ?", (coded.id,))
+            store.conn.execute("UPDATE records SET sync_state = 'pending' WHERE id = ?", (coded.id,))
             assert client.run_once().sent == 1
 
             server.state.records.review(coded.id, "reject", "eyes closed", datetime.now(UTC))

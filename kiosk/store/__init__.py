@@ -27,8 +27,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from kiosk import durable
 from kiosk.store import migrations
 from kiosk.store.errors import AlreadyBound, DiskFull, StoreError, UnknownRecord, UnknownTicket, typed
@@ -81,12 +79,11 @@ class Store(Outbox):
     PHOTOS = "photos"
     QUARANTINE = "quarantine"
 
-    def __init__(self, data_dir: Path, db: sqlite_utils.Database, clock: Clock, boot_id: str) -> None:
+    def __init__(self, data_dir: Path, conn: sqlite3.Connection, clock: Clock, boot_id: str) -> None:
         self.data_dir = data_dir
         self.photos_dir = data_dir / self.PHOTOS
         self.quarantine_dir = data_dir / self.QUARANTINE
-        self.db = db
-        self._conn = db.conn
+        self._conn = conn
         self._clock = clock
         self.boot_id = boot_id
         self.startup = StartupReport()
@@ -123,7 +120,6 @@ class Store(Outbox):
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
-            db = sqlite_utils.Database(conn, execute_plugins=False)
             start, end = migrations.migrate(conn)
         except RuntimeError as exc:
             conn.close()
@@ -131,7 +127,7 @@ class Store(Outbox):
         except sqlite3.Error as exc:
             conn.close()
             raise _db_error(exc, "migrate") from exc
-        store = cls(data_dir, db, clock or _utcnow, read_boot_id())
+        store = cls(data_dir, conn, clock or _utcnow, read_boot_id())
         if start != end:
             log.info("store.migrated from=%d to=%d", start, end)
         try:
@@ -149,6 +145,11 @@ class Store(Outbox):
         store.startup.schema_from, store.startup.schema_to = start, end
         store.startup.leases_recovered = recovered
         return store
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The database connection (autocommit; writes go through ``write()``)."""
+        return self._conn
 
     def check_integrity(self) -> list[str]:
         """SQLite's quick check of the database file: an empty list when it is sound (for the doctor)."""

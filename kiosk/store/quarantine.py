@@ -85,7 +85,7 @@ def check_at_open(store: Store, mode: str, orphan_min_age_s: float = ORPHAN_MIN_
     report = StartupReport(quarantine_dir=store.quarantine_dir)
     if mode not in CHECK_MODES or mode == "none":
         return report
-    conn = store.db.conn
+    conn = store.conn
     referenced: set[str] = set()
     for row in conn.execute("SELECT photo_path, original_path FROM records"):
         referenced.add(Path(row[0]).name)

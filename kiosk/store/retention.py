@@ -56,7 +56,7 @@ def purge_records(store: Store, now: datetime, photo_days_after_ack: int, record
                   dry_run: bool) -> PurgeReport:
     """Apply the retention rules at ``now``; see the module's docstring."""
     report = PurgeReport(dry_run=dry_run)
-    conn = store.db.conn
+    conn = store.conn
     ack_limit = format_time(now - timedelta(days=photo_days_after_ack))
     record_limit = format_time(now - timedelta(days=record_days))
     expired = conn.execute("SELECT id, sync_state, binding_state, photo_path, original_path FROM records "

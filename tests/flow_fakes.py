@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+
+from PIL import Image
 
 from kiosk import flow
 from kiosk.batch import Batch
@@ -37,12 +41,24 @@ class FakeCode:
         """The visible last four."""
         return self.masked_id[-4:]
 
+    def public_fields(self) -> dict[str, str]:
+        """What a record keeps of the code (masked)."""
+        return {"masked_name": self.masked_name, "masked_id": self.masked_id}
+
+
+@cache
+def tiny_jpeg() -> bytes:
+    """A real 48x64 JPEG (made once)."""
+    out = io.BytesIO()
+    Image.new("RGB", (48, 64), (40, 90, 200)).save(out, "JPEG")
+    return out.getvalue()
+
 
 @dataclass(frozen=True)
 class FakePhoto:
-    """A standard photo stand-in: JPEG magic bytes are all the store checks."""
+    """A standard photo stand-in: a small real JPEG (the store decodes it before saving)."""
 
-    jpeg: bytes = b"\xff\xd8\xff\xe0fake-photo"
+    jpeg: bytes = field(default_factory=tiny_jpeg)
     original_jpeg: bytes | None = None
 
 

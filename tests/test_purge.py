@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from test_sync_fakes import jpeg_bytes
 
 store_module = pytest.importorskip("kiosk.store")
 
@@ -16,7 +17,7 @@ from kiosk.store.record import NewRecord  # noqa: E402
 
 Store = store_module.Store
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-JPEG = b"\xff\xd8" + b"photo-bytes" * 100 + b"\xff\xd9"
+JPEG = jpeg_bytes(2)
 
 
 class Clock:

@@ -103,7 +103,7 @@ def test_bad_codeless_input_is_refused(setup: tuple[Path, Path], capsys: pytest.
 
 def test_bad_photo_files_are_refused(setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     cfg, _ = setup
-    for photo, fragment in [(cfg, "not a JPEG"), (cfg.parent / "absent.jpg", "Cannot read the photo")]:
+    for photo, fragment in [(cfg, "not a whole, valid JPEG"), (cfg.parent / "absent.jpg", "Cannot read the photo")]:
         assert main(["records", "add", "--config", str(cfg), "--batch", "1S95KT", "--photo", str(photo),
                      "--codeless", "--phone", "13800138000", "--id-last4", "1234"]) == 2
         assert fragment in capsys.readouterr().err
@@ -156,7 +156,7 @@ def test_a_name_that_is_not_text_is_refused_with_a_message(tmp_path: Path, capsy
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text(f'[station]\ndata_dir = "{tmp_path / "data"}"\n', "utf-8")
     photo = tmp_path / "p.jpg"
-    photo.write_bytes(b"\xff\xd8" + b"x" * 100)
+    photo.write_bytes(jpeg_bytes(2))
     name = os.fsdecode(b"\xff\xfe")
     assert main(["records", "add", "--config", str(cfg), "--batch", "1S95KT", "--photo", str(photo), "--codeless",
                  "--phone", "13800138000", "--id-last4", "1234", "--name", name]) == 2

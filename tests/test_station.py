@@ -26,7 +26,7 @@ from kiosk.store import DiskFull, Store
 from kiosk.sync import SyncError
 from kiosk.sync.batchcache import save_batch
 from kiosk.text import text
-from tests.flow_fakes import PHOTO, SETTINGS, FakePhoto, batch
+from tests.flow_fakes import CODE, PHOTO, SETTINGS, FakePhoto, batch
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 BATCH = batch()
@@ -251,7 +251,7 @@ def test_camera_lost_mid_capture_resumes(tmp_path: Path, keys: KeyRing, students
 
 def test_tap_to_shoot_uses_the_latest_frame_and_framing_errors_are_hints(tmp_path: Path, keys: KeyRing) -> None:
     station = make_station(tmp_path, keys)
-    capture = flow.Capture(ctx=station.initial_state().ctx, student=flow.Student(code=None, id_last4="1234"))
+    capture = flow.Capture(ctx=station.initial_state().ctx, student=flow.Student(code=CODE, id_last4="1234"))
     state, _ = drive(station, capture, flow.ShutterTapped())
     assert state.error == "flow.error.photo_failed"  # no frame yet
     station.on_frame("portrait", "off-centre", 0.0)
@@ -292,7 +292,7 @@ def test_disk_full_on_save_says_so_and_retry_works(tmp_path: Path, keys: KeyRing
     clock = Clock()
     disk = FullDisk(Store.open(tmp_path / "data", clock=clock))
     station = make_station(tmp_path, keys, clock, store=disk)
-    review = flow.Review(ctx=station.initial_state().ctx, student=flow.Student(code=None, id_last4="1234"),
+    review = flow.Review(ctx=station.initial_state().ctx, student=flow.Student(code=CODE, id_last4="1234"),
                          photo=PHOTO)
     state, _ = drive(station, review, flow.AcceptTapped())
     assert isinstance(state, flow.Saving) and state.error == "flow.error.not_saved_disk_full" and not state.busy
@@ -442,7 +442,7 @@ def test_station_status_and_statistics(tmp_path: Path, keys: KeyRing) -> None:
     by_name = {item.name: item for item in state.items}
     assert not by_name["camera"].ok and by_name["camera"].note_key == "flow.health.camera_lost"
     assert by_name["scanner"].ok
-    review = flow.Review(ctx=state.ctx, student=flow.Student(code=None, id_last4="1234"), photo=PHOTO)
+    review = flow.Review(ctx=state.ctx, student=flow.Student(code=CODE, id_last4="1234"), photo=PHOTO)
     drive(station, review, flow.AcceptTapped())
     state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_STATS))
     figures = dict(state.items)
@@ -547,7 +547,7 @@ def test_a_wipe_forgets_the_students_frames_even_when_no_frame_follows(tmp_path:
     gc.collect()
     assert seen() is None
     state, _ = drive(station, flow.Capture(ctx=station.initial_state().ctx,
-                                           student=flow.Student(code=None, id_last4="1234")), flow.ShutterTapped())
+                                           student=flow.Student(code=CODE, id_last4="1234")), flow.ShutterTapped())
     assert state.error == "flow.error.photo_failed"  # nothing left to shoot
 
 

@@ -28,7 +28,7 @@ from kiosk.station import Station, StationParts
 from kiosk.station.batches import BatchSource
 from kiosk.store import Store
 from kiosk.sync.batchcache import save_batch
-from tests.flow_fakes import SETTINGS, batch
+from tests.flow_fakes import CODE, SETTINGS, batch
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 BATCH = batch()
@@ -86,7 +86,7 @@ def test_a_student_with_real_parts(tmp_path: Path) -> None:
 def test_tap_to_shoot_with_real_parts(tmp_path: Path) -> None:
     station = build(tmp_path, KeyRing.new())
     scene = Scene(1280, 720)
-    capture = flow.Capture(ctx=station.initial_state().ctx, student=flow.Student(code=None, id_last4="1234"))
+    capture = flow.Capture(ctx=station.initial_state().ctx, student=flow.Student(code=CODE, id_last4="1234"))
     state, _ = station.dispatch(capture, flow.ShutterTapped())
     assert state.error == "flow.error.photo_failed"  # no frame seen yet
     station.execute(flow.StartCamera("portrait"))

@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from test_sync_fakes import jpeg_bytes
 
 from kiosk import durable
 from kiosk.store import AlreadyBound, DiskFull, NewRecord, Store, StoreError, UnknownTicket, migrations
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-JPEG = b"\xff\xd8" + b"photo-bytes" * 100 + b"\xff\xd9"
+JPEG = jpeg_bytes(2)
 
 
 class Clock:
@@ -85,7 +86,7 @@ def test_add_record_keeps_everything_and_the_photo(store: Store, clock: Clock) -
 def test_refuses_what_is_not_a_jpeg(store: Store) -> None:
     with pytest.raises(StoreError) as info:
         store.add_record(code_record(), b"GIF89a...")
-    assert info.value.key == "store.not_jpeg"
+    assert info.value.key == "store.refused.not_jpeg"
     assert store.records() == [] and photo_files(store) == []
 
 

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from test_sync_fakes import jpeg_bytes
 
 from kiosk.store import DiskFull, NewRecord, Store, StoreError
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-JPEG = b"\xff\xd8" + b"photo-bytes" * 100 + b"\xff\xd9"
+JPEG = jpeg_bytes(2)
 
 
 class Clock:

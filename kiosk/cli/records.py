@@ -13,7 +13,7 @@ from typing import Any
 from kiosk.batch import normalise_feature_code
 from kiosk.cli.numbers import int_in
 from kiosk.cli.sync import report_startup
-from kiosk.codes import CodeBook, normalise_last_four
+from kiosk.codes import CodeBook, last_four_matches, normalise_last_four
 from kiosk.config import StationConfig, load_station
 from kiosk.errors import KioskError
 from kiosk.store import Store
@@ -83,7 +83,11 @@ def _code_record(args: argparse.Namespace, cfg: StationConfig, batch: str) -> Ne
     if book is not None:
         code = book.parse(payload, load_cached_batch(cfg.station.data_dir, batch), datetime.now(UTC))
         fields, uid = code.public_fields(), code.student_uid
-        last4 = last4 or code.id_tail
+        shown = code.id_tail
+        # the server binds and reviews by the code's last four: a different one typed here is a mix-up
+        if last4 and len(shown) == 4 and "*" not in shown and not last_four_matches(code, last4):
+            raise RecordsError("records.last_four_mismatch")
+        last4 = last4 or shown
     return NewRecord(batch=batch, station_id=cfg.station.id, code_payload=payload, code_fields=fields,
                      student_uid=uid, id_last4=last4)
 

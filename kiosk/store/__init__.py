@@ -29,6 +29,7 @@ from typing import Any
 
 from kiosk import durable
 from kiosk.store import migrations
+from kiosk.store.admission import RecordRefused, check_record
 from kiosk.store.errors import AlreadyBound, DiskFull, StoreError, UnknownRecord, UnknownTicket, typed
 from kiosk.store.errors import db_error as _db_error
 from kiosk.store.errors import os_error as _os_error
@@ -38,7 +39,8 @@ from kiosk.store.record import NewRecord, Record, format_time, record_from_row
 from kiosk.store.retention import PurgeReport, purge_records
 
 __all__ = [
-    "FINAL_REVIEW", "AlreadyBound", "DiskFull", "NewRecord", "PurgeReport", "Record", "StartupReport", "Store",
+    "FINAL_REVIEW", "AlreadyBound", "DiskFull", "NewRecord", "PurgeReport", "Record", "RecordRefused", "StartupReport",
+    "Store",
     "StoreError", "UnknownRecord", "UnknownTicket", "read_boot_id",
 ]
 
@@ -216,17 +218,21 @@ class Store(Outbox):
     def add_record(self, new: NewRecord, photo_jpeg: bytes, original_jpeg: bytes | None = None) -> Record:
         """Store a captured record: photo files durable first, then the row.
 
-        Raises ``DiskFull`` or ``StoreError`` and leaves neither row nor file
-        behind when any step fails.
+        The record is first checked as the server will check its upload
+        (``RecordRefused``: nothing is stored). Raises ``DiskFull`` or
+        ``StoreError`` and leaves neither row nor file behind when any step fails.
         """
-        for data in (photo_jpeg, original_jpeg):
-            if data is not None and not data.startswith(b"\xff\xd8"):
-                raise StoreError("store.not_jpeg", f"bytes={len(data)}")
         record_id = str(uuid.uuid4())
         captured = self._clock()
         mono = time.monotonic_ns()
         photo_rel = f"{self.PHOTOS}/{record_id}.jpg"
         original_rel = f"{self.PHOTOS}/{record_id}.original.jpg" if original_jpeg is not None else None
+        record = Record(record_id, new.batch, new.station_id, new.code_payload, new.code_fields, new.student_uid,
+                        new.id_last4, new.codeless, new.ticket, new.phone, new.name, captured, mono, self.boot_id,
+                        self.data_dir / photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg),
+                        self.data_dir / original_rel if original_rel else None,
+                        sha256_hex(original_jpeg) if original_jpeg is not None else None)
+        check_record(record.metadata(), photo_jpeg, original_jpeg)
         written: list[Path] = []
         try:
             durable.write_file(self.data_dir / photo_rel, photo_jpeg, sync_dir=False)
@@ -245,8 +251,7 @@ class Store(Outbox):
                      json.dumps(new.code_fields, ensure_ascii=False) if new.code_fields is not None else None,
                      new.student_uid, new.id_last4, int(new.codeless), new.ticket, new.phone, new.name,
                      format_time(captured), captured.astimezone().date().isoformat(), mono, self.boot_id,
-                     photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg), original_rel,
-                     sha256_hex(original_jpeg) if original_jpeg is not None else None))
+                     photo_rel, record.photo_sha256, record.photo_bytes, original_rel, record.original_sha256))
                 self.event(conn, record_id, "captured", None, "pending",
                            detail="codeless" if new.codeless else "code")
         except OSError as exc:
@@ -264,11 +269,7 @@ class Store(Outbox):
         except sqlite3.Error as exc:
             # the record is saved: saying otherwise would have the student sit again (a duplicate)
             log.warning("record.reread_failed id=%s error=%s", record_id, exc)
-            return Record(record_id, new.batch, new.station_id, new.code_payload, new.code_fields, new.student_uid,
-                          new.id_last4, new.codeless, new.ticket, new.phone, new.name, captured, mono, self.boot_id,
-                          self.data_dir / photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg),
-                          self.data_dir / original_rel if original_rel else None,
-                          sha256_hex(original_jpeg) if original_jpeg is not None else None)
+            return record
 
     def _discard(self, files: list[Path], record_id: str) -> None:
         """Remove the files of a capture whose row was never committed."""

@@ -33,7 +33,7 @@ from kiosk.errors import KioskError
 from kiosk.store import Store
 from kiosk.store.record import Record
 from kiosk.sync import outcome as oc
-from kiosk.sync.batchcache import load_cached_batch, save_batch
+from kiosk.sync.batchcache import batch_from_wire, load_cached_batch, save_batch
 from kiosk.sync.heartbeat import Heartbeat, write_heartbeat
 
 __all__ = ["SyncClient", "SyncError", "SyncReport", "TokenError", "fetch_batch", "load_cached_batch",
@@ -115,9 +115,9 @@ def fetch_batch(settings: SyncSection, data_dir: Path, feature_code: str,
     if data is None:
         raise SyncError("sync.batch_unavailable", f"http {answer.status_code}")
     try:
-        batch = Batch.from_json(data)
-    except (BatchError, AttributeError) as exc:  # AttributeError: a feature code that is not text
-        raise SyncError("sync.batch_unavailable", getattr(exc, "detail", "feature_code not text")) from None
+        batch = batch_from_wire(data)
+    except BatchError as exc:
+        raise SyncError("sync.batch_unavailable", exc.detail) from None
     save_batch(data_dir, batch)
     log.info("batch.fetched code=%s", batch.feature_code)
     return batch

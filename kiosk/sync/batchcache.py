@@ -6,13 +6,31 @@ import json
 import logging
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from kiosk import durable
 from kiosk.batch import Batch, BatchError, normalise_feature_code
+from kiosk.server.schema import BatchModel
 
 log = logging.getLogger(__name__)
 
 FOLDER = "batches"
 LATEST = "latest"
+
+
+def batch_from_wire(data: object) -> Batch:
+    """A batch from its JSON form, validated with the server's own model; ``BatchError`` when it is not one.
+
+    The station reads a batch with the same schema the server writes it with,
+    so a field the server would refuse (a school name of 10,000 characters,
+    an unknown method) never reaches the station's screens.
+    """
+    try:
+        model = BatchModel.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        raise BatchError(detail=f"{'.'.join(map(str, first['loc'])) or 'batch'}: {first['type']}") from None
+    return Batch.from_json(model.model_dump())
 
 
 def save_batch(data_dir: Path, batch: Batch) -> bool:
@@ -41,7 +59,7 @@ def load_cached_batch(data_dir: Path, feature_code: str | None = None) -> Batch 
         return None
     path = Path(data_dir) / FOLDER / f"{name}.json"
     try:
-        return Batch.from_json(json.loads(path.read_text("utf-8")))
+        return batch_from_wire(json.loads(path.read_text("utf-8")))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, BatchError) as exc:

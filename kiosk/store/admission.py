@@ -1,0 +1,85 @@
+"""What the collection server accepts, checked on the station before a record is committed.
+
+A record the server will always refuse (a photo over its size limit, a file
+that is not a JPEG, a name longer than the server stores) must not be queued:
+it would be dead-lettered at the next sync, long after the student has left.
+The record's upload metadata is validated with the server's own pydantic model
+(``kiosk.server.schema.RecordMetadata``, pydantic only, no web framework), so
+the station and the server can never disagree about fields; the photo is
+checked against the server's default size limit and decoded in full.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from typing import Any
+
+from PIL import Image
+from pydantic import ValidationError
+
+from kiosk.config import ServerSection
+from kiosk.server.schema import RecordMetadata
+from kiosk.store.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+#: the server's default limit on a photo (and an original), in bytes
+MAX_PHOTO_BYTES: int = ServerSection.max_photo_bytes
+#: more pixels than any camera the station uses; a larger "JPEG" is a decompression bomb
+MAX_PIXELS = 50_000_000
+
+
+class RecordRefused(StoreError):
+    """The record would be refused by the server: nothing was stored."""
+
+    default_key = "store.refused.field"
+
+
+def check_jpeg(data: bytes, part: str, max_bytes: int = MAX_PHOTO_BYTES) -> None:
+    """Refuse ``data`` unless it is a whole, decodable JPEG of at most ``max_bytes``.
+
+    The magic bytes alone prove nothing (an HTML page after ``FF D8 FF``, a
+    file cut short by a full disk): the image is decoded to its last pixel.
+    """
+    if len(data) > max_bytes:
+        raise RecordRefused("store.refused.too_large", f"{part} bytes={len(data)}", part=part,
+                            size_kb=len(data) // 1000, max_kb=max_bytes // 1000)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise RecordRefused("store.refused.not_jpeg", f"{part} pixels={width * height}", part=part)
+                image.load()
+    except RecordRefused:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # OSError: not an image, truncated, or a broken stream; SyntaxError: a malformed marker
+        raise RecordRefused("store.refused.not_jpeg", f"{part}: {type(exc).__name__}", part=part) from None
+
+
+def check_metadata(metadata: dict[str, Any]) -> RecordMetadata:
+    """``metadata`` validated as the server will validate the upload; ``RecordRefused`` naming the field."""
+    try:
+        return RecordMetadata.model_validate(metadata)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(p) for p in first["loc"]) or "record"
+        limit = (first.get("ctx") or {}).get("max_length")
+        log.warning("record.refused field=%s type=%s", field, first["type"])
+        if first["type"] == "string_too_long" and limit is not None:
+            raise RecordRefused("store.refused.too_long", f"{field}: {first['type']}", field=field,
+                                limit=limit) from None
+        raise RecordRefused("store.refused.field", f"{field}: {first['type']}", field=field,
+                            reason=first["msg"]) from None
+
+
+def check_record(metadata: dict[str, Any], photo: bytes, original: bytes | None) -> None:
+    """Everything the server checks of an upload, on the station: files first, then the metadata."""
+    check_jpeg(photo, "photo")
+    if original is not None:
+        check_jpeg(original, "original")
+    check_metadata(metadata)

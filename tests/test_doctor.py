@@ -249,8 +249,9 @@ def test_a_real_store_database_is_intact(cfg) -> None:
 def test_garbage_database_is_fatal(cfg) -> None:
     (cfg.station.data_dir / "kiosk.db").write_bytes(b"this is not a database at all" * 100)
     f = only(cfg, doctor.check_database)["database"]
-    assert (f.severity, f.message_key) == ("fatal", "doctor.database.corrupt")
-    assert "请勿删除" in f.message("zh")
+    assert (f.severity, f.message_key) == ("fatal", "doctor.database.damaged")
+    assert "请勿删除" in f.message("zh") and "not a database" in f.message("en")
+    assert "kiosk records recover" in f.message("en")
 
 
 def test_a_damaged_page_is_found_by_the_integrity_check(cfg) -> None:

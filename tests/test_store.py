@@ -56,7 +56,12 @@ def store(tmp_path: Path, clock: Clock) -> Store:
 
 
 def photo_files(store: Store) -> list[str]:
-    return sorted(p.name for p in store.photos_dir.iterdir())
+    """The photo files (record cards beside them left out)."""
+    return sorted(p.name for p in store.photos_dir.iterdir() if p.suffix != ".json")
+
+
+def card_files(store: Store) -> list[str]:
+    return sorted(p.name for p in store.photos_dir.iterdir() if p.suffix == ".json")
 
 
 def test_open_sets_wal_full_and_schema_version(store: Store) -> None:
@@ -346,4 +351,5 @@ def test_a_really_full_database_leaves_no_row_and_no_file(store: Store) -> None:
             store.add_record(code_record(f"B{i}"), JPEG)
     kept = store.records(limit=None)
     assert sorted(p for p in photo_files(store)) == sorted(r.photo_path.name for r in kept)
+    assert card_files(store) == sorted(f"{r.id}.json" for r in kept)
     assert all(r.photo_path.exists() for r in kept)

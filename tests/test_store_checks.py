@@ -77,13 +77,15 @@ def test_purge_follows_retention_with_a_controlled_clock(tmp_path: Path) -> None
     assert report.photos_deleted == [] and report.records_deleted == []
 
     dry = s.purge(T0 + timedelta(days=31), photo_days_after_ack=30, record_days=365, dry_run=True)
-    assert dry.photos_deleted == [sent.id] and dry.bytes_freed == 2 * len(JPEG)
+    card = sent.photo_path.with_suffix(".json")
+    assert dry.photos_deleted == [sent.id] and dry.bytes_freed == 2 * len(JPEG) + card.stat().st_size
     assert sent.photo_path.exists()
 
     clock.now = T0 + timedelta(days=31)
     report = s.purge(clock(), photo_days_after_ack=30, record_days=365)
     assert report.photos_deleted == [sent.id] and report.unsent_kept == []
     assert not sent.photo_path.exists() and sent.original_path is not None and not sent.original_path.exists()
+    assert not card.exists() and unsent.photo_path.with_suffix(".json").exists()  # the card goes with the photo
     row = s.get(sent.id)
     assert row is not None and row.photo_deleted_at == clock() and row.review_status == "queued"
     assert unsent.photo_path.exists()

@@ -107,7 +107,7 @@ def test_a_database_error_while_checking_at_open_is_a_typed_error(tmp_path: Path
     monkeypatch.setattr(store_module, "check_at_open", malformed)
     with pytest.raises(StoreError) as info:
         Store.open(tmp_path / "data")
-    assert info.value.key == "store.failed"
+    assert info.value.key == "store.damaged"  # the store says what happened, not "could not be saved"
 
 
 @pytest.mark.parametrize("position", [2**70, -1, True, "3"])

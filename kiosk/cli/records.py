@@ -1,4 +1,4 @@
-"""``kiosk records``: queue a photo taken elsewhere, or list the station's records."""
+"""``kiosk records``: queue a photo taken elsewhere, list the station's records, or recover them after damage."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from kiosk.config import StationConfig, load_station
 from kiosk.errors import KioskError
 from kiosk.store import Store
 from kiosk.store.record import NewRecord, format_time
+from kiosk.store.recovery import recover, release_recovered
 from kiosk.sync.batchcache import load_cached_batch
-from kiosk.text import bilingual
+from kiosk.text import Key, bilingual
 from kiosk.tickets import display, new_ticket
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a.add_argument("--phone", help="codeless: the student's phone number")
     a.add_argument("--id-last4", help="the last four characters of the student's ID")
     a.add_argument("--name", help="codeless: the student's name (optional)")
+    rc = sub.add_parser("recover", help="after the database was damaged: keep it aside and rebuild the records "
+                        "from the photo files into a new one (nothing is overwritten)")
+    rc.add_argument("--config", type=Path, help="station config file (kiosk.toml)")
+    rl = sub.add_parser("release-recovered", help="queue recovered records for upload again, after checking them")
+    rl.add_argument("--config", type=Path, help="station config file (kiosk.toml)")
+    rl.add_argument("ids", nargs="*", metavar="ID", help="only these records (default: every recovered record)")
     ls = sub.add_parser("list", help="show the queue and each record's state")
     ls.add_argument("--config", type=Path, help="station config file (kiosk.toml)")
     ls.add_argument("--json", action="store_true", help="one JSON document instead of a table")
@@ -58,7 +65,28 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_station(args.config)
     if args.action == "add":
         return _add(args, cfg)
+    if args.action == "recover":
+        return _recover(cfg)
+    if args.action == "release-recovered":
+        return _release(args, cfg)
     return _list(args, cfg)
+
+
+def _recover(cfg: StationConfig) -> int:
+    report = recover(cfg.station.data_dir, station_id=cfg.station.id)
+    if report is None:
+        print(bilingual("records.recover_not_needed"))
+        return 0
+    print(bilingual("records.recovered", what=Key(f"store.damage.{report.damage.kind}"), kept=str(report.kept_in),
+                    rows=len(report.from_row), cards=len(report.from_card), photos=len(report.photo_only)))
+    return 0
+
+
+def _release(args: argparse.Namespace, cfg: StationConfig) -> int:
+    with Store.open(cfg.station.data_dir) as store:
+        released = release_recovered(store, args.ids or None)
+    print(bilingual("records.released", count=len(released)))
+    return 0
 
 
 def _normalise_last_four(text: str) -> str:

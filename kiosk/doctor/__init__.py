@@ -244,22 +244,39 @@ def check_disk(cfg: StationConfig, probes: Probes) -> list[Finding]:
 
 
 def check_database(cfg: StationConfig, probes: Probes) -> list[Finding]:
-    """The store's database passes SQLite's ``PRAGMA integrity_check`` (it is not created here)."""
-    from kiosk.store import Store
+    """The store's database is there when the folder held data, and passes ``PRAGMA integrity_check``.
 
-    path = cfg.station.data_dir / Store.DB_NAME
-    if not path.exists():
+    Nothing is created or written here. A database that is missing, empty,
+    cut short or blank in a folder that held data is named with what happened
+    and ``kiosk records recover`` (see ``kiosk.store.damage``).
+    """
+    from kiosk.store import Store
+    from kiosk.store.damage import MARKER, Damage, diagnose
+
+    data = cfg.station.data_dir
+    path = data / Store.DB_NAME
+    damage = diagnose(data)
+    if damage is None and not path.exists():
         return [finding("database", OK, "doctor.database.new", str(path))]
     try:
-        # mode=rw: never create a database where there was none; no writes are made
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=5)
-        try:
-            rows = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
-        finally:
-            conn.close()
+        if damage is None:
+            # mode=rw: never create a database where there was none; no writes are made
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=5)
+            try:
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                rows = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
+            finally:
+                conn.close()
+            if version == 0 and (data / MARKER).exists():
+                damage = Damage("blank", "schema version 0", (MARKER,))
     except sqlite3.Error as exc:
         log.error("doctor.database_unreadable error=%s", exc)
-        return [finding("database", FATAL, "doctor.database.corrupt", str(exc), path=str(path))]
+        damage = Damage("malformed" if "not a database" not in str(exc) else "not_database", str(exc))
+    if damage is not None:
+        log.error("doctor.database_damaged kind=%s", damage.kind)
+        what = text(f"store.damage.{damage.kind}", "zh"), text(f"store.damage.{damage.kind}", "en")
+        return [finding("database", FATAL, "doctor.database.damaged", f"{damage.kind}: {damage.detail}",
+                        path=str(path), what=what[0], what_en=what[1])]
     if rows != ["ok"]:
         log.error("doctor.database_corrupt problems=%d", len(rows))
         return [finding("database", FATAL, "doctor.database.corrupt", "; ".join(rows[:3]), path=str(path))]

@@ -16,7 +16,7 @@ from kiosk import flow
 from kiosk.batch import Batch
 from kiosk.codes.collection_code import CollectionCode, normalise_last_four
 from kiosk.errors import KioskError
-from kiosk.store import AlreadyBound, DiskFull, StoreError, UnknownTicket
+from kiosk.store import AlreadyBound, DatabaseDamaged, DiskFull, StoreError, UnknownTicket
 from kiosk.store.record import NewRecord, Record
 from kiosk.tickets import TicketError, display, new_ticket, normalise_ticket
 
@@ -103,6 +103,9 @@ def save_record(store: Any, station_id: str, batch: Batch, student: flow.Student
     except DiskFull:
         log.error("record.not_saved reason=disk_full")
         return flow.SaveFailed("flow.error.not_saved_disk_full")
+    except DatabaseDamaged:
+        log.error("record.not_saved reason=database_damaged")
+        return flow.SaveFailed("flow.error.database_damaged")
     except StoreError as exc:
         log.error("record.not_saved reason=%s", exc.key)
         return flow.SaveFailed("flow.error.not_saved")

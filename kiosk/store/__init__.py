@@ -30,18 +30,26 @@ from typing import Any
 from kiosk import durable
 from kiosk.store import migrations
 from kiosk.store.admission import RecordRefused, check_record
-from kiosk.store.errors import AlreadyBound, DiskFull, StoreError, UnknownRecord, UnknownTicket, typed
+from kiosk.store.damage import MARKER, Damage, diagnose, write_marker
+from kiosk.store.errors import (
+    AlreadyBound,
+    DatabaseDamaged,
+    DiskFull,
+    StoreError,
+    UnknownRecord,
+    UnknownTicket,
+    typed,
+)
 from kiosk.store.errors import db_error as _db_error
 from kiosk.store.errors import os_error as _os_error
 from kiosk.store.outbox import FINAL_REVIEW, Outbox
 from kiosk.store.quarantine import CHECK_MODES, StartupReport, check_at_open
-from kiosk.store.record import NewRecord, Record, format_time, record_from_row
+from kiosk.store.record import NewRecord, Record, card_path, format_time, record_from_row
 from kiosk.store.retention import PurgeReport, purge_records
 
 __all__ = [
-    "FINAL_REVIEW", "AlreadyBound", "DiskFull", "NewRecord", "PurgeReport", "Record", "RecordRefused", "StartupReport",
-    "Store",
-    "StoreError", "UnknownRecord", "UnknownTicket", "read_boot_id",
+    "FINAL_REVIEW", "AlreadyBound", "DatabaseDamaged", "DiskFull", "NewRecord", "PurgeReport", "Record",
+    "RecordRefused", "StartupReport", "Store", "StoreError", "UnknownRecord", "UnknownTicket", "read_boot_id",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,7 +102,7 @@ class Store(Outbox):
 
     @classmethod
     def open(cls, data_dir: Path | str, *, clock: Clock | None = None, check_photos: str = "unsent",
-             busy_timeout_s: float = 10.0) -> Store:
+             busy_timeout_s: float = 10.0, fresh_after_damage: bool = False) -> Store:
         """Open (creating or migrating) the store in ``data_dir`` and check it.
 
         Expired leases go back to pending; orphan photos, and records whose
@@ -102,10 +110,22 @@ class Store(Outbox):
         ``quarantine/`` and listed in ``store.startup`` (a ``StartupReport``).
         ``check_photos`` is "unsent" (hash the photos still to be sent),
         "all", or "none".
+
+        A database that is missing, empty, cut short or not a database in a
+        folder that held data raises ``DatabaseDamaged`` and is left as it is
+        (see ``kiosk.store.damage``). Only the recovery passes
+        ``fresh_after_damage`` to start a new database beside the photos.
         """
         if check_photos not in CHECK_MODES:
             raise ValueError(f"check_photos must be one of {CHECK_MODES}")
         data_dir = Path(data_dir)
+        damage = None if fresh_after_damage else diagnose(data_dir)
+        if damage is not None:
+            log.error("store.damaged kind=%s detail=%s evidence=%s", damage.kind, damage.detail,
+                      ",".join(damage.evidence))
+            raise damage.error(data_dir / cls.DB_NAME)
+        # read before connecting: a marker written by a process that created the database meanwhile is no evidence
+        had_marker = (data_dir / MARKER).exists()
         try:
             for d in (data_dir, data_dir / cls.PHOTOS, data_dir / cls.QUARANTINE):
                 d.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -123,6 +143,18 @@ class Store(Outbox):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             start, end = migrations.migrate(conn)
+            if start == 0 and had_marker and not fresh_after_damage:
+                raise Damage("blank", "schema version 0", (MARKER,)).error(data_dir / cls.DB_NAME)
+            if start == 0:
+                # the schema into the database file itself, so that the file is never empty once the marker exists
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            write_marker(data_dir)
+        except DatabaseDamaged:
+            conn.close()
+            raise
+        except OSError as exc:
+            conn.close()
+            raise _os_error(exc, "marker") from exc
         except RuntimeError as exc:
             conn.close()
             raise StoreError("store.schema_newer", str(exc)) from None
@@ -233,6 +265,16 @@ class Store(Outbox):
                         self.data_dir / original_rel if original_rel else None,
                         sha256_hex(original_jpeg) if original_jpeg is not None else None)
         check_record(record.metadata(), photo_jpeg, original_jpeg)
+        row: dict[str, Any] = {
+            "id": record_id, "batch": new.batch, "station_id": new.station_id, "code_payload": new.code_payload,
+            "code_fields": json.dumps(new.code_fields, ensure_ascii=False) if new.code_fields is not None else None,
+            "student_uid": new.student_uid, "id_last4": new.id_last4, "codeless": int(new.codeless),
+            "ticket": new.ticket, "phone": new.phone, "name": new.name, "captured_at": format_time(captured),
+            "captured_day": captured.astimezone().date().isoformat(), "monotonic_ns": mono, "boot_id": self.boot_id,
+            "photo_path": photo_rel, "photo_sha256": record.photo_sha256, "photo_bytes": record.photo_bytes,
+            "original_path": original_rel, "original_sha256": record.original_sha256,
+        }
+        card_rel = card_path(photo_rel)
         written: list[Path] = []
         try:
             durable.write_file(self.data_dir / photo_rel, photo_jpeg, sync_dir=False)
@@ -240,18 +282,14 @@ class Store(Outbox):
             if original_rel is not None and original_jpeg is not None:
                 durable.write_file(self.data_dir / original_rel, original_jpeg, sync_dir=False)
                 written.append(self.data_dir / original_rel)
+            # the record card: what rebuilds this record if the database is ever lost (kiosk records recover)
+            durable.write_file(self.data_dir / card_rel, json.dumps(row, ensure_ascii=False).encode(), sync_dir=False)
+            written.append(self.data_dir / card_rel)
             durable.fsync_dir(self.photos_dir)
             with self.write() as conn:
-                conn.execute(
-                    """INSERT INTO records (id, batch, station_id, code_payload, code_fields, student_uid, id_last4,
-                       codeless, ticket, phone, name, captured_at, captured_day, monotonic_ns, boot_id, photo_path,
-                       photo_sha256, photo_bytes, original_path, original_sha256, sync_state, due_at)
-                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',0)""",
-                    (record_id, new.batch, new.station_id, new.code_payload,
-                     json.dumps(new.code_fields, ensure_ascii=False) if new.code_fields is not None else None,
-                     new.student_uid, new.id_last4, int(new.codeless), new.ticket, new.phone, new.name,
-                     format_time(captured), captured.astimezone().date().isoformat(), mono, self.boot_id,
-                     photo_rel, record.photo_sha256, record.photo_bytes, original_rel, record.original_sha256))
+                columns = ", ".join(row)
+                conn.execute(f"INSERT INTO records ({columns}, sync_state, due_at) "
+                             f"VALUES ({', '.join('?' * len(row))}, 'pending', 0)", tuple(row.values()))
                 self.event(conn, record_id, "captured", None, "pending",
                            detail="codeless" if new.codeless else "code")
         except OSError as exc:

@@ -11,6 +11,7 @@ import functools
 import logging
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from kiosk import durable
@@ -52,6 +53,27 @@ class AlreadyBound(StoreError):
     default_key = "store.already_bound"
 
 
+class DatabaseDamaged(StoreError):
+    """The station's database is damaged: capture stops until it is recovered (``kiosk records recover``)."""
+
+    default_key = "store.damaged"
+
+    @classmethod
+    def of(cls, kind: str, detail: str, path: Path | str) -> DatabaseDamaged:
+        """The error for damage of ``kind`` (a ``store.damage.<kind>`` string) to the database at ``path``."""
+        from kiosk.text import Key
+
+        error = cls(detail=detail, what=Key(f"store.damage.{kind}"), path=str(path))
+        error.kind = kind
+        return error
+
+    kind: str = "malformed"
+
+
+#: what SQLite says when the file it reads is not (or no longer) a whole database
+_DAMAGE_TEXTS = ("not a database", "malformed", "no such table")
+
+
 def os_error(exc: OSError, step: str) -> StoreError:
     """The typed error of a failed file operation (``DiskFull`` when the disk is full)."""
     log.error("store.os_error step=%s errno=%s", step, exc.errno)
@@ -68,6 +90,8 @@ def db_error(exc: sqlite3.Error, step: str) -> StoreError:
         return DiskFull(detail=f"{step}: {text}")
     if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
         return StoreError("store.busy", f"{step}: {text}")
+    if isinstance(exc, sqlite3.DatabaseError) and any(t in text for t in _DAMAGE_TEXTS):
+        return DatabaseDamaged.of("malformed", f"{step}: {text}", "kiosk.db")
     if isinstance(exc, sqlite3.IntegrityError):
         return StoreError("store.conflict", f"{step}: {text}")
     return StoreError("store.failed", f"{step}: {text}")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import durable
+from kiosk.store.record import card_path
 
 if TYPE_CHECKING:
     from kiosk.store import Store
@@ -88,9 +89,7 @@ def check_at_open(store: Store, mode: str, orphan_min_age_s: float = ORPHAN_MIN_
     conn = store.conn
     referenced: set[str] = set()
     for row in conn.execute("SELECT photo_path, original_path FROM records"):
-        referenced.add(Path(row[0]).name)
-        if row[1]:
-            referenced.add(Path(row[1]).name)
+        referenced.update(Path(rel).name for rel in (row[0], row[1], card_path(row[0])) if rel)
     newest = store.now().timestamp() - orphan_min_age_s
     for entry in sorted(os.scandir(store.photos_dir), key=lambda e: e.name):
         if entry.is_file() and entry.name not in referenced and entry.stat().st_mtime <= newest:
@@ -138,7 +137,7 @@ def _quarantine_record(store: Store, row: sqlite3.Row, problem: str) -> bool:
     """
     folder = store.quarantine_dir / row["id"]
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for rel in (row["photo_path"], row["original_path"]):
+    for rel in (row["photo_path"], row["original_path"], card_path(row["photo_path"])):
         if rel and (store.data_dir / rel).exists():
             try:
                 move_aside(store.data_dir / rel, folder)

@@ -36,6 +36,17 @@ def from_epoch(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
+def card_path(photo_path: str) -> str:
+    """The record card beside a photo (``photos/<id>.json`` for ``photos/<id>.jpg``).
+
+    The card holds the record's row as it was captured (personal data
+    included, so it is private like the database) and lives and dies with the
+    photo file: it is what ``kiosk records recover`` rebuilds a record from
+    when the database is lost.
+    """
+    return str(Path(photo_path).with_suffix(".json"))
+
+
 @dataclass(frozen=True)
 class NewRecord:
     """What a capture hands the store (the photo bytes travel beside it)."""

@@ -18,10 +18,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk import durable
-from kiosk.store.record import format_time
+from kiosk.store.record import card_path, format_time
 
 if TYPE_CHECKING:
     from kiosk.store import Store
@@ -70,7 +70,7 @@ def purge_records(store: Store, now: datetime, photo_days_after_ack: int, record
                           (ack_limit, record_limit)).fetchall()
     report.photos_deleted = [r["id"] for r in photos]
     report.records_deleted = [r["id"] for r in whole]
-    files = [store.data_dir / rel for r in [*photos, *whole] for rel in (r["photo_path"], r["original_path"]) if rel]
+    files = [store.data_dir / rel for r in [*photos, *whole] for rel in _files(r) if rel]
     report.bytes_freed = sum(p.stat().st_size for p in files if p.exists())
     for rid in report.unsent_kept:
         log.warning("retention.unsent_kept id=%s", rid)
@@ -85,8 +85,7 @@ def purge_records(store: Store, now: datetime, photo_days_after_ack: int, record
                 store.event(w, r["id"], "photo_deleted", "sent", "sent", detail="retention")
     # files of an earlier purge that was interrupted between its commit and its unlinks
     for r in conn.execute("SELECT photo_path, original_path FROM records WHERE photo_deleted_at IS NOT NULL"):
-        files.extend(store.data_dir / rel for rel in (r["photo_path"], r["original_path"])
-                     if rel and (store.data_dir / rel).exists())
+        files.extend(store.data_dir / rel for rel in _files(r) if rel and (store.data_dir / rel).exists())
     _unlink(files, report)
     with store.write() as w:
         for r in whole:
@@ -97,6 +96,11 @@ def purge_records(store: Store, now: datetime, photo_days_after_ack: int, record
     log.info("retention.purged photos=%d records=%d unsent_kept=%d bytes=%d", len(report.photos_deleted),
              len(report.records_deleted), len(report.unsent_kept), report.bytes_freed)
     return report
+
+
+def _files(row: Any) -> tuple[str | None, ...]:
+    """A record's files: its photo, its original and its record card."""
+    return row["photo_path"], row["original_path"], card_path(row["photo_path"])
 
 
 def _unlink(files: list[Path], report: PurgeReport) -> None:

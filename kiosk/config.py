@@ -17,9 +17,11 @@ and hands each part the section it needs.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import tomllib
 import types
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -150,7 +152,8 @@ class OperatorSection:
 class SyncSection:
     """Uploading records to the collection server."""
 
-    server_url: str = opt("", "Collection server base URL, e.g. https://photos.example.edu.cn; empty: offline.")
+    server_url: str = opt("", "Collection server base URL, https:// (plain http:// only to this machine: "
+                          "localhost, 127.0.0.1, ::1), e.g. https://photos.example.edu.cn; empty: offline.")
     token_file: Path = opt(Path("/etc/kiosk/station.token"), "Bearer token of this station (mode 0600).")
     ca_bundle: str = opt("", "CA bundle for the server's certificate; empty: the system's.")
     connect_timeout_s: float = opt(5.0, "Connect timeout per request.", lo=0.1, hi=120)
@@ -163,10 +166,51 @@ class SyncSection:
     status_every_s: float = opt(60.0, "How often review status is pulled from the server.", lo=1, hi=3600)
 
     def problems(self) -> list[tuple[str, str]]:
-        """Settings whose values do not fit together: (key, expected form)."""
+        """Settings whose values do not fit together or are not allowed: (key, expected form)."""
+        out = []
+        if self.server_url and not server_url_ok(self.server_url):
+            out.append(("server_url", SERVER_URL_EXPECTED))
         if self.backoff_base_s > self.backoff_cap_s:
-            return [("backoff_base_s", "a number no greater than backoff_cap_s")]
-        return []
+            out.append(("backoff_base_s", "a number no greater than backoff_cap_s"))
+        return out
+
+
+SERVER_URL_EXPECTED = ("an https:// URL without user name or password (plain http:// only to localhost, "
+                       "127.0.0.1 or ::1)")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a URL's host name) is this machine: ``localhost`` or a loopback address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def server_url_ok(url: str) -> bool:
+    """Whether ``url`` may carry the station's token and students' data.
+
+    Only ``https://``: the bearer token and the records would cross the
+    network in clear text otherwise. Plain ``http://`` is allowed to this
+    machine alone (the demo's embedded server). A user name or password in
+    the URL, another scheme, a query or fragment, or no host are refused.
+    """
+    if url != url.strip() or any(not c.isprintable() or c.isspace() for c in url):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return False
+    if not host or parts.query or parts.fragment:
+        return False
+    scheme = parts.scheme.lower()
+    return scheme == "https" or (scheme == "http" and is_loopback(host))
 
 
 @dataclass(frozen=True)

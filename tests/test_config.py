@@ -50,6 +50,27 @@ def test_bad_values_name_file_key_and_form(text: str, key: str, fragment: str) -
     assert fragment in message
 
 
+@pytest.mark.parametrize("url", [
+    "http://photos.example.edu.cn", "ftp://photos.example.edu.cn", "https://user:pw@photos.example.edu.cn",
+    "https://user@photos.example.edu.cn", "http://user:pw@127.0.0.1:8700", "file:///etc/passwd",
+    "photos.example.edu.cn",
+    "https://", "https://photos.example.edu.cn:99999", "https://photos.example.edu.cn/?x=1", " https://a.example",
+    "https://a.example/\\r\\nX: y", "javascript:alert(1)", "http://10.0.0.5:8700", "http://127.0.0.1.example.com",
+])
+def test_server_url_is_https_or_plain_http_to_this_machine_only(url: str) -> None:
+    text = f'[sync]\nserver_url = "{url}"\n'
+    with pytest.raises(config.ConfigError) as info:
+        config.parse(config.StationConfig, text, "kiosk.toml")
+    message = info.value.message("en")
+    assert "kiosk.toml" in message and "sync.server_url" in message and "https://" in message
+
+
+@pytest.mark.parametrize("url", ["https://photos.example.edu.cn", "https://photos.example.edu.cn:8443/kiosk/",
+                                 "http://127.0.0.1:8700", "http://localhost:8700", "http://[::1]:8700", ""])
+def test_good_server_urls_load(url: str) -> None:
+    assert config.parse(config.StationConfig, f'[sync]\nserver_url = "{url}"\n').sync.server_url == url
+
+
 def test_broken_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(config.ConfigError) as info:
         config.parse(config.StationConfig, "[station\n", "x.toml")

@@ -350,8 +350,15 @@ def server() -> Iterator[FakeServer]:
 def test_a_good_server_token_and_clock(cfg, server: FakeServer) -> None:
     found = only(with_server(cfg, server.url), doctor.check_server)
     assert {n: f.message_key for n, f in found.items()} == {
-        "server": "doctor.server.ok", "clock": "doctor.clock.ok", "token": "doctor.token.ok"}
+        "server": "doctor.server.ok", "clock": "doctor.clock.ok", "token": "doctor.token.ok",
+        "server_url": "doctor.server_url.plain_http"}  # the fake server is plain http on loopback
     assert server.seen_auth == ["POST /api/v1/records/status Bearer station-secret"]
+    assert found["server_url"].severity == "warning" and "https://" in found["server_url"].message("en")
+
+
+def test_an_https_server_gets_no_plain_http_warning(cfg) -> None:
+    found = only(with_server(cfg, "https://127.0.0.1:9"), doctor.check_server)
+    assert "server_url" not in found
 
 
 def test_with_a_batch_the_token_is_tried_on_it(cfg, server: FakeServer) -> None:

@@ -325,8 +325,16 @@ def check_sync(cfg: StationConfig, probes: Probes) -> list[Finding]:
 
 
 def check_server(cfg: StationConfig, probes: Probes) -> list[Finding]:
-    """The server, the token and the clock (see ``kiosk.doctor.net``)."""
-    return check_network(cfg, probes.server, probes.now())
+    """The server, the token and the clock (see ``kiosk.doctor.net``); a warning for plain http.
+
+    The config allows ``http://`` only to this machine (the demo's embedded
+    server); a real station talks https, so the operator is told.
+    """
+    out = check_network(cfg, probes.server, probes.now())
+    if cfg.sync.server_url.lower().startswith("http://"):
+        out.append(finding("server_url", WARNING, "doctor.server_url.plain_http", cfg.sync.server_url,
+                           url=cfg.sync.server_url))
+    return out
 
 
 #: every check, in the order of the report

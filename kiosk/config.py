@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kiosk.errors import KioskError
+from kiosk.userfiles import FileTooLarge, NotRegularFile, read_input_text
+
+#: a config file is a few KB; this bounds what a wrong path (a disk image) makes us read
+MAX_CONFIG_BYTES = 1_000_000
 
 
 class ConfigError(KioskError):
@@ -390,7 +394,9 @@ def load(cls: type[C], path: Path | str | None) -> C:
     if path is None:
         return cls()
     try:
-        raw = Path(path).read_text("utf-8")
+        raw = read_input_text(path, MAX_CONFIG_BYTES)
+    except (NotRegularFile, FileTooLarge) as exc:  # a FIFO would block, a device would be read for ever
+        raise ConfigError(exc.key, exc.detail, **exc.params) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError("error.config_unreadable", f"{path}: {exc}", file=str(path),

@@ -14,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from kiosk.userfiles import check_output
+
 #: errno values that mean "the disk (or the quota) is full"
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -39,11 +41,15 @@ def _write_all(fd: int, data: bytes) -> None:
 def write_file(path: Path, data: bytes, *, mode: int = 0o600, sync_dir: bool = True) -> None:
     """Write ``data`` to ``path`` durably and atomically.
 
-    On any failure the temporary file is removed and the ``OSError`` is raised
+    A ``path`` that exists and is not a regular file raises
+    ``kiosk.userfiles.NotRegularFile`` before anything is written. On any
+    failure the temporary file is removed and the ``OSError`` is raised
     again; ``path`` is then either absent or its previous content. With
     ``sync_dir=False`` the caller fsyncs the directory itself (after several
     files, to pay for it once).
     """
+    # never rename over a device, a FIFO or a socket (``-o /dev/full`` as root replaced the node)
+    check_output(path)
     # A name of its own per write: two processes replacing one file (the screen and the sync
     # daemon caching a batch) would otherwise truncate and rename each other's half-written file.
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

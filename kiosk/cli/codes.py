@@ -37,6 +37,7 @@ from typing import Any
 
 import segno
 
+from kiosk import durable
 from kiosk.batch import Batch, normalise_feature_code
 from kiosk.cli.numbers import int_in
 from kiosk.codes import MAX_PAYLOAD, DemoStudent, KeyFileError, KeyRing, demo_codes, issue_code, mask_id, mask_name
@@ -44,10 +45,13 @@ from kiosk.codes.collection_code import normalise_last_four
 from kiosk.codes.reference_format import MAX_FIELD
 from kiosk.config import load_station
 from kiosk.errors import KioskError
+from kiosk.userfiles import check_output, read_input_text
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+#: a student list of tens of thousands of rows is a few MB
+MAX_STUDENTS_BYTES = 50_000_000
 #: seals trial codes to measure their length (the length does not depend on the key, only on its id)
 _SIZING_RING = KeyRing.of({"k": bytes(32)}, "k")
 #: room for the longest key id a ring may use instead of the sizing ring's one character
@@ -115,7 +119,7 @@ def _getter(row: dict[str, str | None]) -> Any:
 def read_students(path: Path, school_code: str | None, school_name: str | None) -> list[dict[str, Any]]:
     """The rows of a student CSV as issuing fields (masked); ``StudentListError`` naming the line."""
     try:
-        text = path.read_text("utf-8-sig")
+        text = read_input_text(path, MAX_STUDENTS_BYTES, "utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise StudentListError("codes.students_unreadable", f"{path}: {type(exc).__name__}",
                                file=str(path)) from None
@@ -170,6 +174,7 @@ def _safe(name: str) -> str:
 
 def write_png(payload: str, path: Path, scale: int = 8) -> Path:
     """``payload`` as a QR PNG (always full QR, medium error correction) at ``path``."""
+    check_output(path)
     segno.make_qr(payload, error="m").save(str(path), kind="png", scale=max(1, scale), border=4)
     return path
 
@@ -188,7 +193,8 @@ def issue_all(ring: KeyRing, feature_code: str, students: list[dict[str, Any]], 
                         "payload": payload})
     manifest = {"batch": feature_code, "key_id": ring.current, "issued_at": issued.isoformat(),
                 "codes": entries}
-    (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    durable.write_file(out / MANIFEST, (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(),
+                       mode=0o600)
     log.info("codes.issued count=%d key_id=%s", len(entries), ring.current)
     return entries
 

@@ -6,7 +6,7 @@ import argparse
 import getpass
 from pathlib import Path
 
-from kiosk import config
+from kiosk import config, durable
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
                 if args.server else
                 config.render_toml(config.StationConfig, "Capture station (kiosk.toml)"))
         if args.out:
-            args.out.write_text(text, "utf-8")
+            durable.write_file(args.out, text.encode("utf-8"), mode=0o644)
         else:
             print(text, end="")
         return 0

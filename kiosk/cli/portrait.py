@@ -25,10 +25,13 @@ import numpy as np
 from kiosk import config
 from kiosk.errors import KioskError
 from kiosk.text import bilingual, text
+from kiosk.userfiles import FileTooLarge, NotRegularFile, check_output, read_input
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_COMPLIANT = 0, 2, 3
+#: larger than any photo or capture worth judging; a wrong path (a disk image) is not read whole
+MAX_INPUT_BYTES = 100_000_000
 
 
 class ImageError(KioskError):
@@ -53,7 +56,9 @@ def read_image(path: Path, min_w: int, min_h: int) -> np.ndarray:
     from kiosk.camera.files import decode_image
 
     try:
-        raw = path.read_bytes()
+        raw = read_input(path, MAX_INPUT_BYTES)
+    except (NotRegularFile, FileTooLarge) as exc:
+        raise ImageError(exc.key, detail=exc.detail, **exc.params) from None
     except OSError as exc:
         raise ImageError("portrait.error.not_image", detail=str(exc), file=str(path)) from None
     image = decode_image(raw, cv2.IMREAD_COLOR)
@@ -98,7 +103,11 @@ def judge(image: np.ndarray, settings: config.PortraitSection) -> tuple[dict[str
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so a reader never sees half a photo."""
+    """Write ``data`` to ``path`` through a temporary file, so a reader never sees half a photo.
+
+    Only a regular file (or a new path) is written: renaming over ``/dev/full`` would replace the device.
+    """
+    check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".portrait-", dir=path.parent)
     try:
@@ -118,8 +127,11 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.portrait.framing import OUT_H, OUT_W
 
     try:
+        for out in (args.out, args.original):
+            if out is not None:
+                check_output(out)  # before the work: a device or a FIFO is never replaced
         image = read_image(args.image, round(OUT_W / settings.max_upscale), round(OUT_H / settings.max_upscale))
-    except ImageError as exc:
+    except (ImageError, NotRegularFile) as exc:
         log.warning("portrait.bad_input key=%s", exc.key)
         print(exc.bilingual(), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -130,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
                 continue
             try:
                 _write(path, data)
+            except NotRegularFile as exc:  # swapped for a special file while the photo was judged
+                print(exc.bilingual(), file=sys.stderr)
+                return EXIT_BAD_INPUT
             except OSError as exc:
                 err = KioskError("portrait.error.cannot_write", str(exc), file=str(path),
                                  reason=exc.strerror or str(exc))

@@ -17,11 +17,13 @@ from kiosk.codes import CodeBook, last_four_matches, normalise_last_four
 from kiosk.config import StationConfig, load_station
 from kiosk.errors import KioskError
 from kiosk.store import Store
+from kiosk.store.admission import MAX_PHOTO_BYTES
 from kiosk.store.record import NewRecord, format_time
 from kiosk.store.recovery import recover, release_recovered
 from kiosk.sync.batchcache import load_cached_batch
 from kiosk.text import Key, bilingual
 from kiosk.tickets import display, new_ticket
+from kiosk.userfiles import read_input
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +124,8 @@ def _code_record(args: argparse.Namespace, cfg: StationConfig, batch: str) -> Ne
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        # a FIFO or a device is refused, not read for ever; a file over the server's limit is not read whole
+        return read_input(path, MAX_PHOTO_BYTES)
     except OSError as exc:
         raise RecordsError("records.photo_unreadable", f"errno={exc.errno}", path=str(path),
                            reason=exc.strerror or str(exc)) from None

@@ -31,6 +31,7 @@ from kiosk.errors import KioskError
 from kiosk.scanner import Scanner, classify
 from kiosk.scanner.pictures import picture_gray
 from kiosk.tickets import display, normalise_ticket
+from kiosk.userfiles import FileTooLarge, read_input
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ def _error(exc: KioskError) -> dict[str, str]:
 def read_gray(path: Path) -> np.ndarray:
     """The image at ``path`` as 8-bit gray; ``KioskError`` (``scan.not_an_image``) when it is not one."""
     try:
-        if path.stat().st_size > MAX_IMAGE_BYTES:
-            raise KioskError("scan.not_an_image", "too large")
-        data = path.read_bytes()
+        data = read_input(path, MAX_IMAGE_BYTES)  # a FIFO or a device is refused (NotRegularFile), not read
+    except FileTooLarge:
+        raise KioskError("scan.not_an_image", "too large") from None
     except OSError as exc:
         raise KioskError("scan.not_an_image", type(exc).__name__) from None
     image = picture_gray(data)

@@ -23,6 +23,7 @@ from kiosk import config as kconfig
 from kiosk.cli.numbers import int_in
 from kiosk.log import setup_logging
 from kiosk.server.db import Database, open_database
+from kiosk.userfiles import open_output
 
 
 def _config_option(p: argparse.ArgumentParser, *, top: bool) -> None:
@@ -113,7 +114,7 @@ def _token(db: Database, args: argparse.Namespace, now: datetime) -> int:
         return 0
     # Open the file before issuing: a new token replaces the station's old one, and must not be lost.
     try:
-        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = open_output(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
         print(f"{args.out}: {exc.strerror}; no token was issued", file=sys.stderr)
         return 2

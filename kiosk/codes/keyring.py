@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kiosk.errors import KioskError
+from kiosk.userfiles import open_output, read_input_text
 
 FILE_FORMAT = "kiosk-code-keys/1"
 KEY_BYTES = 32
@@ -126,7 +127,7 @@ class KeyRing:
             raise KeyFileError("codes.key_file_mode", f"{p}: mode {stat.S_IMODE(st.st_mode):o}",
                                file=str(p), mode=f"{stat.S_IMODE(st.st_mode):o}")
         try:
-            data = json.loads(p.read_text("utf-8"))
+            data = json.loads(read_input_text(p, 1_000_000))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise KeyFileError(detail=f"{p}: {type(exc).__name__}", file=str(p)) from None
         return cls.from_json(data, str(p))
@@ -136,7 +137,7 @@ class KeyRing:
         p = Path(path)
         flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
         try:
-            fd = os.open(p, flags, 0o600)
+            fd = open_output(p, flags, 0o600)
         except FileExistsError:
             raise KeyFileError("codes.key_file_exists", str(p), file=str(p)) from None
         except OSError as exc:

@@ -25,6 +25,7 @@ from kiosk.batch import Batch, BatchError, normalise_feature_code
 from kiosk.errors import KioskError
 from kiosk.server.db import Database
 from kiosk.server.schema import BatchModel
+from kiosk.userfiles import read_input_text
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class BatchFileError(KioskError):
 def load_batches_file(path: Path) -> list[Batch]:
     """The batches listed in ``path``; ``BatchFileError`` naming the file and the entry at fault."""
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = tomllib.loads(read_input_text(path, 10_000_000))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BatchFileError(detail=f"{path}: {exc}", file=str(path), entry="-") from None
     entries = data.get("batch", [])

@@ -6,11 +6,13 @@ import argparse
 import json
 import logging
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kiosk.batch import normalise_feature_code
+from kiosk.cli.details import apply_details, read_details
 from kiosk.cli.numbers import int_in
 from kiosk.cli.sync import report_startup
 from kiosk.codes import CodeBook, last_four_matches, normalise_last_four
@@ -42,12 +44,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a.add_argument("--batch", required=True, help="feature code of the batch")
     a.add_argument("--photo", required=True, type=Path, help="the standard photo, a JPEG file")
     a.add_argument("--original", type=Path, help="optional original (JPEG) kept beside the photo")
-    how = a.add_mutually_exclusive_group(required=True)
-    how.add_argument("--code-payload", help="the student's collection code, as scanned")
+    how = a.add_mutually_exclusive_group()
+    how.add_argument("--code-payload", help="the student's collection code, as scanned (or in --details-from)")
     how.add_argument("--codeless", action="store_true", help="no code: a claim ticket is issued")
-    a.add_argument("--phone", help="codeless: the student's phone number")
-    a.add_argument("--id-last4", help="the last four characters of the student's ID")
-    a.add_argument("--name", help="codeless: the student's name (optional)")
+    a.add_argument("--details-from", metavar="FILE|-",
+                   help="read phone, id_last4, name and code_payload from this file, or standard input for '-' "
+                        "(a JSON object or key=value lines): options typed on the command line are visible to "
+                        "every user of this machine in the process list")
+    a.add_argument("--phone", help="codeless: the student's phone number (visible to other users: prefer "
+                                   "--details-from)")
+    a.add_argument("--id-last4", help="the last four characters of the student's ID (visible to other users: "
+                                      "prefer --details-from)")
+    a.add_argument("--name", help="codeless: the student's name, optional (visible to other users: prefer "
+                                  "--details-from)")
     rc = sub.add_parser("recover", help="after the database was damaged: keep it aside and rebuild the records "
                         "from the photo files into a new one (nothing is overwritten)")
     rc.add_argument("--config", type=Path, help="station config file (kiosk.toml)")
@@ -132,6 +141,10 @@ def _read(path: Path) -> bytes:
 
 
 def _add(args: argparse.Namespace, cfg: StationConfig) -> int:
+    if args.details_from:
+        apply_details(args, read_details(args.details_from, sys.stdin.buffer))
+    if bool(args.codeless) == bool(args.code_payload):
+        raise RecordsError("records.code_or_codeless")
     batch = normalise_feature_code(args.batch)
     if args.codeless:
         if not args.phone or not args.id_last4:

@@ -15,7 +15,6 @@ Every change of state is also appended to the ``events`` table for audit.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -44,7 +43,16 @@ from kiosk.store.errors import db_error as _db_error
 from kiosk.store.errors import os_error as _os_error
 from kiosk.store.outbox import FINAL_REVIEW, Outbox
 from kiosk.store.quarantine import CHECK_MODES, StartupReport, check_at_open
-from kiosk.store.record import NewRecord, Record, card_path, format_time, record_from_row
+from kiosk.store.record import (
+    NewRecord,
+    Record,
+    capture_row,
+    card_path,
+    format_time,
+    read_boot_id,
+    record_from_row,
+    sha256_hex,
+)
 from kiosk.store.retention import PurgeReport, purge_records
 
 __all__ = [
@@ -58,25 +66,8 @@ Clock = Callable[[], datetime]
 
 
 
-def read_boot_id() -> str:
-    """This boot's id: monotonic clocks are only comparable within one boot.
-
-    Linux gives it in ``/proc``; elsewhere the boot time (wall minus monotonic,
-    to the second) stands in for it.
-    """
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text("ascii").strip()
-    except OSError:
-        return f"boot-{round(time.time() - time.monotonic())}"
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def sha256_hex(data: bytes) -> str:
-    """The hex sha256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
 
 
 class Store(Outbox):
@@ -254,6 +245,11 @@ class Store(Outbox):
         (``RecordRefused``: nothing is stored). Raises ``DiskFull`` or
         ``StoreError`` and leaves neither row nor file behind when any step fails.
         """
+        # a database file emptied or cut short under a running station (SQLite would carry on in its WAL)
+        damage = diagnose(self.data_dir)
+        if damage is not None:
+            log.error("store.damaged kind=%s detail=%s", damage.kind, damage.detail)
+            raise damage.error(self.data_dir / self.DB_NAME)
         record_id = str(uuid.uuid4())
         captured = self._clock()
         mono = time.monotonic_ns()
@@ -265,15 +261,7 @@ class Store(Outbox):
                         self.data_dir / original_rel if original_rel else None,
                         sha256_hex(original_jpeg) if original_jpeg is not None else None)
         check_record(record.metadata(), photo_jpeg, original_jpeg)
-        row: dict[str, Any] = {
-            "id": record_id, "batch": new.batch, "station_id": new.station_id, "code_payload": new.code_payload,
-            "code_fields": json.dumps(new.code_fields, ensure_ascii=False) if new.code_fields is not None else None,
-            "student_uid": new.student_uid, "id_last4": new.id_last4, "codeless": int(new.codeless),
-            "ticket": new.ticket, "phone": new.phone, "name": new.name, "captured_at": format_time(captured),
-            "captured_day": captured.astimezone().date().isoformat(), "monotonic_ns": mono, "boot_id": self.boot_id,
-            "photo_path": photo_rel, "photo_sha256": record.photo_sha256, "photo_bytes": record.photo_bytes,
-            "original_path": original_rel, "original_sha256": record.original_sha256,
-        }
+        row = capture_row(record, self.data_dir)
         card_rel = card_path(photo_rel)
         written: list[Path] = []
         try:

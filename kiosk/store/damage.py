@@ -70,13 +70,15 @@ def diagnose(data_dir: Path) -> Damage | None:
     pages shows itself as ``malformed`` when SQLite reads them.
     """
     path = data_dir / DB_NAME
-    evidence = tuple(held_data(data_dir))
     try:
         size = path.stat().st_size
     except FileNotFoundError:
+        evidence = tuple(held_data(data_dir))
         return Damage("missing", "no database file", evidence) if evidence else None
     if size == 0:
+        evidence = tuple(held_data(data_dir))
         return Damage("empty", "0 bytes", evidence) if evidence else None
+    evidence = ()
     try:
         with path.open("rb") as fh:
             header = fh.read(_HEADER)

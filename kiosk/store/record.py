@@ -8,7 +8,9 @@ public (masked) fields.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +36,23 @@ def parse_time(text: str | None) -> datetime | None:
 def from_epoch(seconds: float | None) -> datetime | None:
     """An aware UTC datetime from epoch seconds; None stays None."""
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def read_boot_id() -> str:
+    """This boot's id: monotonic clocks are only comparable within one boot.
+
+    Linux gives it in ``/proc``; elsewhere the boot time (wall minus monotonic,
+    to the second) stands in for it.
+    """
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text("ascii").strip()
+    except OSError:
+        return f"boot-{round(time.time() - time.monotonic())}"
+
+
+def sha256_hex(data: bytes) -> str:
+    """The hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def card_path(photo_path: str) -> str:
@@ -200,3 +219,19 @@ def record_from_row(row: Any, data_dir: Path) -> Record:
         quarantined=row["quarantined"],
         seq=row["seq"],
     )
+
+
+def capture_row(record: Record, data_dir: Path) -> dict[str, Any]:
+    """The ``records`` row of a record just captured: what is inserted, and what its record card holds."""
+    return {
+        "id": record.id, "batch": record.batch, "station_id": record.station_id, "code_payload": record.code_payload,
+        "code_fields": json.dumps(record.code_fields, ensure_ascii=False) if record.code_fields is not None else None,
+        "student_uid": record.student_uid, "id_last4": record.id_last4, "codeless": int(record.codeless),
+        "ticket": record.ticket, "phone": record.phone, "name": record.name,
+        "captured_at": format_time(record.captured_at),
+        "captured_day": record.captured_at.astimezone().date().isoformat(), "monotonic_ns": record.monotonic_ns,
+        "boot_id": record.boot_id, "photo_path": str(record.photo_path.relative_to(data_dir)),
+        "photo_sha256": record.photo_sha256, "photo_bytes": record.photo_bytes,
+        "original_path": str(record.original_path.relative_to(data_dir)) if record.original_path else None,
+        "original_sha256": record.original_sha256,
+    }

@@ -57,6 +57,8 @@ class DatabaseDamaged(StoreError):
     """The station's database is damaged: capture stops until it is recovered (``kiosk records recover``)."""
 
     default_key = "store.damaged"
+    #: one of ``kiosk.store.damage.KINDS``
+    kind: str = "malformed"
 
     @classmethod
     def of(cls, kind: str, detail: str, path: Path | str) -> DatabaseDamaged:
@@ -66,8 +68,6 @@ class DatabaseDamaged(StoreError):
         error = cls(detail=detail, what=Key(f"store.damage.{kind}"), path=str(path))
         error.kind = kind
         return error
-
-    kind: str = "malformed"
 
 
 #: what SQLite says when the file it reads is not (or no longer) a whole database

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import QEvent, Qt
 from PyQt5.QtGui import QPixmap
 from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -96,8 +96,10 @@ class ReviewScreen(Screen):
         """Photo, retake and accept."""
         self.photo = QLabel()
         self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.photo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        # the photo takes the room the layout gives it; its pixmap must not ask for more
+        self.photo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.photo.setMinimumSize(240, 320)
+        self.photo.installEventFilter(self)
         self._pixmap = QPixmap()
         self.first.addWidget(self.photo, 1)
         self.retake = self.button("ui.review.retake", flow.RetakeTapped(), left=0)
@@ -159,10 +161,11 @@ class ReviewScreen(Screen):
                                      Qt.TransformationMode.SmoothTransformation)
         self.photo.setPixmap(scaled)
 
-    def resizeEvent(self, event: Any) -> None:
-        """Keep the photo as large as fits."""
-        super().resizeEvent(event)
-        self._fit()
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        """Keep the photo as large as fits whenever the layout gives it a new size."""
+        if watched is self.photo and event.type() == QEvent.Type.Resize:
+            self._fit()
+        return super().eventFilter(watched, event)
 
     def reset(self) -> None:
         """No photo of the previous student stays on screen."""

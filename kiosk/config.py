@@ -141,6 +141,14 @@ class FlowSection:
     max_retakes: int = opt(3, "Retakes a student may ask for on the Review screen.", lo=0, hi=20)
     status_url: str = opt("", "Text of the status QR on the Done screen, '{record_id}' filled in "
                           "(e.g. https://photos.example.edu.cn/status/{record_id}); empty: the record id alone.")
+    still_there_s: float = opt(20.0, "Seconds of the 'still there?' countdown shown before a timeout discards "
+                               "a session's work (typed entries, a photo).", lo=5, hi=120)
+    camera_hold_s: float = opt(600.0, "Seconds a session is kept while the camera is unplugged (the screen "
+                               "promises the student's details are kept that long).", lo=60, hi=3600)
+    attract_after_s: float = opt(90.0, "Idle seconds on Welcome before the attract screen shows the steps.",
+                                 lo=10, hi=3600)
+    tap_guard_s: float = opt(0.6, "Seconds taps are ignored after the screen changes (a tap meant for the "
+                             "previous screen).", lo=0, hi=2)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,12 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   libzbar0            # the optional zbar QR backend
   fonts-noto-cjk      # Chinese text on screen and in screenshots
-  libgl1 libegl1 libxkbcommon-x11-0 libdbus-1-3 libfontconfig1  # Qt's runtime needs
-  libxcb-keysyms1 libxcb-xinerama0  # Qt's xcb platform plugin (a window on X11)
+  libgl1 libegl1 libdbus-1-3 libfontconfig1 libfreetype6 libglib2.0-0  # Qt's runtime needs
+  # Qt's xcb platform plugin (a window on X11): everything `ldd` lists for the wheel's
+  # Qt5/plugins/platforms/libqxcb.so and Qt5/lib/libQt5XcbQpa.so.5 on Debian 12
+  libx11-6 libx11-xcb1 libxcb1 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+  libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1
+  libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon0 libxkbcommon-x11-0
   systemd             # systemd-analyze verify for the unit tests
   shellcheck          # lint of the provisioning scripts
   xvfb xdotool        # a real window for the demo on a machine with no screen

@@ -19,7 +19,7 @@ def at_verify() -> flow.Verify:
 def at_capture(**ctx: object) -> flow.Capture:
     state, _ = run(welcome(**ctx) if ctx else welcome(), flow.StartTapped(), flow.CodeScanned("p"),
                    flow.CodeAccepted(CODE), *[flow.KeyPressed(k) for k in "123x"], flow.SubmitTapped(),
-                   flow.LastFourOk("123X"), flow.ThatsMeTapped())
+                   flow.LastFourOk("123X"), flow.ThatsMeTapped(), flow.AgreeTapped())
     assert isinstance(state, flow.Capture), state
     return state
 
@@ -133,11 +133,11 @@ def test_not_me_goes_back_to_scan_without_the_student() -> None:
 
 def test_fee_notice_only_when_required() -> None:
     plain = flow.Confirm(ctx=welcome().ctx, student=student())
-    state, effects = run(plain, flow.ThatsMeTapped())
+    state, effects = run(plain, flow.ThatsMeTapped(), flow.AgreeTapped())
     assert isinstance(state, flow.Capture)
     assert effects == [flow.StartCamera(purpose="portrait")]
     paying = flow.Confirm(ctx=welcome(batch(fee_required=True, fee_note="20 元")).ctx, student=student())
-    state, effects = run(paying, flow.ThatsMeTapped())
+    state, effects = run(paying, flow.ThatsMeTapped(), flow.AgreeTapped())
     assert isinstance(state, flow.FeeNotice) and effects == []
     state, effects = run(state, flow.FeeAcknowledged())
     assert isinstance(state, flow.Capture) and state.student == student()
@@ -255,8 +255,27 @@ def test_receipt_with_a_known_position_needs_no_lookup() -> None:
 # -- status lookup --------------------------------------------------------------------------
 
 
-def test_code_on_welcome_shows_its_status() -> None:
+def test_a_code_held_up_on_welcome_starts_the_capture() -> None:
     state, effects = run(welcome(), flow.CodeScanned("KC1.x"))
+    assert isinstance(state, flow.Welcome) and state.busy
+    assert effects == [flow.ParseCode(payload="KC1.x", batch=batch(), purpose="capture")]
+    started, _ = run(state, flow.CodeAccepted(CODE))
+    assert isinstance(started, flow.Verify) and started.code == CODE
+    view = flow.StatusView(short_id="ABCD1234", status="queued")
+    shown, _ = run(state, flow.AlreadyCaptured(CODE, view))  # a photo in review: its status, no second capture
+    assert isinstance(shown, flow.StatusShown) and shown.view == view and not shown.may_start()
+    refused, _ = run(state, flow.CodeRejected("code.wrong_batch"))
+    assert isinstance(refused, flow.Welcome) and refused.error == "code.wrong_batch" and not refused.busy
+
+
+def test_welcome_has_a_way_for_a_student_without_a_code() -> None:
+    state, effects = run(welcome(), flow.NoCodeTapped())
+    assert isinstance(state, flow.ScanCode) and state.staff_called
+    assert flow.CallStaff(reason="no_code") in effects
+
+
+def test_code_on_welcome_shows_its_status_when_no_capture_is_possible() -> None:
+    state, effects = run(welcome(batch(methods=["codeless"])), flow.CodeScanned("KC1.x"))
     assert isinstance(state, flow.Welcome) and state.busy
     assert effects == [flow.ParseCode(payload="KC1.x", purpose="status")]
     state, effects = run(state, flow.CodeAccepted(CODE))
@@ -335,18 +354,31 @@ def every_screen() -> list[flow.State]:
         flow.StationStatus(ctx=ctx),
         flow.BatchSetup(ctx=ctx, typed="1S9"),
         flow.Statistics(ctx=ctx),
+        flow.Consent(ctx=ctx, student=s),
+        flow.Attract(ctx=ctx),
+        flow.StillThere(ctx=ctx, resume=flow.Verify(ctx=ctx, code=CODE, typed="12"), left=20),
     ]
 
 
-@pytest.mark.parametrize("screen", every_screen(), ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("screen", [s for s in every_screen() if not isinstance(s, flow.Attract | flow.StillThere)],
+                         ids=lambda s: type(s).__name__)
 def test_every_screen_times_out_to_a_clean_welcome(screen: flow.State) -> None:
     limit = SETTINGS.done_timeout_s if isinstance(screen, flow.Done) else SETTINGS.idle_timeout_s
     state, effects = run(screen, flow.Tick(100.0), flow.Tick(100.0 + limit - 0.5))
     assert type(state) is type(screen) and effects == []
     state, effects = run(state, flow.Tick(100.0 + limit))
+    if flow.holds_work(screen):
+        # work would be lost: "still there?" first, with its countdown, and nothing wiped yet
+        assert isinstance(state, flow.StillThere) and state.resume == dataclasses.replace(screen, since=100.0)
+        assert "WipeSession" not in kinds(effects)
+        assert state.left == SETTINGS.still_there_s
+        state, effects = run(state, flow.Tick(100.0 + limit + SETTINGS.still_there_s - 0.5))
+        assert isinstance(state, flow.StillThere) and state.left == 1
+        state, effects = run(state, flow.Tick(100.0 + limit + SETTINGS.still_there_s))
     assert state == flow.Welcome(ctx=screen.ctx)  # nothing of the student is left in the state
     assert "WipeSession" in kinds(effects)
-    assert flow.Welcome(ctx=screen.ctx).__dataclass_fields__.keys() == {"ctx", "since", "error", "error_params", "busy"}
+    assert flow.Welcome(ctx=screen.ctx).__dataclass_fields__.keys() == {"ctx", "since", "error", "error_params", "busy",
+                                                                       "reading"}
 
 
 def test_done_uses_its_own_shorter_timeout() -> None:
@@ -360,7 +392,7 @@ def test_a_touch_restarts_the_idle_clock() -> None:
                    flow.Tick(114.0))
     assert isinstance(state, flow.Verify) and state.typed == "1"
     state, _ = run(state, flow.Tick(115.0))
-    assert isinstance(state, flow.Welcome)
+    assert isinstance(state, flow.StillThere)
 
 
 def test_someone_in_front_of_the_camera_is_activity_an_empty_frame_is_not() -> None:
@@ -368,7 +400,94 @@ def test_someone_in_front_of_the_camera_is_activity_an_empty_frame_is_not() -> N
                    flow.Tick(51.0), flow.Tick(100.0))
     assert isinstance(state, flow.Capture)
     state, _ = run(state, flow.Guidance("waiting", hint_key="portrait.hint.no_face", face=False), flow.Tick(111.0))
+    assert isinstance(state, flow.StillThere)
+    back, effects = run(state, flow.Guidance("holding", face=True))  # stepping back into the oval answers it
+    assert isinstance(back, flow.Capture) and back.phase == "holding" and effects == []
+
+
+def test_still_there_continue_keeps_everything_and_restarts_the_clock() -> None:
+    verify = dataclasses.replace(at_verify(), typed="12")
+    state, effects = run(verify, flow.Tick(0.0), flow.Tick(SETTINGS.idle_timeout_s))
+    assert isinstance(state, flow.StillThere) and effects == []
+    assert flow.frame_use(state) == flow.frame_use(verify)
+    state, effects = run(state, flow.Tick(70.0), flow.ContinueTapped())
+    assert isinstance(state, flow.Verify) and state.typed == "12" and state.since is None and effects == []
+    state, effects = run(state, flow.Tick(80.0), flow.Tick(80.0 + SETTINGS.idle_timeout_s - 1))
+    assert isinstance(state, flow.Verify)
+
+
+def test_still_there_can_be_ended_at_once() -> None:
+    state, _ = run(at_review(), flow.Tick(0.0), flow.Tick(SETTINGS.idle_timeout_s))
+    state, effects = run(state, flow.BackTapped())
+    assert state == flow.Welcome(ctx=state.ctx) and "WipeSession" in kinds(effects)
+
+
+def test_a_late_answer_while_asking_lands_on_the_screen_underneath() -> None:
+    saving = flow.Saving(ctx=welcome().ctx, student=student(), photo=PHOTO, error="flow.error.not_saved")
+    state, _ = run(saving, flow.Tick(0.0), flow.Tick(SETTINGS.idle_timeout_s))
+    assert isinstance(state, flow.StillThere)
+    state, _ = run(state, flow.KeyPressed("1"))  # not an answer: nothing happens
+    assert isinstance(state, flow.StillThere)
+
+
+def test_review_can_be_cancelled() -> None:
+    state, effects = run(at_review(), flow.BackTapped())
+    assert state == flow.Welcome(ctx=state.ctx) and "WipeSession" in kinds(effects)
+
+
+def test_the_retake_limit_survives_a_timeout_and_a_new_start() -> None:
+    # the student spends a retake, walks away, and comes back with the same code the same day
+    review = at_review()
+    state, _ = run(review, flow.RetakeTapped())
+    assert isinstance(state, flow.Capture) and state.student.retakes == 1
+    state, _ = run(state, flow.Tick(0.0), flow.Tick(SETTINGS.idle_timeout_s),
+                   flow.Tick(SETTINGS.idle_timeout_s + SETTINGS.still_there_s))
     assert isinstance(state, flow.Welcome)
+    again, _ = run(state, flow.StartTapped(), flow.CodeScanned("p"), flow.CodeAccepted(CODE),
+                   *[flow.KeyPressed(k) for k in "123X"], flow.SubmitTapped(), flow.LastFourOk("123X"),
+                   flow.ThatsMeTapped(), flow.AgreeTapped())
+    assert isinstance(again, flow.Capture) and again.student.retakes == 1
+    other = dataclasses.replace(CODE, student_uid="uid-2")
+    fresh, _ = run(state, flow.StartTapped(), flow.CodeScanned("p"), flow.CodeAccepted(other),
+                   *[flow.KeyPressed(k) for k in "123X"], flow.SubmitTapped(), flow.LastFourOk("123X"),
+                   flow.ThatsMeTapped(), flow.AgreeTapped())
+    assert isinstance(fresh, flow.Capture) and fresh.student.retakes == 0
+
+
+def test_consent_comes_before_the_camera_and_declining_ends_the_session() -> None:
+    confirm = flow.Confirm(ctx=welcome().ctx, student=student())
+    state, effects = run(confirm, flow.ThatsMeTapped())
+    assert isinstance(state, flow.Consent) and flow.frame_use(state) is None and effects == []
+    state, effects = run(state, flow.BackTapped())
+    assert state == flow.Welcome(ctx=state.ctx) and "WipeSession" in kinds(effects)
+
+
+def test_the_session_is_kept_while_the_camera_is_unplugged_as_long_as_promised() -> None:
+    state, effects = run(at_capture(), flow.Tick(0.0), flow.Tick(30.0), flow.CameraLost())
+    assert state.error == "flow.error.camera_lost" and dict(state.error_params)["minutes"] == "10"
+    assert flow.CallStaff(reason="camera_lost") in effects
+    state, _ = run(state, flow.Tick(31.0), flow.Tick(31.0 + SETTINGS.camera_hold_s - 1))
+    assert isinstance(state, flow.Capture)  # far beyond the usual idle timeout
+    state, _ = run(state, flow.Tick(31.0 + SETTINGS.camera_hold_s))
+    assert isinstance(state, flow.StillThere)
+
+
+def test_the_camera_going_while_asking_keeps_the_session() -> None:
+    state, _ = run(at_capture(), flow.Tick(0.0), flow.Tick(SETTINGS.idle_timeout_s))
+    assert isinstance(state, flow.StillThere)
+    state, _ = run(state, flow.CameraLost())
+    assert isinstance(state, flow.Capture) and state.error == "flow.error.camera_lost" and state.since is None
+
+
+def test_a_clean_welcome_turns_to_the_attract_screen_and_a_tap_comes_back() -> None:
+    state, effects = run(welcome(), flow.Tick(0.0), flow.Tick(SETTINGS.attract_after_s))
+    assert isinstance(state, flow.Attract) and effects == []
+    assert flow.frame_use(state) == "scan"
+    state, effects = run(state, flow.Tick(5000.0), flow.Tick(9000.0))
+    assert isinstance(state, flow.Attract)
+    assert isinstance(run(state, flow.ContinueTapped())[0], flow.Welcome)
+    started, effects = run(state, flow.CodeScanned("KC1.x"))
+    assert isinstance(started, flow.Welcome) and started.busy and kinds(effects) == ["ParseCode"]
 
 
 def test_a_save_in_progress_does_not_time_out() -> None:
@@ -377,9 +496,10 @@ def test_a_save_in_progress_does_not_time_out() -> None:
     assert isinstance(state, flow.Saving) and effects == []
 
 
-def test_a_clean_welcome_just_waits() -> None:
-    state, effects = run(welcome(), flow.Tick(0.0), flow.Tick(1000.0), flow.Tick(5000.0))
-    assert isinstance(state, flow.Welcome) and effects == []
+def test_a_welcome_with_a_message_clears_it_after_the_idle_timeout() -> None:
+    state, _ = run(flow.Welcome(ctx=welcome().ctx, error="code.damaged"), flow.Tick(0.0),
+                   flow.Tick(SETTINGS.idle_timeout_s))
+    assert state == flow.Welcome(ctx=state.ctx)
 
 
 # -- robustness ----------------------------------------------------------------------------------------
@@ -396,6 +516,7 @@ SIMPLE_EVENTS = [
     flow.PinRejected(1), flow.PinLockedOut(3), flow.CodelessInvalid("phone", "k"), flow.TicketRejected("k"),
     flow.BindFailed("k", 0), flow.BatchFailed("k"), flow.HealthReported(()), flow.StatsLoaded(()),
     flow.CameraLost(), flow.CameraBack(), flow.Tick(1e9), flow.LastFourUnchecked("k"), flow.StatusUnavailable("k"),
+    flow.AgreeTapped(), flow.ContinueTapped(), flow.CodelessUnchecked("k"),
 ]
 
 
@@ -418,7 +539,7 @@ def test_coming_to_capture_while_the_camera_is_gone_says_so_and_calls_staff() ->
     state, effects = run(state, flow.CameraBack())
     assert state.error is None and effects == [flow.StartCamera(purpose="portrait")]
     confirm = flow.Confirm(ctx=review.ctx, student=student())
-    state, effects = run(confirm, flow.ThatsMeTapped(), flow.FeeAcknowledged())
+    state, effects = run(confirm, flow.ThatsMeTapped(), flow.AgreeTapped())
     assert isinstance(state, flow.Capture) and state.error == "flow.error.camera_lost"
     assert flow.CallStaff(reason="camera_lost") in effects
 

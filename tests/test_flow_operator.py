@@ -58,6 +58,8 @@ def test_codeless_capture_through_to_the_ticket() -> None:
     state, _ = run(state, flow.FieldEdited("phone", "13800000000"))
     assert state.error is None and state.invalid_field is None
     state, effects = run(state, flow.SubmitTapped(), flow.CodelessOk("13800000000", "123X", "张三"))
+    assert isinstance(state, flow.Consent)  # the student reads and agrees to the notice too
+    state, effects = run(state, flow.AgreeTapped())
     assert isinstance(state, flow.Capture)
     assert state.student == flow.Student(code=None, id_last4="123X", codeless=True, phone="13800000000", name="张三")
     assert effects[-1] == flow.StartCamera(purpose="portrait")
@@ -72,7 +74,7 @@ def test_codeless_capture_through_to_the_ticket() -> None:
 
 def test_codeless_with_a_fee_shows_the_notice() -> None:
     state, _ = run(menu(batch(fee_required=True)), flow.MenuChosen(flow.MENU_CODELESS), flow.SubmitTapped(),
-                   flow.CodelessOk("13800000000", "1234"))
+                   flow.CodelessOk("13800000000", "1234"), flow.AgreeTapped())
     assert isinstance(state, flow.FeeNotice) and state.student.codeless
 
 

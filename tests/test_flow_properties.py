@@ -28,8 +28,9 @@ def test_any_sequence_then_walking_away_ends_on_a_clean_welcome(events: list[flo
     # nobody touches the screen any more; a save in progress finishes first
     if isinstance(state, flow.Saving) and state.busy:
         state, _ = flow.step(state, flow.SaveFailed("flow.error.not_saved"))
-    limit = max(SETTINGS.idle_timeout_s, SETTINGS.done_timeout_s)
-    for later in (now + 1, now + 2 + limit, now + 3 + 2 * limit):
-        state, _ = flow.step(state, flow.Tick(later))
-    assert isinstance(state, flow.Welcome)
-    assert state == flow.Welcome(ctx=state.ctx, since=state.since)
+    # the longest wait: the camera hold, then "still there?", then the attract screen
+    limit = max(SETTINGS.idle_timeout_s, SETTINGS.done_timeout_s, SETTINGS.camera_hold_s, SETTINGS.still_there_s,
+                SETTINGS.attract_after_s)
+    for k in range(1, 6):
+        state, _ = flow.step(state, flow.Tick(now + k * (limit + 1)))
+    assert state == flow.Attract(ctx=state.ctx, since=state.since)  # nothing of the student is left

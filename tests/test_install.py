@@ -221,3 +221,27 @@ def test_put_file_writes_with_mode_and_owner(tmp_path: Path) -> None:
     dry = subprocess.run(["bash", "-c", dry_script], capture_output=True, text=True, check=False)
     assert dry.returncode == 0 and "one\ntwo" in dry.stdout
     assert not Path(str(target) + "2").exists()
+
+
+#: what the wheel's xcb platform plugin links against on Debian 12 (`ldd libqxcb.so libQt5XcbQpa.so.5`)
+XCB_PACKAGES = ("libx11-6", "libx11-xcb1", "libxcb1", "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1",
+                "libxcb-randr0", "libxcb-render0", "libxcb-render-util0", "libxcb-shape0", "libxcb-shm0",
+                "libxcb-sync1", "libxcb-util1", "libxcb-xfixes0", "libxcb-xinerama0", "libxcb-xkb1",
+                "libxkbcommon0", "libxkbcommon-x11-0")
+
+
+def test_setup_installs_every_library_of_the_xcb_platform_plugin() -> None:
+    # a missing one (libxcb-icccm4 was) only shows as "could not load the Qt platform plugin xcb"
+    text = (Path(__file__).resolve().parents[1] / "scripts" / "setup.sh").read_text()
+    listed = set(re.search(r"APT_PACKAGES=\((.*?)\n\)", text, re.S).group(1).split())  # type: ignore[union-attr]
+    assert set(XCB_PACKAGES) <= listed
+
+
+def test_the_xcb_plugin_finds_its_libraries_here() -> None:
+    import PyQt5
+
+    plugin = Path(PyQt5.__file__).parent / "Qt5" / "plugins" / "platforms" / "libqxcb.so"
+    if not plugin.exists() or shutil.which("ldd") is None:
+        pytest.skip("no xcb plugin or no ldd")
+    out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, check=False).stdout
+    assert "not found" not in out, out

@@ -54,6 +54,9 @@ class FakeAnalyzer:
     def analyse(self, frame_bgr: Any, now: float | None = None) -> Analysis:
         return Analysis(face=None if frame_bgr == "empty" else (1, 2, 3, 4))
 
+    def reset(self) -> None:
+        pass
+
 
 @dataclass
 class Shot:
@@ -61,6 +64,8 @@ class Shot:
     count: int = 0
     hint_key: str | None = None
     frame: Any = None
+    analysis: Any = None
+    progress: float = 0.0
 
 
 class FakeAutoCapture:
@@ -68,15 +73,22 @@ class FakeAutoCapture:
 
     def __init__(self) -> None:
         self.seen = 0
+        self.last: Any = None
 
     def update(self, analysis: Analysis, frame: Any, now: float) -> Shot:
         if analysis.face is None:
             self.seen = 0
             return Shot("waiting", hint_key="portrait.hint.no_face")
         self.seen += 1
+        self.last = frame
         if self.seen >= 3:
             return Shot("shoot", frame=frame)
         return Shot("countdown", count=3 - self.seen)
+
+    def shoot_now(self) -> Shot:
+        if self.last is None:
+            return Shot("waiting")
+        return Shot("shoot", frame=self.last)
 
 
 def fake_make_photo(capture: Any, analysis: Any, settings: Any) -> FakePhoto:
@@ -92,6 +104,9 @@ class FakeScanner:
         if isinstance(frame, str) and frame.startswith("QR:"):
             return frame[3:]
         return None
+
+    def forget(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -163,7 +178,7 @@ def test_a_student_from_welcome_to_done(tmp_path: Path, keys: KeyRing, students:
     assert isinstance(state, flow.Verify) and state.code.student_number == me.student_number
     state, _ = drive(station, state, *type_keys(me.last_four.lower()))
     assert isinstance(state, flow.Confirm) and state.student.id_last4 == me.last_four
-    state, _ = drive(station, state, flow.ThatsMeTapped())
+    state, _ = drive(station, state, flow.ThatsMeTapped(), flow.AgreeTapped())
     assert isinstance(state, flow.Capture)
     events = station.on_frame("portrait", "empty", 0.0)
     assert events == [flow.Guidance("waiting", 0, "portrait.hint.no_face", face=False)]
@@ -237,7 +252,7 @@ def test_three_misses_lock_the_code_across_restarts(tmp_path: Path, keys: KeyRin
 def test_camera_lost_mid_capture_resumes(tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
     station = make_station(tmp_path, keys)
     state, _ = drive(station, station.initial_state(), flow.StartTapped(), flow.CodeScanned(students[0].payload),
-                     *type_keys(students[0].last_four), flow.ThatsMeTapped())
+                     *type_keys(students[0].last_four), flow.ThatsMeTapped(), flow.AgreeTapped())
     station.on_frame("portrait", "frame-a", 0.0)
     state, effects = drive(station, state, flow.CameraLost())
     assert state.error == "flow.error.camera_lost" and flow.frame_use(state) is None
@@ -311,15 +326,16 @@ def test_status_lookup_local_and_refreshed(tmp_path: Path, keys: KeyRing, studen
         raise SyncError("sync.batch_unavailable", "ConnectionError")
 
     station = make_station(tmp_path, keys, refresh=server_down)
-    state, _ = drive(station, station.initial_state(), flow.CodeScanned(me.payload))
+    state, _ = drive(station, station.initial_state(), flow.StatusTapped(), flow.CodeScanned(me.payload))
     assert isinstance(state, flow.StatusShown) and state.error == "flow.status.none" and state.may_start()
     assert calls == []  # nothing to refresh
     # the student is captured; the server is down: nothing changes for them
-    state, _ = drive(station, state, flow.StartTapped(), *type_keys(me.last_four), flow.ThatsMeTapped())
+    state, _ = drive(station, state, flow.StartTapped(), *type_keys(me.last_four), flow.ThatsMeTapped(),
+                     flow.AgreeTapped())
     state = capture_photo(station, state)
     state, _ = drive(station, state, flow.AcceptTapped())
     assert isinstance(state, flow.Done)
-    state, _ = drive(station, state, flow.FinishTapped(), flow.CodeScanned(me.payload))
+    state, _ = drive(station, state, flow.FinishTapped(), flow.StatusTapped(), flow.CodeScanned(me.payload))
     assert isinstance(state, flow.StatusShown) and state.view is not None
     assert (state.view.status, state.view.refreshed) == ("pending", False) and calls == [1]
     record = station.parts.store.records()[0]
@@ -371,7 +387,7 @@ def test_codeless_capture_then_binding_at_the_station(tmp_path: Path, keys: KeyR
                      flow.SubmitTapped())
     assert state.invalid_field == "id_last4"
     state, _ = drive(station, state, flow.FieldEdited("id_last4", "３（7）"), flow.FieldEdited("name", " 李  四 "),
-                     flow.SubmitTapped())
+                     flow.SubmitTapped(), flow.AgreeTapped())
     assert isinstance(state, flow.Capture) and state.student.phone == "13800138000"
     assert (state.student.id_last4, state.student.name) == ("3(7)", "李 四")
     state = capture_photo(station, state)
@@ -480,7 +496,7 @@ def test_a_code_shown_for_its_status_is_checked_before_a_capture(tmp_path: Path,
     # status reads any school's code; "start" from there must not capture it into today's batch
     station = make_station(tmp_path, keys)
     other_school = demo_codes(keys, batch(school_code="99999", school_name="别的大学"), n=1, now=T0)[0]
-    state, _ = drive(station, station.initial_state(), flow.CodeScanned(other_school.payload))
+    state, _ = drive(station, station.initial_state(), flow.StatusTapped(), flow.CodeScanned(other_school.payload))
     assert isinstance(state, flow.StatusShown) and state.may_start()
     state, _ = drive(station, state, flow.StartTapped())
     assert not isinstance(state, flow.Verify)
@@ -494,8 +510,11 @@ def test_a_locked_code_shown_for_its_status_stays_locked(tmp_path: Path, keys: K
     for _ in range(3):
         state, _ = drive(station, state, *type_keys("0000"))
     assert state.error == "flow.error.code_locked"
-    state, _ = drive(station, flow.Welcome(ctx=state.ctx), flow.CodeScanned(me.payload), flow.StartTapped())
+    state, _ = drive(station, flow.Welcome(ctx=state.ctx), flow.StatusTapped(), flow.CodeScanned(me.payload),
+                     flow.StartTapped())
     assert isinstance(state, flow.ScanCode) and state.error == "code.locked"
+    state, _ = drive(station, flow.Welcome(ctx=state.ctx), flow.CodeScanned(me.payload))  # held up on Welcome
+    assert isinstance(state, flow.Welcome) and state.error == "code.locked" and not state.busy
 
 
 class BrokenAttempts:
@@ -570,7 +589,7 @@ def test_a_failed_status_lookup_says_so_and_offers_no_capture(tmp_path: Path, ke
                                                               students: list[Any]) -> None:
     # "no record here" would be wrong, and its "start" could make a second record for the student
     station = make_station(tmp_path, keys, store=UnreadableStore(Store.open(tmp_path / "data")))
-    state, _ = drive(station, station.initial_state(), flow.CodeScanned(students[0].payload))
+    state, _ = drive(station, station.initial_state(), flow.StatusTapped(), flow.CodeScanned(students[0].payload))
     assert isinstance(state, flow.StatusShown) and not state.busy
     assert state.error == "flow.error.lookup_failed"
     assert run_start(state) is state
@@ -615,7 +634,7 @@ def test_a_second_visit_shows_the_first_record_instead_of_a_second_capture(
     station = make_station(tmp_path, keys)
     me = students[0]
     state, _ = drive(station, station.initial_state(), flow.StartTapped(), flow.CodeScanned(me.payload),
-                     *type_keys(me.last_four), flow.ThatsMeTapped())
+                     *type_keys(me.last_four), flow.ThatsMeTapped(), flow.AgreeTapped())
     state = capture_photo(station, state)
     state, _ = drive(station, state, flow.AcceptTapped(), flow.FinishTapped())
     assert len(station.parts.store.records()) == 1
@@ -623,6 +642,9 @@ def test_a_second_visit_shows_the_first_record_instead_of_a_second_capture(
     state, _ = drive(station, state, flow.StartTapped(), flow.CodeScanned(me.payload))
     assert isinstance(state, flow.StatusShown) and state.view is not None
     assert state.error == "flow.status.already_captured" and not state.may_start()
+    # holding the code up on Welcome, the natural first move, shows the same
+    state, _ = drive(station, flow.Welcome(ctx=state.ctx), flow.CodeScanned(me.payload))
+    assert isinstance(state, flow.StatusShown) and state.view is not None and not state.may_start()
     state, _ = drive(station, state, flow.StartTapped())
     assert isinstance(state, flow.StatusShown)  # no way round it but through the staff
     # once the review rejects the photo, the student may retake it

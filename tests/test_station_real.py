@@ -69,7 +69,8 @@ def test_a_student_with_real_parts(tmp_path: Path) -> None:
     showing = [scene.render(Pose(), code_text=me.payload, t=i / 10) for i in range(5)]
     state, t = feed(station, state, showing, 0.0, flow.Verify)
     assert isinstance(state, flow.Verify), state
-    for event in [flow.KeyPressed(k) for k in me.last_four] + [flow.SubmitTapped(), flow.ThatsMeTapped()]:
+    agree = [flow.SubmitTapped(), flow.ThatsMeTapped(), flow.AgreeTapped()]
+    for event in [flow.KeyPressed(k) for k in me.last_four] + agree:
         state, _ = station.dispatch(state, event)
     assert isinstance(state, flow.Capture)
     posing = [scene.render(Pose(), t=t + i / 10) for i in range(60)]

@@ -30,6 +30,10 @@ class Harness:
         self.session: Session = build_ui(StationConfig(), station, self.grabber, batch=BATCH,
                                          kiosk_mode=False, demo_pin=True)
         self.window = self.session.window
+        # the tap guard reads this clock: a person's finger arrives a moment after the screen changed
+        self.now = 1000.0
+        for screen in self.window.screens.values():
+            screen.clock = lambda: self.now
         qtbot.addWidget(self.window)
         self.window.resize(*PORTRAIT)
         self.window.show()
@@ -42,8 +46,10 @@ class Harness:
     def screen(self) -> str:
         return self.window.current.name
 
-    def tap(self, button) -> None:
+    def tap(self, button, *, at_once: bool = False) -> None:
         assert button.isVisible() and button.isEnabled(), button.text()
+        if not at_once:
+            self.now += 1.0  # the person reads the screen before tapping
         self.qtbot.mouseClick(button, Qt.LeftButton)
         self.settle()
 
@@ -55,12 +61,16 @@ class Harness:
         self.qtbot.waitUntil(lambda: not self.session.tasks.busy and not self.state.busy, timeout=5000)
 
     def scan(self, payload: str) -> None:
+        before = self.state
         self.station.scan_next = payload
         self.qtbot.waitUntil(lambda: self.station.scan_next is None, timeout=5000)
+        # the worker's answer reaches the GUI thread as a queued signal: wait for it to land
+        self.qtbot.waitUntil(lambda: self.state is not before, timeout=5000)
         self.settle()
 
     def type_keys(self, keys: str) -> None:
         keypad = self.window.current.keypad
+        self.now += 1.0
         for key in keys:
             self.qtbot.mouseClick(keypad.keys[key], Qt.LeftButton)
         self.tap(keypad.ok_button)
@@ -73,6 +83,8 @@ class Harness:
             path.parent.mkdir(parents=True, exist_ok=True)
             assert self.window.screenshot(str(path)), path
             assert self.window.height() <= size[1] + 1, f"{name} does not fit {folder}"
+            needed = self.window.current.minimumSizeHint().height()
+            assert needed <= self.window.stack.height() + 1, f"{name} needs {needed} px in {folder}"
         self.window.resize(*PORTRAIT)
         self.qtbot.wait(10)
 
@@ -107,6 +119,9 @@ def test_student_flow_with_every_bad_input(ui: Harness) -> None:
     assert w.current.values["masked_name"].text() == "张*"
     ui.shot("04_confirm")
     ui.tap(w.current.findChildren(type(w.screens["welcome"].start))[1])
+    assert ui.screen() == "consent"
+    ui.shot("04b_consent")
+    ui.tap(w.current.agree)
     assert ui.screen() == "fee"
     assert "20" in w.current.note.text()
     ui.shot("05_fee")
@@ -123,6 +138,7 @@ def test_student_flow_with_every_bad_input(ui: Harness) -> None:
     ui.grabber.state = "ok"
     ui.qtbot.waitUntil(lambda: ui.state.ctx.camera_ok, timeout=3000)
     assert w.current.error_key is None
+    ui.now += 1.0
     ui.qtbot.mouseClick(w.current.preview, Qt.LeftButton)  # tap-to-shoot
     ui.settle()
     assert ui.screen() == "review"
@@ -214,8 +230,11 @@ def test_codeless_capture_and_bind_later(ui: Harness) -> None:
     assert w.current.error_key == "flow.error.phone_invalid"
     ui.shot("18_codeless_bad_phone")
     ui.qtbot.keyClicks(fields["phone"], "8000")
+    ui.now += 1.0
     ui.qtbot.keyClick(fields["name"], Qt.Key_Return)
     ui.settle()
+    assert ui.screen() == "consent"  # the codeless student reads the notice and agrees too
+    ui.send(flow.AgreeTapped())
     assert ui.screen() in ("fee", "capture")
     if ui.screen() == "fee":
         ui.send(flow.FeeAcknowledged())
@@ -270,6 +289,12 @@ def test_idle_timeout_returns_to_welcome_and_wipes(ui: Harness) -> None:
     assert ui.window.current.keypad.value == "12"
     ui.session.dispatch(flow.Tick(now=1000.0))
     ui.session.dispatch(flow.Tick(now=1000.0 + StationConfig().flow.idle_timeout_s + 1))
+    assert ui.screen() == "still_there"  # what was typed would be lost: asked first
+    assert ui.window.current.count.text() == str(int(StationConfig().flow.still_there_s))
+    ui.session.dispatch(flow.Tick(now=1000.0 + StationConfig().flow.idle_timeout_s + 6))
+    assert ui.window.current.count.text() == str(int(StationConfig().flow.still_there_s) - 5)
+    ui.shot("25_still_there")
+    ui.session.dispatch(flow.Tick(now=1000.0 + StationConfig().flow.idle_timeout_s + 60))
     assert ui.screen() == "welcome"
     assert ui.window.screens["verify"].keypad.value == ""
 

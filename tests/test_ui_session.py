@@ -48,6 +48,7 @@ def test_a_late_status_is_not_shown_to_the_next_student(slow: Harness) -> None:
     slow.qtbot.waitUntil(lambda: slow.station.lookups == 1, timeout=5000)
     slow.session.dispatch(flow.BackTapped())  # they give up and leave
     assert slow.screen() == "welcome"
+    slow.now += 1.0
     w.screens["welcome"].status.click()  # the next student
     slow.station.scan_next = GOOD
     slow.qtbot.waitUntil(lambda: slow.station.scan_next is None and slow.state.busy, timeout=5000)
@@ -114,6 +115,7 @@ def test_nothing_of_the_student_stays_in_any_widget_after_the_timeout(qtbot) -> 
         ui.type_keys("3(7)")
         assert ui.screen() == "confirm"
         ui.send(flow.ThatsMeTapped())
+        ui.send(flow.AgreeTapped())
         ui.send(flow.FeeAcknowledged())
         ui.send(flow.ShutterTapped())
         ui.send(flow.AcceptTapped())
@@ -183,6 +185,7 @@ def test_calling_staff_after_an_error_is_acknowledged(ui: Harness) -> None:
     ui.scan(GOOD)
     ui.type_keys(LAST_FOUR)
     ui.send(flow.ThatsMeTapped())
+    ui.send(flow.AgreeTapped())
     ui.send(flow.FeeAcknowledged())
     ui.send(flow.ShutterTapped())
     ui.station.disk_full = True

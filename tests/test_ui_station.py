@@ -61,6 +61,7 @@ def test_bad_inputs_on_the_real_station(station) -> None:
     d.keypad(student.last_four)
     d.wait_state(flow.Confirm)
     d.send(flow.ThatsMeTapped())
+    d.send(flow.AgreeTapped())
     if isinstance(d.state, flow.FeeNotice):
         d.send(flow.FeeAcknowledged())
     d.wait_state(flow.Capture)

@@ -97,7 +97,7 @@ def _drive(session, source, site, out: Path, started: float) -> int:  # type: ig
     session.start()
     print(f"kiosk demo (headless): server {site.server.base_url}, demo camera, screenshots in {out}/")
     driver = Driver(session, source, out)
-    first, second, _third = site.students
+    first, second, third = site.students
     try:
         record_id = driver.student(first)
         from kiosk import flow
@@ -111,6 +111,7 @@ def _drive(session, source, site, out: Path, started: float) -> int:  # type: ig
         record = site.store.get(record_id)
         driver.say(f"synced: {record.sync_state if record else '?'}; server has the records")
         driver.status_lookup(first)
+        driver.idle_screens(third)
     except KioskError as exc:
         print(f"demo failed: {exc.detail}", file=sys.stderr)
         driver.shot("failed")

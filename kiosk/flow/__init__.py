@@ -20,6 +20,7 @@ screen's in ``kiosk.flow.status_lookup``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,7 @@ from kiosk.flow.effects import (
 from kiosk.flow.events import *  # noqa: F403
 from kiosk.flow.events import (
     AcceptTapped,
+    AgreeTapped,
     AlreadyCaptured,
     AutoShot,
     BackspacePressed,
@@ -52,6 +54,7 @@ from kiosk.flow.events import (
     CodeLockedOut,
     CodeRejected,
     CodeScanned,
+    ContinueTapped,
     Event,
     FeeAcknowledged,
     FinishTapped,
@@ -79,9 +82,14 @@ from kiosk.flow.events import (
 )
 from kiosk.flow.states import *  # noqa: F403
 from kiosk.flow.states import (
+    Attract,
     Batch,
+    BatchSetup,
+    BindTicket,
     Capture,
+    CodelessForm,
     Confirm,
+    Consent,
     Context,
     Done,
     FeeNotice,
@@ -91,6 +99,7 @@ from kiosk.flow.states import (
     ScanCode,
     State,
     StatusShown,
+    StillThere,
     Student,
     Verify,
     Welcome,
@@ -98,6 +107,7 @@ from kiosk.flow.states import (
 from kiosk.flow.status_lookup import on_status
 
 Result = tuple[State, tuple[Effect, ...]]
+Outcome = Result | None
 
 #: characters the Verify keypad offers (full-width forms are normalised by the controller)
 LAST_FOUR_KEYS = frozenset("0123456789X()")
@@ -120,8 +130,11 @@ def frame_use(state: State) -> str | None:
     """What camera frames are for in ``state``: "scan" (codes), "portrait" (guidance) or None."""
     if not state.ctx.camera_ok:
         return None
+    if isinstance(state, StillThere):
+        # a person stepping back into view answers "still there?" as well as the button does
+        return frame_use(state.resume)
     # busy does not matter here: restarting the scanner on every parse would undo its debounce
-    if isinstance(state, Welcome | ScanCode | StatusShown):
+    if isinstance(state, Welcome | Attract | ScanCode | StatusShown):
         return "scan"
     if isinstance(state, Capture):
         return "portrait"
@@ -143,9 +156,36 @@ def message_params(state: State) -> dict[str, Any]:
 
 
 def timeout_of(state: State) -> float:
-    """Idle seconds before ``state`` returns to Welcome."""
+    """Idle seconds before ``state`` times out (Welcome: before the attract screen)."""
     s = state.ctx.settings
-    return s.done_timeout_s if isinstance(state, Done) else s.idle_timeout_s
+    if isinstance(state, Done):
+        return s.done_timeout_s
+    if isinstance(state, Welcome):
+        # a message or a stuck read clears after the usual wait; a clean Welcome turns to the attract screen
+        return s.idle_timeout_s if state.error or state.busy else s.attract_after_s
+    if isinstance(state, StillThere):
+        return s.still_there_s
+    if isinstance(state, Capture) and not state.ctx.camera_ok:
+        return s.camera_hold_s  # as long as the camera banner promises the student's details are kept
+    return s.idle_timeout_s
+
+
+#: states whose timeout would discard something the person did: a "still there?" countdown comes first
+_HOLDS_WORK = (Verify, Confirm, Consent, FeeNotice, Capture, Review, Saving, CodelessForm, BindTicket, BatchSetup)
+
+
+def holds_work(state: State) -> bool:
+    """Whether a timeout on ``state`` would lose the person's work (typed entries, a photo, a session)."""
+    if isinstance(state, BindTicket):
+        return state.stage != "done"
+    if isinstance(state, BatchSetup):
+        return bool(state.typed) and state.loaded is None
+    return isinstance(state, _HOLDS_WORK)
+
+
+def camera_hold_minutes(ctx: Context) -> int:
+    """Whole minutes the camera banner promises to keep the session."""
+    return max(1, int(ctx.settings.camera_hold_s // 60))
 
 
 def step(state: State, event: Event) -> Result:
@@ -159,13 +199,7 @@ def step(state: State, event: Event) -> Result:
     if isinstance(event, CameraLost | CameraBack):
         new, effects = _camera(state, isinstance(event, CameraBack))
     else:
-        handler = _HANDLERS.get(type(state))
-        if handler is None:
-            from kiosk.flow.operator_mode import operator_step
-
-            outcome = operator_step(state, event)
-        else:
-            outcome = handler(state, event)
+        outcome = _apply(state, event)
         if outcome is None:
             return state, ()
         new, effects = outcome
@@ -173,9 +207,19 @@ def step(state: State, event: Event) -> Result:
             new = dataclasses.replace(new, since=None)
         if isinstance(new, Capture) and not isinstance(state, Capture) and not new.ctx.camera_ok:
             # the camera went while the student was on another screen: say so and call staff, as mid-capture
-            new = dataclasses.replace(new, error="flow.error.camera_lost")
+            new = camera_lost_error(new, new.ctx)
             effects += (CallStaff(reason="camera_lost"),)
     return new, effects + _camera_effects(state, new)
+
+
+def _apply(state: State, event: Event) -> Outcome:
+    """The state's own transition for ``event``, without the idle and camera bookkeeping of ``step``."""
+    handler = _HANDLERS.get(type(state))
+    if handler is None:
+        from kiosk.flow.operator_mode import operator_step
+
+        return operator_step(state, event)
+    return handler(state, event)
 
 
 def _camera_effects(old: State, new: State) -> tuple[Effect, ...]:
@@ -187,40 +231,72 @@ def _camera_effects(old: State, new: State) -> tuple[Effect, ...]:
 
 def _tick(state: State, now: float) -> Result:
     if state.since is None:
+        if isinstance(state, StillThere):
+            return dataclasses.replace(state, since=now, left=math.ceil(timeout_of(state))), ()
         return dataclasses.replace(state, since=now), ()
-    if now - state.since < timeout_of(state):
+    idle = now - state.since
+    if idle < timeout_of(state):
+        if isinstance(state, StillThere):
+            left = max(1, math.ceil(timeout_of(state) - idle))
+            return (state, ()) if left == state.left else (dataclasses.replace(state, left=left), ())
         return state, ()
     if isinstance(state, Saving) and state.busy:
         # the record is being made durable; leaving now could hide a failure
         return state, ()
     if isinstance(state, Welcome) and not state.busy and state.error is None:
+        return Attract(ctx=state.ctx), ()
+    if isinstance(state, Attract):
         return state, ()
+    if holds_work(state) and not state.busy:
+        asking = StillThere(ctx=state.ctx, resume=state, left=math.ceil(state.ctx.settings.still_there_s),
+                            since=now)
+        return asking, _camera_effects(state, asking)
     fresh = welcome(state.ctx)
     return fresh, (WipeSession(), *_camera_effects(state, fresh))
 
 
+def camera_lost_error(state: State, ctx: Context) -> State:
+    """``state`` saying the camera is gone and for how long the session is kept; a fresh hold window."""
+    return dataclasses.replace(state, ctx=ctx, error="flow.error.camera_lost", since=None,
+                               error_params=(("minutes", str(camera_hold_minutes(ctx))),))
+
+
 def _camera(state: State, back: bool) -> Result:
     ctx = dataclasses.replace(state.ctx, camera_ok=back)
+    if isinstance(state, StillThere):
+        inner, effects = _camera(dataclasses.replace(state.resume, ctx=state.ctx), back)
+        if not back and isinstance(inner, Capture):
+            # the camera went while asking: its banner's promise (kept for minutes) replaces the countdown
+            return inner, effects
+        return dataclasses.replace(state, ctx=ctx, resume=inner), effects
     if isinstance(state, Capture):
         if back:
             error = None if state.error == "flow.error.camera_lost" else state.error
+            params = () if error is None else state.error_params
             # a fresh idle window once the camera is back: the student waited for us
-            return dataclasses.replace(state, ctx=ctx, error=error, since=None, phase="waiting", count=0,
-                                       progress=0.0), ()
-        return (dataclasses.replace(state, ctx=ctx, error="flow.error.camera_lost", phase="waiting", count=0,
-                                    progress=0.0),
-                (CallStaff(reason="camera_lost"),))
+            return dataclasses.replace(state, ctx=ctx, error=error, error_params=params, since=None,
+                                       phase="waiting", count=0, progress=0.0), ()
+        lost = camera_lost_error(dataclasses.replace(state, phase="waiting", count=0, progress=0.0), ctx)
+        return lost, (CallStaff(reason="camera_lost"),)
     return dataclasses.replace(state, ctx=ctx), ()
 
 
 # ---------------------------------------------------------------------------
 # Student screens
 
-Outcome = Result | None
-
 
 def after_identified(ctx: Context, student: Student) -> State:
-    """The screen after a student is identified: the fee notice when due, else Capture."""
+    """The screen after a student is identified: the consent notice (then the fee notice or Capture).
+
+    The student's retakes start from what they used earlier today, so that
+    waiting out a timeout and starting again does not give a fresh allowance.
+    """
+    student = dataclasses.replace(student, retakes=max(student.retakes, ctx.retakes_of(student.retake_key())))
+    return Consent(ctx=ctx, student=student)
+
+
+def after_consent(ctx: Context, student: Student) -> State:
+    """The screen after the student agreed: the fee notice when due, else Capture."""
     if ctx.batch is not None and ctx.batch.fee_required:
         return FeeNotice(ctx=ctx, student=student)
     return Capture(ctx=ctx, student=student)
@@ -235,15 +311,62 @@ def _on_welcome(s: Welcome, e: Event) -> Outcome:
         return ScanCode(ctx=s.ctx), ()
     if isinstance(e, StatusTapped):
         return StatusShown(ctx=s.ctx), ()
+    if isinstance(e, NoCodeTapped):
+        # the way that exists for a student without a code: staff are called to the scan screen's "no code?"
+        return ScanCode(ctx=s.ctx, staff_called=True), (CallStaff(reason="no_code"),)
     if isinstance(e, CodeScanned) and not s.busy:
-        # a code shown on Welcome asks for its status
-        return dataclasses.replace(s, busy=True, error=None), (ParseCode(payload=e.payload, purpose="status"),)
+        # holding the code up is the natural first move: start the capture, or show the status of a photo
+        # already in review (the controller answers AlreadyCaptured); without a batch only the status is read
+        if s.ctx.batch is not None and s.ctx.batch.allows("code"):
+            parse = ParseCode(payload=e.payload, batch=s.ctx.batch, purpose="capture")
+            return dataclasses.replace(s, busy=True, error=None, reading="capture"), (parse,)
+        return (dataclasses.replace(s, busy=True, error=None, reading="status"),
+                (ParseCode(payload=e.payload, purpose="status"),))
     if isinstance(e, CodeAccepted) and s.busy:
+        if s.reading == "capture":
+            return Verify(ctx=s.ctx, code=e.code), ()
         return StatusShown(ctx=s.ctx, busy=True, code=e.code), (LookupStatus(code=e.code),)
+    if isinstance(e, AlreadyCaptured) and s.busy:
+        return StatusShown(ctx=s.ctx, code=e.code, view=e.view, error="flow.status.already_captured"), ()
     if isinstance(e, CodeRejected) and s.busy:
-        return dataclasses.replace(s, busy=False, error=e.error_key, error_params=e.params), ()
+        return dataclasses.replace(s, busy=False, reading="", error=e.error_key, error_params=e.params), ()
     if isinstance(e, OperatorRequested):
         return PinEntry(ctx=s.ctx), ()
+    return None
+
+
+def _on_attract(s: Attract, e: Event) -> Outcome:
+    if isinstance(e, ContinueTapped):  # a tap anywhere on the attract screen
+        return welcome(s.ctx), ()
+    if isinstance(e, CodeScanned | StartTapped | StatusTapped | NoCodeTapped | OperatorRequested):
+        return _on_welcome(welcome(s.ctx), e)
+    return None
+
+
+def _on_still_there(s: StillThere, e: Event) -> Outcome:
+    resume = dataclasses.replace(s.resume, ctx=s.ctx, since=None)
+    if isinstance(e, ContinueTapped):
+        return resume, ()
+    if isinstance(e, BackTapped):
+        return welcome(s.ctx), (WipeSession(),)
+    if isinstance(e, Guidance) and e.face:
+        # someone stepped back into the oval: they are still there
+        return _apply(resume, e) or (resume, ())
+    if not e.is_activity():
+        # a worker's late answer belongs to the screen underneath
+        outcome = _apply(dataclasses.replace(s.resume, ctx=s.ctx), e)
+        if outcome is None:
+            return None
+        inner, effects = outcome
+        return dataclasses.replace(s, ctx=inner.ctx, resume=inner), effects
+    return None
+
+
+def _on_consent(s: Consent, e: Event) -> Outcome:
+    if isinstance(e, AgreeTapped):
+        return after_consent(s.ctx, s.student), ()
+    if isinstance(e, BackTapped):
+        return welcome(s.ctx), (WipeSession(),)
     return None
 
 
@@ -346,7 +469,10 @@ def _on_review(s: Review, e: Event) -> Outcome:
         if s.retakes_left <= 0:
             return None
         student = dataclasses.replace(s.student, retakes=s.student.retakes + 1)
-        return Capture(ctx=s.ctx, student=student), ()
+        # counted in the context too: a new session of this student today starts from here
+        return Capture(ctx=s.ctx.with_retake(s.student.retake_key()), student=student), ()
+    if isinstance(e, BackTapped):
+        return welcome(s.ctx), (WipeSession(),)
     if isinstance(e, AcceptTapped):
         return (Saving(ctx=s.ctx, student=s.student, photo=s.photo, busy=True),
                 (SaveRecord(student=s.student, photo=s.photo, batch=s.ctx.batch),))
@@ -384,6 +510,9 @@ def _on_done(s: Done, e: Event) -> Outcome:
 
 _HANDLERS: dict[type, Callable[[Any, Event], Outcome]] = {
     Welcome: _on_welcome,
+    Attract: _on_attract,
+    StillThere: _on_still_there,
+    Consent: _on_consent,
     StatusShown: on_status,
     ScanCode: _on_scan,
     Verify: _on_verify,

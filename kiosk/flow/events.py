@@ -89,6 +89,16 @@ class ThatsMeTapped(Event):
 
 
 @dataclass(frozen=True)
+class AgreeTapped(Event):
+    """"Agree" on the consent notice: the student agrees to the photo being collected."""
+
+
+@dataclass(frozen=True)
+class ContinueTapped(Event):
+    """"Continue" on "still there?": keep the session."""
+
+
+@dataclass(frozen=True)
 class FeeAcknowledged(Event):
     """"I understand" on the fee notice."""
 
@@ -338,6 +348,13 @@ class CodelessInvalid(Event):
     """A codeless-form field is wrong."""
 
     field: str
+    error_key: str
+
+
+@dataclass(frozen=True)
+class CodelessUnchecked(Event):
+    """The codeless form could not be checked (the check itself failed); nothing was kept."""
+
     error_key: str
 
 

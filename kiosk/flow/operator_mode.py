@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.batch import BatchError, normalise_feature_code
-from kiosk.flow import LAST_FOUR_MAX, PIN_MAX, Result, after_identified, typed_last_four, welcome
+from kiosk.flow import LAST_FOUR_MAX, PIN_MAX, Outcome, after_identified, typed_last_four, welcome
 from kiosk.flow.effects import (
     BindCode,
     CheckCodeless,
@@ -36,6 +36,7 @@ from kiosk.flow.events import (
     CodeAccepted,
     CodelessInvalid,
     CodelessOk,
+    CodelessUnchecked,
     CodeRejected,
     CodeScanned,
     Event,
@@ -69,8 +70,6 @@ from kiosk.flow.states import (
     Statistics,
     Student,
 )
-
-Outcome = Result | None
 
 #: longest values the codeless form keeps (the controller validates the rest)
 FIELD_MAX = {"phone": 20, "id_last4": LAST_FOUR_MAX, "name": 40, "ticket": 24, "feature_code": 8}
@@ -160,6 +159,8 @@ def _on_codeless(s: CodelessForm, e: Event) -> Outcome:
             return after_identified(s.ctx, student), ()
         if isinstance(e, CodelessInvalid):
             return dataclasses.replace(s, busy=False, error=e.error_key, invalid_field=e.field), ()
+        if isinstance(e, CodelessUnchecked):
+            return dataclasses.replace(s, busy=False, error=e.error_key), ()
         return None
     if isinstance(e, FieldEdited):
         if e.field not in ("phone", "id_last4", "name"):
@@ -251,7 +252,9 @@ def _on_health(s: StationStatus, e: Event) -> Outcome:
 def _on_batch(s: BatchSetup, e: Event) -> Outcome:
     if s.busy:
         if isinstance(e, BatchLoaded):
-            ctx = dataclasses.replace(s.ctx, batch=e.batch)
+            # retakes are counted per collection day: another batch starts them afresh
+            used = s.ctx.retakes_used if s.ctx.batch == e.batch else ()
+            ctx = dataclasses.replace(s.ctx, batch=e.batch, retakes_used=used)
             return dataclasses.replace(s, ctx=ctx, busy=False, loaded=e.batch, offline=e.offline), ()
         if isinstance(e, BatchFailed):
             return dataclasses.replace(s, busy=False, error=e.error_key), ()

@@ -7,6 +7,8 @@ events are what happened; effects are what the controller must do.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,20 @@ class Context:
     batch: Batch | None = None
     demo_pin: bool = False  # no PIN configured: the demo PIN 0000 opens operator mode
     camera_ok: bool = True
+    #: retakes each student has used today, by ``retake_key``: waiting out a timeout does not reset them
+    retakes_used: tuple[tuple[str, int], ...] = ()
+
+    def retakes_of(self, key: str | None) -> int:
+        """Retakes the student with ``key`` has used in this batch (0 for an unknown or no key)."""
+        return dict(self.retakes_used).get(key, 0) if key else 0
+
+    def with_retake(self, key: str | None) -> Context:
+        """This context with one more retake counted for ``key``."""
+        if not key:
+            return self
+        used = dict(self.retakes_used)
+        used[key] = used.get(key, 0) + 1
+        return dataclasses.replace(self, retakes_used=tuple(sorted(used.items())))
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,13 @@ class Student:
     phone: str = ""
     name: str = ""
     retakes: int = 0
+
+    def retake_key(self) -> str | None:
+        """Who this student is for the retake count: the code's student, or a codeless student's phone."""
+        if self.code is not None:
+            return f"uid:{self.code.student_uid}"
+        # the phone number itself is not kept beyond the session: only a digest of it
+        return "phone:" + hashlib.sha256(self.phone.encode()).hexdigest()[:16] if self.phone else None
 
 
 @dataclass(frozen=True)
@@ -103,7 +126,29 @@ class State:
 
 @dataclass(frozen=True, kw_only=True)
 class Welcome(State):
-    """Batch, school, date and help; "start", "check my status"; shows a code for status."""
+    """Batch, school, date and help; "start", "check my status", "no code"; a code shown here starts."""
+
+    reading: str = ""  # while busy: what a code shown here was read for, "capture" or "status"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attract(State):
+    """The idle station: the steps, large; any tap (or a code shown) begins."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consent(State):
+    """Before the camera: what is collected, why, for how long, who sees it; the dress rules; "agree"."""
+
+    student: Student
+
+
+@dataclass(frozen=True, kw_only=True)
+class StillThere(State):
+    """"Still there?" with a countdown before a timeout would discard ``resume``'s work."""
+
+    resume: State = field(repr=False)
+    left: int = 0  # whole seconds shown
 
 
 @dataclass(frozen=True, kw_only=True)

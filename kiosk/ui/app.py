@@ -21,6 +21,7 @@ from PyQt5.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -159,6 +160,9 @@ class StationWindow(QWidget):
         foot.addWidget(self.help)
 
         layout = QVBoxLayout(self)
+        # the window is the screen's size, whatever the screens ask: a page laid out for the other
+        # orientation must not stretch the window past the display before it is re-laid
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header)
@@ -181,6 +185,7 @@ class StationWindow(QWidget):
         screen = self.screens[name]
         if self.stack.currentWidget() is not screen:
             self.stack.setCurrentWidget(screen)
+            screen.guard_taps()
             screen.activated()
             log.info("ui.screen name=%s", name)
             self.screen_changed.emit(name)

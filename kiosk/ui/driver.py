@@ -82,9 +82,10 @@ class Driver:
         return path
 
     def tap(self, button: Any) -> None:
-        """A finger on ``button``."""
+        """A finger on ``button``, once the screen takes taps (a person looks before tapping)."""
         if not (button.isVisible() and button.isEnabled()):
             raise DemoStepFailed(detail=f"button not available: {button.text()}")
+        self.wait_for("the screen to take taps", self.window.current.ready, 5.0)
         button.click()
         self.pump(0.05)
 
@@ -136,6 +137,14 @@ class Driver:
         self.tap(self.window.current.accept)
         self.wait_state(flow.Done, 10.0)
 
+    def consent(self, who: str) -> None:
+        """Read the notice and the dress rules, and agree."""
+        self.wait_state(flow.Consent)
+        self.shot("consent")
+        self.say(f"{who} reads what is collected, why, for how long and who sees it, and the dress rules; "
+                 "taps 同意")
+        self.tap(self.window.current.agree)
+
     def student(self, student: Any) -> str:
         """A student with a code, from Welcome to Done; the record id."""
         self.wait_state(flow.Welcome)
@@ -156,6 +165,7 @@ class Driver:
         self.shot("confirm")
         self.say("student confirms the masked name, school and student number")
         self.send(flow.ThatsMeTapped())
+        self.consent("student")
         if isinstance(self.state, flow.FeeNotice):
             self.shot("fee")
             self.say("student reads the fee notice and continues")
@@ -189,6 +199,8 @@ class Driver:
         self.type_into(fields["name"], name)
         self.shot("codeless")
         self.send(flow.SubmitTapped())
+        self.wait_state(flow.Consent)
+        self.consent("codeless student")
         self.wait_for("capture", lambda: isinstance(self.state, flow.FeeNotice | flow.Capture) and not self.state.busy)
         if isinstance(self.state, flow.FeeNotice):
             self.send(flow.FeeAcknowledged())
@@ -252,3 +264,37 @@ class Driver:
         self.say(f"status: {view.status if view else self.state.error}"
                  + (f", queue position {view.queue_position}" if view and view.queue_position else ""))
         self.send(flow.BackTapped())
+
+    def later(self, seconds: float) -> None:
+        """The clock jumps ``seconds`` ahead of now (the demo does not wait out a real timeout)."""
+        now = time.monotonic()
+        self.send(flow.Tick(now))
+        self.send(flow.Tick(now + seconds))
+
+    def idle_screens(self, student: Any) -> None:
+        """A student walks away mid-entry: "still there?"; they come back; later the attract screen."""
+        settings = self.state.ctx.settings
+        self.wait_state(flow.Welcome)
+        self.say("another student holds the code up on Welcome and starts typing, then turns away")
+        self.show_code(student.payload)
+        self.wait_state(flow.Verify)
+        self.show_code(None)
+        pad = self.window.current.keypad
+        self.tap(pad.keys[student.last_four[0]])
+        self.later(settings.idle_timeout_s + 1)
+        self.wait_state(flow.StillThere)
+        self.shot("still_there")
+        self.say(f"还在吗？ counts down from {int(settings.still_there_s)} s; the student comes back and taps 继续")
+        self.tap(self.window.current.go_on)
+        self.wait_state(flow.Verify)
+        self.say("what was typed is still there; the student leaves with 返回")
+        self.send(flow.BackTapped())
+        self.send(flow.BackTapped())
+        self.wait_state(flow.Welcome)
+        self.later(settings.attract_after_s + 1)
+        self.wait_state(flow.Attract)
+        self.shot("attract")
+        self.say("nobody at the station: the attract screen shows the steps; a touch brings Welcome back")
+        self.send(flow.ContinueTapped())
+        self.wait_state(flow.Welcome)
+

@@ -31,7 +31,8 @@ SCREEN_OF: dict[type, str] = {
     flow.Confirm: "confirm", flow.FeeNotice: "fee", flow.Capture: "capture", flow.Review: "review",
     flow.Saving: "review", flow.Done: "done", flow.PinEntry: "pin", flow.OperatorMenu: "menu",
     flow.CodelessForm: "codeless", flow.BindTicket: "bind", flow.StationStatus: "station",
-    flow.BatchSetup: "batch", flow.Statistics: "stats",
+    flow.BatchSetup: "batch", flow.Statistics: "stats", flow.Attract: "attract", flow.Consent: "consent",
+    flow.StillThere: "still_there",
 }
 
 
@@ -223,6 +224,7 @@ def build_ui(config: StationConfig, station: Controller, grabber: FrameSlot | No
     lang = Lang(config.station.language)
     window = StationWindow(lang, config.help, kiosk_mode=kiosk_mode)
     for screen in all_screens(lang, mirror=config.portrait.mirror_preview):
+        screen.tap_guard_s = config.flow.tap_guard_s
         window.add_screen(screen)
     if state is None:
         state = flow.initial_state(config.flow, batch, demo_pin=demo_pin)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 #: smallest side of anything a finger must hit (>= 15 mm at ~100 dpi)
 TOUCH_PX = 72
+#: height of a screen's main action (扫码拍照, the shutter): clearly the one to press
+MAIN_PX = 2 * TOUCH_PX
 
 PRIMARY = "#1565c0"
 PRIMARY_DARK = "#0d47a1"
@@ -23,6 +25,44 @@ TEXT = "#1b1f24"
 MUTED = "#5f6b7a"
 GUIDE_OK = "#43a047"
 GUIDE_WAIT = "#ffffff"
+#: a button that cannot be pressed now: still readable (its text may say why, e.g. "no retakes left")
+DISABLED_TEXT = "#4f5b69"
+DISABLED_BACKGROUND = "#e6eaef"
+DISABLED_BORDER = "#7d8896"
+ERROR_BACKGROUND = "#fdecea"
+INFO_BACKGROUND = "#e8f5e9"
+BATCH_LINE = "#dce8f8"
+
+#: every (text, background) pair of the style sheet; WCAG 2 asks 4.5:1 for text (tests check them all)
+TEXT_PAIRS: dict[str, tuple[str, str]] = {
+    "body": (TEXT, BACKGROUND),
+    "card": (TEXT, SURFACE),
+    "sub": (MUTED, BACKGROUND),
+    "sub on card": (MUTED, SURFACE),
+    "help": (MUTED, SURFACE),
+    "big": (PRIMARY_DARK, SURFACE),
+    "title": ("#ffffff", PRIMARY),
+    "batch line": (BATCH_LINE, PRIMARY),
+    "error": (DANGER, ERROR_BACKGROUND),
+    "info": (ACCENT, INFO_BACKGROUND),
+    "button": (PRIMARY, SURFACE),
+    "primary button": ("#ffffff", PRIMARY),
+    "disabled button": (DISABLED_TEXT, DISABLED_BACKGROUND),
+    "status good": (ACCENT, SURFACE),
+    "status bad": (DANGER, SURFACE),
+}
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(text: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    a, b = sorted((_luminance(text), _luminance(background)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
 
 FONT_FAMILIES = '"Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "Source Han Sans SC", sans-serif'
 
@@ -52,27 +92,34 @@ def style_sheet(scale: Scale) -> str:
     #header {{ background: {PRIMARY}; }}
     #header QLabel {{ color: white; }}
     #title {{ font-size: {scale.heading}px; font-weight: bold; color: white; }}
-    #batchLine {{ font-size: {scale.small}px; color: #dce8f8; }}
+    #batchLine {{ font-size: {scale.small}px; color: {BATCH_LINE}; }}
     #footer {{ background: {SURFACE}; border-top: 1px solid #d5dde8; }}
     #help {{ font-size: {scale.small}px; color: {MUTED}; }}
     #heading {{ font-size: {scale.heading}px; font-weight: bold; }}
     #sub {{ color: {MUTED}; }}
     #big {{ font-size: {scale.big}px; font-weight: bold; color: {PRIMARY_DARK}; }}
-    #error {{ background: #fdecea; color: {DANGER}; border: 2px solid {DANGER}; border-radius: 10px;
+    #error {{ background: {ERROR_BACKGROUND}; color: {DANGER}; border: 2px solid {DANGER}; border-radius: 10px;
               padding: 12px; font-weight: bold; }}
-    #info {{ background: #e8f5e9; color: {ACCENT}; border: 2px solid {ACCENT}; border-radius: 10px;
+    #info {{ background: {INFO_BACKGROUND}; color: {ACCENT}; border: 2px solid {ACCENT}; border-radius: 10px;
              padding: 12px; font-weight: bold; }}
     #card {{ background: {SURFACE}; border: 1px solid #d5dde8; border-radius: 14px; }}
+    #stillThere {{ font-size: {scale.big}px; font-weight: bold; color: {PRIMARY_DARK}; }}
+    #countdown {{ font-size: {scale.big * 2}px; font-weight: bold; color: {PRIMARY_DARK}; }}
+    #stepNumber {{ font-size: {scale.big}px; font-weight: bold; color: white; background: {PRIMARY};
+                   border-radius: 12px; min-width: {scale.big * 3 // 2}px; }}
     #hint {{ font-size: {scale.heading}px; font-weight: bold; color: white;
              background: rgba(0, 0, 0, 150); border-radius: 12px; padding: 10px; }}
     QPushButton {{ min-height: {TOUCH_PX}px; min-width: {TOUCH_PX}px; padding: 8px 24px;
                    border-radius: 12px; border: 2px solid {PRIMARY}; background: {SURFACE};
                    color: {PRIMARY}; font-weight: bold; }}
     QPushButton:pressed {{ background: #dbe7f7; }}
-    QPushButton:disabled {{ border-color: #b0bac6; color: #b0bac6; }}
+    QPushButton:disabled {{ border: 2px dashed {DISABLED_BORDER}; color: {DISABLED_TEXT};
+                            background: {DISABLED_BACKGROUND}; }}
     QPushButton[primary="true"] {{ background: {PRIMARY}; color: white; }}
     QPushButton[primary="true"]:pressed {{ background: {PRIMARY_DARK}; }}
-    QPushButton[primary="true"]:disabled {{ background: #b0bac6; color: white; border-color: #b0bac6; }}
+    QPushButton[primary="true"]:disabled {{ background: {DISABLED_BACKGROUND}; color: {DISABLED_TEXT};
+                                           border: 2px dashed {DISABLED_BORDER}; }}
+    QPushButton[main="true"] {{ min-height: {MAIN_PX}px; font-size: {scale.heading}px; border-radius: 18px; }}
     QPushButton[quiet="true"] {{ border: none; background: transparent; text-decoration: underline; }}
     #header QPushButton {{ background: transparent; color: white; border: 2px solid white; }}
     QLineEdit {{ min-height: {TOUCH_PX}px; padding: 4px 12px; border: 2px solid #9fb3c8; border-radius: 10px;

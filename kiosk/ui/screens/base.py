@@ -9,6 +9,8 @@ In portrait the two panes stack; in landscape they sit side by side.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from PyQt5.QtCore import Qt, pyqtSignal
@@ -29,10 +31,17 @@ class Screen(QWidget):
     name = "screen"
     #: strings-table key of the heading
     heading_key = ""
+    #: seconds taps are ignored after this screen comes up: a finger on its way to the previous screen's
+    #: button must not press whatever is here now (set from ``[flow] tap_guard_s``)
+    tap_guard_s = 0.6
+    #: monotonic seconds (tests replace it)
+    clock: Callable[[], float] = staticmethod(time.monotonic)
 
     def __init__(self, lang: Lang, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lang = lang
+        self._quiet_until = 0.0
+        self.dropped_taps = 0
         self.setObjectName(self.name)
         self.heading = self.label(self.heading_key, "heading") if self.heading_key else QLabel()
         self.heading.setObjectName("heading")
@@ -46,6 +55,10 @@ class Screen(QWidget):
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # the banner's space is kept while it is hidden: keys below it never move under a finger
+        policy = self.banner.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.banner.setSizePolicy(policy)
         self.banner.hide()
         # "staff are coming" beside an error that stays on screen (the banner holds one message)
         self.staff_note = self.label("ui.welcome.staff_called", "info")
@@ -85,22 +98,38 @@ class Screen(QWidget):
             self.lang.bind(label, label.setText, key, **params)
         return label
 
-    def button(self, key: str, event: Event | None = None, *, primary: bool = False,
+    def button(self, key: str, event: Event | None = None, *, primary: bool = False, main: bool = False,
                **params: Any) -> QPushButton:
-        """A touch button bound to ``key``; a tap sends ``event``."""
+        """A touch button bound to ``key``; a tap sends ``event``; ``main``: the screen's one big action."""
         button = QPushButton()
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        if primary:
+        if primary or main:
             button.setProperty("primary", True)
+        if main:
+            button.setProperty("main", True)
         self.lang.bind(button, button.setText, key, **params)
         if event is not None:
             button.clicked.connect(lambda _=False: self.send(event))
         return button
 
     def send(self, event: Event) -> None:
-        """Forward what the person did."""
+        """Forward what the person did; a tap while the screen has only just come up is dropped.
+
+        Text typed into a field is never dropped: the field already shows it.
+        """
+        if not isinstance(event, flow.FieldEdited) and not self.ready():
+            self.dropped_taps += 1
+            return
         self.intent.emit(event)
+
+    def ready(self) -> bool:
+        """Whether taps count yet: the guard after the screen came up has passed."""
+        return self.clock() >= self._quiet_until
+
+    def guard_taps(self) -> None:
+        """Ignore taps for ``tap_guard_s`` from now (the screen has just come up)."""
+        self._quiet_until = self.clock() + self.tap_guard_s
 
     # -- what the session calls -------------------------------------------
 
@@ -150,6 +179,16 @@ class Screen(QWidget):
     def set_portrait(self, portrait: bool) -> None:
         """Stack the panes in portrait; side by side in landscape."""
         self.split.setDirection(QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight)
+
+    def resizeEvent(self, event: Any) -> None:
+        """Reserve two lines for the banner at the font the style sheet gives it."""
+        super().resizeEvent(event)
+        self._reserve_banner()
+
+    def _reserve_banner(self) -> None:
+        self.banner.ensurePolished()
+        lines = self.banner.fontMetrics().lineSpacing() * 2
+        self.banner.setMinimumHeight(lines + 32)  # padding and border of #error / #info
 
     def activated(self) -> None:
         """Called when the screen comes up (subclasses: focus, start animations)."""

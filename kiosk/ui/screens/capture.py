@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import QEvent, Qt
 from PyQt5.QtGui import QPixmap
-from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
+from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk import flow
+from kiosk.ui import theme
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.widgets.preview import Preview
 from kiosk.ui.widgets.qr import QrCode
@@ -30,9 +31,10 @@ class CaptureScreen(Screen):
         self.preview.tapped.connect(self._tap)
         self.first.addWidget(self.preview, 1)
         self.split.setStretch(1, 0)
-        self.shutter = self.button("ui.capture.shoot", flow.ShutterTapped(), primary=True)
-        self.shutter.setMinimumHeight(110)
-        self.buttons_row.addWidget(self.button("ui.app.cancel", flow.BackTapped()))
+        self.shutter = self.button("ui.capture.shoot", flow.ShutterTapped(), main=True)
+        self.cancel = self.button("ui.app.cancel", flow.BackTapped())
+        # cancel at the left third on Capture and Review alike, so a tap aimed at it lands on the same intent
+        self.buttons_row.addWidget(self.cancel, 1, Qt.AlignmentFlag.AlignBottom)
         self.buttons_row.addWidget(self.shutter, 2)
         self._hint_key = "ui.capture.waiting"
         self._count = 0
@@ -94,16 +96,31 @@ class ReviewScreen(Screen):
         """Photo, retake and accept."""
         self.photo = QLabel()
         self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.photo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        # the photo takes the room the layout gives it; its pixmap must not ask for more
+        self.photo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.photo.setMinimumSize(240, 320)
+        self.photo.installEventFilter(self)
         self._pixmap = QPixmap()
         self.first.addWidget(self.photo, 1)
         self.retake = self.button("ui.review.retake", flow.RetakeTapped(), left=0)
         self.accept = self.button("ui.review.accept", flow.AcceptTapped(), primary=True)
         self.retry = self.button("ui.review.retry", flow.RetryTapped(), primary=True)
         self.call_staff = self.button("ui.review.call_staff", flow.NoCodeTapped())
-        for button in (self.retake, self.accept, self.call_staff, self.retry):
-            self.buttons_row.addWidget(button)
+        # the costly choices (a retake is spent, the photo is submitted) sit beside the photo, away from
+        # Capture's shutter and cancel: auto-capture may bring this screen up under a finger aimed at those
+        self.second.addStretch(1)
+        for button in (self.accept, self.retry, self.retake, self.call_staff):
+            self.second.addWidget(button)
+        self.retry.hide()
+        self.call_staff.hide()
+        self.second.addStretch(1)
+        self.cancel = self.button("ui.review.cancel", flow.BackTapped())
+        self.buttons_row.addWidget(self.cancel, 1, Qt.AlignmentFlag.AlignBottom)
+        # an empty space as large as Capture's shutter, so that cancel sits exactly where Capture's did
+        where_shutter_was = QWidget()
+        where_shutter_was.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        where_shutter_was.setFixedHeight(theme.MAIN_PX)
+        self.buttons_row.addWidget(where_shutter_was, 2)
         self._jpeg = b""
 
     def show_state(self, state: flow.State) -> None:
@@ -125,6 +142,7 @@ class ReviewScreen(Screen):
             self.lang.bind(self.retake, self.retake.setText, "ui.review.no_retake")
         self.retake.setVisible(not saving)
         self.retake.setEnabled(left > 0)
+        self.cancel.setVisible(not saving)
         self.accept.setVisible(not saving or state.busy)
         self.accept.setEnabled(not saving)
         self.retry.setVisible(failed)
@@ -143,10 +161,11 @@ class ReviewScreen(Screen):
                                      Qt.TransformationMode.SmoothTransformation)
         self.photo.setPixmap(scaled)
 
-    def resizeEvent(self, event: Any) -> None:
-        """Keep the photo as large as fits."""
-        super().resizeEvent(event)
-        self._fit()
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        """Keep the photo as large as fits whenever the layout gives it a new size."""
+        if watched is self.photo and event.type() == QEvent.Type.Resize:
+            self._fit()
+        return super().eventFilter(watched, event)
 
     def reset(self) -> None:
         """No photo of the previous student stays on screen."""

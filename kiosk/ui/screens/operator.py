@@ -7,6 +7,7 @@ from PyQt5.QtWidgets import QFrame, QGridLayout, QLabel, QLineEdit
 
 from kiosk import flow
 from kiosk.text import table
+from kiosk.ui import theme
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.keyed import KeypadScreen
 
@@ -92,11 +93,17 @@ class _TableScreen(Screen):
         self.rows = []
         for i, (key, value, ok) in enumerate(rows):
             name = self.label(key) if key in table() else QLabel(key.rsplit(".", 1)[-1])
-            shown = QLabel(value)
+            text = value
+            if ok is not None:
+                # good or bad said in words and a mark, not by colour alone
+                word = self.lang.t("ui.station.ok" if ok else "ui.station.bad")
+                verdict = ("✓ " if ok else "✗ ") + word
+                text = verdict if value in ("", word) else f"{verdict} · {value}"
+            shown = QLabel(text)
             shown.setWordWrap(True)
             shown.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)  # type: ignore[arg-type]
             if ok is not None:
-                shown.setStyleSheet(f"color: {'#2e7d32' if ok else '#c62828'}; font-weight: bold;")
+                shown.setStyleSheet(f"color: {theme.ACCENT if ok else theme.DANGER}; font-weight: bold;")
             self.grid.addWidget(name, i, 0)
             self.grid.addWidget(shown, i, 1)
             self.rows += [name, shown]

@@ -61,6 +61,9 @@ class StatusScreen(Screen):
         self.start.setVisible(state.code is not None and not state.busy and state.may_start())
         if state.busy and not state.error:
             self.set_info("ui.app.busy")
+        elif state.error and state.error.startswith("flow.status."):
+            # "no photo here yet", "already taken": news about the student's record, not a fault
+            self.set_info(state.error, **flow.message_params(state))
         elif not state.error:
             self.set_info(None)
         if view is None:

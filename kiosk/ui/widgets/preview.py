@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PyQt5.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from kiosk.ui import theme
@@ -103,7 +103,7 @@ class Preview(QWidget):
         if self.message:
             self._paint_banner(painter, self.message, self.height() * 0.45)
         elif self.hint:
-            self._paint_banner(painter, self.hint, self.height() * 0.80)
+            self._paint_banner(painter, self.hint, self.height() * 0.80, bottom=True)
         if self.countdown is not None and self.countdown > 0:
             font = QFont(self.font())
             font.setPixelSize(int(self.height() * 0.25))
@@ -127,18 +127,37 @@ class Preview(QWidget):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawEllipse(oval)
 
-    def _paint_banner(self, painter: QPainter, text: str, y: float) -> None:
+    def banner_font(self) -> QFont:
+        """The font of the hint and message over the picture: large enough to read at arm's length."""
         font = QFont(self.font())
-        font.setPixelSize(max(20, int(self.height() * 0.045)))
+        font.setPixelSize(max(24, int(min(self.height() * 0.045, self.width() * 0.06))))
         font.setBold(True)
-        painter.setFont(font)
+        return font
+
+    def banner_rect(self, text: str, y: float, *, bottom: bool = False) -> QRectF:
+        """Where ``text`` is drawn from ``y`` down: as many lines as it needs, kept inside the picture."""
+        font = self.banner_font()
         margin = self.width() * 0.05
-        box = QRectF(margin, y, self.width() - 2 * margin, font.pixelSize() * 2.2)
+        pad = font.pixelSize() * 0.5
+        width = self.width() - 2 * margin
+        flags = int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap)
+        needed = QFontMetricsF(font).boundingRect(QRectF(0, 0, width - 2 * pad, 10_000), flags, text).height()
+        height = needed + 2 * pad
+        if bottom or y + height > self.height() - margin:
+            y = min(y, self.height() - margin - height)
+        return QRectF(margin, max(0.0, y), width, height)
+
+    def _paint_banner(self, painter: QPainter, text: str, y: float, *, bottom: bool = False) -> None:
+        font = self.banner_font()
+        painter.setFont(font)
+        box = self.banner_rect(text, y, bottom=bottom)
+        pad = font.pixelSize() * 0.5
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(0, 0, 0, 160))
+        painter.setBrush(QColor(0, 0, 0, 170))
         painter.drawRoundedRect(box, 12, 12)
         painter.setPen(QColor("white"))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+        painter.drawText(box.adjusted(pad, pad, -pad, -pad),
+                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
 
     def mousePressEvent(self, event) -> None:
         """A tap on the picture (tap-to-shoot on the capture screen)."""

@@ -42,8 +42,8 @@ def test_good_pose_passes_every_check() -> None:
     analysis = analyse(_scene().render(GOOD))
     assert analysis.ok, analysis.failing()
     names = [c.name for c in analysis.checks]
-    assert names == ["face", "distance", "centre", "tilt", "eyes", "exposure", "lighting", "sharpness",
-                     "background", "background_colour", "clothing"]
+    assert names == ["face", "distance", "centre", "headwear", "yaw", "pitch", "tilt", "eyes", "mouth", "exposure",
+                     "lighting", "sharpness", "background", "backdrop_light", "background_colour", "clothing"]
     assert analysis.first_hint() is None
 
 
@@ -54,9 +54,12 @@ def test_measured_landmarks_match_the_scene() -> None:
     assert analysis.face is not None and analysis.eyes is not None and analysis.head_top is not None
     fx, _fy, fw, _ = truth.face
     assert abs(analysis.face.w - fw) < 0.12 * fw
+    # the face width the photo is framed on is cheek to cheek, not the detection box
+    assert analysis.shape is not None and abs(analysis.shape.width - truth.face_width) < 0.05 * truth.face_width
     assert abs(analysis.face.cx - (fx + fw / 2)) < 0.05 * fw
     for got, want in zip((analysis.eyes.left, analysis.eyes.right), truth.eyes, strict=True):
-        assert abs(got[0] - want[0]) < 0.05 * fw and abs(got[1] - want[1]) < 0.05 * fw
+        # the eyes, not the brows (which sit about 0.12 face widths higher)
+        assert abs(got[0] - want[0]) < 0.03 * fw and abs(got[1] - want[1]) < 0.03 * fw
     assert abs(analysis.head_top - truth.head_top[1]) < 0.04 * fw
 
 
@@ -70,7 +73,7 @@ def test_measured_landmarks_match_the_scene() -> None:
     (Pose(dy=0.08, scale=0.85, roll=9), "tilt", "portrait.hint.straighten"),
     (Pose(dy=0.08, scale=0.85, roll=-10), "tilt", "portrait.hint.straighten"),
     (Pose(dy=0.08, scale=0.85, brightness=0.3), "exposure", "portrait.hint.too_dark"),
-    (Pose(dy=0.08, scale=0.85, brightness=1.8), "exposure", "portrait.hint.too_bright"),
+    (Pose(dy=0.08, scale=0.85, brightness=1.5), "exposure", "portrait.hint.too_bright"),
     (Pose(dy=0.08, scale=0.85, blur=3.0), "sharpness", "portrait.hint.hold_still"),
     (Pose(dy=0.08, scale=0.85, side_light=0.8), "lighting", "portrait.hint.uneven_light"),
     (Pose(dy=0.08, scale=0.85, coat_bgr=(255, 197, 100)), "clothing", "portrait.hint.clothing"),
@@ -98,8 +101,9 @@ def test_tilt_sign_follows_the_roll() -> None:
 
 
 def test_small_roll_and_noise_pass() -> None:
+    # (the packaged astronaut photo is soft already, her face 90 px wide in it: a little blur only)
     for pose in (Pose(dy=0.08, scale=0.85, roll=-2), Pose(dy=0.08, scale=0.85, noise=3.0),
-                 Pose(dy=0.08, scale=0.85, blur=0.8), Pose(dy=0.08, scale=0.85, side_light=0.2),
+                 Pose(dy=0.08, scale=0.85, blur=0.4), Pose(dy=0.08, scale=0.85, side_light=0.2),
                  Pose(dy=0.1, scale=0.7, dx=0.1)):
         analysis = analyse(_scene().render(pose))
         assert analysis.ok, (pose, analysis.failing())
@@ -128,12 +132,18 @@ def test_busy_backdrop_is_not_even_and_head_top_is_not_guessed() -> None:
 def test_shadow_or_gradient_on_the_backdrop_is_not_even(kind: str) -> None:
     frame = _scene().render(GOOD).astype(np.float32)
     if kind == "shadow":
-        frame[:, 700:] *= 0.75  # a shadow over the right of the backdrop
+        frame[:, 590:] *= 0.75  # the head's shadow on the backdrop, beside it inside the crop
     else:
-        frame *= np.linspace(0.75, 1.05, W, dtype=np.float32)[None, :, None]  # light falling off to one side
+        frame *= np.linspace(0.6, 1.05, W, dtype=np.float32)[None, :, None]  # light falling off to one side
     analysis = analyse(np.clip(frame, 0, 255).astype(np.uint8))
-    assert failing(analysis) == {"background"}
-    assert analysis.first_hint() == "portrait.hint.background"
+    assert failing(analysis) == {"backdrop_light"}
+    assert analysis.first_hint() == "portrait.hint.backdrop_shadow"
+
+
+def test_a_shadow_outside_the_crop_does_not_matter() -> None:
+    frame = _scene().render(GOOD).astype(np.float32)
+    frame[:, 800:] *= 0.75  # beyond the photo's right edge
+    assert analyse(np.clip(frame, 0, 255).astype(np.uint8)).ok
 
 
 def test_two_people() -> None:
@@ -156,14 +166,15 @@ def test_face_cut_by_the_frame_edge() -> None:
     assert analysis.first_hint() in ("portrait.hint.no_face", "portrait.hint.move_centre")
 
 
-@pytest.mark.parametrize("pose", [Pose(dy=0.08, scale=0.85, eyes_closed=True),
-                                  Pose(dy=0.08, scale=0.85, glare=0.5), Pose(dy=0.08, scale=0.85, glare=1.0)],
+@pytest.mark.parametrize(("pose", "hint"), [(Pose(dy=0.08, scale=0.85, eyes_closed=True), "portrait.hint.eyes_closed"),
+                                            # a reflection that hides the iris without saturating
+                                            (Pose(dy=0.08, scale=0.85, glare=0.5), "portrait.hint.eyes_closed"),
+                                            (Pose(dy=0.08, scale=0.85, glare=1.0), "portrait.hint.glare")],
                          ids=["closed", "some-glare", "strong-glare"])
-def test_closed_eyes_or_glare_are_not_found(pose: Pose) -> None:
+def test_closed_eyes_or_glare_are_refused_with_their_hint(pose: Pose, hint: str) -> None:
     analysis = analyse(_scene().render(pose))
     assert failing(analysis) == {"eyes"}
-    assert analysis.first_hint() == "portrait.hint.eyes"
-    assert "tilt" not in {c.name for c in analysis.checks}  # not measurable without eyes
+    assert analysis.first_hint() == hint
 
 
 def test_painted_lids_are_closed_eyes() -> None:
@@ -175,8 +186,9 @@ def test_painted_lids_are_closed_eyes() -> None:
     for ex, ey in truth.eyes:  # paint the lids shut, lashes a dark line along their edge
         cv2.ellipse(frame, (int(ex), int(ey)), (int(w * 0.11), int(w * 0.06)), 0, 0, 360, lid, -1)
         cv2.ellipse(frame, (int(ex), int(ey)), (int(w * 0.1), int(w * 0.04)), 0, 20, 160, (40, 40, 50), 2)
-    analysis = analyse(cv2.GaussianBlur(frame, (0, 0), 0.8))
+    analysis = analyse(cv2.GaussianBlur(frame, (0, 0), 0.4))
     assert failing(analysis) == {"eyes"}
+    assert analysis.first_hint() == "portrait.hint.eyes_closed"
 
 
 def test_real_photo_with_a_busy_background() -> None:
@@ -205,7 +217,7 @@ def test_check_json_is_plain() -> None:
 
     analysis = analyse(_scene().render(GOOD))
     data = json.loads(json.dumps(analysis.to_json()))
-    assert data["ok"] is True and len(data["checks"]) == 11
+    assert data["ok"] is True and len(data["checks"]) == 16
     assert all(set(c) == {"name", "passed", "value", "hint", "detail"} for c in data["checks"])
 
 

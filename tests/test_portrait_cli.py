@@ -25,6 +25,7 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "busy": busy.render(Pose(dy=0.08, scale=0.85)),
         "edge": blue.render(Pose(dx=0.4, dy=0.08, scale=0.85)),
         "nobody": blue.render(Pose(present=False)),
+        "capped": blue.render(Pose(dy=0.08, scale=0.85, subject="capped")),
     }
     paths = {}
     for name, frame in out.items():
@@ -73,6 +74,18 @@ def test_a_photo_it_made_is_judged_compliant_again(images: dict[str, Path], tmp_
     code, report = run_json(capsys, str(first), "-o", str(tmp_path / "second.jpg"))
     assert code == 0, report["reasons"]
     assert 50 <= report["head_top_px"] <= 110 and 200 <= report["eye_line_px"] <= 300
+
+
+def test_a_cap_is_refused_unless_the_operator_allows_headwear(images: dict[str, Path], tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = run_json(capsys, str(images["capped"]), "-o", str(tmp_path / "capped.jpg"))
+    assert code == 3 and report["hint"] == "portrait.hint.headwear"
+    assert report["reasons"][0]["key"] == "portrait.hint.headwear" and "免冠" in report["reasons"][0]["zh"]
+    assert not (tmp_path / "capped.jpg").exists()
+    code, report = run_json(capsys, str(images["capped"]), "--allow-headwear", "-o", str(tmp_path / "capped.jpg"))
+    assert code == 0 and report["compliant"] is True
+    headwear = next(c for c in report["checks"] if c["name"] == "headwear")
+    assert headwear["passed"] and headwear["detail"]["allowed"] is True
 
 
 @pytest.mark.parametrize(("name", "reason"), [

@@ -119,7 +119,7 @@ def test_hair_touching_the_frame_top_asks_to_move_down() -> None:
 
 COMPLIANT = [
     ((960, 540), Pose(dy=0.08, scale=0.85), "blue"),
-    ((960, 540), Pose(dy=0.1, scale=0.6, dx=-0.1), "blue"),
+    ((960, 540), Pose(dy=0.1, scale=0.7, dx=-0.1), "blue"),
     ((960, 540), Pose(dy=0.06, scale=1.0, dx=0.12), "blue"),
     ((1280, 720), Pose(dy=0.05), "blue"),
     ((1280, 720), Pose(dy=0.12, scale=0.7, roll=2), "blue"),

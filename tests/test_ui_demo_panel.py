@@ -43,8 +43,13 @@ def test_the_remote_holds_up_codes_moves_the_person_and_pulls_the_cable(qtbot) -
     assert camera.pose.scale < 1.0
     _click(panel, qtbot, bilingual("ui.demo.left"))
     assert camera.pose.dx < 0
+    _click(panel, qtbot, bilingual("ui.demo.cap"))
+    assert camera.pose.subject == "capped"  # the scripted defect: a cap the standard refuses
+    _click(panel, qtbot, bilingual("ui.demo.cap"))
+    assert camera.pose.subject == "astronaut"
+    _click(panel, qtbot, bilingual("ui.demo.cap"))
     _click(panel, qtbot, bilingual("ui.demo.reset"))
-    assert camera.pose.scale == 1.0 and camera.pose.dx == 0.0
+    assert camera.pose.scale == 1.0 and camera.pose.dx == 0.0 and camera.pose.subject == "astronaut"
 
     camera.open()
     _click(panel, qtbot, bilingual("ui.demo.unplug"))

@@ -49,6 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="station config file (kiosk.toml); defaults when omitted")
     p.add_argument("--background", choices=("blue", "white", "grey"),
                    help="backdrop colour to expect (default: [portrait] background of the config)")
+    p.add_argument("--allow-headwear", action="store_true",
+                   help="religious or medical headwear allowed by the operator for this photo (logged)")
 
 
 def read_image(path: Path, min_w: int, min_h: int) -> np.ndarray:
@@ -70,20 +72,21 @@ def read_image(path: Path, min_w: int, min_h: int) -> np.ndarray:
     return image
 
 
-def judge(image: np.ndarray, settings: config.PortraitSection) -> tuple[dict[str, Any], Any]:
-    """The report of ``image`` and the photo (``StandardPhoto`` or None)."""
+def judge(image: np.ndarray, settings: config.PortraitSection, *,
+          allow_headwear: bool = False) -> tuple[dict[str, Any], Any]:
+    """The report of ``image`` and the photo (``StandardPhoto`` or None); ``allow_headwear``: see ``Analyzer``."""
     from kiosk.portrait.analysis import Analyzer
     from kiosk.portrait.standard import FramingError, make_photo
 
     analyzer = Analyzer(settings, frame_guard=0.0)
-    analysis = analyzer.analyse(image)
+    analysis = analyzer.analyse(image, allow_headwear=allow_headwear)
     report: dict[str, Any] = {"width": int(image.shape[1]), "height": int(image.shape[0])}
     report.update(analysis.to_json())
     reasons = [c.hint_key for c in analysis.failing() if c.hint_key]
     photo = None
     if analysis.face is not None:
         try:
-            photo = make_photo(image, analysis, settings, detector=analyzer.detector)
+            photo = make_photo(image, analysis, settings, detector=analyzer.detector, shapes=analyzer.shapes)
         except FramingError as exc:
             if exc.key not in reasons:
                 reasons.append(exc.key)
@@ -135,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning("portrait.bad_input key=%s", exc.key)
         print(exc.bilingual(), file=sys.stderr)
         return EXIT_BAD_INPUT
-    report, photo = judge(image, settings)
+    report, photo = judge(image, settings, allow_headwear=args.allow_headwear)
     if report["compliant"] and photo is not None:
         for path, data in ((args.out, photo.jpeg), (args.original, photo.original_jpeg)):
             if path is None or data is None:

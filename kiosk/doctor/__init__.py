@@ -208,6 +208,9 @@ def check_face(cfg: StationConfig, probes: Probes) -> list[Finding]:
         start = time.perf_counter()
         analysis = Analyzer(cfg.portrait).analyse(frame)
         ms = (time.perf_counter() - start) * 1000
+    except ImportError as exc:
+        # the synthetic portraits come with the demo extra, which a station need not install
+        return [finding("face", WARNING, "doctor.face.no_scene", f"{type(exc).__name__}: {exc}")]
     except Exception as exc:  # noqa: BLE001 - a missing cascade file must become a finding
         log.error("doctor.face_failed error=%s", type(exc).__name__)
         return [finding("face", FATAL, "doctor.face.failed", f"{type(exc).__name__}: {exc}")]

@@ -6,9 +6,11 @@ smoothed over time (``[portrait] smoothing_s``) so that a hint does not
 flicker between frames; ``reset()`` forgets the history when a new person
 steps up. A still (``kiosk portrait``) is one fresh ``Analyzer``'s first frame.
 
-Faces are detected on a copy downscaled to ``detect_width``; eyes and light
-on the face cut from the full frame; the backdrop and the head top on the
-downscaled colour copy.
+Faces are detected on a copy downscaled to ``detect_width``; the 68
+landmarks (eyes, cheek width, pose, eyes and mouth open) and the light on the
+face cut from the full frame; the head top, the crown (headwear) and the
+backdrop on downscaled colour copies, the backdrop only where it will be
+inside the photo's crop.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from kiosk.errors import KioskError
 from kiosk.portrait import background as bg
 from kiosk.portrait.checks import MAX_BACKDROP_GRADIENT, Check, Measures, judge
 from kiosk.portrait.face import Box, Eyes, FaceDetector
-from kiosk.portrait.framing import Landmarks, Plan, plan_crop
-from kiosk.portrait.photometry import FaceLight, eye_glare, face_patch, measure_light
+from kiosk.portrait.framing import OUT_H, OUT_W, Landmarks, Plan, plan_crop
+from kiosk.portrait.headwear import crown_score
+from kiosk.portrait.photometry import FaceLight, FaceLook, face_patch, measure_light, measure_look
+from kiosk.portrait.shape import FaceShape, ShapeMeasures, ShapeModel
 from kiosk.portrait.smoothing import Smoother
 
 log = logging.getLogger(__name__)
@@ -45,10 +49,12 @@ LIVE_FRAME_GUARD = 0.02
 FULL_SCAN_S = 1.0
 #: heads rolled beyond what the frontal cascade sees are searched turned back by this much
 ROLL_RETRY_DEG = 14.0
-#: eyes with more than this share of saturated pixels around the pupil are behind glare
-MAX_GLARE_SHARE = 0.02
+#: the Haar box is about this many times the cheek-to-cheek width (when landmarks are missing)
+BOX_PER_FACE_WIDTH = 1.2
 #: the backdrop's evenness and colour are measured on a copy this wide
 BACKDROP_WIDTH = 160
+#: the crown (headwear) is judged with the face scaled to this width (pixels)
+CROWN_FACE_WIDTH = 90.0
 
 
 class BadFrame(KioskError):
@@ -66,6 +72,7 @@ class Analysis:
     eyes: Eyes | None = None
     head_top: float | None = None
     plan: Plan | None = None
+    shape: ShapeMeasures | None = None
     #: the unsmoothed sharpness of this very frame (auto-capture keeps the sharpest)
     sharpness: float = 0.0
     measures: Measures | None = field(default=None, repr=False)
@@ -96,6 +103,12 @@ class Analysis:
             out["eyes"] = [round(v, 1) for v in (*self.eyes.left, *self.eyes.right)]
         if self.head_top is not None:
             out["head_top"] = round(self.head_top, 1)
+        if self.shape is not None:
+            out["face_width"] = round(self.shape.width, 1)
+        if self.plan is not None and self.plan.crop is not None:
+            crop = self.plan.crop
+            out["photo"] = {"head_top_px": None if crop.head_top_px != crop.head_top_px else round(crop.head_top_px, 1),
+                            "eye_line_px": round(crop.eye_line_px, 1), "face_width_px": round(crop.face_width_px, 1)}
         return out
 
 
@@ -118,12 +131,14 @@ class Analyzer:
         self.settings = settings
         self.frame_guard = frame_guard
         self.detector = FaceDetector()
+        self.shapes = ShapeModel()
         self._reference = bg.reference_lab(settings.background)
         self._smooth = Smoother(settings.smoothing_s, hold_s=0.3)
         self._clock = 0.0
         self._last_raw: Box | None = None  # the face detected in the last frame
         self._last_full = -1e9  # when the whole frame was last searched
         self._tracked = False  # this frame's face came from the fine search around the last
+        self._backdrop_model: bg.Backdrop | None = None  # this frame's backdrop colour
 
     def reset(self) -> None:
         """Forget the smoothing history (a new person, or after a photo)."""
@@ -132,10 +147,13 @@ class Analyzer:
         self._last_full = -1e9
         self._tracked = False
 
-    def analyse(self, frame_bgr: np.ndarray, now: float | None = None) -> Analysis:
+    def analyse(self, frame_bgr: np.ndarray, now: float | None = None, *, allow_headwear: bool = False) -> Analysis:
         """The checks of ``frame_bgr``; ``now`` (seconds, monotonic) keys the smoothing.
 
         Without ``now`` the frame counts as 1/30 s after the previous one.
+        ``allow_headwear``: the operator has allowed religious or medical
+        headwear for this capture; the headwear check is still measured and
+        reported, but passes (the caller audits the decision).
         """
         check_frame(frame_bgr)
         # without a time, one frame at 30 fps after the last one seen
@@ -151,29 +169,41 @@ class Analyzer:
             self._smooth.reset()
             return Analysis([Check("face", False, float(len(faces)), "portrait.hint.one_person")],
                             measures=Measures(w, h, len(faces)))
-        raw_face, eyes, gray, (ox, oy) = self._measure_face(frame_bgr, faces[0], now) if faces else (
+        raw_face, shape, gray, (ox, oy) = self._measure_face(frame_bgr, faces[0], now) if faces else (
             None, None, None, (0, 0))
         face = self._track_face(raw_face, now)
         if face is None:
             return Analysis([Check("face", False, 0.0, "portrait.hint.no_face")], measures=Measures(w, h, 0))
-        eyes = self._track_eyes(eyes, now)
+        eyes = self._track_eyes(shape.eyes if shape is not None else None, now)
+        geometry = self._track("shape", ShapeMeasures.of(shape) if shape is not None else None, ShapeMeasures, now)
         # a face held over a missed detection is not measured again: the
         # pixels where it was may be anything now; the last measures stand
         held = gray is None
-        raw_light = None
+        raw_light = raw_look = None
         if gray is not None:
             patch = face_patch(gray, _moved(face, -ox, -oy))
             raw_light = measure_light(patch) if patch is not None else None
+            if shape is not None:
+                raw_look = measure_look(gray, shape.points - (ox, oy))
         light = self._track("light", raw_light, FaceLight, now)
-        top, bd, clothing = self._backdrop(small, k, face, held, now)
-        plan = plan_crop(w, h, landmarks(face, eyes, top), self.settings.max_upscale, self.frame_guard)
-        m = Measures(w, h, 1, face, eyes, top, top is not None, light, bd, clothing, plan)
-        return Analysis(judge(m, self.settings.tilt_max_deg), face, eyes, top, plan,
-                        raw_light.sharpness if raw_light else 0.0, m)
+        look = self._track("look", raw_look, FaceLook, now)
+        top, crown = self._head(frame_bgr, small, k, face, shape=shape, held=held, now=now)
+        plan = plan_crop(w, h, landmarks(face, eyes, top, geometry), self.settings.max_upscale, self.frame_guard)
+        bd, clothing = self._backdrop(small, k, face, top=top, geometry=geometry, plan=plan, held=held, now=now)
+        if bd is not None and bd.gradient > MAX_BACKDROP_GRADIENT:
+            # on a busy backdrop the first "non-backdrop" pixel is anything
+            top = None
+            plan = plan_crop(w, h, landmarks(face, eyes, None, geometry), self.settings.max_upscale,
+                             self.frame_guard)
+        m = Measures(w, h, 1, face, eyes, top, top is not None, light, bd, clothing, plan, geometry, look, crown)
+        if allow_headwear:
+            log.info("portrait.headwear_allowed crown=%s", None if crown is None else round(crown, 3))
+        return Analysis(judge(m, self.settings.tilt_max_deg, allow_headwear=allow_headwear), face, eyes, top, plan,
+                        geometry, raw_light.sharpness if raw_light else 0.0, m)
 
     def _measure_face(self, frame: np.ndarray, found: Box,
-                      now: float) -> tuple[Box, Eyes | None, np.ndarray, tuple[int, int]]:
-        """The face measured finely, its eyes (None if unseen), and the gray region cut around it."""
+                      now: float) -> tuple[Box, FaceShape | None, np.ndarray, tuple[int, int]]:
+        """The face measured finely, its landmarks (frame pixels), and the gray region cut around it."""
         region, (ox, oy) = _face_region(frame, found)
         gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
         local = _moved(found, -ox, -oy)
@@ -181,48 +211,77 @@ class Analyzer:
         # already; a face from the whole-frame search needs the fine measure
         fine = local if self._tracked else self.detector.refine(gray, local)
         self._last_raw = _moved(fine, ox, oy)
-        last = self._smooth.peek("eyes", now)
-        near = Eyes((last[0] - ox, last[1] - oy), (last[2] - ox, last[3] - oy)) if last else None
-        eyes = self.detector.eyes(gray, fine, near)
-        if eyes is not None:
-            glare = eye_glare(gray, (eyes.left, eyes.right), fine.w)
-            # glare is local: a face bright all over is the exposure's fault
-            face_bright = float((gray[round(fine.y):round(fine.y + fine.h),
-                                      round(fine.x):round(fine.x + fine.w)] > 247).mean())
-            if glare > MAX_GLARE_SHARE and glare > 3 * face_bright:
-                eyes = None  # the pupils are not really seen: as good as not found
-        if eyes is not None:
-            eyes = Eyes((eyes.left[0] + ox, eyes.left[1] + oy), (eyes.right[0] + ox, eyes.right[1] + oy))
-        return self._last_raw, eyes, gray, (ox, oy)
+        shape = self.shapes.shape(gray, fine)
+        # the landmark model places 68 points in any box; points far outside
+        # it mean there was no face to place them on
+        if not _plausible(shape, fine):
+            return self._last_raw, None, gray, (ox, oy)
+        return self._last_raw, shape.moved(ox, oy), gray, (ox, oy)
 
-    def _backdrop(self, small: np.ndarray, k: float, face: Box, held: bool,
-                  now: float) -> tuple[float | None, bg.BackdropMeasures | None, float | None]:
-        """Head top, backdrop measures and clothing share (smoothed) around ``face``."""
-        top_raw = bd_raw = clothing_raw = None
+    def _head(self, frame: np.ndarray, small: np.ndarray, k: float, face: Box, *, shape: FaceShape | None,
+              held: bool,
+              now: float) -> tuple[float | None, float | None]:
+        """Head top (frame pixels) and crown score (headwear), smoothed."""
+        top_raw = crown_raw = None
+        backdrop = None
         if not held:
             h, w = small.shape[:2]
             kt = min(1.0, BACKDROP_WIDTH / (w / k))
             tiny = cv2.resize(small, (max(1, round(w / k * kt)), max(1, round(h / k * kt))),
                               interpolation=cv2.INTER_AREA)
-            tiny_lab = bg.to_lab(tiny)
-            backdrop = bg.estimate_backdrop(tiny_lab)
+            backdrop = bg.estimate_backdrop(bg.to_lab(tiny))
             # the head top wants the finer copy, but only the columns over the face
             x0 = max(0, int((face.cx - face.w * 0.3) * k))
             x1 = min(w, int((face.cx + face.w * 0.3) * k) + 1)
             y1 = min(h, int((face.y + face.h * 0.3) * k) + 1)
             band = bg.distance_map(bg.to_lab(small[:y1, x0:x1]), backdrop)
             top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
-            mask = bg.backdrop_mask(tiny_lab.shape[:2], face, top_raw, kt)
-            bd_raw = bg.measure_backdrop(tiny_lab, mask, self._reference)
-            clothing_raw = bg.clothing_share(tiny_lab, face, backdrop.lab, kt)
+            if shape is not None:
+                crown_raw = self._crown(frame, shape, top_raw, backdrop)
+        self._backdrop_model = backdrop
         top_t = self._smooth.update("head_top", None if top_raw is None else (top_raw,), now)
+        crown_t = self._smooth.update("crown", None if crown_raw is None else (crown_raw,), now)
+        return (top_t[0] if top_t else None), (crown_t[0] if crown_t else None)
+
+    @staticmethod
+    def _crown(frame: np.ndarray, shape: FaceShape, top: float | None, backdrop: bg.Backdrop) -> float | None:
+        """The crown score on the head cut from the frame, scaled to ``CROWN_FACE_WIDTH``."""
+        k = min(1.0, CROWN_FACE_WIDTH / max(1.0, shape.width))
+        pts = shape.points
+        h, w = frame.shape[:2]
+        x0, x1 = max(0, int(pts[:, 0].min() - 0.3 * shape.width)), min(w, int(pts[:, 0].max() + 0.3 * shape.width) + 1)
+        y0 = max(0, int((top if top is not None else pts[:, 1].min() - shape.width) - 2))
+        y1 = min(h, int(pts[36:48, 1].max()) + 2)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        region = cv2.resize(frame[y0:y1, x0:x1], (max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k))),
+                            interpolation=cv2.INTER_AREA)
+        local = (pts - (x0, y0)) * k
+        return crown_score(bg.to_lab(region), local, None if top is None else (top - y0) * k, backdrop.lab)
+
+    def _backdrop(self, small: np.ndarray, k: float, face: Box, *, top: float | None,
+                  geometry: ShapeMeasures | None, plan: Plan, held: bool,
+                  now: float) -> tuple[bg.BackdropMeasures | None, float | None]:
+        """Backdrop measures inside the photo's crop, and the clothing share (smoothed)."""
+        bd_raw = clothing_raw = None
+        backdrop = self._backdrop_model
+        if not held and backdrop is not None:
+            h, w = small.shape[:2]
+            kt = min(1.0, BACKDROP_WIDTH / (w / k))
+            tiny = cv2.resize(small, (max(1, round(w / k * kt)), max(1, round(h / k * kt))),
+                              interpolation=cv2.INTER_AREA)
+            tiny_lab = bg.to_lab(tiny)
+            width = geometry.width if geometry is not None else face.w / BOX_PER_FACE_WIDTH
+            cx = geometry.centre_x if geometry is not None else face.cx
+            chin = geometry.chin_y if geometry is not None else face.y + face.h
+            crop = _photo_region(plan, cx, face, width)
+            head = bg.Head(cx, top if top is not None else face.y - 0.2 * face.h, chin, width)
+            mask = bg.backdrop_mask(tiny_lab.shape[:2], head, crop, kt)
+            bd_raw = bg.measure_backdrop(tiny_lab, mask, self._reference, backdrop)
+            clothing_raw = bg.clothing_share(tiny_lab, face, backdrop.lab, kt)
         bd = self._track("backdrop", bd_raw, bg.BackdropMeasures, now)
         clothing_t = self._smooth.update("clothing", None if clothing_raw is None else (clothing_raw,), now)
-        top = top_t[0] if top_t is not None else None
-        if bd is not None and bd.gradient > MAX_BACKDROP_GRADIENT:
-            # on a busy backdrop the first "non-backdrop" pixel is anything
-            top = None
-        return top, bd, clothing_t[0] if clothing_t else None
+        return bd, clothing_t[0] if clothing_t else None
 
     def _find_faces(self, small_gray: np.ndarray, k: float, now: float) -> list[Box]:
         """Faces of this frame: near the last one, or in the whole frame now and then."""
@@ -274,15 +333,38 @@ class Analyzer:
         if got is None:
             return None
         if cls is bg.BackdropMeasures:
-            return bg.BackdropMeasures(got[0], got[1], got[2], got[3], (got[4], got[5], got[6]))
+            return bg.BackdropMeasures(got[0], got[1], got[2], got[3], got[4], (got[5], got[6], got[7]))
         return cls(*got)
 
 
-def landmarks(face: Box, eyes: Eyes | None, head_top: float | None) -> Landmarks:
-    """What the crop plan needs, from a face, its eyes (if found) and the head top."""
-    if eyes is not None:
-        return Landmarks(face.w, eyes.centre_x, eyes.line_y, head_top)
-    return Landmarks(face.w, face.cx, face.y + 0.4 * face.h, head_top)
+def landmarks(face: Box, eyes: Eyes | None, head_top: float | None,
+              shape: ShapeMeasures | None = None) -> Landmarks:
+    """What the crop plan needs, from a face, its eyes and width (landmarks, if found) and the head top.
+
+    The face width is the cheek-to-cheek width of the landmarks; without
+    them, the Haar box's width divided by how much wider it is measured to be.
+    """
+    width = shape.width if shape is not None else face.w / BOX_PER_FACE_WIDTH
+    cx = shape.centre_x if shape is not None else face.cx
+    eye_y = eyes.line_y if eyes is not None else face.y + 0.4 * face.h
+    return Landmarks(width, cx, eye_y, head_top)
+
+
+def _plausible(shape: FaceShape, box: Box) -> bool:
+    """Landmarks that fit the box they were placed in: a real face, not noise."""
+    width = shape.width
+    return 0.55 * box.w <= width <= 1.2 * box.w and abs(shape.centre_x - box.cx) < 0.25 * box.w
+
+
+def _photo_region(plan: Plan, cx: float, face: Box, width: float) -> tuple[float, float, float, float]:
+    """The rectangle the photo will be cut from (x, y, w, h), or the usual one around the face."""
+    if plan.crop is not None:
+        return plan.crop.x, plan.crop.y, plan.crop.w, plan.crop.h
+    # no crop yet (the person is still moving into place): the photo's
+    # proportions at the middle of the face-width band
+    scale = 240.0 / width
+    cw, ch = OUT_W / scale, OUT_H / scale
+    return cx - cw / 2, face.y + 0.4 * face.h - 250.0 / scale, cw, ch
 
 
 def _face_region(frame: np.ndarray, face: Box) -> tuple[np.ndarray, tuple[int, int]]:

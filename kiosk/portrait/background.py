@@ -103,58 +103,82 @@ def head_top(dist: np.ndarray, face: Box, backdrop: Backdrop, k: float = 1.0) ->
 
 @dataclass(frozen=True)
 class BackdropMeasures:
-    """The backdrop around a person: evenness and colour."""
+    """The backdrop around the head inside the photo's crop: clean, evenly lit, the right colour."""
 
-    gradient: float  # mean Lab gradient magnitude per pixel in the backdrop
-    spread: float  # L range between the backdrop's regions (shadows, gradients)
+    gradient: float  # mean Lab gradient magnitude per pixel (texture: patterned walls, posters)
+    spread: float  # L range (5th-95th percentile, smoothed) across it: a shadow, a light gradient
+    foreign: float  # share of it unlike the backdrop's colour: objects, another person
     colour_delta_ab: float  # chroma distance to the batch's reference colour
     colour_delta_l: float  # lightness distance to the batch's reference colour
     lab: tuple[float, float, float]
 
 
-def backdrop_mask(shape: tuple[int, int], face: Box, top: float | None, k: float) -> np.ndarray:
-    """Pixels of an image ``k`` times the frame that are backdrop: above the head and beside it."""
+@dataclass(frozen=True)
+class Head:
+    """Where the head is, for cutting it out of the backdrop (frame pixels)."""
+
+    cx: float
+    top: float
+    chin: float
+    width: float  # cheek to cheek
+
+
+#: the head (with hair) is taken as a rounded box this many face widths wide (full hair
+#: reaches 1.7)
+HEAD_WIDTH = 1.9
+#: a backdrop pixel this far from the backdrop colour (Lab, lightness at half weight: a
+#: shadow is darker backdrop, not an object) is something else in front of it
+FOREIGN_DISTANCE = 18.0
+
+
+def backdrop_mask(shape: tuple[int, int], head: Head, crop: tuple[float, float, float, float],
+                  k: float) -> np.ndarray:
+    """Pixels of an image ``k`` times the frame that are backdrop inside ``crop`` (x, y, w, h).
+
+    Above the head, and beside it down to the eyes' height (below, long hair
+    and the shoulders begin); the head is a rounded box around the face a
+    little wider than the hair usually reaches.
+    """
     h, w = shape
-    mask = np.zeros((h, w), dtype=bool)
-    head = top if top is not None else face.y - face.h * 0.6
-    band = round((head - face.h * 0.08) * k)
-    if band > 1:
-        mask[:band, :] = True
-    side_bottom = min(h, round((face.y + face.h * 0.5) * k))
-    left = round((face.x - face.w * 0.45) * k)
-    right = round((face.x + face.w * 1.45) * k)
-    if left > 1:
-        mask[:side_bottom, :left] = True
-    if right < w - 1:
-        mask[:side_bottom, right:] = True
-    return mask
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs, ys = xs / k, ys / k
+    x0, y0, cw, ch = crop
+    inside = (xs >= x0) & (xs < x0 + cw) & (ys >= y0) & (ys < y0 + ch)
+    eye_y = head.top + 0.55 * (head.chin - head.top)
+    cy = (head.top + head.chin) / 2
+    ry = (head.chin - head.top) / 2 + 0.08 * head.width
+    rx = HEAD_WIDTH * head.width / 2
+    # a rounded box (a superellipse) rather than an ellipse: hair fills the crown's corners
+    out_of_head = ((xs - head.cx) / rx) ** 4 + ((ys - cy) / ry) ** 4 > 1.0
+    above = ys < head.top - 0.06 * head.width
+    return inside & (above | (out_of_head & (ys < eye_y)))
 
 
-def measure_backdrop(lab: np.ndarray, mask: np.ndarray,
-                     reference: tuple[float, float, float]) -> BackdropMeasures | None:
-    """Evenness and colour of the masked backdrop of a Lab image; None if too little is visible."""
-    if mask.sum() < 0.04 * mask.size:
+def measure_backdrop(lab: np.ndarray, mask: np.ndarray, reference: tuple[float, float, float],
+                     backdrop: Backdrop) -> BackdropMeasures | None:
+    """Texture, light spread, foreign share and colour of the masked backdrop of a Lab image.
+
+    None when too little of it is visible to judge.
+    """
+    if mask.sum() < 0.02 * mask.size:
         return None
     gx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3)
     grad = np.sqrt((gx * gx + gy * gy).sum(axis=2)) / 8.0
     # the mask's own edge touches the person; keep a margin away from it
     inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    if inner.sum() < 0.02 * mask.size:
+    if inner.sum() < 0.01 * mask.size:
         inner = mask
     gradient = float(grad[inner].mean())
-    means = []
-    h, w = mask.shape
-    for ys in (slice(0, h // 2), slice(h // 2, h)):
-        for xs in (slice(0, w // 3), slice(w // 3, 2 * w // 3), slice(2 * w // 3, w)):
-            cell = inner[ys, xs]
-            if cell.sum() >= 0.05 * cell.size:
-                means.append(float(lab[ys, xs, 0][cell].mean()))
-    spread = max(means) - min(means) if len(means) >= 2 else 0.0
-    mean = lab[inner].mean(axis=0)
+    light = cv2.blur(lab[..., 0], (5, 5))[inner]
+    spread = float(np.percentile(light, 95) - np.percentile(light, 5))
+    weighted = (lab - np.array(backdrop.lab, np.float32)) * np.array([0.5, 1.0, 1.0], np.float32)
+    far = np.linalg.norm(weighted, axis=2) > max(FOREIGN_DISTANCE, 2.0 * backdrop.noise)
+    foreign = float(far[inner].mean())
+    mean = np.median(lab[inner], axis=0)
     d_ab = float(np.hypot(mean[1] - reference[1], mean[2] - reference[2]))
     d_l = float(abs(mean[0] - reference[0]))
-    return BackdropMeasures(gradient, spread, d_ab, d_l, (float(mean[0]), float(mean[1]), float(mean[2])))
+    return BackdropMeasures(gradient, spread, foreign, d_ab, d_l, (float(mean[0]), float(mean[1]), float(mean[2])))
 
 
 def clothing_share(lab: np.ndarray, face: Box, backdrop_lab: tuple[float, float, float], k: float) -> float | None:

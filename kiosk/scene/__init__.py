@@ -3,15 +3,17 @@
 The demo camera and the tests need frames that behave like a person standing
 in front of the station: a real face (so OpenCV's detectors find it), real
 hair against an even backdrop (so the head top can be found), shoulders, and
-on request a phone held up with a QR code. The portrait is matplotlib's
-``grace_hopper.jpg`` sample, which ships with an installed package; it is cut
-out from its own background once per process with ``cv2.grabCut`` and then
+on request a phone held up with a QR code. The portraits ship with packages
+the demo installs (``cutout.SUBJECTS``): scikit-image's bareheaded
+``astronaut`` by default, matplotlib's ``grace_hopper`` in a naval cap with
+``Pose(subject="capped")`` (a photo the standard refuses). Each is cut out
+from its own background once per process with ``cv2.grabCut`` and then
 scaled, moved, rotated and relit per frame.
 
 Coordinates: ``Pose.dx``/``dy`` are fractions of the frame's width/height
 (positive = right/down, as the camera sees it); ``scale`` is relative to the
-default size, at which the detected face is about 22.5 % of the frame width
-with the eyes at 39 % of the frame height, so a 1280x720 frame crops to the
+default size, at which the face (cheek to cheek) is 18 % of the frame
+width with the eyes at 42 % of the frame height, so a 1280x720 frame crops to the
 学历照片 standard. ``roll`` is in degrees, counter-clockwise in the image.
 
 Variants for tests:
@@ -41,17 +43,17 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from kiosk.scene.cutout import SRC_CHIN, SRC_EYES, SRC_FACE, SRC_HEAD_TOP, cutout, portrait_path
+from kiosk.scene.cutout import DEFAULT_SUBJECT, SUBJECTS, Subject, cutout, portrait_path
 from kiosk.scene.props import BACKGROUND_CHOICES, BACKGROUNDS, backdrop, phone_sprite, qr_image
 
 __all__ = [
-    "BACKGROUNDS", "BACKGROUND_CHOICES", "EYE_LINE_FRACTION", "FACE_WIDTH_FRACTION", "Landmarks", "Pose", "Scene",
-    "natural_motion", "portrait_path", "qr_image",
+    "BACKGROUNDS", "BACKGROUND_CHOICES", "EYE_LINE_FRACTION", "FACE_WIDTH_FRACTION", "SUBJECTS", "Landmarks", "Pose",
+    "Scene", "natural_motion", "portrait_path", "qr_image",
 ]
 
 # Default framing, as fractions of the frame.
-FACE_WIDTH_FRACTION = 0.225
-EYE_LINE_FRACTION = 0.39
+FACE_WIDTH_FRACTION = 0.18
+EYE_LINE_FRACTION = 0.42
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Pose:
     noise: float = 0.0  # sensor noise sigma in grey levels, seeded by t
     eyes_closed: bool = False  # lids painted over both eyes
     glare: float = 0.0  # 0..1: a bright reflection on each lens
+    subject: str = DEFAULT_SUBJECT  # which packaged portrait (a key of ``SUBJECTS``)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Landmarks:
     """Ground truth of a rendered person, in frame pixels."""
 
     face: tuple[float, float, float, float]  # x, y, w, h (the frontal-face box)
+    face_width: float  # cheek to cheek, what the standard's face width means
     eyes: tuple[tuple[float, float], tuple[float, float]]  # image-left eye, image-right eye
     head_top: tuple[float, float]
     chin: tuple[float, float]
@@ -118,14 +122,17 @@ class Scene:
 
     def _matrix(self, pose: Pose) -> np.ndarray:
         """2x3 affine map from source-portrait pixels to frame pixels."""
-        s = FACE_WIDTH_FRACTION * self.width / SRC_FACE[2] * pose.scale
-        ex = (SRC_EYES[0][0] + SRC_EYES[1][0]) / 2
-        ey = (SRC_EYES[0][1] + SRC_EYES[1][1]) / 2
-        fx = SRC_FACE[0] + SRC_FACE[2] / 2
+        sub = _subject(pose)
+        s = FACE_WIDTH_FRACTION * self.width / sub.face_width * pose.scale
+        ex = (sub.eyes[0][0] + sub.eyes[1][0]) / 2
+        ey = (sub.eyes[0][1] + sub.eyes[1][1]) / 2
+        fx = sub.face[0] + sub.face[2] / 2
         # Face centre goes to the frame centre (+dx), eye line to 39 % (+dy).
         tx = self.width * (0.5 + pose.dx) - s * (fx - ex)
         ty = self.height * (EYE_LINE_FRACTION + pose.dy)
-        rot = cv2.getRotationMatrix2D((ex, ey), pose.roll, s)
+        # the subject's own eye line is levelled first: roll 0 is a level head
+        (lx, ly), (rx, ry) = sub.eyes
+        rot = cv2.getRotationMatrix2D((ex, ey), pose.roll + math.degrees(math.atan2(ry - ly, rx - lx)), s)
         rot[0, 2] += tx - ex
         rot[1, 2] += ty - ey
         return rot
@@ -141,14 +148,16 @@ class Scene:
                 px = self.width - 1 - px
             return (px, py)
 
-        fx, fy, fw, fh = SRC_FACE
+        sub = _subject(pose)
+        fx, fy, fw, fh = sub.face
         cx, cy = at(fx + fw / 2, fy + fh / 2)
-        w = fw * FACE_WIDTH_FRACTION * self.width / SRC_FACE[2] * pose.scale
-        eyes = (at(*SRC_EYES[0]), at(*SRC_EYES[1]))
+        k = FACE_WIDTH_FRACTION * self.width / sub.face_width * pose.scale
+        w = fw * k
+        eyes = (at(*sub.eyes[0]), at(*sub.eyes[1]))
         if pose.mirrored:
             eyes = (eyes[1], eyes[0])
-        return Landmarks(face=(cx - w / 2, cy - w / 2, w, w), eyes=eyes,
-                         head_top=at(*SRC_HEAD_TOP), chin=at(*SRC_CHIN))
+        return Landmarks(face=(cx - w / 2, cy - w / 2, w, w), face_width=sub.face_width * k, eyes=eyes,
+                         head_top=at(*sub.head_top), chin=at(*sub.chin))
 
     # -- rendering ----------------------------------------------------------
 
@@ -188,7 +197,7 @@ class Scene:
         return out
 
     def _composite_person(self, frame: np.ndarray, pose: Pose) -> np.ndarray:
-        cut = cutout()
+        cut = cutout(_subject(pose).name)
         m = self._matrix(pose).copy()
         # Matrix maps source pixels; the cutout is padded, so shift by its offset.
         ox, oy = cut.offset
@@ -218,9 +227,10 @@ class Scene:
     def _paint_eyes(self, frame: np.ndarray, pose: Pose, skin: tuple[float, float, float]) -> None:
         """Closed lids and/or a lens reflection over each eye, in place."""
         m = self._matrix(pose)
-        w = FACE_WIDTH_FRACTION * self.width * pose.scale
+        sub = _subject(pose)
+        w = FACE_WIDTH_FRACTION * self.width * pose.scale * sub.face[2] / sub.face_width  # the face box
         reach = round(0.12 * w) + 2
-        for sx, sy in SRC_EYES:
+        for sx, sy in _subject(pose).eyes:
             ex = float(m[0, 0] * sx + m[0, 1] * sy + m[0, 2])
             ey = float(m[1, 0] * sx + m[1, 1] * sy + m[1, 2])
             x0, y0 = max(0, round(ex) - reach), max(0, round(ey) - reach)
@@ -273,3 +283,11 @@ class Scene:
         alpha = cv2.warpAffine(mask, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         roi = frame[y0:y1, x0:x1]
         roi += (warped - roi) * alpha[..., None]
+
+
+def _subject(pose: Pose) -> Subject:
+    """The packaged portrait ``pose`` shows."""
+    try:
+        return SUBJECTS[pose.subject]
+    except KeyError:
+        raise ValueError(f"subject must be one of {sorted(SUBJECTS)}, not {pose.subject!r}") from None

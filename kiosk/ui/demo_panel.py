@@ -44,6 +44,8 @@ class DemoPanel(QWidget):
             ("ui.demo.tilt", lambda p: {"roll": p.roll + 6.0}),
             ("ui.demo.darker", lambda p: {"brightness": p.brightness * 0.6}),
             ("ui.demo.away", lambda p: {"present": not p.present}),
+            # the capped portrait: a photo the standard refuses (not bareheaded)
+            ("ui.demo.cap", lambda p: {"subject": "astronaut" if p.subject == "capped" else "capped"}),
             ("ui.demo.reset", lambda p: dict(vars(Pose()))),
         ]
         for i, (key, change) in enumerate(moves):

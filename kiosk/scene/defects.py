@@ -1,0 +1,117 @@
+"""Defects drawn onto a rendered person: what a reviewer refuses at a glance.
+
+Each takes the frame and the person's ground truth (``Scene.landmarks``) and
+draws in place (``warp_face`` returns a new frame). They serve the
+evaluation (``scripts/eval_portrait.py``) and the tests that pin each check.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+if TYPE_CHECKING:
+    from kiosk.scene import Landmarks
+
+
+def hat(frame: np.ndarray, m: Landmarks, rng: np.random.Generator) -> None:
+    """A cap (dome and brim) or a beanie (dome and folded band) drawn over the crown, in place."""
+    colour = [(40, 40, 200), (30, 30, 30), (90, 40, 20), (235, 235, 235), (40, 140, 40)][int(rng.integers(5))]
+    fw = m.face_width
+    cx = (m.eyes[0][0] + m.eyes[1][0]) / 2
+    eye_y = (m.eyes[0][1] + m.eyes[1][1]) / 2
+    brim_y = eye_y - 0.42 * fw
+    top = m.head_top[1] - 0.08 * fw
+    axes = (round(0.82 * fw), round(max(4.0, brim_y - top)))
+    cv2.ellipse(frame, (round(cx), round(brim_y)), axes, 0, 180, 360, colour, -1, cv2.LINE_AA)
+    if rng.random() < 0.6:  # a cap's brim; else a beanie's folded band
+        cv2.ellipse(frame, (round(cx), round(brim_y)), (round(0.75 * fw), round(0.1 * fw)), 0, 0, 180, colour, -1,
+                    cv2.LINE_AA)
+    else:
+        band = tuple(int(c * 0.7) for c in colour)
+        cv2.rectangle(frame, (round(cx - 0.82 * fw), round(brim_y - 0.14 * fw)), (round(cx + 0.82 * fw), round(brim_y)),
+                      band, -1)
+
+
+def clutter(frame: np.ndarray, m: Landmarks, rng: np.random.Generator, kind: int | None = None) -> None:
+    """Beside the head, inside the photo's crop: a poster (0), a flagpole (1) or another person's shoulder (2)."""
+    fw = m.face_width
+    cx = (m.eyes[0][0] + m.eyes[1][0]) / 2
+    eye_y = (m.eyes[0][1] + m.eyes[1][1]) / 2
+    side = 1 if rng.random() < 0.5 else -1
+    kind = int(rng.integers(3)) if kind is None else kind
+    if kind == 0:  # a poster beside the head
+        x0 = round(cx + side * 0.85 * fw)
+        x1 = x0 + side * round(0.45 * fw)
+        y0, y1 = round(eye_y - 0.9 * fw), round(eye_y - 0.1 * fw)
+        cv2.rectangle(frame, (min(x0, x1), y0), (max(x0, x1), y1), (60, 180, 230), -1)
+        for k in range(4):
+            yk = y0 + 10 + k * max(4, (y1 - y0) // 5)
+            cv2.line(frame, (min(x0, x1) + 5, yk), (max(x0, x1) - 5, yk), (20, 20, 120), 3)
+    elif kind == 1:  # a flagpole
+        x = round(cx + side * float(rng.uniform(0.9, 1.02)) * fw)
+        cv2.rectangle(frame, (x - 4, 0), (x + 4, round(eye_y + fw)), (40, 160, 200), -1)
+    else:  # another person's shoulder and head edge coming in from the side
+        cv2.ellipse(frame, (round(cx + side * 1.75 * fw), round(eye_y + 0.2 * fw)), (round(0.9 * fw), round(1.1 * fw)),
+                    0, 0, 360, (70, 60, 50), -1, cv2.LINE_AA)
+
+
+def shadow(frame: np.ndarray, m: Landmarks, rng: np.random.Generator) -> None:
+    """The head's shadow on the backdrop beside it (the backdrop 30 % darker there), in place."""
+    fw = m.face_width
+    cx = (m.eyes[0][0] + m.eyes[1][0]) / 2 + (1 if rng.random() < 0.5 else -1) * 0.75 * fw
+    cy = (m.eyes[0][1] + m.eyes[1][1]) / 2 - 0.3 * fw
+    shade: np.ndarray = np.zeros(frame.shape[:2], np.float32)
+    cv2.ellipse(shade, (round(cx), round(cy)), (round(0.8 * fw), round(1.0 * fw)), 0, 0, 360, 1.0, -1)
+    shade = cv2.GaussianBlur(shade, (0, 0), 0.1 * fw)
+    # only the backdrop darkens (the shadow falls behind the person)
+    backdrop: np.ndarray = np.median(frame[:40, :40].reshape(-1, 3), axis=0)
+    on_backdrop = (np.abs(frame.astype(np.float32) - backdrop).sum(axis=2) < 40).astype(np.float32)
+    gain = 1.0 - 0.3 * shade * on_backdrop
+    frame[:] = np.clip(frame * gain[..., None], 0, 255).astype(np.uint8)
+
+
+def warp_face(frame: np.ndarray, m: Landmarks, dx: float, dy: float) -> np.ndarray:
+    """The nose (and for ``dx`` the middle of the face) moved by (dx, dy) face widths against the outline.
+
+    An approximation of a turned (dx) or tipped (dy) head: the landmarks move
+    as they would (the nose tip, standing out of the face, moves most), the
+    shading and the hidden side of the face do not.
+    """
+    fw = m.face_width
+    cx = (m.eyes[0][0] + m.eyes[1][0]) / 2
+    eye_y = (m.eyes[0][1] + m.eyes[1][1]) / 2
+    nose_y = eye_y + 0.45 * (m.chin[1] - eye_y)
+    reach = 0.55 * fw if dy == 0 else 0.2 * fw
+    ys, xs = np.mgrid[0:frame.shape[0], 0:frame.shape[1]].astype(np.float32)
+    u = np.clip((xs - cx) / reach, -1, 1)
+    v = np.clip((ys - nose_y) / reach, -1, 1)
+    bump = (np.cos(u * np.pi / 2) ** 2) * (np.cos(v * np.pi / 2) ** 2)
+    return cv2.remap(frame, xs - dx * fw * bump, ys - dy * fw * bump, cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def sunglasses(frame: np.ndarray, m: Landmarks, rng: np.random.Generator) -> None:
+    """Dark lenses and a bridge over the eyes, in place."""
+    fw = m.face_width
+    tint = int(rng.integers(15, 60))
+    for ex, ey in m.eyes:
+        cv2.ellipse(frame, (round(ex), round(ey)), (round(0.17 * fw), round(0.11 * fw)), 0, 0, 360,
+                    (tint, tint, tint + 10), -1, cv2.LINE_AA)
+    (lx, ly), (rx, ry) = m.eyes
+    cv2.line(frame, (round(lx + 0.17 * fw), round(ly)), (round(rx - 0.17 * fw), round(ry)), (20, 20, 20), 3)
+
+
+def open_mouth(frame: np.ndarray, m: Landmarks) -> None:
+    """A wide-open mouth (lips and the dark inside) drawn over the mouth, in place."""
+    fw = m.face_width
+    cx = (m.eyes[0][0] + m.eyes[1][0]) / 2
+    eye_y = (m.eyes[0][1] + m.eyes[1][1]) / 2
+    chin_y = m.chin[1]
+    mouth_y = eye_y + 0.62 * (chin_y - eye_y)
+    cv2.ellipse(frame, (round(cx), round(mouth_y)), (round(0.2 * fw), round(0.15 * fw)), 0, 0, 360,
+                (60, 60, 150), -1, cv2.LINE_AA)  # lips
+    cv2.ellipse(frame, (round(cx), round(mouth_y)), (round(0.16 * fw), round(0.11 * fw)), 0, 0, 360,
+                (25, 20, 45), -1, cv2.LINE_AA)  # the open mouth

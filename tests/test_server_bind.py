@@ -44,10 +44,10 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, server_database_url: str) -> Iterator[World]:
     key_file = tmp_path / "code-keys.json"
     ring = codes.KeyRing.generate(key_file)
-    base = server_config(tmp_path, bind_max_misses=5, bind_lock_minutes=15.0)
+    base = server_config(tmp_path, bind_max_misses=5, bind_lock_minutes=15.0, database=server_database_url)
     config = ServerConfig(server=base.server, codes=CodesSection(key_file=key_file))
     clock = Clock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
     app = create_app(config, admin_token=ADMIN, purge_every_s=None, clock=clock)

@@ -14,8 +14,8 @@ from test_server_helpers import BATCH, jpeg, metadata, put_headers, server_confi
 from kiosk.server.embedded import EmbeddedServer
 
 
-def test_embedded_server_serves_records_and_stops(tmp_path: Path) -> None:
-    server = EmbeddedServer(server_config(tmp_path))
+def test_embedded_server_serves_records_and_stops(tmp_path: Path, server_database_url: str) -> None:
+    server = EmbeddedServer(server_config(tmp_path, database=server_database_url))
     base = server.start()
     try:
         assert base.startswith("http://127.0.0.1:")
@@ -56,8 +56,8 @@ def test_embedded_server_as_context_manager_reads_the_admin_token_file(tmp_path:
         assert requests.get(f"{server.base_url}/api/v1/health", timeout=5).ok
 
 
-def test_racing_identical_uploads_over_http_store_one_record(tmp_path: Path) -> None:
-    with EmbeddedServer(server_config(tmp_path)) as server:
+def test_racing_identical_uploads_over_http_store_one_record(tmp_path: Path, server_database_url: str) -> None:
+    with EmbeddedServer(server_config(tmp_path, database=server_database_url)) as server:
         token = server.issue_station_token("station-01")
         photo = jpeg(8)
         meta = metadata(photo)

@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
 from test_server_helpers import assert_problem, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.server.app import create_app
@@ -27,8 +28,9 @@ ADMIN = "admin-token-for-the-tests"
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> FastAPI:
-    return create_app(server_config(tmp_path, max_photo_bytes=20_000), admin_token=ADMIN, purge_every_s=None)
+def app(tmp_path: Path, server_database_url: str) -> FastAPI:
+    return create_app(server_config(tmp_path, max_photo_bytes=20_000, database=server_database_url), admin_token=ADMIN,
+                      purge_every_s=None)
 
 
 @pytest.fixture
@@ -80,7 +82,8 @@ def test_same_id_with_other_content_is_422(client: TestClient, token: str, chang
     assert_problem(put(client, token, other_meta, other_photo), 422, "record-conflict")
 
 
-def test_a_replay_while_the_first_is_in_flight_gets_the_same_acknowledgement(tmp_path: Path) -> None:
+def test_a_replay_while_the_first_is_in_flight_gets_the_same_acknowledgement(tmp_path: Path,
+                                                                             server_database_url: str) -> None:
     entered, release = threading.Event(), threading.Event()
 
     def hold(record_id: str) -> None:
@@ -88,7 +91,8 @@ def test_a_replay_while_the_first_is_in_flight_gets_the_same_acknowledgement(tmp
             entered.set()
             assert release.wait(10)
 
-    app = create_app(server_config(tmp_path), admin_token=ADMIN, purge_every_s=None, on_record_received=hold)
+    app = create_app(server_config(tmp_path, database=server_database_url), admin_token=ADMIN, purge_every_s=None,
+                     on_record_received=hold)
     token = app.state.server.tokens.issue("station-01", datetime.now(UTC))
     photo = jpeg(3)
     meta = metadata(photo)
@@ -107,20 +111,24 @@ def test_a_replay_while_the_first_is_in_flight_gets_the_same_acknowledgement(tmp
         assert conn.execute(text("SELECT COUNT(*) FROM records")).scalar_one() == 1
 
 
-def test_unique_constraint_decides_between_two_writers_on_one_database(tmp_path: Path) -> None:
-    # Two books on one file stand for two server processes: neither may look before it inserts.
+def test_unique_constraint_decides_between_two_writers_on_one_database(tmp_path: Path,
+                                                                        server_database_url: str) -> None:
+    # Two books on one database stand for two server processes: neither may look before it inserts.
     photos = PhotoStore(tmp_path / "photos")
-    book_a = RecordBook(Database(tmp_path / "s.db"), photos, 100_000)
-    book_b = RecordBook(Database(tmp_path / "s.db"), photos, 100_000)
+    db_a, db_b = Database(server_database_url), Database(server_database_url)
+    book_a = RecordBook(db_a, photos, 100_000)
+    book_b = RecordBook(db_b, photos, 100_000)
     photo = jpeg(4)
     upload = Upload(RecordMetadata.model_validate(metadata(photo)), photo)
     now = datetime.now(UTC)
     results = [book.accept(upload, "station-01", now)[1] for book in (book_a, book_b, book_a)]
     assert results == [True, False, False]
-    conn = sqlite3.connect(tmp_path / "s.db")
-    assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1
-    with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO records SELECT * FROM records")
+    with db_a.read() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM records")).scalar_one() == 1
+    with pytest.raises(IntegrityError), db_b.write() as conn:
+        conn.execute(text("INSERT INTO records SELECT * FROM records"))
+    db_a.close()
+    db_b.close()
 
 
 def test_photo_over_the_limit_is_413(client: TestClient, token: str) -> None:

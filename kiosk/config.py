@@ -223,6 +223,8 @@ class ServerSection:
 
     host: str = opt("127.0.0.1", "Address to listen on.")
     port: int = opt(8700, "Port to listen on.", lo=1, hi=65535)
+    workers: int = opt(1, "Server processes sharing the port; more than one wants a PostgreSQL database.",
+                       lo=1, hi=64)
     data_dir: Path = opt(Path("/var/lib/kiosk-server"), "Database and content-addressed photos.")
     database: str = opt("", "Database URL: empty for sqlite:///<data_dir>/server.db, or "
                             "postgresql://user@host/dbname (several server processes may share it).")

@@ -38,6 +38,8 @@ class ServerSite:
     database: str
     settings: dict[str, Any] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: how long a server may take to start (the machine may be busy with other tests)
+    start_timeout_s: float = 300.0
 
     def __post_init__(self) -> None:
         codes = __import__("kiosk.codes", fromlist=["KeyRing"])
@@ -64,15 +66,17 @@ class ServerSite:
         """Start one more server process; its base URL once it answers."""
         port = free_port()
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        proc = subprocess.Popen([sys.executable, "-m", "kiosk", "server", "--config", str(self.config),
-                                 "--port", str(port), *extra_args], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        log = self.root / f"server-{port}.log"  # a file, not a pipe: a full pipe would stall the server
+        with log.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "kiosk", "server", "--config", str(self.config),
+                                     "--port", str(port), *extra_args], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=out)
         self.processes.append(proc)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+                raise RuntimeError(f"the server exited: {log.read_text('utf-8', 'replace')[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as answer:
                     if answer.status == 200:
@@ -91,6 +95,4 @@ class ServerSite:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
-            if proc.stderr is not None:
-                proc.stderr.close()
         self.processes.clear()

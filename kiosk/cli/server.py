@@ -1,6 +1,6 @@
 """``kiosk server``: run the reference collection server, or look after its data.
 
-    kiosk server --config server.toml [--host H] [--port N]     serve (uvicorn)
+    kiosk server --config server.toml [--host H] [--port N] [--workers W]   serve (uvicorn)
     kiosk server --config F admin-token --create                write a new admin token file (0600)
     kiosk server --config F token issue --station ID [--out F]  issue a station token
     kiosk server --config F token revoke --station ID           revoke it
@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _config_option(p, top=True)
     p.add_argument("--host", help="address to listen on (overrides [server] host)")
     p.add_argument("--port", type=int, help="port to listen on (overrides [server] port)")
+    p.add_argument("--workers", type=int, help="server processes (overrides [server] workers; more than one "
+                   "wants PostgreSQL)")
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     a = sub.add_parser("admin-token", help="create the admin token file")
     _config_option(a, top=False)
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(cfg.logging)
     action = args.action
     if action is None:
-        return _serve(cfg, args.host, args.port)
+        return _serve(cfg, args.config, args.host, args.port, args.workers)
     if action == "admin-token":
         from kiosk.server.auth import create_admin_token_file
 
@@ -145,12 +147,25 @@ def _unlock(db: Database, cfg: kconfig.ServerConfig, ticket: str) -> int:
     return 0
 
 
-def _serve(cfg: kconfig.ServerConfig, host: str | None, port: int | None) -> int:
+def _serve(cfg: kconfig.ServerConfig, config_file: Path | None, host: str | None, port: int | None,
+           workers: int | None) -> int:
     import uvicorn
 
     from kiosk.server.app import create_app
+    from kiosk.server.asgi import CONFIG_ENV
 
-    app = create_app(cfg, purge_every_s=cfg.server.purge_every_hours * 3600)
-    uvicorn.run(app, host=host or cfg.server.host, port=port or cfg.server.port,
+    count = workers if workers is not None else cfg.server.workers
+    if not 1 <= count <= 64:
+        print(f"--workers {count}: give 1 to 64", file=sys.stderr)
+        return 2
+    address, number = host or cfg.server.host, port or cfg.server.port
+    if count == 1:
+        uvicorn.run(create_app(cfg, purge_every_s=cfg.server.purge_every_hours * 3600), host=address, port=number,
+                    log_level=cfg.logging.level.lower(), access_log=False)
+        return 0
+    # Worker processes build their own application from the same configuration file.
+    if config_file is not None:
+        os.environ[CONFIG_ENV] = str(config_file.resolve())
+    uvicorn.run("kiosk.server.asgi:app_from_environment", factory=True, workers=count, host=address, port=number,
                 log_level=cfg.logging.level.lower(), access_log=False)
     return 0

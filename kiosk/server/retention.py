@@ -56,12 +56,14 @@ def purge(db: Database, photos: PhotoStore, now: datetime, retention_days: int, 
             top = conn.execute(select(queue_numbers.c.seq).order_by(queue_numbers.c.seq.desc()).limit(1)).scalar()
             if top is not None:
                 conn.execute(delete(queue_numbers).where(queue_numbers.c.seq < top))
-        still_used = {
-            row.h for row in conn.execute(
-                select(r.photo_sha256.label("h")).where(r.photo_sha256.in_(hashes), r.captured_ts > cutoff_ts)
+        still_used: set[str] = set()
+        ordered = sorted(hashes)
+        for i in range(0, len(ordered), 500):  # bounded statements, whatever a purge deletes at once
+            chunk = ordered[i:i + 500]
+            still_used.update(row.h for row in conn.execute(
+                select(r.photo_sha256.label("h")).where(r.photo_sha256.in_(chunk), r.captured_ts > cutoff_ts)
                 .union(select(r.original_sha256.label("h"))
-                       .where(r.original_sha256.in_(hashes), r.captured_ts > cutoff_ts)))
-        } if hashes else set()
+                       .where(r.original_sha256.in_(chunk), r.captured_ts > cutoff_ts))))
     for sha in sorted(hashes - still_used):
         if dry_run:
             report.photos += int(photos.exists(sha))

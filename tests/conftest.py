@@ -1,4 +1,4 @@
-"""Shared test set-up: offscreen Qt, and the sync tests' fixtures."""
+"""Shared test set-up: offscreen Qt, the sync tests' fixtures, the server's database engines."""
 
 from __future__ import annotations
 
@@ -6,5 +6,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-# the sync tests' fixtures (the ``store`` they upload from) live beside their fake servers
-pytest_plugins = ["test_sync_fakes"]
+# the sync tests' fixtures (the ``store`` they upload from) live beside their fake servers; the
+# server's tests run on SQLite and on a throw-away PostgreSQL cluster (``server_database_url``)
+pytest_plugins = ["test_sync_fakes", "conftest_pg"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from test_server_helpers import BATCH, assert_problem, jpeg, metadata, put_headers, server_config, upload_parts
 
+from kiosk.cli import main
 from kiosk.config import CodesSection, ServerConfig
 from kiosk.server.app import create_app
 
@@ -43,10 +46,11 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, server_database_url: str) -> Iterator[World]:
     key_file = tmp_path / "code-keys.json"
     ring = codes.KeyRing.generate(key_file)
-    base = server_config(tmp_path, bind_max_misses=5, bind_lock_minutes=15.0)
+    base = server_config(tmp_path, bind_max_misses=5, bind_lock_minutes=15.0, bind_client_max_misses=12,
+                         bind_station_max_misses=6, database=server_database_url)
     config = ServerConfig(server=base.server, codes=CodesSection(key_file=key_file))
     clock = Clock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
     app = create_app(config, admin_token=ADMIN, purge_every_s=None, clock=clock)
@@ -85,8 +89,9 @@ def test_phone_binds_without_a_token_and_the_record_joins_the_queue(world: World
     status = world.client.post("/api/v1/records/status", json={"ids": [record_id]}, headers=world.station)
     assert status.json()["records"][0]["queue_position"] == 1
     with world.app.state.server.db.read() as conn:
-        row = conn.execute("SELECT student_uid, code_json FROM records WHERE record_id=?", (record_id,)).fetchone()
-    assert row["student_uid"] and "masked_name" in row["code_json"]
+        row = conn.execute(text("SELECT student_uid, code_json FROM records WHERE record_id=:id"),
+                           {"id": record_id}).one()
+    assert row.student_uid and "masked_name" in row.code_json
 
 
 def test_station_binds_with_its_token(world: World) -> None:
@@ -107,7 +112,10 @@ def test_binding_the_same_code_twice_is_idempotent_and_another_code_conflicts(wo
 
 def test_refusals(world: World) -> None:
     _, ticket = codeless_record(world)
-    assert_problem(bind(world, tickets.new_ticket(), world.students[0]), 404, "unknown-ticket")
+    # a phone cannot tell a ticket nobody holds from wrong last four; a station can
+    unknown = assert_problem(bind(world, tickets.new_ticket(), world.students[0]), 422, "wrong-last-four")
+    assert unknown["attempts_left"] == 4
+    assert_problem(bind(world, tickets.new_ticket(), world.students[0], phone=False), 404, "unknown-ticket")
     typo = ticket[:3] + ("0" if ticket[3] != "0" else "1") + ticket[4:]
     assert_problem(bind(world, typo, world.students[0]), 422, "bad-ticket")
     wrong = assert_problem(bind(world, ticket, world.students[0], last4="0000"), 422, "wrong-last-four")
@@ -117,7 +125,9 @@ def test_refusals(world: World) -> None:
         "ticket": ticket, "code_payload": "https://example.com/not-a-code", "id_last4": "1234"}), 422, "bad-code")
     assert garbage["message_key"].startswith("code")
     other = assert_problem(bind(world, ticket, world.stranger), 422, "bad-code")
-    assert other["attempts_left"] == 2
+    # codes that are not this batch's say nothing about the ticket's secret: its count is untouched
+    assert other["attempts_left"] == 4
+    assert bind(world, ticket, world.students[0], last4="0000").json()["attempts_left"] == 3
     assert_problem(world.client.post("/api/v1/bind", json={"ticket": ticket}), 422, "invalid")
     bad_token = world.client.post("/api/v1/bind", headers={"Authorization": "Bearer forged"}, json={
         "ticket": ticket, "code_payload": world.students[0].payload, "id_last4": world.students[0].last_four})
@@ -142,6 +152,67 @@ def test_phone_misses_lock_the_ticket_for_a_while_but_not_the_station(world: Wor
     assert bind(world, other_ticket, world.students[1]).status_code == 429
     assert bind(world, other_ticket, world.students[1], phone=False).status_code == 200
     assert record_id
+
+
+def student_uid(i: int) -> str:
+    """The ``student_uid`` in the code of ``world.students[i]``."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"demo/{BATCH.feature_code}/{i}").hex
+
+
+def test_a_bind_that_would_put_a_second_photo_of_a_student_in_review_is_409(world: World) -> None:
+    photo = jpeg(9)
+    meta = metadata(photo, code={"student_uid": student_uid(0)}, captured_at=world.clock.now)
+    assert world.client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
+                            headers=put_headers(world.station["Authorization"][7:], meta["record_id"])
+                            ).json()["status"] == "queued"
+    record_id, ticket = codeless_record(world, seed=2)
+    assert_problem(bind(world, ticket, world.students[0]), 409, "student-in-review")
+    assert_problem(bind(world, ticket, world.students[0], phone=False), 409, "student-in-review")
+    with world.app.state.server.db.read() as conn:
+        row = conn.execute(text("SELECT status, code_payload FROM records WHERE record_id=:id"),
+                           {"id": record_id}).one()
+    assert tuple(row) == ("awaiting_code", None)  # nothing half-bound
+    assert bind(world, ticket, world.students[1]).status_code == 200  # its real owner still binds
+
+
+def test_staff_lift_a_lock_by_api_and_by_command(world: World, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    _, ticket = codeless_record(world)
+    student = world.students[0]
+    for _ in range(5):
+        bind(world, ticket, student, last4="0000")
+    assert bind(world, ticket, student).status_code == 429
+    assert_problem(world.client.delete(f"/api/v1/bind/locks/{ticket}", headers=world.station), 403)
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    assert world.client.delete(f"/api/v1/bind/locks/{ticket}", headers=admin).json() == {"unlocked": True}
+    assert world.client.delete(f"/api/v1/bind/locks/{ticket}", headers=admin).json() == {"unlocked": False}
+    # the command works on the database directly
+    _, other = codeless_record(world, seed=1)
+    for _ in range(5):
+        bind(world, other, world.students[1], last4="0000")
+    server = world.app.state.server.config.server
+    config_file = tmp_path / "unlock.toml"
+    config_file.write_text(f'[server]\ndata_dir = "{server.data_dir}"\ndatabase = "{server.database}"\n', "utf-8")
+    assert main(["server", "--config", str(config_file), "unlock-ticket", other]) == 0
+    assert f"{other}: unlocked" in capsys.readouterr().out
+    assert bind(world, ticket, student).status_code == 200
+    assert bind(world, other, world.students[1]).status_code == 200
+
+
+def test_one_client_guessing_many_tickets_is_locked_out(world: World) -> None:
+    _, ticket = codeless_record(world)
+    for _ in range(12):  # a different made-up ticket every time: no ticket reaches its own limit
+        assert_problem(bind(world, tickets.new_ticket(), world.students[0], last4="0000"), 422, "wrong-last-four")
+    assert_problem(bind(world, ticket, world.students[0]), 429, "too-many-attempts")
+    assert bind(world, ticket, world.students[0], phone=False).status_code == 200  # staff at a station still can
+
+
+def test_a_station_guessing_is_limited_too(world: World) -> None:
+    _, ticket = codeless_record(world)
+    for _ in range(6):
+        assert_problem(bind(world, ticket, world.students[0], last4="0000", phone=False), 422, "wrong-last-four")
+    assert_problem(bind(world, ticket, world.students[0], phone=False), 429, "too-many-attempts")
+    assert bind(world, ticket, world.students[0]).status_code == 200  # the phone's own count is apart
 
 
 def test_without_a_usable_key_file_binding_is_unavailable_not_a_crash(tmp_path: Path) -> None:

@@ -8,13 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import requests
+from sqlalchemy import text
 from test_server_helpers import BATCH, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.server.embedded import EmbeddedServer
 
 
-def test_embedded_server_serves_records_and_stops(tmp_path: Path) -> None:
-    server = EmbeddedServer(server_config(tmp_path))
+def test_embedded_server_serves_records_and_stops(tmp_path: Path, server_database_url: str) -> None:
+    server = EmbeddedServer(server_config(tmp_path, database=server_database_url))
     base = server.start()
     try:
         assert base.startswith("http://127.0.0.1:")
@@ -55,8 +56,8 @@ def test_embedded_server_as_context_manager_reads_the_admin_token_file(tmp_path:
         assert requests.get(f"{server.base_url}/api/v1/health", timeout=5).ok
 
 
-def test_racing_identical_uploads_over_http_store_one_record(tmp_path: Path) -> None:
-    with EmbeddedServer(server_config(tmp_path)) as server:
+def test_racing_identical_uploads_over_http_store_one_record(tmp_path: Path, server_database_url: str) -> None:
+    with EmbeddedServer(server_config(tmp_path, database=server_database_url)) as server:
         token = server.issue_station_token("station-01")
         photo = jpeg(8)
         meta = metadata(photo)
@@ -78,7 +79,7 @@ def test_racing_identical_uploads_over_http_store_one_record(tmp_path: Path) -> 
         assert codes.count(201) == 1
         assert set(codes) <= {201, 200, 409}
         with server.state.db.read() as conn:
-            assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1
+            assert conn.execute(text("SELECT COUNT(*) FROM records")).scalar_one() == 1
 
 
 def test_a_batch_added_in_process_is_served_as_stored(tmp_path: Path) -> None:

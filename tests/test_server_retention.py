@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from test_server_helpers import jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.cli import main
@@ -36,12 +37,13 @@ def upload(client: TestClient, token: str, photo: bytes, captured_at: datetime) 
 
 def ids_left(state: ServerState) -> set[str]:
     with state.db.read() as conn:
-        return {row[0] for row in conn.execute("SELECT record_id FROM records")}
+        return {row[0] for row in conn.execute(text("SELECT record_id FROM records"))}
 
 
-def test_purge_deletes_records_and_photos_one_year_after_capture(tmp_path: Path) -> None:
+def test_purge_deletes_records_and_photos_one_year_after_capture(tmp_path: Path, server_database_url: str) -> None:
     clock = Clock(T0)
-    app = create_app(server_config(tmp_path), admin_token=ADMIN, purge_every_s=None, clock=clock)
+    app = create_app(server_config(tmp_path, database=server_database_url), admin_token=ADMIN, purge_every_s=None,
+                     clock=clock)
     state: ServerState = app.state.server
     token = state.tokens.issue("station-01", T0)
     old_photo, shared_photo, new_photo = jpeg(1), jpeg(2), jpeg(3)
@@ -72,9 +74,10 @@ def test_purge_deletes_records_and_photos_one_year_after_capture(tmp_path: Path)
     assert list(state.photos.root.glob("*/*.jpg")) == []
 
 
-def test_the_running_server_purges_on_its_own(tmp_path: Path) -> None:
+def test_the_running_server_purges_on_its_own(tmp_path: Path, server_database_url: str) -> None:
     clock = Clock(T0)
-    app = create_app(server_config(tmp_path), admin_token=ADMIN, purge_every_s=0.02, clock=clock)
+    app = create_app(server_config(tmp_path, database=server_database_url), admin_token=ADMIN, purge_every_s=0.02,
+                     clock=clock)
     state: ServerState = app.state.server
     token = state.tokens.issue("station-01", T0)
     with TestClient(app) as client:
@@ -87,12 +90,14 @@ def test_the_running_server_purges_on_its_own(tmp_path: Path) -> None:
         assert ids_left(state) == set()
 
 
-def test_purge_command_with_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_purge_command_with_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    server_database_url: str) -> None:
     config_file = tmp_path / "server.toml"
     config_file.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\n'
-                           f'admin_token_file = "{tmp_path / "admin.token"}"\n', "utf-8")
+                           f'admin_token_file = "{tmp_path / "admin.token"}"\n'
+                           f'database = "{server_database_url}"\n', "utf-8")
     long_ago = datetime.now(UTC) - timedelta(days=400)
-    app = create_app(server_config(tmp_path), admin_token=ADMIN, purge_every_s=None)
+    app = create_app(server_config(tmp_path, database=server_database_url), admin_token=ADMIN, purge_every_s=None)
     state: ServerState = app.state.server
     token = state.tokens.issue("station-01", long_ago)
     with TestClient(app) as client:
@@ -103,5 +108,6 @@ def test_purge_command_with_dry_run(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "would delete: 1 records, 1 photos" in capsys.readouterr().out
     assert main(["server", "--config", str(config_file), "purge"]) == 0
     assert "deleted: 1 records, 1 photos" in capsys.readouterr().out
-    reopened = create_app(server_config(tmp_path), admin_token=ADMIN, purge_every_s=None).state.server
+    reopened = create_app(server_config(tmp_path, database=server_database_url), admin_token=ADMIN,
+                          purge_every_s=None).state.server
     assert ids_left(reopened) == {recent}

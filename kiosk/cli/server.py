@@ -1,14 +1,16 @@
 """``kiosk server``: run the reference collection server, or look after its data.
 
-    kiosk server --config server.toml [--host H] [--port N]     serve (uvicorn)
+    kiosk server --config server.toml [--host H] [--port N] [--workers W]   serve (uvicorn)
     kiosk server --config F admin-token --create                write a new admin token file (0600)
     kiosk server --config F token issue --station ID [--out F]  issue a station token
     kiosk server --config F token revoke --station ID           revoke it
     kiosk server --config F batch add FILE.toml                 create or replace batches
     kiosk server --config F purge [--dry-run]                   delete what is past retention
+    kiosk server --config F unlock-ticket TICKET                lift a ticket's bind lock
 
-The maintenance actions work on the server's data directory directly, so they
-need no admin token and work while the server runs (SQLite WAL).
+The maintenance actions work on the server's database directly (``[server]
+database``, or ``server.db`` in the data directory), so they need no admin token
+and work while the server runs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _config_option(p, top=True)
     p.add_argument("--host", help="address to listen on (overrides [server] host)")
     p.add_argument("--port", type=int_in(1, 65535), help="port to listen on (1-65535; overrides [server] port)")
+    p.add_argument("--workers", type=int_in(1, 64), help="server processes (1-64; overrides [server] workers; more than one "
+                   "wants PostgreSQL)")
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     a = sub.add_parser("admin-token", help="create the admin token file")
     _config_option(a, top=False)
@@ -53,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = sub.add_parser("purge", help="delete records and photos past retention")
     _config_option(g, top=False)
     g.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    u = sub.add_parser("unlock-ticket", help="lift a claim ticket's bind lock after too many wrong guesses")
+    _config_option(u, top=False)
+    u.add_argument("ticket", help="the claim ticket, as printed")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(cfg.logging)
     action = args.action
     if action is None:
-        return _serve(cfg, args.host, args.port)
+        return _serve(cfg, args.config, args.host, args.port, args.workers)
     if action == "admin-token":
         from kiosk.server.auth import create_admin_token_file
 
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         print(f"{cfg.server.admin_token_file}: created (mode 600)")
         return 0
-    db = open_database(cfg.server.data_dir)
+    db = open_database(cfg.server.data_dir, cfg.server.database)
     now = datetime.now(UTC)
     try:
         if action == "token":
@@ -85,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
                 created = book.put(batch, now)
                 print(f"{batch.feature_code}: {'created' if created else 'replaced'}")
             return 0
+        if action == "unlock-ticket":
+            return _unlock(db, cfg, args.ticket)
         from kiosk.server.photos import PhotoStore
         from kiosk.server.retention import purge, sweep_orphans
 
@@ -125,12 +134,40 @@ def _token(db: Database, args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
-def _serve(cfg: kconfig.ServerConfig, host: str | None, port: int | None) -> int:
+def _unlock(db: Database, cfg: kconfig.ServerConfig, ticket: str) -> int:
+    from kiosk.server.batches import BatchBook
+    from kiosk.server.binding import Binder, BindLimits, KioskCodes
+    from kiosk.server.problems import Problem
+
+    binder = Binder(db, BatchBook(db), KioskCodes(cfg.codes), BindLimits())
+    try:
+        had = binder.unlock(ticket)
+    except Problem as exc:
+        print(f"{ticket}: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"{ticket}: {'unlocked' if had else 'was not locked'}")
+    return 0
+
+
+def _serve(cfg: kconfig.ServerConfig, config_file: Path | None, host: str | None, port: int | None,
+           workers: int | None) -> int:
     import uvicorn
 
     from kiosk.server.app import create_app
+    from kiosk.server.asgi import CONFIG_ENV
 
-    app = create_app(cfg, purge_every_s=cfg.server.purge_every_hours * 3600)
-    uvicorn.run(app, host=host or cfg.server.host, port=port or cfg.server.port,
+    count = workers if workers is not None else cfg.server.workers
+    if not 1 <= count <= 64:
+        print(f"--workers {count}: give 1 to 64", file=sys.stderr)
+        return 2
+    address, number = host or cfg.server.host, port or cfg.server.port
+    if count == 1:
+        uvicorn.run(create_app(cfg, purge_every_s=cfg.server.purge_every_hours * 3600), host=address, port=number,
+                    log_level=cfg.logging.level.lower(), access_log=False)
+        return 0
+    # Worker processes build their own application from the same configuration file.
+    if config_file is not None:
+        os.environ[CONFIG_ENV] = str(config_file.resolve())
+    uvicorn.run("kiosk.server.asgi:app_from_environment", factory=True, workers=count, host=address, port=number,
                 log_level=cfg.logging.level.lower(), access_log=False)
     return 0

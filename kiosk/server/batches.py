@@ -26,8 +26,8 @@ from kiosk.batch import Batch, BatchError, normalise_feature_code
 from kiosk.errors import KioskError
 from kiosk.server.db import Database
 from kiosk.server.schema import BatchModel
-from kiosk.userfiles import read_input_text
 from kiosk.server.tables import batches
+from kiosk.userfiles import read_input_text
 
 log = logging.getLogger(__name__)
 

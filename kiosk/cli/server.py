@@ -127,8 +127,11 @@ def _serve(cfg: kconfig.ServerConfig, host: str | None, port: int | None) -> int
     import uvicorn
 
     from kiosk.server.app import create_app
+    from kiosk.server.serving import uvicorn_settings
 
     app = create_app(cfg, purge_every_s=cfg.server.purge_every_hours * 3600)
+    # uvicorn's own logging set-up would replace ours (structured, redacted, control characters escaped)
     uvicorn.run(app, host=host or cfg.server.host, port=port or cfg.server.port,
-                log_level=cfg.logging.level.lower(), access_log=False)
+                log_level=cfg.logging.level.lower(), access_log=False, log_config=None,
+                **uvicorn_settings(cfg.server))
     return 0

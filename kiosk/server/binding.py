@@ -161,6 +161,12 @@ class Binder:
         log.info("bind.ok id=%s by=%s", record_id, "station" if trusted else "phone")
         return BindResponse.model_validate({"record_id": record_id, "status": status})
 
+    def has_ticket(self, ticket_text: str) -> bool:
+        """Whether a record holds the ticket (``Problem`` 422 bad-ticket when it is mistyped)."""
+        ticket = normalise_typed_ticket(ticket_text)
+        with self._db.read() as conn:
+            return conn.execute("SELECT 1 FROM records WHERE ticket=?", (ticket,)).fetchone() is not None
+
     def _check_lock(self, ticket: str, now: datetime) -> None:
         with self._db.read() as conn:
             row = conn.execute("SELECT locked_until FROM ticket_attempts WHERE ticket=?", (ticket,)).fetchone()

@@ -30,11 +30,9 @@ from kiosk.server.db import Database
 from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.schema import RecordAck, RecordMetadata, RecordStatus, ReviewItem, ReviewQueue, ReviewResult
+from kiosk.server.upload_checks import check_jpeg
 
 log = logging.getLogger(__name__)
-
-JPEG_MAGIC = b"\xff\xd8\xff"
-
 
 @dataclass(frozen=True)
 class Upload:
@@ -57,14 +55,6 @@ def queue_position(conn: sqlite3.Connection, record_id: str) -> int | None:
 def next_queue_seq(conn: sqlite3.Connection) -> int:
     """The queue number for a record entering the review queue now (inside a write transaction)."""
     return int(conn.execute("SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM records").fetchone()[0])
-
-
-def check_jpeg(data: bytes, part: str, max_bytes: int) -> None:
-    """Refuse a file part that is too large (413) or not a JPEG (422)."""
-    if len(data) > max_bytes:
-        raise Problem(413, "too-large", f"{part} is {len(data)} bytes; at most {max_bytes}")
-    if not data.startswith(JPEG_MAGIC):
-        raise Problem(422, "not-jpeg", f"{part} is not a JPEG")
 
 
 class RecordBook:

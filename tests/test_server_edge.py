@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from test_server_helpers import assert_problem, server_config
 
+from kiosk.errors import KioskError
 from kiosk.server.app import create_app
 from kiosk.server.limits import EdgeGuard, Route
 from kiosk.server.ratelimit import RateLimiter, RepeatGate
@@ -89,11 +90,21 @@ def multipart_head(meta: dict[str, Any]) -> bytes:
             "Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff").encode("latin-1")
 
 
+class RefusingCodes:
+    """A code checker that refuses every payload (no key file needed)."""
+
+    def parse(self, payload: str, batch: Any, now: datetime) -> Any:
+        raise KioskError("code.not_a_code")
+
+    def last_four_matches(self, code: Any, typed: str) -> bool:
+        return False
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> FastAPI:
     return create_app(server_config(tmp_path, max_photo_bytes=1 * MB, bind_rate_per_minute=3,
                                     bind_rate_per_minute_station=5),
-                      admin_token=ADMIN, purge_every_s=None)
+                      admin_token=ADMIN, purge_every_s=None, codebook=RefusingCodes())
 
 
 @pytest.fixture

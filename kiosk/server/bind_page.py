@@ -249,11 +249,23 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
         if not pasted and not image:
             raise PageRefusal(422, "server.bind_page.problem.missing_code")
 
-    def bind(ticket: str, last4: str, payload: str) -> BindResponse:
+    def bind(ticket: str, last4: str, payload: str, client: str) -> BindResponse:
         try:
-            return binder.bind(ticket, payload, last4, trusted=False, now=clock())
+            return binder.bind(ticket, payload, last4, trusted=False, now=clock(), client=client)
         except Problem as problem:
             raise _from_problem(problem) from None
+
+    def bind_unknown(ticket: str, last4: str, client: str) -> BindResponse:
+        # A bind without a code still counts against the caller; its answer is the one a phone gets for an
+        # unknown ticket with a readable code (the ticket and the last four do not match), whatever the image.
+        try:
+            return binder.bind(ticket, "", last4, trusted=False, now=clock(), client=client)
+        except Problem as problem:
+            refusal = _from_problem(problem)
+            if problem.slug == "bad-code":
+                refusal = PageRefusal(422, "server.bind_page.problem.wrong-last-four", **{
+                    k: v for k, v in refusal.params.items() if k == "attempts_left"})
+            raise refusal from None
         except KioskError as exc:  # the binder maps its own; this is belt and braces for a page
             log.warning("bind_page.refused why=%s", exc.key)
             raise PageRefusal(422, exc.key) from None
@@ -264,16 +276,15 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
         except Problem as problem:
             raise _from_problem(problem) from None
 
-    async def bind_from(ticket: str, last4: str, pasted: str, image: bytes | None) -> BindResponse:
+    async def bind_from(ticket: str, last4: str, pasted: str, image: bytes | None, client: str) -> BindResponse:
         check_fields(ticket, last4, pasted, image)
         if pasted:
-            return await run_in_threadpool(bind, ticket, last4, pasted)
+            return await run_in_threadpool(bind, ticket, last4, pasted, client)
         assert image is not None
         if not await run_in_threadpool(ticket_known, ticket):
-            # answered as any bind to this ticket is, and the image is never looked at
-            return await run_in_threadpool(bind, ticket, last4, "")
+            return await run_in_threadpool(bind_unknown, ticket, last4, client)  # the image is never looked at
         payload = await pool.run(read_code_image, image, Scanner(scanner_settings))
-        return await run_in_threadpool(bind, ticket, last4, payload[:_MAX_PAYLOAD])
+        return await run_in_threadpool(bind, ticket, last4, payload[:_MAX_PAYLOAD], client)
 
     @router.get(PATH, response_class=HTMLResponse)
     def bind_form(ticket: str = Query("")) -> HTMLResponse:
@@ -296,7 +307,8 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
             image = await upload.read(MAX_IMAGE_BYTES + 1)
         try:
             bound = await bind_from(ticket, _field(form, "id_last4", _MAX_LAST4),
-                                    _field(form, "code_text", _MAX_PAYLOAD), image)
+                                    _field(form, "code_text", _MAX_PAYLOAD), image,
+                                    request.client.host if request.client is not None else "-")
         except PageRefusal as refusal:
             return HTMLResponse(refusal_page(refusal, ticket), status_code=refusal.status)
         finally:

@@ -323,3 +323,11 @@ def test_the_body_deadline_ends_with_the_body() -> None:
     answer = call(guard, "POST", "/x", Upload(b"", 10), {})
     assert (answer.status, answer.body) == (200, b"done")
 
+
+
+def test_refusals_log_the_client_network_not_the_address() -> None:
+    from kiosk.server.limits import client_network
+
+    assert client_network("203.0.113.77") == "203.0.113.0/24"
+    assert client_network("2001:db8:1:2::5") == "2001:db8:1::/48"
+    assert client_network("testclient") == "-"

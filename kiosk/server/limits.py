@@ -26,6 +26,7 @@ takes a larger body must add a rule.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import re
@@ -105,6 +106,15 @@ def client_address(scope: Scope) -> str:
     """The client's address (the proxy's ``X-Forwarded-For`` once uvicorn has applied it)."""
     client = scope.get("client")
     return str(client[0]) if client else "-"
+
+
+def client_network(address: str) -> str:
+    """The network of ``address`` as logged (IPv4 /24, IPv6 /48): enough to block, not to name a person."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "-"
+    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
 
 
 class EdgeGuard:
@@ -233,7 +243,8 @@ class EdgeGuard:
         key = f"{status}|{scope['path'] if route is None else route.path}|{client_address(scope)}"
         held_back = self._log_gate.passes(key)
         if held_back is not None:
-            log.info("edge.refused status=%d path=%s client=%s%s%s", status, scope["path"], client_address(scope),
+            log.info("edge.refused status=%d path=%s net=%s%s%s", status, scope["path"],
+                     client_network(client_address(scope)),
                      f" by={by}" if by else "", f" repeats={held_back}" if held_back else "")
         all_headers = {**(headers or {}), **_CLOSE}
         if route is not None and route.page and self.page_refusal is not None:

@@ -245,7 +245,7 @@ class EdgeGuard:
         if held_back is not None:
             log.info("edge.refused status=%d path=%s net=%s%s%s", status, scope["path"],
                      client_network(client_address(scope)),
-                     f" by={by}" if by else "", f" repeats={held_back}" if held_back else "")
+                     f" by={by}" if by else "", f" held_back={held_back}" if held_back else "")
         all_headers = {**(headers or {}), **_CLOSE}
         if route is not None and route.page and self.page_refusal is not None:
             params: dict[str, object] = {"mb": extra["mb"]} if "mb" in extra else {}

@@ -42,6 +42,7 @@ from kiosk.server.upload_checks import check_jpeg
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Upload:
     """One record as received: its metadata and its files."""

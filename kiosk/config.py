@@ -294,6 +294,25 @@ class ServerSection:
                                lo=1, hi=100)
     bind_lock_minutes: float = opt(15.0, "How long a ticket stays locked for phones after too many misses.",
                                    lo=0.1, hi=1440)
+    bind_rate_per_minute: int = opt(30, "Bind attempts (API and /bind page) one client address may make per "
+                                    "minute without a token; more get 429.", lo=1, hi=100_000)
+    bind_rate_per_minute_station: int = opt(300, "Bind attempts one client address may make per minute with a "
+                                            "station token.", lo=1, hi=100_000)
+    forwarded_allow_ips: str = opt("127.0.0.1", "Proxies trusted to give the client's address in X-Forwarded-For "
+                                   "(comma-separated; the rate limit counts per client address).")
+    max_json_bytes: int = opt(16_384, "Largest JSON request body (bind, status, review, batches, tokens).",
+                              lo=1024, hi=1_000_000)
+    capture_skew_hours: float = opt(24.0, "A record's capture time may lie this far outside its batch's dates "
+                                    "(and ahead of the server's clock).", lo=0, hi=720)
+    header_timeout_s: float = opt(10.0, "A client must send a request's headers within this many seconds.",
+                                  lo=1, hi=300)
+    body_timeout_s: float = opt(120.0, "A client must send a request's whole body within this many seconds.",
+                                lo=1, hi=3600)
+    keep_alive_s: int = opt(5, "An idle connection is closed after this many seconds.", lo=1, hi=300)
+    max_connections: int = opt(2000, "Open connections and requests at once; more are answered 503.",
+                               lo=10, hi=100_000)
+    api_docs: bool = opt(False, "Serve interactive API docs at /docs and /redoc (they load scripts from a CDN: "
+                         "development only); /openapi.json is always served.")
     bind_client_max_misses: int = opt(30, "Wrong code binds from one client address (no token) before it is locked.",
                                       lo=1, hi=10000)
     bind_station_max_misses: int = opt(50, "Wrong code binds from one station before it is locked.",

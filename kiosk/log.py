@@ -20,6 +20,15 @@ Taiwan, masked), mobile numbers, reference-format payloads and other long
 opaque tokens, and any run of Chinese characters (operator logs are ASCII
 events, so Chinese text in a line is most likely a name). A Latin-script name
 in free text cannot be told from other words: callers must never log one.
+
+A logged value cannot forge a line or a field: control characters (C0, DEL,
+C1, the Unicode line separators) in a message's arguments and in the finished
+line are written as ``\\xNN`` escapes, and an argument holding a space or a
+quote is written quoted, so ``path=%s`` given ``/a\\r\\nlevel=error b=c`` stays
+one line with one ``path`` field. Refusals (events such as ``bind.refused`` or
+``edge.refused``) are written at most ``RefusalThrottle.burst`` times a minute
+each; the next line written says how many were held back (``held_back=N``),
+so a flood of refused requests cannot flood the journal.
 """
 
 from __future__ import annotations
@@ -71,7 +80,32 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
 
 # Long opaque tokens (encrypted payloads, bearer tokens); judged by _opaque below.
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_\-+/=.~])[A-Za-z0-9_\-+/=.~]{24,}")
-_EVENT = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?: [A-Za-z_][\w.]*=\S*)*$")
+_EVENT = re.compile(r'^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?: [A-Za-z_][\w.]*=(?:"(?:[^"\\]|\\.)*"|\S*))*$')
+# C0 controls, DEL, C1 controls and the Unicode line and paragraph separators
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: the last part of the event names that are refusals (their repetition is throttled)
+REFUSAL_EVENTS = frozenset({"refused", "invalid", "rate_limited", "unknown_ticket", "locked", "in_flight",
+                            "conflict", "ticket_taken"})
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as a ``\\xNN`` (or ``\\uNNNN``) escape."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
+def log_value(value: object) -> object:
+    """A message argument as logged: numbers as they are, anything else as escaped text, quoted if it has spaces.
+
+    The text is NFKC-folded first (as the finished line is before redaction),
+    so that a full-width space or quote cannot turn into a real one afterwards.
+    """
+    if value is None or isinstance(value, int | float):
+        return value
+    text = unicodedata.normalize("NFKC", str(value))
+    if any(c.isspace() or c == '"' for c in text):
+        text = _quote(text)
+    return escape_controls(text)
 
 
 def _mixed(text: str) -> bool:
@@ -119,18 +153,22 @@ class StructuredFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """The record as one redacted line."""
         try:
-            text = record.getMessage()
+            text = _message(record)
         except (TypeError, ValueError, KeyError):
             # a caller's format and arguments do not fit: logging's own fallback would print
             # the raw arguments to standard error, so the line goes out without them
             text = f"{record.msg} (arguments did not fit the message)"
-        message = " ".join(text.split("\n"))
-        body = f"event={message}" if _EVENT.match(message) else f"msg={_quote(message)}"
+        held_back = getattr(record, "held_back", 0)
+        if held_back:
+            text += f" held_back={held_back}"
+        message = escape_controls(text)
+        body = f"event={message}" if _EVENT.match(message) else f"msg={escape_controls(_quote(text))}"
         parts = [f"level={record.levelname.lower()}", f"logger={record.name}", body]
         if record.exc_info:
             exc_type = record.exc_info[0]
             parts.append(f"exc={exc_type.__name__ if exc_type else 'None'}")
-            parts.append(f"trace={_quote(self.formatException(record.exc_info).replace(chr(10), ' | '))}")
+            trace = self.formatException(record.exc_info).replace(chr(10), " | ")
+            parts.append(f"trace={_quote(escape_controls(trace))}")
         if self.journald:
             prefix = f"<{_PRIORITY.get(record.levelno, 6)}>"
         else:
@@ -141,6 +179,55 @@ class StructuredFormatter(logging.Formatter):
 
 #: the earlier name of the formatter
 RedactingFormatter = StructuredFormatter
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The record's message with each argument made safe by ``log_value``."""
+    msg = str(record.msg)
+    args = record.args
+    if not args:
+        return msg
+    if isinstance(args, Mapping):
+        return msg % {key: log_value(value) for key, value in args.items()}
+    return msg % tuple(log_value(value) for value in args)
+
+
+def _event(record: logging.LogRecord) -> str:
+    return record.msg.split(" ", 1)[0] if isinstance(record.msg, str) else ""
+
+
+class RefusalThrottle(logging.Filter):
+    """Lets each refusal event through at most ``burst`` times per ``window_s``; counts the rest.
+
+    Warnings and errors always pass. The first line of an event let through
+    after some were held back carries their number (``held_back=N``).
+    """
+
+    def __init__(self, burst: int = 20, window_s: float = 60.0, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self.burst = burst
+        self.window_s = window_s
+        self._clock = clock
+        #: per event: start of its window, lines written in it, lines held back since the last written
+        self._seen: dict[str, list[float]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether ``record`` is written."""
+        event = _event(record)
+        if record.levelno > logging.INFO or event.rsplit(".", 1)[-1] not in REFUSAL_EVENTS:
+            return True
+        now = self._clock()
+        seen = self._seen.setdefault(event, [now, 0, 0])
+        if now - seen[0] >= self.window_s:
+            seen[0], seen[1] = now, 0
+        if seen[1] >= self.burst:
+            seen[2] += 1
+            return False
+        seen[1] += 1
+        if seen[2]:
+            record.held_back = int(seen[2])
+            seen[2] = 0
+        return True
 
 
 def on_journal(stream: Any, env: Mapping[str, str]) -> bool:
@@ -210,6 +297,7 @@ def setup_logging(settings: LoggingSection, *, stream: TextIO | None = None,
 
 def _add(root: logging.Logger, handler: logging.Handler) -> None:
     handler._kiosk = True  # type: ignore[attr-defined]
+    handler.addFilter(RefusalThrottle())
     root.addHandler(handler)
 
 

@@ -105,7 +105,7 @@ def test_event_messages_become_key_value_lines() -> None:
 
 def test_free_text_is_quoted_on_one_line() -> None:
     line = _line('cannot "open"\nthe camera %s', "/dev/video0", level=logging.WARNING)
-    assert 'level=warning logger=kiosk.sync msg="cannot \\"open\\" the camera /dev/video0"' in line
+    assert 'level=warning logger=kiosk.sync msg="cannot \\"open\\"\\x0athe camera /dev/video0"' in line
     assert "\n" not in line
 
 
@@ -285,3 +285,51 @@ def test_a_message_whose_arguments_do_not_fit_is_logged_without_them(capsys) -> 
     handler.setFormatter(klog.StructuredFormatter())
     handler.handle(record)
     assert "13800138000" not in stream.getvalue() + capsys.readouterr().err
+
+
+_FIELD = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+@pytest.mark.parametrize("value", [
+    "/api/v1/x\r\nlevel=error station=evil",
+    "/x\rlevel=error",
+    "/x\x00 level=error",
+    "/x\x85level=error\u2028status=200",
+    "/x\x7f\x1b[2J\u3000level=error",
+    '/x" level="error',
+    "/x＂ level=error",
+])
+def test_a_logged_value_cannot_forge_fields_or_lines(value: str) -> None:
+    line = _line("request.refused path=%s status=%s", value, 404)
+    assert not re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", line), line
+    assert [key for key, _ in _FIELD.findall(line)] == ["ts", "level", "logger", "event", "path", "status"], line
+    assert line.endswith(" status=404")
+
+
+def test_control_characters_in_free_text_and_traces_are_escaped() -> None:
+    line = _line("camera said %s", "ok\x00\rlevel=error")
+    assert "\x00" not in line and "\r" not in line and "\\x00" in line
+    try:
+        raise ValueError("bad\r\nlevel=error\x00")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("kiosk.x", logging.ERROR, __file__, 1, "x.failed", (), sys.exc_info())
+    assert not re.search("[\x00-\x1f]", klog.StructuredFormatter().format(record))
+
+
+def test_refusals_are_throttled_and_say_how_many_were_held_back() -> None:
+    now = [0.0]
+    throttle = klog.RefusalThrottle(burst=3, window_s=60, clock=lambda: now[0])
+
+    def record(msg: str, level: int = logging.INFO) -> logging.LogRecord:
+        return logging.LogRecord("kiosk.server.binding", level, __file__, 1, msg, (), None)
+
+    passed = [throttle.filter(record("bind.refused id=x why=last_four")) for _ in range(10)]
+    assert passed == [True] * 3 + [False] * 7
+    assert all(throttle.filter(record("bind.ok id=x")) for _ in range(10))
+    assert throttle.filter(record("bind.refused id=x", logging.WARNING))
+    now[0] = 61.0
+    after = record("bind.refused id=x why=last_four")
+    assert throttle.filter(after)
+    assert klog.StructuredFormatter().format(after).endswith("why=last_four held_back=7")

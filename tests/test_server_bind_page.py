@@ -38,7 +38,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp_path: Path = tmp_path_factory.mktemp("bind-page")
     key_file = tmp_path / "code-keys.json"
     ring = codes.KeyRing.generate(key_file)
-    base = server_config(tmp_path, bind_max_misses=5, bind_lock_minutes=15.0)
+    # the per-address rate limit is tested in test_server_edge.py; here every submission comes from one client
+    base = server_config(tmp_path, bind_max_misses=5, bind_lock_minutes=15.0, bind_rate_per_minute=10_000)
     config = ServerConfig(server=base.server, codes=CodesSection(key_file=key_file))
     app = create_app(config, admin_token=ADMIN, purge_every_s=None, clock=lambda: NOW)
     app.state.server.batches.put(BATCH, NOW)
@@ -220,7 +221,53 @@ def test_a_huge_image_in_a_small_file_is_refused_before_decoding(world: World) -
     buf = io.BytesIO()
     Image.new("1", (9000, 9000)).save(buf, "PNG")  # 81 megapixels in a few kilobytes
     _, ticket = codeless_record(world)
-    assert_page(submit(world, ticket, "1234", image=buf.getvalue()), 413, "too large")
+    assert_page(submit(world, ticket, "1234", image=buf.getvalue()), 413, "too many pixels")
+
+
+def test_a_phone_photo_of_more_than_12_megapixels_is_refused_before_decoding(world: World, monkeypatch) -> None:
+    from PIL import Image
+
+    decoded: list[object] = []
+    monkeypatch.setattr(bind_page, "picture_gray", decoded.append)
+    buf = io.BytesIO()
+    Image.new("1", (4300, 3000)).save(buf, "PNG")  # 12.9 megapixels
+    _, ticket = codeless_record(world)
+    assert_page(submit(world, ticket, "1234", image=buf.getvalue()), 413, "too many pixels", "12")
+    assert decoded == []
+
+
+def test_the_ticket_is_checked_before_the_image_is_looked_at(world: World, monkeypatch) -> None:
+    read: list[bytes] = []
+    monkeypatch.setattr(bind_page, "read_code_image", lambda data, scanner: read.append(data) or "KC1.x")
+    unknown = tickets.new_ticket()
+    student = world.students[0]
+    # the page says what a phone is told for an unknown ticket with a readable code: ticket and last four differ
+    assert_page(submit(world, unknown, student.last_four, image=qr_png(student.payload)), 422,
+                "认领码与身份证号后四位不符", "tries left")
+    assert read == []
+    assert_page(submit(world, unknown, student.last_four, pasted=student.payload), 422, "认领码与身份证号后四位不符")
+    _, known = codeless_record(world)
+    submit(world, known, world.students[0].last_four, image=qr_png(world.students[0].payload))
+    assert len(read) == 1
+
+
+def test_images_are_decoded_by_a_bounded_pool() -> None:
+    import asyncio
+    import threading
+
+    release = threading.Event()
+    pool = bind_page.DecodePool(workers=1, queue=1)
+
+    async def burst() -> list[object]:
+        jobs = [asyncio.ensure_future(pool.run(release.wait, 30)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(bind_page.PageRefusal) as busy:
+            await pool.run(release.wait, 30)
+        assert (busy.value.status, busy.value.key) == (503, "server.bind_page.problem.busy")
+        release.set()
+        return list(await asyncio.gather(*jobs))
+
+    assert asyncio.run(burst()) == [True, True]
 
 
 def test_the_status_page_links_to_the_bind_page_while_the_code_is_awaited(world: World) -> None:

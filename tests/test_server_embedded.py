@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -30,7 +31,7 @@ def test_embedded_server_serves_records_and_stops(tmp_path: Path, server_databas
         assert got.status_code == 200
         assert got.json()["school_name"] == BATCH.school_name
         photo = jpeg()
-        meta = metadata(photo)
+        meta = metadata(photo, captured_at=datetime(2026, 6, 1, 9, 0, tzinfo=UTC))  # within the batch's dates
         put = requests.put(f"{base}/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
                            headers=put_headers(token, meta["record_id"]), timeout=5)
         assert put.status_code == 201

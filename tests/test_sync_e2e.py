@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,10 @@ from kiosk.tickets import new_ticket
 embedded = pytest.importorskip("kiosk.server.embedded")
 codes = pytest.importorskip("kiosk.codes")
 
-BATCH = Batch(feature_code="1S95KT", school_code="10001", school_name="示例大学", start_date="2026-06-01",
-              end_date="2026-06-02")
+# the collection day is today: the server refuses records captured outside their batch's dates
+_TODAY = datetime.now(UTC).date()
+BATCH = Batch(feature_code="1S95KT", school_code="10001", school_name="示例大学",
+              start_date=(_TODAY - timedelta(days=1)).isoformat(), end_date=(_TODAY + timedelta(days=1)).isoformat())
 
 
 def test_records_reach_the_server_are_reviewed_and_bound(tmp_path: Path) -> None:

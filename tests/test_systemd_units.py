@@ -115,6 +115,14 @@ def test_every_service_is_hardened(name: str) -> None:
     assert "RestrictAddressFamilies" in " ".join(k for k in unit if k.startswith("Service."))
 
 
+def test_the_server_may_hold_many_connections() -> None:
+    # uvicorn's connection limit ([server] max_connections) must bind before the file-descriptor limit does
+    from kiosk.config import ServerSection
+
+    limit = int(one(parse_unit(UNITS / "kiosk-server.service"), "Service.LimitNOFILE"))
+    assert limit >= 4 * ServerSection().max_connections
+
+
 def test_station_is_a_watched_kiosk_on_the_display() -> None:
     unit = parse_unit(UNITS / "kiosk-station.service")
     assert one(unit, "Service.Type") == "notify"

@@ -155,19 +155,23 @@ def _serve(cfg: kconfig.ServerConfig, config_file: Path | None, host: str | None
 
     from kiosk.server.app import create_app
     from kiosk.server.asgi import CONFIG_ENV
+    from kiosk.server.serving import uvicorn_settings
 
     count = workers if workers is not None else cfg.server.workers
     if not 1 <= count <= 64:
         print(f"--workers {count}: give 1 to 64", file=sys.stderr)
         return 2
     address, number = host or cfg.server.host, port or cfg.server.port
+    # uvicorn's own logging set-up would replace ours (structured, redacted, control characters escaped)
+    settings = {"log_level": cfg.logging.level.lower(), "access_log": False, "log_config": None,
+                **uvicorn_settings(cfg.server)}
     if count == 1:
         uvicorn.run(create_app(cfg, purge_every_s=cfg.server.purge_every_hours * 3600), host=address, port=number,
-                    log_level=cfg.logging.level.lower(), access_log=False)
+                    **settings)
         return 0
     # Worker processes build their own application from the same configuration file.
     if config_file is not None:
         os.environ[CONFIG_ENV] = str(config_file.resolve())
     uvicorn.run("kiosk.server.asgi:app_from_environment", factory=True, workers=count, host=address, port=number,
-                log_level=cfg.logging.level.lower(), access_log=False)
+                **settings)
     return 0

@@ -4,17 +4,24 @@ Paths, fields and status codes follow docs/architecture.md. Station calls carry
 ``Authorization: Bearer <station token>``; admin calls the admin token (which is
 also accepted wherever a station token is). The bind call also takes no token at
 all: a student's phone binds its own code, rate-limited per ticket.
+
+Two pure ASGI middlewares stand at the edge: ``SecurityHeaders`` (outermost,
+kiosk/server/headers.py) and ``EdgeGuard`` (kiosk/server/limits.py), which
+checks tokens, body sizes, body deadlines and the bind rate limits before any
+route reads a body. A route taking a body larger than ``[server]
+max_json_bytes`` needs its rule in ``edge_routes``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +29,8 @@ from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Respon
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
-from starlette.responses import Response as StarletteResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from kiosk.batch import Batch
 from kiosk.config import ServerConfig
@@ -31,10 +39,13 @@ from kiosk.server.auth import AdminTokenError, StationTokens, is_admin, read_adm
 from kiosk.server.batches import BatchBook, load_batches_file
 from kiosk.server.binding import Binder, BindLimits, CodeChecker, KioskCodes
 from kiosk.server.db import Database, open_database
+from kiosk.server.headers import SecurityHeaders
+from kiosk.server.limits import EdgeGuard, RateLimits, Route
 from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
+from kiosk.server.ratelimit import RateLimiter
 from kiosk.server.records import RecordBook, Upload
-from kiosk.server.retention import PurgeReport, purge, purge_periodically, sweep_orphans
+from kiosk.server.retention import PurgeReport, discard_orphans, purge, purge_periodically, sweep_orphans
 from kiosk.server.schema import (
     BatchModel,
     BindRequest,
@@ -54,6 +65,7 @@ from kiosk.server.schema import (
     TokenResponse,
     Unlocked,
 )
+from kiosk.server.upload_checks import check_capture_time
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +73,9 @@ API = "/api/v1"
 ADMIN = "admin"
 #: room for the metadata part and multipart framing on top of the two files
 _BODY_SLACK = 64_000
+#: the status of up to 1000 record ids at once
+_STATUS_BODY = 128_000
+_UUID = "[0-9A-Fa-f-]{32,36}"
 
 
 @dataclass
@@ -157,6 +172,30 @@ def optional_auth(request: Request, creds: Credentials) -> str | None:
     return _caller(_state(request), creds)
 
 
+def edge_routes(config: ServerConfig) -> list[Route]:
+    """The edge's rules: body limits, tokens checked before the body, and the rate-limited bind routes."""
+    json_max = config.server.max_json_bytes
+    return [
+        Route("PUT", f"{API}/records/{_UUID}", 2 * config.server.max_photo_bytes + _BODY_SLACK, auth="station"),
+        Route("POST", f"{API}/records/status", _STATUS_BODY, auth="station"),
+        Route("POST", f"{API}/bind", json_max, auth="optional", rate_limited=True),
+        Route("POST", bind_page.PATH, bind_page.MAX_BODY, rate_limited=True, page=True),
+        Route("POST", f"{API}/review/[^/]+", json_max, auth="admin"),
+        Route("POST", f"{API}/batches", json_max, auth="admin"),
+        Route("POST", f"{API}/tokens", json_max, auth="admin"),
+        Route("DELETE", f"{API}/tokens/[^/]+", json_max, auth="admin"),
+        Route("DELETE", f"{API}/bind/locks/[^/]+", json_max, auth="admin"),
+    ]
+
+
+class ServerApp(FastAPI):
+    """The FastAPI application with the security headers outside everything, the error handler included."""
+
+    docs_paths: tuple[str, ...] = ()
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The usual stack, wrapped in ``SecurityHeaders``."""
+        return SecurityHeaders(super().build_middleware_stack(), docs_paths=self.docs_paths)
 def client_address(request: Request) -> str:
     """The caller's network address (behind a reverse proxy: as uvicorn's proxy headers set it)."""
     return request.client.host if request.client is not None else "-"
@@ -194,23 +233,24 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = FastAPI(title="Graduation photo collection server", version="1", lifespan=lifespan,
-                  description="Reference collection server of the capture stations.")
+    section = config.server
+    # the interactive docs load their scripts from a CDN: off unless asked for; the schema is always served
+    app = ServerApp(title="Graduation photo collection server", version="1", lifespan=lifespan,
+                    description="Reference collection server of the capture stations.",
+                    docs_url="/docs" if section.api_docs else None, redoc_url="/redoc" if section.api_docs else None)
+    app.docs_paths = ("/docs", "/redoc") if section.api_docs else ()
     app.state.server = st
     problems.install_handlers(app)
-    max_body = 2 * config.server.max_photo_bytes + _BODY_SLACK
 
-    @app.middleware("http")
-    async def refuse_huge_bodies(request: Request,
-                                 call_next: Callable[[Request], Awaitable[StarletteResponse]]) -> StarletteResponse:
-        # Refuse before the body is read: a multi-gigabyte upload never reaches the disk.
-        length = request.headers.get("content-length", "")
-        if request.url.path == bind_page.PATH:
-            if length.isdigit() and int(length) > bind_page.MAX_BODY:
-                return bind_page.too_large_response()
-        elif length.isdigit() and int(length) > max_body:
-            return problems.response(413, "too-large", f"the request body is larger than {max_body} bytes")
-        return await call_next(request)
+    def token_caller(token: str) -> str | None:
+        return ADMIN if is_admin(token, st.admin_token) else st.tokens.station_for(token)
+
+    app.add_middleware(EdgeGuard, routes=edge_routes(config), default_max_body=section.max_json_bytes,
+                       caller=token_caller, body_timeout_s=section.body_timeout_s,
+                       rate_limits=RateLimits(RateLimiter(section.bind_rate_per_minute),
+                                              RateLimiter(section.bind_rate_per_minute_station)),
+                       page_refusal=bind_page.edge_refusal)
+    app.mount("/static", StaticFiles(packages=[("kiosk.server", "static")]), name="static")
 
     @app.get(f"{API}/health", response_model=Health, tags=["public"])
     def health() -> Health:
@@ -253,11 +293,19 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
                                   for e in exc.errors()]) from None
         if meta.record_id != record_id:
             raise Problem(422, "invalid-metadata", "metadata.record_id must equal the record id in the path")
+        check_capture_time(meta.captured_at, st.batches.get(meta.batch), st.clock(),
+                           timedelta(hours=section.capture_skew_hours))
         limit = config.server.max_photo_bytes
         photo_data = photo.file.read(limit + 1)
         original_data = original.file.read(limit + 1) if original is not None else None
-        ack, created = st.records.accept(Upload(meta, photo_data, original_data), who, st.clock(),
-                                         station_id=None if who == ADMIN else who)
+        try:
+            ack, created = st.records.accept(Upload(meta, photo_data, original_data), who, st.clock(),
+                                             station_id=None if who == ADMIN else who)
+        except Problem as refused:
+            if refused.status == 422:  # refused after its files were written: none of them may stay
+                discard_orphans(st.db, st.photos, [hashlib.sha256(data).hexdigest()
+                                                   for data in (photo_data, original_data) if data is not None])
+            raise
         response.status_code = 201 if created else 200
         return ack
 
@@ -292,8 +340,13 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     def bind(body: BindRequest, request: Request,
              who: Annotated[str | None, Depends(optional_auth)]) -> BindResponse:
         """Bind a collection code to the codeless record holding the ticket (station, or phone without a token)."""
-        return st.binder.bind(body.ticket, body.code_payload, body.id_last4, trusted=who is not None,
-                              now=st.clock(), client=client_address(request), station=who)
+        try:
+            return st.binder.bind(body.ticket, body.code_payload, body.id_last4, trusted=who is not None,
+                                  now=st.clock(), client=client_address(request), station=who)
+        except Problem as refused:
+            # the binder logs each refusal it decides on; only a mistyped ticket is refused before it looks
+            refused.logged = refused.slug != "bad-ticket"
+            raise
 
     @app.delete(f"{API}/bind/locks/{{ticket}}", response_model=Unlocked, tags=["admin"],
                 responses=_problem_responses(401, 403, 422))

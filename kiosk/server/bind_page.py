@@ -8,17 +8,27 @@ runs exactly the bind of ``POST /api/v1/bind`` as an anonymous phone (so the
 same per-ticket lock applies). Every answer is an HTML page: a refusal is a 4xx
 (503 while codes cannot be checked) with the reason in words, never a 500.
 Nothing the student sent is logged.
+
+An image is the expensive part, so it comes last: the form's size is capped at
+the server's edge while it streams, the ticket must exist before the image is
+looked at, the image's pixel count is read from its header before it is
+decoded, and images are decoded by a small pool of worker threads with a short
+queue (a busy page beyond it), so a burst of uploads cannot take the server's
+memory or all its threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
 import logging
 import math
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TypeVar
 
 import cv2
 from fastapi import APIRouter, Query, Request
@@ -44,8 +54,11 @@ PATH = "/bind"
 MAX_IMAGE_BYTES = 5_000_000
 #: the whole form: the image plus the text fields and multipart framing
 MAX_BODY = MAX_IMAGE_BYTES + 64_000
-#: larger images are refused before decoding (a tiny file can claim huge dimensions)
-MAX_PIXELS = 40_000_000
+#: larger images are refused before decoding (a tiny file can claim huge dimensions); a phone
+#: screenshot or photo of a QR code has a few megapixels
+MAX_PIXELS = 12_000_000
+#: images decoded at once, and images waiting for a decoder beyond which the page answers "busy"
+DECODERS, DECODE_QUEUE = 2, 8
 #: a phone photo is searched again at this size when the full one yields nothing
 _RETRY_SIDE = 1600
 #: the same limits as ``BindRequest``
@@ -53,10 +66,9 @@ _MAX_TICKET, _MAX_LAST4, _MAX_PAYLOAD = 32, 16, 4096
 #: one uploaded image is not a live frame: it may take the scanner's whole range of extra passes
 SCANNER = ScannerSection(budget_ms=200.0)
 
-_STYLE = ("body{font-family:sans-serif;margin:1em auto;max-width:36em;padding:0 1em;font-size:1.15em}"
-          "[lang=en]{color:#555}label{display:block;margin-top:1em;font-weight:bold}"
-          "input,textarea,button{font-size:1.2em;width:100%;box-sizing:border-box;padding:.4em;margin-top:.3em}"
-          "button{margin-top:1.2em;padding:.6em}.bad{color:#a00}.ok{color:#070}")
+#: the page's style sheet (kiosk/server/static/bind.css): the pages allow no inline style
+STYLESHEET = "/static/bind.css"
+T = TypeVar("T")
 
 
 class PageRefusal(Exception):
@@ -84,7 +96,7 @@ def _document(body: str) -> str:
     title = html.escape(text("server.bind_page.title", "zh") + " / " + text("server.bind_page.title", "en"))
     return ("<!doctype html><html lang='zh'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{title}</title><style>{_STYLE}</style></head><body>{body}</body></html>")
+            f"<title>{title}</title><link rel='stylesheet' href='{STYLESHEET}'></head><body>{body}</body></html>")
 
 
 def form_html(ticket: str = "") -> str:
@@ -164,7 +176,7 @@ def read_code_image(data: bytes, scanner: Scanner) -> str:
         raise PageRefusal(415, "server.bind_page.problem.not_image") from None
     if width * height > MAX_PIXELS:
         log.info("bind_page.refused why=too_many_pixels")
-        raise PageRefusal(413, "server.bind_page.problem.too_large", mb=MAX_IMAGE_BYTES // 1_000_000)
+        raise PageRefusal(413, "server.bind_page.problem.too_many_pixels", mp=MAX_PIXELS // 1_000_000)
     image = picture_gray(data)
     if image is None:
         log.info("bind_page.refused why=undecodable")
@@ -183,10 +195,32 @@ def read_code_image(data: bytes, scanner: Scanner) -> str:
     raise PageRefusal(422, "server.bind_page.problem.ticket_qr" if kinds else "server.bind_page.problem.no_qr")
 
 
-def too_large_response() -> HTMLResponse:
-    """The page for a form body over ``MAX_BODY`` (refused before it is read)."""
-    refusal = PageRefusal(413, "server.bind_page.problem.too_large", mb=MAX_IMAGE_BYTES // 1_000_000)
-    return HTMLResponse(refusal_page(refusal), status_code=413)
+def edge_refusal(status: int, slug: str, params: dict[str, object], headers: dict[str, str]) -> HTMLResponse:
+    """The page for a form the server's edge refused (too large, too slow, too many attempts)."""
+    key = f"server.bind_page.problem.{slug}"
+    if key not in table():
+        key = f"server.problem.{slug}" if f"server.problem.{slug}" in table() else "server.problem.invalid"
+    return HTMLResponse(refusal_page(PageRefusal(status, key, **params)), status_code=status, headers=headers)
+
+
+class DecodePool:
+    """Worker threads that decode uploaded images: ``workers`` at once, ``queue`` more waiting, then busy."""
+
+    def __init__(self, workers: int = DECODERS, queue: int = DECODE_QUEUE) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bind-decode")
+        self._room = workers + queue
+        self._taken = 0
+
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        """``work(*args)`` in a worker; ``PageRefusal`` 503 when the workers and their queue are full."""
+        if self._taken >= self._room:
+            log.warning("bind_page.refused why=decoders_busy")
+            raise PageRefusal(503, "server.bind_page.problem.busy")
+        self._taken += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+        finally:
+            self._taken -= 1
 
 
 def _field(form: object, name: str, limit: int) -> str:
@@ -199,7 +233,9 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
     """The ``/bind`` routes over ``binder`` (kept out of the OpenAPI schema: they are pages, not API)."""
     router = APIRouter(include_in_schema=False)
 
-    def bind_from(ticket: str, last4: str, pasted: str, image: bytes | None, client: str) -> BindResponse:
+    pool = DecodePool()
+
+    def check_fields(ticket: str, last4: str, pasted: str, image: bytes | None) -> None:
         if not ticket:
             raise PageRefusal(422, "server.bind_page.problem.missing_ticket")
         if not last4:
@@ -208,21 +244,47 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
             raise PageRefusal(422, "server.bind_page.problem.bad-ticket")
         if len(last4) > _MAX_LAST4:
             raise PageRefusal(422, "server.bind_page.problem.wrong-last-four")
-        if pasted:
-            if len(pasted) > _MAX_PAYLOAD:
-                raise PageRefusal(422, "server.bind_page.problem.bad-code")
-            payload = pasted
-        elif image:
-            payload = read_code_image(image, Scanner(scanner_settings))[:_MAX_PAYLOAD]
-        else:
+        if len(pasted) > _MAX_PAYLOAD:
+            raise PageRefusal(422, "server.bind_page.problem.bad-code")
+        if not pasted and not image:
             raise PageRefusal(422, "server.bind_page.problem.missing_code")
+
+    def bind(ticket: str, last4: str, payload: str, client: str) -> BindResponse:
         try:
             return binder.bind(ticket, payload, last4, trusted=False, now=clock(), client=client)
         except Problem as problem:
             raise _from_problem(problem) from None
+
+    def bind_unknown(ticket: str, last4: str, client: str) -> BindResponse:
+        # A bind without a code still counts against the caller; its answer is the one a phone gets for an
+        # unknown ticket with a readable code (the ticket and the last four do not match), whatever the image.
+        try:
+            return binder.bind(ticket, "", last4, trusted=False, now=clock(), client=client)
+        except Problem as problem:
+            refusal = _from_problem(problem)
+            if problem.slug == "bad-code":
+                refusal = PageRefusal(422, "server.bind_page.problem.wrong-last-four", **{
+                    k: v for k, v in refusal.params.items() if k == "attempts_left"})
+            raise refusal from None
         except KioskError as exc:  # the binder maps its own; this is belt and braces for a page
             log.warning("bind_page.refused why=%s", exc.key)
             raise PageRefusal(422, exc.key) from None
+
+    def ticket_known(ticket: str) -> bool:
+        try:
+            return binder.has_ticket(ticket)
+        except Problem as problem:
+            raise _from_problem(problem) from None
+
+    async def bind_from(ticket: str, last4: str, pasted: str, image: bytes | None, client: str) -> BindResponse:
+        check_fields(ticket, last4, pasted, image)
+        if pasted:
+            return await run_in_threadpool(bind, ticket, last4, pasted, client)
+        assert image is not None
+        if not await run_in_threadpool(ticket_known, ticket):
+            return await run_in_threadpool(bind_unknown, ticket, last4, client)  # the image is never looked at
+        payload = await pool.run(read_code_image, image, Scanner(scanner_settings))
+        return await run_in_threadpool(bind, ticket, last4, payload[:_MAX_PAYLOAD], client)
 
     @router.get(PATH, response_class=HTMLResponse)
     def bind_form(ticket: str = Query("")) -> HTMLResponse:
@@ -244,9 +306,9 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
         if isinstance(upload, UploadFile):
             image = await upload.read(MAX_IMAGE_BYTES + 1)
         try:
-            bound = await run_in_threadpool(bind_from, ticket, _field(form, "id_last4", _MAX_LAST4),
-                                            _field(form, "code_text", _MAX_PAYLOAD), image,
-                                            request.client.host if request.client is not None else "-")
+            bound = await bind_from(ticket, _field(form, "id_last4", _MAX_LAST4),
+                                    _field(form, "code_text", _MAX_PAYLOAD), image,
+                                    request.client.host if request.client is not None else "-")
         except PageRefusal as refusal:
             return HTMLResponse(refusal_page(refusal, ticket), status_code=refusal.status)
         finally:

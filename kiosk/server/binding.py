@@ -273,6 +273,12 @@ class Binder:
         """``attempts_left`` for a phone's refusal (0 when the ticket is now locked)."""
         return {} if trusted else {"attempts_left": left}
 
+    def has_ticket(self, ticket_text: str) -> bool:
+        """Whether a record holds the ticket (``Problem`` 422 bad-ticket when it is mistyped)."""
+        ticket = normalise_typed_ticket(ticket_text)
+        with self._db.read() as conn:
+            return conn.execute(select(records.c.record_id).where(records.c.ticket == ticket)).first() is not None
+
     def unlock(self, ticket_text: str) -> bool:
         """Lift the lock (and forget the misses) of a ticket; whether it had any."""
         ticket = normalise_typed_ticket(ticket_text)

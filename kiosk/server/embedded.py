@@ -25,6 +25,7 @@ from kiosk.config import ServerConfig
 from kiosk.server.app import ServerState, create_app, open_state
 from kiosk.server.auth import new_token, read_admin_token
 from kiosk.server.binding import CodeChecker
+from kiosk.server.serving import uvicorn_settings
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class EmbeddedServer:
         self._sock = sock
         self.base_url = f"http://127.0.0.1:{self.port}"
         server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False,
-                                               lifespan="on", timeout_graceful_shutdown=2))
+                                               lifespan="on", timeout_graceful_shutdown=2,
+                                               **uvicorn_settings(self.config.server)))
         self._server = server
         self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                         name="embedded-server", daemon=True)

@@ -50,7 +50,10 @@ class Problem(Exception):
 
     ``detail`` is sent to the client and logged: never put personal data in it.
     ``error`` keeps the refused input's ``KioskError`` (not sent) so a page can word it in each language.
+    ``logged`` is set by a caller that has already logged the refusal, so it is not logged twice.
     """
+
+    logged = False
 
     def __init__(self, status: int, slug: str, detail: str = "", *, headers: dict[str, str] | None = None,
                  error: KioskError | None = None, **extra: Any) -> None:
@@ -99,7 +102,8 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        log.info("request.refused path=%s status=%s problem=%s", request.url.path, exc.status, exc.slug)
+        if not exc.logged:
+            log.info("request.refused path=%s status=%s problem=%s", request.url.path, exc.status, exc.slug)
         return response(exc.status, exc.slug, exc.detail, headers=exc.headers, **exc.extra)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:

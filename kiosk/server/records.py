@@ -38,10 +38,9 @@ from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.schema import RecordAck, RecordMetadata, RecordStatus, ReviewItem, ReviewQueue, ReviewResult
 from kiosk.server.tables import DUPLICATE, queue_numbers, records
+from kiosk.server.upload_checks import check_jpeg
 
 log = logging.getLogger(__name__)
-
-JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 @dataclass(frozen=True)
@@ -84,14 +83,6 @@ def next_queue_seq(conn: Connection) -> int:
     """
     stmt = insert(queue_numbers).values(taken_at=datetime.now(UTC).isoformat()).returning(queue_numbers.c.seq)
     return int(conn.execute(stmt).scalar_one())
-
-
-def check_jpeg(data: bytes, part: str, max_bytes: int) -> None:
-    """Refuse a file part that is too large (413) or not a JPEG (422)."""
-    if len(data) > max_bytes:
-        raise Problem(413, "too-large", f"{part} is {len(data)} bytes; at most {max_bytes}")
-    if not data.startswith(JPEG_MAGIC):
-        raise Problem(422, "not-jpeg", f"{part} is not a JPEG")
 
 
 class RecordBook:

@@ -85,15 +85,27 @@ def sweep_orphans(db: Database, photos: PhotoStore, now: datetime, retention_day
                 continue
         except FileNotFoundError:
             continue
-        with db.read() as conn:
-            used = conn.execute(select(records.c.record_id).where(
-                or_(records.c.photo_sha256 == sha, records.c.original_sha256 == sha)).limit(1)).first()
-        if used is None:
+        if not _named(db, sha):
             removed += 1
             if not dry_run:
                 photos.delete(sha)
     if removed:
         log.info("purge.orphans photos=%d dry_run=%s", removed, dry_run)
+    return removed
+
+
+def _named(db: Database, sha: str) -> bool:
+    """Whether a record names the photo ``sha`` (as its photo or its original)."""
+    with db.read() as conn:
+        return conn.execute(select(records.c.record_id).where(
+            or_(records.c.photo_sha256 == sha, records.c.original_sha256 == sha)).limit(1)).first() is not None
+
+
+def discard_orphans(db: Database, photos: PhotoStore, shas: list[str]) -> int:
+    """Remove at once the photos ``shas`` of a refused upload that no record names; how many."""
+    removed = sum(1 for sha in dict.fromkeys(shas) if not _named(db, sha) and photos.delete(sha))
+    if removed:
+        log.info("purge.refused_upload photos=%d", removed)
     return removed
 
 

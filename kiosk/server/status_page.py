@@ -35,6 +35,6 @@ def render(status: RecordStatus) -> str:
         "<!doctype html><html><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{title}</title>"
-        "<style>body{font-family:sans-serif;margin:2em;font-size:1.2em}p[lang=en]{color:#555}</style>"
+        "<link rel='stylesheet' href='/static/status.css'>"
         f"</head><body><h1>{title}</h1><p><code>{short}</code></p>{''.join(parts)}</body></html>"
     )

@@ -6,5 +6,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-# the sync tests' fixtures (the ``store`` they upload from) live beside their fake servers
-pytest_plugins = ["test_sync_fakes"]
+# the sync tests' fixtures (the ``store`` they upload from) live beside their fake servers; the
+# browser fixtures (headless Chromium) in browser.py
+pytest_plugins = ["test_sync_fakes", "browser"]

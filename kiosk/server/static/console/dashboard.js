@@ -5,17 +5,16 @@
   if (!root) { return; }
   var batch = root.getAttribute("data-batch");
   var seconds = parseInt(root.getAttribute("data-refresh"), 10) || 10;
-  var lang = document.body.getAttribute("data-lang") === "en" ? "en" : "zh";
   var labels = JSON.parse(document.getElementById("labels").textContent);
 
+  // the same form as the server's ("2026-06-01 09:30:00"), in the server's time zone
   function when(iso) {
     if (!iso) { return ""; }
-    return new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "zh-CN",
-      {timeZone: labels.timezone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit"});
+    return new Date(iso).toLocaleString("sv-SE", {timeZone: labels.timezone, year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit"});
   }
   function hour(iso) {
-    return new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "zh-CN",
-      {timeZone: labels.timezone, hour: "2-digit", minute: "2-digit", hour12: false});
+    return new Date(iso).toLocaleString("sv-SE", {timeZone: labels.timezone, hour: "2-digit", minute: "2-digit"});
   }
   function row(cells, cls) {
     var tr = document.createElement("tr");

@@ -51,16 +51,18 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var button = event.submitter;
-    if (button && button.name === "action") { send({action: "approve"}); }
+    if (document.activeElement === note) { reject("other"); }
+    else if (button && button.name === "action") { send({action: "approve"}); }
     else if (button && button.name === "reason") { reject(button.value); }
-    else if (document.activeElement === note) { reject("other"); }
   });
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (event.target === note) {
+      // typing the other reason; Enter sends it (the form's default button would approve)
+      if (event.key === "Enter") { event.preventDefault(); reject("other"); }
       if (event.key === "Escape") { note.blur(); }
-      return;  // typing the other reason; Enter submits the form
+      return;
     }
     var key = event.key.toLowerCase();
     var button = form.querySelector('button[data-key="' + key + '"]');

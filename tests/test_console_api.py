@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,8 @@ ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
 def upload(client: TestClient, station: dict[str, str], seed: int, student: dict[str, Any] | None = None) -> str:
     photo = jpeg(seed)
-    code = {**(student or STUDENTS[seed % 3]), "format": "reference"}
+    # one student per seed: a second record of a student in review would be a duplicate, not queued
+    code = {**(student or {**STUDENTS[seed % 3], "student_uid": f"u-{seed}"}), "format": "reference"}
     meta = metadata(photo, code=code, measurements=MEASUREMENTS)
     token = station["Authorization"].split()[1]
     answer = client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
@@ -133,6 +136,23 @@ def test_two_claims_never_hold_the_same_record(client: TestClient, station: dict
     # a claim times out: the record goes to the next reviewer who asks
     clock.advance(minutes=client.app.state.server.config.server.review_claim_minutes + 1)  # type: ignore[attr-defined]
     assert desk.next("carl", clock()).record.record_id == ids[0]
+
+
+def test_reviewers_asking_at_the_same_moment_each_get_their_own_record(client: TestClient, station: dict[str, str],
+                                                                       clock: Clock) -> None:
+    ids = {upload(client, station, i) for i in range(6)}
+    desk = client.app.state.server.desk  # type: ignore[attr-defined]
+    start = threading.Barrier(6)
+
+    def ask(name: str) -> str | None:
+        start.wait()
+        answer = desk.next(name, clock())
+        return None if answer.record is None else answer.record.record_id
+
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(ask, [f"reviewer{i}" for i in range(6)]))
+    assert None not in got, got
+    assert sorted(got) == sorted(ids)  # six reviewers, six different records, none left out
 
 
 def test_heartbeats_and_help_requests(client: TestClient, station: dict[str, str], clock: Clock) -> None:

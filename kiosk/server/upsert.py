@@ -20,7 +20,9 @@ def upsert(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequ
            update: Mapping[str, Any], *, where: ColumnElement[bool] | None = None) -> int:
     """Insert ``values`` or, on a conflict over ``keys``, apply ``update`` (only where ``where`` holds).
 
-    The number of rows inserted or updated (0: the conflicting row was left as it was).
+    The number of rows inserted or updated (0: the conflicting row was left as it was),
+    counted from ``RETURNING``: the driver's rowcount is not reliable for this statement
+    on every engine.
     """
     if conn.dialect.name == "postgresql":
         pg = postgresql.insert(table).values(**values)
@@ -28,11 +30,11 @@ def upsert(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequ
     else:
         lite = sqlite.insert(table).values(**values)
         stmt = lite.on_conflict_do_update(index_elements=list(keys), set_=dict(update), where=where)
-    return int(conn.execute(stmt).rowcount)
+    return len(conn.execute(stmt.returning(*(table.c[k] for k in keys))).all())
 
 
 def insert_new(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> bool:
     """Insert ``values`` unless a row with the same ``keys`` exists; whether it was inserted."""
     module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    return bool(conn.execute(stmt).rowcount)
+    return conn.execute(stmt.returning(*(table.c[k] for k in keys))).first() is not None

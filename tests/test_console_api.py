@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from console_helpers import MEASUREMENTS, PASSWORD, STUDENTS, Clock
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from test_server_helpers import BATCH, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.cli import users as users_cli
+from kiosk.server import tables
 from kiosk.server.app import create_app
 
 ADMIN = "admin-token-for-the-console-tests"
@@ -211,3 +213,16 @@ def test_the_user_command_reads_the_password_from_stdin(tmp_path: Path, clock: C
     assert users_cli.run(accounts, Args(), clock()) == 0  # type: ignore[arg-type]
     assert users_cli.run(accounts, Args(), clock()) == 1  # type: ignore[arg-type]
     assert [(u.name, on) for u, on in accounts.list()] == [("dan", False)]
+
+
+def test_the_purge_forgets_ended_sessions_and_expired_claims(client: TestClient, station: dict[str, str],
+                                                             clock: Clock) -> None:
+    upload(client, station, 1)
+    state = client.app.state.server  # type: ignore[attr-defined]
+    sign_in(client, "ann")  # the review page holds the record for ann
+    assert state.accounts.count_live_sessions() == 1
+    clock.advance(hours=state.config.server.console_max_hours + 1)
+    state.purge()
+    assert state.accounts.count_live_sessions() == 0
+    with state.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(tables.review_claims)).scalar_one() == 0

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from kiosk.config import ServerSection
 from kiosk.errors import KioskError
@@ -226,6 +226,15 @@ class Accounts:
             conn.execute(update(t.console_sessions).where(t.console_sessions.c.token_sha256 == token_key(token))
                          .values(ended_ts=now.timestamp()))
         log.info("logout.ok")
+
+    def forget_sessions(self, now: datetime) -> int:
+        """Delete sessions that ended or can no longer be used (the periodic purge); how many."""
+        s = t.console_sessions
+        cutoff = now.timestamp() - max(self._sessions.idle_s, self._sessions.max_s)
+        with self._db.write() as conn:
+            gone = conn.execute(delete(s).where(or_(s.c.ended_ts.is_not(None), s.c.last_seen_ts < cutoff,
+                                                    s.c.created_ts < cutoff))).rowcount
+        return int(gone)
 
     def count_live_sessions(self) -> int:
         """Sessions not ended (for tests and the admin)."""

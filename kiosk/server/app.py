@@ -91,6 +91,9 @@ class ServerState:
         days = self.config.server.retention_days
         report = purge(self.db, self.photos, now, days, dry_run=dry_run)
         report.photos += sweep_orphans(self.db, self.photos, now, days, dry_run=dry_run)
+        if not dry_run:
+            self.accounts.forget_sessions(now)
+            self.desk.forget_claims(now)
         return report
 
 

@@ -85,6 +85,12 @@ class ReviewDesk:
             conn.execute(delete(t.review_claims).where(t.review_claims.c.record_id == record_id,
                                                        t.review_claims.c.reviewer == reviewer))
 
+    def forget_claims(self, now: datetime) -> int:
+        """Delete claims that have expired (the periodic purge); how many."""
+        with self._db.write() as conn:
+            return int(conn.execute(delete(t.review_claims)
+                                    .where(t.review_claims.c.expires_ts <= now.timestamp())).rowcount)
+
     def holder(self, record_id: str, now: datetime) -> str | None:
         """Who holds ``record_id`` now, or None."""
         c = t.review_claims

@@ -226,3 +226,22 @@ def test_the_purge_forgets_ended_sessions_and_expired_claims(client: TestClient,
     assert state.accounts.count_live_sessions() == 0
     with state.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(tables.review_claims)).scalar_one() == 0
+
+
+def test_kiosk_server_user_add_disable_list_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.cli import main
+
+    cfg = tmp_path / "server.toml"
+    cfg.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\nadmin_token_file = "{tmp_path / "admin.token"}"\n')
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["server", "--config", str(cfg), "user", "add", "wang", "--role", "reviewer"]) == 0
+    assert main(["server", "--config", str(cfg), "user", "list"]) == 0
+    assert "wang\treviewer\tenabled" in capsys.readouterr().out
+    assert main(["server", "--config", str(cfg), "user", "disable", "wang"]) == 0
+    assert main(["server", "--config", str(cfg), "user", "disable", "nobody"]) == 1
+    with pytest.raises(SystemExit):  # a role that does not exist is refused by the parser
+        main(["server", "--config", str(cfg), "user", "add", "li", "--role", "boss"])
+    # the password never comes from the command line
+    with pytest.raises(SystemExit):
+        main(["server", "--config", str(cfg), "user", "add", "li", "--role", "reviewer", "--password", "x"])

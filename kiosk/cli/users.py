@@ -39,8 +39,9 @@ def add_arguments(sub: argparse._SubParsersAction, config_option: Callable[[argp
     config_option(lst)
 
 
-def read_password(stdin: TextIO = sys.stdin) -> str:
-    """The new password: asked twice on a terminal, else the first line of ``stdin``."""
+def read_password(stdin: TextIO | None = None) -> str:
+    """The new password: asked twice on a terminal, else the first line of ``stdin`` (the process's)."""
+    stdin = stdin or sys.stdin
     if stdin.isatty():
         first = getpass.getpass("密码 / Password: ")
         if getpass.getpass("再次输入 / Again: ") != first:
@@ -49,7 +50,7 @@ def read_password(stdin: TextIO = sys.stdin) -> str:
     return stdin.readline().rstrip("\r\n")
 
 
-def run(accounts: Accounts, args: argparse.Namespace, now: datetime, stdin: TextIO = sys.stdin) -> int:
+def run(accounts: Accounts, args: argparse.Namespace, now: datetime, stdin: TextIO | None = None) -> int:
     """Run ``kiosk server user OP``; the exit status."""
     try:
         if args.user_op == "add":

@@ -88,6 +88,9 @@ def test_the_review_page_in_english_and_a_student_s_earlier_attempts(server: Emb
     first = upload(base, station, 1, STUDENTS[0])
     sign_in(page, base, "ann", "en")
     assert shown_record(page) == first
+    page.focus("#batch")
+    page.keyboard.press("2")  # a key typed into the batch chooser is not a decision
+    assert status_of(base, station, first) == "queued"
     page.click("button[value=blur]")
     page.wait_for_selector("#empty")
     again = upload(base, station, 2, STUDENTS[0])

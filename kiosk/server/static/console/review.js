@@ -31,6 +31,11 @@
         busy = false;
         Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = false; });
         show(form.getAttribute("data-failed") + (problem.title || "") + (problem.detail ? " (" + problem.detail + ")" : ""));
+        if (answer.status === 401) { location.reload(); }  // signed out: the page sends to the sign-in page
+        // held by another reviewer, or decided meanwhile: this record is not ours to decide, go on to the next
+        if (answer.status === 409 || answer.status === 404) {
+          setTimeout(function () { location.assign(form.getAttribute("data-next")); }, 3000);
+        }
       });
     }).catch(function (err) {
       busy = false;
@@ -64,6 +69,8 @@
       if (event.key === "Escape") { note.blur(); }
       return;
     }
+    var tag = event.target && event.target.tagName;
+    if (tag === "SELECT" || tag === "INPUT" || tag === "TEXTAREA") { return; }  // keys belong to that field
     var key = event.key.toLowerCase();
     var button = form.querySelector('button[data-key="' + key + '"]');
     if (!button) { return; }

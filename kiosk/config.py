@@ -317,6 +317,20 @@ class ServerSection:
                                       lo=1, hi=10000)
     bind_station_max_misses: int = opt(50, "Wrong code binds from one station before it is locked.",
                                        lo=1, hi=10000)
+    public_url: str = opt("", "The server's address as people open it (https://photos.example.edu); "
+                             "console cookies are Secure when it is https. Empty: as requested.")
+    timezone: str = opt("Asia/Shanghai", "Time zone of the times shown on the console pages (IANA name).")
+    console_idle_minutes: float = opt(60.0, "A console session ends after this long without a request.",
+                                      lo=1, hi=1440)
+    console_max_hours: float = opt(12.0, "A console session ends this long after login, used or not.", lo=0.1, hi=168)
+    login_max_misses: int = opt(5, "Wrong passwords in a row before an account is locked for a while.", lo=1, hi=100)
+    login_address_max_misses: int = opt(20, "Wrong passwords from one client address before it is locked.",
+                                        lo=1, hi=1000)
+    login_lock_minutes: float = opt(15.0, "How long a locked account or address must wait.", lo=0.1, hi=1440)
+    review_claim_minutes: float = opt(5.0, "How long a record stays with the reviewer who opened it.", lo=0.1,
+                                      hi=120)
+    station_silent_minutes: float = opt(5.0, "The dashboard flags a station whose last heartbeat is older.",
+                                        lo=0.5, hi=1440)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@
     kiosk server --config F batch add FILE.toml                 create or replace batches
     kiosk server --config F purge [--dry-run]                   delete what is past retention
     kiosk server --config F unlock-ticket TICKET                lift a ticket's bind lock
+    kiosk server --config F user add NAME --role ROLE           a console account (password asked)
+    kiosk server --config F user disable NAME | user list       end an account; list them
 
 The maintenance actions work on the server's database directly (``[server]
 database``, or ``server.db`` in the data directory), so they need no admin token
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk import config as kconfig
+from kiosk.cli import users as users_cli
 from kiosk.cli.numbers import int_in
 from kiosk.log import setup_logging
 from kiosk.server.db import Database, open_database
@@ -39,8 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _config_option(p, top=True)
     p.add_argument("--host", help="address to listen on (overrides [server] host)")
     p.add_argument("--port", type=int_in(1, 65535), help="port to listen on (1-65535; overrides [server] port)")
-    p.add_argument("--workers", type=int_in(1, 64), help="server processes (1-64; overrides [server] workers; more than one "
-                   "wants PostgreSQL)")
+    p.add_argument("--workers", type=int_in(1, 64),
+                   help="server processes (1-64; overrides [server] workers; more than one wants PostgreSQL)")
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     a = sub.add_parser("admin-token", help="create the admin token file")
     _config_option(a, top=False)
@@ -60,6 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     u = sub.add_parser("unlock-ticket", help="lift a claim ticket's bind lock after too many wrong guesses")
     _config_option(u, top=False)
     u.add_argument("ticket", help="the claim ticket, as printed")
+    users_cli.add_arguments(sub, lambda parser: _config_option(parser, top=False))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if action == "unlock-ticket":
             return _unlock(db, cfg, args.ticket)
+        if action == "user":
+            from kiosk.server.accounts import Accounts
+
+            return users_cli.run(Accounts.for_settings(db, cfg.server), args, now)
         from kiosk.server.photos import PhotoStore
         from kiosk.server.retention import purge, sweep_orphans
 

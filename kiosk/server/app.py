@@ -34,10 +34,12 @@ from starlette.types import ASGIApp
 
 from kiosk.batch import Batch
 from kiosk.config import ServerConfig
-from kiosk.server import bind_page, problems, status_page
+from kiosk.server import bind_page, console, console_api, problems, station_board, status_page
+from kiosk.server.accounts import Accounts
 from kiosk.server.auth import AdminTokenError, StationTokens, is_admin, read_admin_token
 from kiosk.server.batches import BatchBook, load_batches_file
 from kiosk.server.binding import Binder, BindLimits, CodeChecker, KioskCodes
+from kiosk.server.console_auth import REVIEW_ROLES, Gate, Principal
 from kiosk.server.db import Database, open_database
 from kiosk.server.headers import SecurityHeaders
 from kiosk.server.limits import EdgeGuard, RateLimits, Route
@@ -46,6 +48,7 @@ from kiosk.server.problems import Problem
 from kiosk.server.ratelimit import RateLimiter
 from kiosk.server.records import RecordBook, Upload
 from kiosk.server.retention import PurgeReport, discard_orphans, purge, purge_periodically, sweep_orphans
+from kiosk.server.review_desk import ReviewDesk
 from kiosk.server.schema import (
     BatchModel,
     BindRequest,
@@ -65,6 +68,7 @@ from kiosk.server.schema import (
     TokenResponse,
     Unlocked,
 )
+from kiosk.server.station_board import StationBoard
 from kiosk.server.upload_checks import check_capture_time
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,10 @@ class ServerState:
     binder: Binder
     admin_token: str
     clock: Callable[[], datetime]
+    accounts: Accounts
+    desk: ReviewDesk
+    stations: StationBoard
+    gate: Gate
 
     def purge(self, *, dry_run: bool = False) -> PurgeReport:
         """Run the retention purge now (records and photos past ``retention_days``)."""
@@ -98,6 +106,9 @@ class ServerState:
         days = self.config.server.retention_days
         report = purge(self.db, self.photos, now, days, dry_run=dry_run)
         report.photos += sweep_orphans(self.db, self.photos, now, days, dry_run=dry_run)
+        if not dry_run:
+            self.accounts.forget_sessions(now)
+            self.desk.forget_claims(now)
         return report
 
 
@@ -123,9 +134,13 @@ def open_state(config: ServerConfig, *, admin_token: str | None = None, codebook
     binder = Binder(db, batches, codebook or KioskCodes(config.codes),
                     BindLimits(section.bind_max_misses, section.bind_lock_minutes,
                                section.bind_client_max_misses, section.bind_station_max_misses))
-    return ServerState(config=config, db=db, photos=photos,
-                       records=RecordBook(db, photos, section.max_photo_bytes, on_record_received),
-                       batches=batches, tokens=StationTokens(db), binder=binder, admin_token=token, clock=now_fn)
+    records = RecordBook(db, photos, section.max_photo_bytes, on_record_received)
+    accounts = Accounts.for_settings(db, section)
+    tokens = StationTokens(db)
+    return ServerState(config=config, db=db, photos=photos, records=records, batches=batches,
+                       tokens=tokens, binder=binder, admin_token=token, clock=now_fn, accounts=accounts,
+                       desk=ReviewDesk(db, records, section.review_claim_minutes * 60), stations=StationBoard(db),
+                       gate=Gate(accounts, token, now_fn, tokens.station_for))
 
 
 _bearer = HTTPBearer(auto_error=False, description="A station token, or the admin token.")
@@ -201,6 +216,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "-"
 
 
+def reviewer_auth(request: Request, creds: Credentials) -> Principal:
+    """A console user who reviews (session cookie), or the admin token; 401/403 otherwise."""
+    return _state(request).gate.check(request, creds, REVIEW_ROLES)
+
+
 def _problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ProblemDoc, "content": {problems.PROBLEM_JSON: {}}} for code in codes}
 
@@ -251,6 +271,12 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
                                               RateLimiter(section.bind_rate_per_minute_station)),
                        page_refusal=bind_page.edge_refusal)
     app.mount("/static", StaticFiles(packages=[("kiosk.server", "static")]), name="static")
+
+    # before the routes below: ``POST /review/claim`` must not be read as a review of record "claim"
+    silent_s = config.server.station_silent_minutes * 60
+    app.include_router(station_board.make_router(st.stations, st.clock, station_auth, _problem_responses))
+    app.include_router(console_api.make_router(st.db, st.desk, st.stations, st.gate, clock=st.clock,
+                                               silent_s=silent_s, problem_responses=_problem_responses))
 
     @app.get(f"{API}/health", response_model=Health, tags=["public"])
     def health() -> Health:
@@ -326,10 +352,10 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
         """Review status and queue position of many records at once (a station's own records only)."""
         return StatusResponse(records=st.records.statuses(body.ids, station=None if who == ADMIN else who))
 
-    @app.get(f"{API}/records/{{record_id}}/photo", tags=["admin"], response_class=Response,
+    @app.get(f"{API}/records/{{record_id}}/photo", tags=["review"], response_class=Response,
              responses={200: {"content": {"image/jpeg": {}}}, **_problem_responses(401, 403, 404)})
-    def record_photo(record_id: uuid.UUID, who: Annotated[str, Depends(admin_auth)]) -> Response:
-        """The record's photo, for a reviewer."""
+    def record_photo(record_id: uuid.UUID, who: Annotated[Principal, Depends(reviewer_auth)]) -> Response:
+        """The record's photo, for a reviewer (console session or admin token)."""
         sha = st.records.photo_sha256(str(record_id))
         if sha is None or not st.photos.exists(sha):
             raise Problem(404, "unknown-record", "no record with this id")
@@ -367,8 +393,12 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     @app.post(f"{API}/review/{{record_id}}", response_model=ReviewResult, tags=["admin"],
               responses=_problem_responses(401, 403, 404, 409, 422))
     def review(record_id: uuid.UUID, body: ReviewAction, who: Annotated[str, Depends(admin_auth)]) -> ReviewResult:
-        """Approve or reject (with a reason) a queued record; confirm an approved one."""
-        return st.records.review(str(record_id), body.action, body.reason, st.clock())
+        """Approve or reject (with a reason) a queued record; confirm an approved one (audited as "admin").
+
+        Refused with 409 while a reviewer holds the record on the console.
+        """
+        st.desk.refuse_if_held(str(record_id), ADMIN, st.clock())
+        return st.records.review(str(record_id), body.action, body.reason, st.clock(), reviewer=ADMIN)
 
     @app.post(f"{API}/batches", response_model=BatchModel, status_code=201, tags=["admin"],
               responses={200: {"model": BatchModel, "description": "replaced"},
@@ -394,4 +424,8 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
         return Revoked(station_id=station_id, revoked=True)
 
     app.include_router(bind_page.make_router(st.binder, st.clock))
+    app.include_router(console.make_router(st.accounts, st.desk, st.stations, st.db, st.clock,
+                                           public_url=config.server.public_url, timezone=config.server.timezone,
+                                           silent_s=silent_s, login_max_age_s=3600))
+    app.mount(console.STATIC, console.static_files(), name="console-static")
     return app

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Float,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -123,8 +124,78 @@ def _v2_invariants(conn: Connection) -> None:
           sqlite_where=where, postgresql_where=where).create(conn)
 
 
+def _v3_console(conn: Connection) -> None:
+    """The review console's accounts, sessions, claims and audit; the stations' heartbeats and help requests."""
+    md = MetaData()
+    Table(
+        "users", md,
+        Column("name", Text, primary_key=True),
+        Column("role", Text, nullable=False),
+        Column("password_hash", Text, nullable=False),
+        Column("created_at", Text, nullable=False),
+        Column("disabled_at", Text),
+        #: wrong passwords in a row, and the end of the lock they caused (epoch seconds)
+        Column("misses", Integer, nullable=False, server_default="0"),
+        Column("locked_until_ts", Float),
+    )
+    Table(
+        "console_sessions", md,
+        Column("token_sha256", Text, primary_key=True),
+        Column("user_name", Text, ForeignKey("users.name"), nullable=False, index=True),
+        Column("csrf_token", Text, nullable=False),
+        Column("created_ts", Float, nullable=False),
+        Column("last_seen_ts", Float, nullable=False),
+        Column("ended_ts", Float),
+    )
+    Table(
+        "login_addresses", md,
+        Column("address", Text, primary_key=True),
+        Column("misses", Integer, nullable=False),
+        Column("locked_until_ts", Float),
+    )
+    Table(
+        "review_claims", md,
+        Column("record_id", Text, primary_key=True),
+        Column("reviewer", Text, nullable=False),
+        Column("claimed_ts", Float, nullable=False),
+        Column("expires_ts", Float, nullable=False, index=True),
+    )
+    Table(
+        "review_audit", md,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+        Column("record_id", Text, nullable=False, index=True),
+        Column("batch", Text, nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("action", Text, nullable=False),
+        Column("reason_code", Text),
+        Column("reason", Text),
+        Column("at", Text, nullable=False),
+        Column("at_ts", Float, nullable=False, index=True),
+    )
+    Table(
+        "station_heartbeats", md,
+        Column("station_id", Text, primary_key=True),
+        Column("version", Text, nullable=False),
+        Column("queue_length", Integer, nullable=False),
+        Column("sent_at", Text, nullable=False),
+        Column("received_at", Text, nullable=False),
+        Column("received_ts", Float, nullable=False),
+    )
+    Table(
+        "help_requests", md,
+        Column("request_id", Text, primary_key=True),
+        Column("station_id", Text, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("raised_at", Text, nullable=False),
+        Column("raised_ts", Float, nullable=False),
+        Column("acknowledged_at", Text),
+        Column("received_at", Text, nullable=False),
+    )
+    md.create_all(conn)
+
+
 #: the steps in order; step N (1-based) brings the schema to version N
-STEPS: list[Step] = [_v1_schema, _v2_invariants]
+STEPS: list[Step] = [_v1_schema, _v2_invariants, _v3_console]
 
 
 def _now() -> str:

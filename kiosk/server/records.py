@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kiosk.server.audit import AuditEntry, of_record, write_entry
 from kiosk.server.db import Database
 from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
@@ -222,12 +223,15 @@ class RecordBook:
                  for i, r in enumerate(rows)]
         return ReviewQueue(records=items, total=total)
 
-    def review(self, record_id: str, action: str, reason: str | None, now: datetime) -> ReviewResult:
+    def review(self, record_id: str, action: str, reason: str | None, now: datetime, *, reviewer: str = "admin",
+               reason_code: str | None = None) -> ReviewResult:
         """Apply a reviewer's ``action``: approve or reject a queued record, confirm an approved one.
 
         Repeating the action that gave a record its status is a no-op; anything else
         out of order is refused with 409. The status changes in one conditional
         update, so two reviewers acting at once cannot both succeed from one state.
+        A change is audited in the same transaction: ``reviewer``, the action,
+        ``reason_code`` (a standard rejection reason) and the reason text.
         """
         target = {"approve": "approved", "reject": "rejected", "confirm": "confirmed"}[action]
         allowed_from = {"approve": ("queued",), "reject": ("queued", "approved"), "confirm": ("approved",)}[action]
@@ -236,7 +240,7 @@ class RecordBook:
             changed = conn.execute(
                 update(records).where(records.c.record_id == record_id, records.c.status.in_(allowed_from))
                 .values(status=target, reason=kept_reason, reviewed_at=now.isoformat())
-                .returning(records.c.record_id)).first()
+                .returning(records.c.record_id, records.c.batch)).first()
             if changed is None:
                 row = conn.execute(select(records.c.status, records.c.reason)
                                    .where(records.c.record_id == record_id)).first()
@@ -245,8 +249,15 @@ class RecordBook:
                 if row.status == target:
                     return ReviewResult(record_id=record_id, status=row.status, reason=row.reason)
                 raise Problem(409, "review-conflict", f"cannot {action} a record that is {row.status}")
+            write_entry(conn, AuditEntry(record_id, changed.batch, reviewer, action, reason_code, kept_reason,
+                                         now.isoformat()), now)
         log.info("record.reviewed id=%s status=%s", record_id, target)
         return ReviewResult.model_validate({"record_id": record_id, "status": target, "reason": kept_reason})
+
+    def audit(self, record_id: str) -> list[AuditEntry]:
+        """The decisions on ``record_id``, oldest first."""
+        with self._db.read() as conn:
+            return of_record(conn, record_id)
 
     def photo_sha256(self, record_id: str) -> str | None:
         """The photo hash of ``record_id``, or None."""

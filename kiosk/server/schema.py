@@ -59,6 +59,11 @@ class RecordMetadata(BaseModel):
     #: the student's capability to the status page (``/s/{status_secret}``), made on the station at
     #: capture so the Done screen's QR works offline; the server keeps only its sha256
     status_secret: str | None = Field(default=None, min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    #: the station's own compliance measurements of the photo (head top, eye line, face width, background ...),
+    #: shown to the reviewer as sent: at most 40 values, each a number, true/false or a short text
+    measurements: dict[Annotated[str, Field(max_length=64)],
+                       float | bool | Annotated[str, Field(max_length=64)] | None] | None = Field(default=None,
+                                                                                             max_length=40)
 
     @field_validator("batch")
     @classmethod

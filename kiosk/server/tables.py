@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Float,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -107,4 +108,82 @@ bind_attempts = Table(
     Column("subject", Text, primary_key=True),
     Column("misses", Integer, nullable=False),
     Column("locked_until", Float),
+)
+
+#: console accounts (reviewers, coordinators, admins), passwords as scrypt hashes
+users = Table(
+    "users", metadata,
+    Column("name", Text, primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("disabled_at", Text),
+    #: wrong passwords in a row, and the end of the lock they caused (epoch seconds)
+    Column("misses", Integer, nullable=False, server_default="0"),
+    Column("locked_until_ts", Float),
+)
+
+#: console sessions by the sha256 of their cookie token, each with its CSRF token
+console_sessions = Table(
+    "console_sessions", metadata,
+    Column("token_sha256", Text, primary_key=True),
+    Column("user_name", Text, ForeignKey("users.name"), nullable=False, index=True),
+    Column("csrf_token", Text, nullable=False),
+    Column("created_ts", Float, nullable=False),
+    Column("last_seen_ts", Float, nullable=False),
+    Column("ended_ts", Float),
+)
+
+#: wrong passwords per client address, and the lock they caused
+login_addresses = Table(
+    "login_addresses", metadata,
+    Column("address", Text, primary_key=True),
+    Column("misses", Integer, nullable=False),
+    Column("locked_until_ts", Float),
+)
+
+#: which reviewer holds which record until when (taken by one conditional upsert)
+review_claims = Table(
+    "review_claims", metadata,
+    Column("record_id", Text, primary_key=True),
+    Column("reviewer", Text, nullable=False),
+    Column("claimed_ts", Float, nullable=False),
+    Column("expires_ts", Float, nullable=False, index=True),
+)
+
+#: every review decision: who, when, what, why (kept past retention: names the record by id only)
+review_audit = Table(
+    "review_audit", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+    Column("record_id", Text, nullable=False, index=True),
+    Column("batch", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("reason_code", Text),
+    Column("reason", Text),
+    Column("at", Text, nullable=False),
+    Column("at_ts", Float, nullable=False, index=True),
+)
+
+#: each station's last heartbeat
+station_heartbeats = Table(
+    "station_heartbeats", metadata,
+    Column("station_id", Text, primary_key=True),
+    Column("version", Text, nullable=False),
+    Column("queue_length", Integer, nullable=False),
+    Column("sent_at", Text, nullable=False),
+    Column("received_at", Text, nullable=False),
+    Column("received_ts", Float, nullable=False),
+)
+
+#: stations asking for staff, by the request id the station made
+help_requests = Table(
+    "help_requests", metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("station_id", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raised_at", Text, nullable=False),
+    Column("raised_ts", Float, nullable=False),
+    Column("acknowledged_at", Text),
+    Column("received_at", Text, nullable=False),
 )

@@ -1,0 +1,78 @@
+"""Builders for the console tests: a server with accounts, a batch and uploaded records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from test_server_helpers import BATCH, jpeg, metadata, put_headers, server_config, upload_parts
+
+from kiosk.server.embedded import EmbeddedServer
+
+PASSWORD = "a long enough password"
+STUDENTS = [
+    {"student_uid": "u-0001", "school_name": "示例大学", "masked_name": "张*三", "student_number": "2022010001",
+     "level": "本科"},
+    {"student_uid": "u-0002", "school_name": "示例大学", "masked_name": "李*", "student_number": "2022010002",
+     "level": "硕士研究生"},
+    {"student_uid": "u-0003", "school_name": "示例大学", "masked_name": "欧阳**", "student_number": "2022010003",
+     "level": "博士研究生"},
+]
+MEASUREMENTS = {"head_top_px": 61.5, "eye_line_px": 262.0, "face_width_px": 221.4, "tilt_deg": 0.8,
+                "background_delta_e": 3.2, "eyes_found": True}
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def console_server(tmp: Path, clock: Clock, **settings: Any) -> EmbeddedServer:
+    """An embedded server with a batch, a reviewer "ann", a second reviewer "bob" and a coordinator "cai"."""
+    server = EmbeddedServer(server_config(tmp, **settings), clock=clock)
+    server.add_batch(BATCH)
+    for name, role in (("ann", "reviewer"), ("bob", "reviewer"), ("cai", "coordinator")):
+        server.state.accounts.add(name, role, PASSWORD, clock())
+    return server
+
+
+def upload(base: str, token: str, seed: int, student: dict[str, Any] | None, *, measurements: bool = True,
+           captured_at: datetime | None = None) -> str:
+    """Upload one record of ``student`` (None: codeless) over HTTP; its id."""
+    photo = jpeg(seed, size=(480, 640))
+    extra: dict[str, Any] = {"measurements": MEASUREMENTS} if measurements else {}
+    if student is None:
+        meta = metadata(photo, codeless=True, ticket=f"TICKET{seed:04d}", captured_at=captured_at, **extra)
+    else:
+        code = {**student, "format": "reference", "school_code": "10001", "masked_id": "**************123X",
+                "issued_at": "2026-05-01T00:00:00+00:00"}
+        meta = metadata(photo, captured_at=captured_at, code=code, **extra)
+    answer = requests.put(f"{base}/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
+                          headers=put_headers(token, meta["record_id"]), timeout=10)
+    assert answer.status_code == 201, answer.text
+    return str(meta["record_id"])
+
+
+def status_of(base: str, token: str, record_id: str) -> str:
+    """A record's status as the station API reports it."""
+    answer = requests.post(f"{base}/api/v1/records/status", json={"ids": [record_id]},
+                           headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return str(answer.json()["records"][0]["status"])
+
+
+def problem(answer: Any) -> dict[str, Any]:
+    """The problem+json body of a refused call."""
+    assert answer.headers["content-type"].startswith("application/problem+json"), answer.headers
+    return dict(json.loads(answer.text))

@@ -172,7 +172,7 @@ def _serve(cfg: kconfig.ServerConfig, config_file: Path | None, host: str | None
     address, number = host or cfg.server.host, port or cfg.server.port
     # uvicorn's own logging set-up would replace ours (structured, redacted, control characters escaped)
     settings = {"log_level": cfg.logging.level.lower(), "access_log": False, "log_config": None,
-                **uvicorn_settings(cfg.server)}
+                **uvicorn_settings(cfg.server, workers=count)}
     if count == 1:
         uvicorn.run(create_app(cfg, purge_every_s=cfg.server.purge_every_hours * 3600), host=address, port=number,
                     **settings)

@@ -234,6 +234,13 @@ class ServerSection:
                                lo=1, hi=100)
     bind_lock_minutes: float = opt(15.0, "How long a ticket stays locked for phones after too many misses.",
                                    lo=0.1, hi=1440)
+    timezone: str = opt("Asia/Shanghai", "Time zone of the collection days: batch dates, deadlines on pages.")
+    notifier: str = opt("none", "Where review results for students who left a phone number go: none (no "
+                        "message is promised), outbox (a table an SMS gateway reads), webhook (POSTed as JSON).",
+                        choices=("none", "outbox", "webhook"))
+    notify_webhook_url: str = opt("", "The webhook's URL (notifier = webhook).")
+    notify_webhook_secret_file: Path = opt(Path("/etc/kiosk-server/webhook.secret"),
+                                           "HMAC-SHA256 key of the webhook's signature header (mode 0600).")
 
 
 @dataclass(frozen=True)

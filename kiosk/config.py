@@ -224,6 +224,8 @@ class ServerSection:
     host: str = opt("127.0.0.1", "Address to listen on.")
     port: int = opt(8700, "Port to listen on.", lo=1, hi=65535)
     data_dir: Path = opt(Path("/var/lib/kiosk-server"), "Database and content-addressed photos.")
+    database: str = opt("", "Database URL: empty for sqlite:///<data_dir>/server.db, or "
+                            "postgresql://user@host/dbname (several server processes may share it).")
     admin_token_file: Path = opt(Path("/etc/kiosk-server/admin.token"), "Admin bearer token (mode 0600).")
     max_photo_bytes: int = opt(2_000_000, "Largest photo accepted.", lo=1000, hi=50_000_000)
     retention_days: int = opt(365, "Records and photos are deleted this many days after capture.", lo=1, hi=3650)
@@ -234,6 +236,10 @@ class ServerSection:
                                lo=1, hi=100)
     bind_lock_minutes: float = opt(15.0, "How long a ticket stays locked for phones after too many misses.",
                                    lo=0.1, hi=1440)
+    bind_client_max_misses: int = opt(30, "Wrong code binds from one client address (no token) before it is locked.",
+                                      lo=1, hi=10000)
+    bind_station_max_misses: int = opt(50, "Wrong code binds from one station before it is locked.",
+                                       lo=1, hi=10000)
     timezone: str = opt("Asia/Shanghai", "Time zone of the collection days: batch dates, deadlines on pages.")
     notifier: str = opt("none", "Where review results for students who left a phone number go: none (no "
                         "message is promised), outbox (a table an SMS gateway reads), webhook (POSTed as JSON).",

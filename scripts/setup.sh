@@ -13,6 +13,7 @@ APT_PACKAGES=(
   systemd             # systemd-analyze verify for the unit tests
   shellcheck          # lint of the provisioning scripts
   xvfb xdotool        # a real window for the demo on a machine with no screen
+  postgresql          # the server's tests run against a throw-away PostgreSQL cluster too
 )
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from test_server_helpers import BATCH, assert_problem, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.server.app import create_app
@@ -57,7 +58,7 @@ def test_station_tokens_are_stored_hashed_and_revocation_gives_401(client: TestC
     token = issue(client, "station-07")
     auth = {"Authorization": f"Bearer {token}"}
     with app.state.server.db.read() as conn:
-        stored = conn.execute("SELECT token_sha256 FROM tokens WHERE station_id='station-07'").fetchone()[0]
+        stored = conn.execute(text("SELECT token_sha256 FROM tokens WHERE station_id='station-07'")).scalar_one()
     assert stored == hash_token(token)
     assert token not in app.state.server.db.path.read_bytes().decode("latin-1")
     assert client.post("/api/v1/records/status", json={"ids": []}, headers=auth).status_code == 200

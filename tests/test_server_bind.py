@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from test_server_helpers import BATCH, assert_problem, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.config import CodesSection, ServerConfig
@@ -85,8 +86,9 @@ def test_phone_binds_without_a_token_and_the_record_joins_the_queue(world: World
     status = world.client.post("/api/v1/records/status", json={"ids": [record_id]}, headers=world.station)
     assert status.json()["records"][0]["queue_position"] == 1
     with world.app.state.server.db.read() as conn:
-        row = conn.execute("SELECT student_uid, code_json FROM records WHERE record_id=?", (record_id,)).fetchone()
-    assert row["student_uid"] and "masked_name" in row["code_json"]
+        row = conn.execute(text("SELECT student_uid, code_json FROM records WHERE record_id=:id"),
+                           {"id": record_id}).one()
+    assert row.student_uid and "masked_name" in row.code_json
 
 
 def test_station_binds_with_its_token(world: World) -> None:
@@ -107,7 +109,10 @@ def test_binding_the_same_code_twice_is_idempotent_and_another_code_conflicts(wo
 
 def test_refusals(world: World) -> None:
     _, ticket = codeless_record(world)
-    assert_problem(bind(world, tickets.new_ticket(), world.students[0]), 404, "unknown-ticket")
+    # a phone cannot tell a ticket nobody holds from wrong last four; a station can
+    unknown = assert_problem(bind(world, tickets.new_ticket(), world.students[0]), 422, "wrong-last-four")
+    assert unknown["attempts_left"] == 4
+    assert_problem(bind(world, tickets.new_ticket(), world.students[0], phone=False), 404, "unknown-ticket")
     typo = ticket[:3] + ("0" if ticket[3] != "0" else "1") + ticket[4:]
     assert_problem(bind(world, typo, world.students[0]), 422, "bad-ticket")
     wrong = assert_problem(bind(world, ticket, world.students[0], last4="0000"), 422, "wrong-last-four")
@@ -117,7 +122,9 @@ def test_refusals(world: World) -> None:
         "ticket": ticket, "code_payload": "https://example.com/not-a-code", "id_last4": "1234"}), 422, "bad-code")
     assert garbage["message_key"].startswith("code")
     other = assert_problem(bind(world, ticket, world.stranger), 422, "bad-code")
-    assert other["attempts_left"] == 2
+    # codes that are not this batch's say nothing about the ticket's secret: its count is untouched
+    assert other["attempts_left"] == 4
+    assert bind(world, ticket, world.students[0], last4="0000").json()["attempts_left"] == 3
     assert_problem(world.client.post("/api/v1/bind", json={"ticket": ticket}), 422, "invalid")
     bad_token = world.client.post("/api/v1/bind", headers={"Authorization": "Bearer forged"}, json={
         "ticket": ticket, "code_payload": world.students[0].payload, "id_last4": world.students[0].last_four})

@@ -43,7 +43,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     app = create_app(config, admin_token=ADMIN, purge_every_s=None, clock=lambda: NOW)
     app.state.server.batches.put(BATCH, NOW)
     token = app.state.server.tokens.issue("station-01", NOW)
-    students = codes.demo_codes(ring, BATCH, 3, now=NOW - timedelta(days=1))
+    # one student per successful bind: a student has one photo in review per batch
+    students = codes.demo_codes(ring, BATCH, 4, now=NOW - timedelta(days=1))
     other_school = replace(BATCH, feature_code="OTHER1", school_code="99999", school_name="别的大学")
     stranger = codes.demo_codes(ring, other_school, 1, now=NOW - timedelta(days=1))[0]
     with TestClient(app) as client:
@@ -143,7 +144,7 @@ def test_a_qr_saved_on_a_transparent_background_binds_too(world: World) -> None:
 
 def test_pasted_text_binds(world: World) -> None:
     record_id, ticket = codeless_record(world)
-    student = world.students[2]
+    student = world.students[3]
     assert_page(submit(world, ticket, student.last_four, pasted=f"  {student.payload}\n"), 200,
                 record_id[:8].upper())
 
@@ -152,7 +153,7 @@ def test_wrong_last_four_says_so_with_the_tries_left(world: World) -> None:
     _, ticket = codeless_record(world)
     student = world.students[0]
     page = assert_page(submit(world, ticket, "0000", pasted=student.payload), 422,
-                       "身份证号后四位与采集码不符", "4 tries left")
+                       "认领码与身份证号后四位不符", "4 tries left")
     assert f"value='{ticket}'" in page  # the form again, ticket kept
 
 
@@ -173,8 +174,9 @@ def test_a_locked_ticket_says_for_how_long(world: World) -> None:
 
 def test_unknown_and_mistyped_tickets(world: World) -> None:
     student = world.students[0]
-    assert_page(submit(world, tickets.new_ticket(), student.last_four, pasted=student.payload), 404,
-                "没有找到这个认领码")
+    # the same words as wrong last four: a guesser must not learn which tickets exist
+    assert_page(submit(world, tickets.new_ticket(), student.last_four, pasted=student.payload), 422,
+                "认领码与身份证号后四位不符")
     _, ticket = codeless_record(world)
     typo = ticket[:3] + ("0" if ticket[3] != "0" else "1") + ticket[4:]
     assert_page(submit(world, typo, student.last_four, pasted=student.payload), 422, "typo")

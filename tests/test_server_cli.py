@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from kiosk.cli import main
 from kiosk.config import load_server
@@ -51,7 +52,7 @@ def test_batches_are_added_from_a_file(tmp_path: Path, capsys: pytest.CaptureFix
     assert capsys.readouterr().out.splitlines() == ["1S95KT: created", "1S95KT: replaced"]
     db = Database(tmp_path / "data" / "server.db")
     with db.read() as conn:
-        assert conn.execute("SELECT feature_code FROM batches").fetchall()[0][0] == "1S95KT"
+        assert conn.execute(text("SELECT feature_code FROM batches")).scalar_one() == "1S95KT"
     batches.write_text('[[batch]]\nfeature_code = "?"\n', "utf-8")
     assert main(["server", "--config", str(cfg), "batch", "add", str(batches)]) == 2
     assert "b.toml" in capsys.readouterr().err

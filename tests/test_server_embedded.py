@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import requests
+from sqlalchemy import text
 from test_server_helpers import BATCH, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.server.embedded import EmbeddedServer
@@ -78,7 +79,7 @@ def test_racing_identical_uploads_over_http_store_one_record(tmp_path: Path) -> 
         assert codes.count(201) == 1
         assert set(codes) <= {201, 200, 409}
         with server.state.db.read() as conn:
-            assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1
+            assert conn.execute(text("SELECT COUNT(*) FROM records")).scalar_one() == 1
 
 
 def test_a_batch_added_in_process_is_served_as_stored(tmp_path: Path) -> None:

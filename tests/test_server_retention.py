@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from test_server_helpers import jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.cli import main
@@ -36,7 +37,7 @@ def upload(client: TestClient, token: str, photo: bytes, captured_at: datetime) 
 
 def ids_left(state: ServerState) -> set[str]:
     with state.db.read() as conn:
-        return {row[0] for row in conn.execute("SELECT record_id FROM records")}
+        return {row[0] for row in conn.execute(text("SELECT record_id FROM records"))}
 
 
 def test_purge_deletes_records_and_photos_one_year_after_capture(tmp_path: Path) -> None:

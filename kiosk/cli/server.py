@@ -6,9 +6,11 @@
     kiosk server --config F token revoke --station ID           revoke it
     kiosk server --config F batch add FILE.toml                 create or replace batches
     kiosk server --config F purge [--dry-run]                   delete what is past retention
+    kiosk server --config F unlock-ticket TICKET                lift a ticket's bind lock
 
-The maintenance actions work on the server's data directory directly, so they
-need no admin token and work while the server runs (SQLite WAL).
+The maintenance actions work on the server's database directly (``[server]
+database``, or ``server.db`` in the data directory), so they need no admin token
+and work while the server runs.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = sub.add_parser("purge", help="delete records and photos past retention")
     _config_option(g, top=False)
     g.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    u = sub.add_parser("unlock-ticket", help="lift a claim ticket's bind lock after too many wrong guesses")
+    _config_option(u, top=False)
+    u.add_argument("ticket", help="the claim ticket, as printed")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         print(f"{cfg.server.admin_token_file}: created (mode 600)")
         return 0
-    db = open_database(cfg.server.data_dir)
+    db = open_database(cfg.server.data_dir, cfg.server.database)
     now = datetime.now(UTC)
     try:
         if action == "token":
@@ -83,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
                 created = book.put(batch, now)
                 print(f"{batch.feature_code}: {'created' if created else 'replaced'}")
             return 0
+        if action == "unlock-ticket":
+            return _unlock(db, cfg, args.ticket)
         from kiosk.server.photos import PhotoStore
         from kiosk.server.retention import purge, sweep_orphans
 
@@ -120,6 +127,21 @@ def _token(db: Database, args: argparse.Namespace, now: datetime) -> int:
         out.write(tokens.issue(args.station, now) + "\n")
     os.chmod(args.out, 0o600)  # O_CREAT's mode does not apply to an existing file
     print(f"{args.station}: token written to {args.out}")
+    return 0
+
+
+def _unlock(db: Database, cfg: kconfig.ServerConfig, ticket: str) -> int:
+    from kiosk.server.batches import BatchBook
+    from kiosk.server.binding import Binder, BindLimits, KioskCodes
+    from kiosk.server.problems import Problem
+
+    binder = Binder(db, BatchBook(db), KioskCodes(cfg.codes), BindLimits())
+    try:
+        had = binder.unlock(ticket)
+    except Problem as exc:
+        print(f"{ticket}: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"{ticket}: {'unlocked' if had else 'was not locked'}")
     return 0
 
 

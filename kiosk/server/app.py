@@ -52,6 +52,7 @@ from kiosk.server.schema import (
     StatusResponse,
     TokenRequest,
     TokenResponse,
+    Unlocked,
 )
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def open_state(config: ServerConfig, *, admin_token: str | None = None, codebook
     token = admin_token if admin_token is not None else read_admin_token(section.admin_token_file)
     if len(token) < 16:
         raise AdminTokenError("server.admin_token_short", "given admin token", file="-")
-    db = open_database(section.data_dir)
+    db = open_database(section.data_dir, section.database)
     photos = PhotoStore(section.data_dir / "photos")
     batches = BatchBook(db)
     now_fn = clock or (lambda: datetime.now(UTC))
@@ -105,7 +106,8 @@ def open_state(config: ServerConfig, *, admin_token: str | None = None, codebook
         for batch in load_batches_file(Path(section.batches_file)):
             batches.put(batch, now_fn())
     binder = Binder(db, batches, codebook or KioskCodes(config.codes),
-                    BindLimits(section.bind_max_misses, section.bind_lock_minutes))
+                    BindLimits(section.bind_max_misses, section.bind_lock_minutes,
+                               section.bind_client_max_misses, section.bind_station_max_misses))
     return ServerState(config=config, db=db, photos=photos,
                        records=RecordBook(db, photos, section.max_photo_bytes, on_record_received),
                        batches=batches, tokens=StationTokens(db), binder=binder, admin_token=token, clock=now_fn)
@@ -153,6 +155,11 @@ def admin_auth(request: Request, creds: Credentials) -> str:
 def optional_auth(request: Request, creds: Credentials) -> str | None:
     """A station (or admin) when a token is given, None for an anonymous caller (a phone)."""
     return _caller(_state(request), creds)
+
+
+def client_address(request: Request) -> str:
+    """The caller's network address (behind a reverse proxy: as uvicorn's proxy headers set it)."""
+    return request.client.host if request.client is not None else "-"
 
 
 def _problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -249,7 +256,8 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
         limit = config.server.max_photo_bytes
         photo_data = photo.file.read(limit + 1)
         original_data = original.file.read(limit + 1) if original is not None else None
-        ack, created = st.records.accept(Upload(meta, photo_data, original_data), who, st.clock())
+        ack, created = st.records.accept(Upload(meta, photo_data, original_data), who, st.clock(),
+                                         station_id=None if who == ADMIN else who)
         response.status_code = 201 if created else 200
         return ack
 
@@ -267,8 +275,8 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     @app.post(f"{API}/records/status", response_model=StatusResponse, tags=["station"],
               responses=_problem_responses(401, 422))
     def record_status(body: StatusRequest, who: Annotated[str, Depends(station_auth)]) -> StatusResponse:
-        """Review status and queue position of many records at once."""
-        return StatusResponse(records=st.records.statuses(body.ids))
+        """Review status and queue position of many records at once (a station's own records only)."""
+        return StatusResponse(records=st.records.statuses(body.ids, station=None if who == ADMIN else who))
 
     @app.get(f"{API}/records/{{record_id}}/photo", tags=["admin"], response_class=Response,
              responses={200: {"content": {"image/jpeg": {}}}, **_problem_responses(401, 403, 404)})
@@ -281,10 +289,17 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
 
     @app.post(f"{API}/bind", response_model=BindResponse, tags=["station", "public"],
               responses=_problem_responses(401, 404, 409, 422, 429, 503))
-    def bind(body: BindRequest, who: Annotated[str | None, Depends(optional_auth)]) -> BindResponse:
+    def bind(body: BindRequest, request: Request,
+             who: Annotated[str | None, Depends(optional_auth)]) -> BindResponse:
         """Bind a collection code to the codeless record holding the ticket (station, or phone without a token)."""
         return st.binder.bind(body.ticket, body.code_payload, body.id_last4, trusted=who is not None,
-                              now=st.clock())
+                              now=st.clock(), client=client_address(request), station=who)
+
+    @app.delete(f"{API}/bind/locks/{{ticket}}", response_model=Unlocked, tags=["admin"],
+                responses=_problem_responses(401, 403, 422))
+    def unlock_ticket(ticket: str, who: Annotated[str, Depends(admin_auth)]) -> Unlocked:
+        """Lift a ticket's bind lock (staff, once they have seen the student); forgets its wrong guesses."""
+        return Unlocked(unlocked=st.binder.unlock(ticket))
 
     @app.get(f"{API}/review/queue", response_model=ReviewQueue, tags=["admin"],
              responses=_problem_responses(401, 403))

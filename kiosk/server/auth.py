@@ -16,8 +16,11 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select, update
+
 from kiosk.errors import KioskError
 from kiosk.server.db import Database
+from kiosk.server.tables import tokens
 
 log = logging.getLogger(__name__)
 
@@ -88,22 +91,20 @@ class StationTokens:
         """A new token for ``station_id``, replacing any previous one."""
         token = new_token()
         with self._db.write() as conn:
-            conn.execute(
-                "INSERT INTO tokens (station_id, token_sha256, issued_at, revoked_at) VALUES (?, ?, ?, NULL) "
-                "ON CONFLICT (station_id) DO UPDATE SET token_sha256=excluded.token_sha256, "
-                "issued_at=excluded.issued_at, revoked_at=NULL",
-                (station_id, hash_token(token), now.isoformat()),
-            )
+            conn.execute(self._db.upsert(
+                tokens, ["station_id"], {"station_id": station_id, "token_sha256": hash_token(token),
+                                         "issued_at": now.isoformat(), "revoked_at": None},
+                ["token_sha256", "issued_at", "revoked_at"]))
         log.info("token.issued station=%s", station_id)
         return token
 
     def revoke(self, station_id: str, now: datetime) -> bool:
         """Revoke the token of ``station_id``; whether the station had one."""
         with self._db.write() as conn:
-            cur = conn.execute("UPDATE tokens SET revoked_at=? WHERE station_id=? AND revoked_at IS NULL",
-                               (now.isoformat(), station_id))
-            known = cur.rowcount > 0 or conn.execute(
-                "SELECT 1 FROM tokens WHERE station_id=?", (station_id,)).fetchone() is not None
+            conn.execute(update(tokens).where(tokens.c.station_id == station_id, tokens.c.revoked_at.is_(None))
+                         .values(revoked_at=now.isoformat()))
+            known = conn.execute(select(tokens.c.station_id).where(tokens.c.station_id == station_id)).first() \
+                is not None
         if known:
             log.info("token.revoked station=%s", station_id)
         return known
@@ -111,6 +112,6 @@ class StationTokens:
     def station_for(self, token: str) -> str | None:
         """The station whose live token is ``token``, or None."""
         with self._db.read() as conn:
-            row = conn.execute("SELECT station_id FROM tokens WHERE token_sha256=? AND revoked_at IS NULL",
-                               (hash_token(token),)).fetchone()
-        return None if row is None else str(row["station_id"])
+            station = conn.execute(select(tokens.c.station_id).where(tokens.c.token_sha256 == hash_token(token),
+                                                                     tokens.c.revoked_at.is_(None))).scalar()
+        return None if station is None else str(station)

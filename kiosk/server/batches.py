@@ -20,11 +20,13 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy import select, update
 
 from kiosk.batch import Batch, BatchError, normalise_feature_code
 from kiosk.errors import KioskError
 from kiosk.server.db import Database
 from kiosk.server.schema import BatchModel
+from kiosk.server.tables import batches
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +78,15 @@ class BatchBook:
         code = normalise_feature_code(batch.feature_code)
         data = json.dumps({**batch.to_json(), "feature_code": code}, ensure_ascii=False)
         with self._db.write() as conn:
-            existed = conn.execute("SELECT 1 FROM batches WHERE feature_code=?", (code,)).fetchone() is not None
-            conn.execute("INSERT INTO batches (feature_code, data, updated_at) VALUES (?, ?, ?) "
-                         "ON CONFLICT (feature_code) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",
-                         (code, data, now.isoformat()))
-        log.info("batch.%s code=%s", "replaced" if existed else "created", code)
-        return not existed
+            created = conn.execute(
+                self._db.insert_ignoring(batches, ["feature_code"])
+                .values(feature_code=code, data=data, updated_at=now.isoformat())
+                .returning(batches.c.feature_code)).first() is not None
+            if not created:
+                conn.execute(update(batches).where(batches.c.feature_code == code)
+                             .values(data=data, updated_at=now.isoformat()))
+        log.info("batch.%s code=%s", "created" if created else "replaced", code)
+        return created
 
     def get(self, feature_code: str) -> Batch | None:
         """The batch with ``feature_code`` (any case), or None."""
@@ -90,5 +95,5 @@ class BatchBook:
         except BatchError:
             return None
         with self._db.read() as conn:
-            row = conn.execute("SELECT data FROM batches WHERE feature_code=?", (code,)).fetchone()
-        return None if row is None else Batch.from_json(json.loads(row["data"]))
+            data = conn.execute(select(batches.c.data).where(batches.c.feature_code == code)).scalar()
+        return None if data is None else Batch.from_json(json.loads(data))

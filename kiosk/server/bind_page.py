@@ -199,7 +199,7 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
     """The ``/bind`` routes over ``binder`` (kept out of the OpenAPI schema: they are pages, not API)."""
     router = APIRouter(include_in_schema=False)
 
-    def bind_from(ticket: str, last4: str, pasted: str, image: bytes | None) -> BindResponse:
+    def bind_from(ticket: str, last4: str, pasted: str, image: bytes | None, client: str) -> BindResponse:
         if not ticket:
             raise PageRefusal(422, "server.bind_page.problem.missing_ticket")
         if not last4:
@@ -217,7 +217,7 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
         else:
             raise PageRefusal(422, "server.bind_page.problem.missing_code")
         try:
-            return binder.bind(ticket, payload, last4, trusted=False, now=clock())
+            return binder.bind(ticket, payload, last4, trusted=False, now=clock(), client=client)
         except Problem as problem:
             raise _from_problem(problem) from None
         except KioskError as exc:  # the binder maps its own; this is belt and braces for a page
@@ -245,7 +245,8 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
             image = await upload.read(MAX_IMAGE_BYTES + 1)
         try:
             bound = await run_in_threadpool(bind_from, ticket, _field(form, "id_last4", _MAX_LAST4),
-                                            _field(form, "code_text", _MAX_PAYLOAD), image)
+                                            _field(form, "code_text", _MAX_PAYLOAD), image,
+                                            request.client.host if request.client is not None else "-")
         except PageRefusal as refusal:
             return HTMLResponse(refusal_page(refusal, ticket), status_code=refusal.status)
         finally:

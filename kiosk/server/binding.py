@@ -1,12 +1,26 @@
 """Binding a collection code to a codeless record by its claim ticket.
 
 The same call serves the station (with its token) and the student's phone (no
-token). Order of checks: the ticket's spelling (its check character), the ticket
-exists, the phone has not been locked out of this ticket, the code parses for
-the record's batch, the typed last four match the code; only then is the record
-compared with any code already bound, so a refusal never tells a guesser more
-than "wrong". Unauthenticated misses on a ticket are counted in the database;
-after ``max_misses`` the ticket is locked for phones for ``lock_minutes``.
+token). Order of checks: the ticket's spelling (its check character), the code
+parses for the record's batch (a code that is not even valid for the batch says
+nothing about the ticket's secret, so it counts against the caller only), then
+one guess is *reserved* and only then are the typed last four compared with the
+code's; only after that is the record compared with any code already bound, so a
+refusal never tells a guesser more than "no match".
+
+The guess counter is the lock: in one write transaction each subject the guess
+counts against (a phone: the ticket and the client address; a station: the
+station) is incremented with a single conditional ``UPDATE`` that fails when the
+subject is locked, and the increment that reaches the limit sets the lock. So at
+most ``max_misses`` guesses per ticket are evaluated per lock period, whatever
+the concurrency and however many server processes share the database, and a
+late wrong answer writes nothing, so it can never clear a lock. A right answer
+clears the ticket's counter and gives the client its guess back. Staff lift a
+lock with ``unlock``.
+
+An anonymous caller gets the same answer for a ticket that no record holds as
+for wrong last four (the unknown ticket has a counter of its own), so guessing
+tells nobody which tickets exist.
 """
 
 from __future__ import annotations
@@ -18,6 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
 from kiosk.batch import Batch
 from kiosk.config import CodesSection
 from kiosk.errors import KioskError
@@ -26,6 +43,7 @@ from kiosk.server.db import Database
 from kiosk.server.problems import Problem
 from kiosk.server.records import next_queue_seq, normalise_stored_ticket
 from kiosk.server.schema import BindResponse
+from kiosk.server.tables import bind_attempts, records
 from kiosk.text import bilingual
 
 log = logging.getLogger(__name__)
@@ -93,10 +111,25 @@ def normalise_typed_ticket(text: str) -> str:
 
 @dataclass(frozen=True)
 class BindLimits:
-    """How many unauthenticated misses lock a ticket, and for how long."""
+    """How many guesses lock a subject, and for how long.
+
+    ``max_misses`` per ticket (phones), ``client_max_misses`` per client address
+    (phones; higher, since students behind one campus NAT share an address) and
+    ``station_max_misses`` per station token.
+    """
 
     max_misses: int = 5
     lock_minutes: float = 15.0
+    client_max_misses: int = 30
+    station_max_misses: int = 50
+
+
+@dataclass(frozen=True)
+class _Guesser:
+    """Whom a guess counts against: (subject, limit) pairs, and how the caller is named in logs."""
+
+    subjects: tuple[tuple[str, int], ...]
+    by: str
 
 
 class Binder:
@@ -108,93 +141,143 @@ class Binder:
         self._codes = codes
         self._limits = limits
 
-    def bind(self, ticket_text: str, payload: str, id_last4: str, *, trusted: bool, now: datetime) -> BindResponse:
-        """Bind the code ``payload`` to the record holding the ticket; ``trusted`` for a station's call."""
+    def bind(self, ticket_text: str, payload: str, id_last4: str, *, trusted: bool, now: datetime,
+             client: str = "", station: str | None = None) -> BindResponse:
+        """Bind the code ``payload`` to the record holding the ticket.
+
+        ``trusted`` for a station's (or admin's) call, named ``station``;
+        ``client`` is the caller's network address (a phone's guesses count against it).
+        """
         ticket = normalise_typed_ticket(ticket_text)
         with self._db.read() as conn:
-            row = conn.execute("SELECT record_id, batch, status, student_uid, code_payload FROM records "
-                               "WHERE ticket=?", (ticket,)).fetchone()
-        if row is None:
-            log.info("bind.unknown_ticket")
+            row = conn.execute(select(records.c.record_id, records.c.batch)
+                               .where(records.c.ticket == ticket)).first()
+        if row is None and trusted:
+            log.info("bind.unknown_ticket by=station station=%s", station or "-")
             raise Problem(404, "unknown-ticket", "no record holds this ticket")
-        record_id = str(row["record_id"])
-        if not trusted:
-            self._check_lock(ticket, now)
+        record_id = str(row.record_id) if row is not None else "-"
+        limits = self._limits
+        if trusted:
+            who = _Guesser(((f"station:{station or '-'}", limits.station_max_misses),), f"station station={station}")
+        else:
+            who = _Guesser(((f"ticket:{ticket}", limits.max_misses),
+                            (f"client:{client or '-'}", limits.client_max_misses)), "phone")
         try:
-            code = self._codes.parse(payload, self._batches.get(row["batch"]), now)
+            code = self._codes.parse(payload, self._batches.get(row.batch) if row is not None else None, now)
         except CodesUnavailable as exc:
             log.error("bind.codes_unavailable detail=%s", exc.detail)
             raise Problem(503, "codes-unavailable", "collection codes cannot be checked now",
                           headers={"Retry-After": "60"}) from None
         except KioskError as exc:
-            self._miss(ticket, trusted, now, record_id, exc.key)
+            # Not a code of this batch: no guess at the ticket's secret, so the ticket's count is untouched.
+            left = self._reserve(who.subjects[-1:], now, peek=who.subjects[:-1])
+            log.info("bind.refused id=%s why=%s by=%s", record_id, exc.key, who.by)
             raise Problem(422, "bad-code", "the collection code was refused", error=exc, message_key=exc.key,
-                          message=exc.bilingual(), **self._left(ticket, trusted)) from None
-        if not self._codes.last_four_matches(code, id_last4):
-            self._miss(ticket, trusted, now, record_id, "last_four")
-            raise Problem(422, "wrong-last-four", "the last four do not match the code",
+                          message=exc.bilingual(), **self._left(trusted, left)) from None
+        left = self._reserve(who.subjects, now)
+        if row is None or not self._codes.last_four_matches(code, id_last4):
+            log.info("bind.refused id=%s why=%s by=%s left=%d", record_id,
+                     "unknown_ticket" if row is None else "last_four", who.by, left)
+            if left == 0:
+                log.warning("bind.locked_now id=%s by=%s", record_id, who.by)
+            raise Problem(422, "wrong-last-four", "the ticket and the last four do not match",
                           message_key="server.problem.wrong-last-four",
-                          message=bilingual("server.problem.wrong-last-four"), **self._left(ticket, trusted))
+                          message=bilingual("server.problem.wrong-last-four"), **self._left(trusted, left))
+        status = self._bind(record_id, code, payload, id_last4, now)
+        self._forgive(ticket, who)
+        log.info("bind.ok id=%s by=%s", record_id, who.by)
+        return BindResponse.model_validate({"record_id": record_id, "status": status})
+
+    def _bind(self, record_id: str, code: Any, payload: str, id_last4: str, now: datetime) -> str:
+        """Store the code on the record; its status. 409 when another code is bound or the student is in review."""
         student_uid = str(getattr(code, "student_uid", "") or "") or None
         public = code.public_fields() if hasattr(code, "public_fields") else None
         tail = str(getattr(code, "id_tail", "") or id_last4)
         with self._db.write() as conn:
-            current = conn.execute("SELECT status, student_uid, code_payload FROM records WHERE record_id=?",
-                                   (record_id,)).fetchone()
+            current = conn.execute(select(records.c.status, records.c.student_uid, records.c.code_payload)
+                                   .where(records.c.record_id == record_id)).first()
             if current is None:  # purged between the look-up and now
                 raise Problem(404, "unknown-ticket", "no record holds this ticket")
-            if current["code_payload"] is not None:
-                same = (current["student_uid"] == student_uid) if student_uid and current["student_uid"] \
-                    else current["code_payload"] == payload
+            if current.code_payload is not None:
+                same = (current.student_uid == student_uid) if student_uid and current.student_uid \
+                    else current.code_payload == payload
                 if not same:
                     log.info("bind.conflict id=%s", record_id)
                     raise Problem(409, "bound-elsewhere", "this ticket is already bound to another code")
-                status = str(current["status"])
-            else:
-                status = "queued" if current["status"] == "awaiting_code" else str(current["status"])
-                conn.execute(
-                    "UPDATE records SET code_payload=?, code_json=?, student_uid=?, id_last4=?, status=?, "
-                    "queue_seq=CASE WHEN ?='queued' THEN ? ELSE queue_seq END, bound_at=? WHERE record_id=?",
-                    (payload, json.dumps(public, ensure_ascii=False) if public is not None else None,
-                     student_uid, tail, status, status, next_queue_seq(conn), now.isoformat(), record_id))
-            conn.execute("DELETE FROM ticket_attempts WHERE ticket=?", (ticket,))
-        log.info("bind.ok id=%s by=%s", record_id, "station" if trusted else "phone")
-        return BindResponse.model_validate({"record_id": record_id, "status": status})
+                return str(current.status)
+            status = "queued" if current.status == "awaiting_code" else str(current.status)
+            values: dict[str, Any] = {
+                "code_payload": payload, "student_uid": student_uid, "id_last4": tail, "status": status,
+                "code_json": json.dumps(public, ensure_ascii=False) if public is not None else None,
+                "bound_at": now.isoformat()}
+            try:
+                with conn.begin_nested():
+                    if status == "queued":
+                        values["queue_seq"] = next_queue_seq(conn)
+                    done = conn.execute(update(records).where(records.c.record_id == record_id,
+                                                              records.c.code_payload.is_(None))
+                                        .values(**values).returning(records.c.record_id)).first()
+            except IntegrityError:
+                log.info("bind.student_in_review id=%s", record_id)
+                raise Problem(409, "student-in-review",
+                              "this student already has a photo in review for this batch") from None
+            if done is None:  # another bind of this ticket got there first; SQLite never gets here
+                raise Problem(409, "bound-elsewhere", "this ticket was just bound; look at its status")
+        return status
 
-    def _check_lock(self, ticket: str, now: datetime) -> None:
-        with self._db.read() as conn:
-            row = conn.execute("SELECT locked_until FROM ticket_attempts WHERE ticket=?", (ticket,)).fetchone()
-        if row is not None and row["locked_until"] is not None and row["locked_until"] > now.timestamp():
-            wait = max(1, math.ceil(row["locked_until"] - now.timestamp()))
-            log.info("bind.locked")
-            raise Problem(429, "too-many-attempts", "too many wrong attempts on this ticket; try later",
-                          headers={"Retry-After": str(wait)}, retry_after_s=wait)
+    def _reserve(self, subjects: tuple[tuple[str, int], ...], now: datetime,
+                 peek: tuple[tuple[str, int], ...] = ()) -> int:
+        """Count one guess against every subject, atomically; the guesses left (0: this was the last).
 
-    def _miss(self, ticket: str, trusted: bool, now: datetime, record_id: str, why: str) -> None:
-        log.info("bind.refused id=%s why=%s by=%s", record_id, why, "station" if trusted else "phone")
-        if trusted:
-            return
+        Refused with 429 (nothing counted) when any subject is locked. The ``peek``
+        subjects are not counted, only included in the guesses left.
+        """
+        now_ts = now.timestamp()
+        lock_ts = (now + timedelta(minutes=self._limits.lock_minutes)).timestamp()
+        t = bind_attempts
+        left = []
         with self._db.write() as conn:
-            row = conn.execute("SELECT misses FROM ticket_attempts WHERE ticket=?", (ticket,)).fetchone()
-            misses = (0 if row is None else int(row["misses"])) + 1
-            locked_until = None
-            if misses >= self._limits.max_misses:
-                locked_until = (now + timedelta(minutes=self._limits.lock_minutes)).timestamp()
-                misses = 0
-                log.warning("bind.ticket_locked id=%s", record_id)
-            conn.execute("INSERT INTO ticket_attempts (ticket, misses, locked_until) VALUES (?, ?, ?) "
-                         "ON CONFLICT (ticket) DO UPDATE SET misses=excluded.misses, "
-                         "locked_until=excluded.locked_until", (ticket, misses, locked_until))
+            for subject, limit in subjects:
+                conn.execute(self._db.insert_ignoring(t, ["subject"])
+                             .values(subject=subject, misses=0, locked_until=None))
+                expired = and_(t.c.locked_until.is_not(None), t.c.locked_until <= now_ts)
+                misses = case((expired, 1), else_=t.c.misses + 1)
+                row = conn.execute(
+                    update(t).where(t.c.subject == subject, or_(t.c.locked_until.is_(None), expired))
+                    .values(misses=misses, locked_until=case((misses >= limit, lock_ts), else_=None))
+                    .returning(t.c.misses)).first()
+                if row is None:
+                    until = conn.execute(select(t.c.locked_until).where(t.c.subject == subject)).scalar()
+                    wait = max(1, math.ceil(float(until or now_ts) - now_ts))
+                    log.info("bind.locked subject=%s", subject.split(":", 1)[0])
+                    raise Problem(429, "too-many-attempts", "too many wrong attempts; try later",
+                                  headers={"Retry-After": str(wait)}, retry_after_s=wait)
+                left.append(max(0, limit - int(row.misses)))
+            for subject, limit in peek:
+                seen = conn.execute(select(t.c.misses, t.c.locked_until).where(t.c.subject == subject)).first()
+                if seen is not None and seen.locked_until is not None and seen.locked_until > now_ts:
+                    left.append(0)
+                elif seen is not None and seen.locked_until is None:
+                    left.append(max(0, limit - int(seen.misses)))
+        return min(left)
 
-    def _left(self, ticket: str, trusted: bool) -> dict[str, Any]:
+    def _forgive(self, ticket: str, who: _Guesser) -> None:
+        """After a right answer: the ticket's count starts again, the caller gets its guess back."""
+        t = bind_attempts
+        with self._db.write() as conn:
+            conn.execute(delete(t).where(t.c.subject == f"ticket:{ticket}"))
+            conn.execute(update(t).where(t.c.subject == who.subjects[-1][0], t.c.locked_until.is_(None),
+                                         t.c.misses > 0).values(misses=t.c.misses - 1))
+
+    def _left(self, trusted: bool, left: int) -> dict[str, Any]:
         """``attempts_left`` for a phone's refusal (0 when the ticket is now locked)."""
-        if trusted:
-            return {}
-        with self._db.read() as conn:
-            row = conn.execute("SELECT misses, locked_until FROM ticket_attempts WHERE ticket=?",
-                               (ticket,)).fetchone()
-        if row is None:
-            return {"attempts_left": self._limits.max_misses}
-        if row["locked_until"] is not None and row["misses"] == 0:
-            return {"attempts_left": 0}
-        return {"attempts_left": self._limits.max_misses - int(row["misses"])}
+        return {} if trusted else {"attempts_left": left}
+
+    def unlock(self, ticket_text: str) -> bool:
+        """Lift the lock (and forget the misses) of a ticket; whether it had any."""
+        ticket = normalise_typed_ticket(ticket_text)
+        with self._db.write() as conn:
+            gone = conn.execute(delete(bind_attempts).where(bind_attempts.c.subject == f"ticket:{ticket}")
+                                .returning(bind_attempts.c.subject)).first()
+        log.warning("bind.unlocked had_count=%s", gone is not None)
+        return gone is not None

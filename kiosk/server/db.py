@@ -1,24 +1,43 @@
-"""The server's SQLite database: connection, schema migrations, transactions.
+"""The server's database: an SQLAlchemy Core engine over SQLite (the default) or PostgreSQL.
 
-One connection, shared by the request threads behind a lock: SQLite serialises
-writers anyway, and one connection keeps WAL mode, ``synchronous=FULL`` and the
-busy timeout in one place. Uniqueness (a record id, a claim ticket) is enforced by
-constraints, never by a look-up before an insert, so a second server process on
-the same file cannot create a duplicate either.
+``with db.write() as conn:`` is one transaction, committed when the block ends
+and rolled back when it raises; ``with db.read() as conn:`` sees one consistent
+snapshot. Connections come from a pool, so reads run side by side.
+
+On SQLite every connection uses WAL (readers never wait for the writer),
+``synchronous=FULL`` (a committed record survives a power cut) and a busy
+timeout; a write transaction starts with ``BEGIN IMMEDIATE``, which takes the
+file's write lock at once, so a transaction that reads and then writes never
+fails half-way with "database is locked" and never acts on a stale read. On
+PostgreSQL (``postgresql://...``, driven by psycopg 3) transactions are READ
+COMMITTED; invariants are held by constraints and single-statement updates, which
+that engine makes atomic across processes.
+
+Uniqueness (a record id, a claim ticket, one student in review) is enforced by
+constraints, never by a look-up before an insert.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from kiosk.errors import KioskError
 
 log = logging.getLogger(__name__)
+
+Dialect = Literal["sqlite", "postgresql"]
+#: how long an SQLite writer waits for another (another process's purge, say) before giving up
+SQLITE_BUSY_TIMEOUT_S = 30.0
+_WRITE = "kiosk_write"
 
 
 class DataDirError(KioskError):
@@ -26,115 +45,132 @@ class DataDirError(KioskError):
 
     default_key = "server.unreachable_data_dir"
 
-#: schema migrations, applied in order; ``PRAGMA user_version`` counts those applied
-MIGRATIONS: list[str] = [
+
+def database_url(setting: str, data_dir: Path) -> URL:
+    """The engine URL for ``[server] database`` (empty: ``server.db`` in ``data_dir``).
+
+    ``postgresql://`` is driven by psycopg 3; only SQLite and PostgreSQL are accepted.
     """
-    CREATE TABLE batches (
-        feature_code TEXT PRIMARY KEY,
-        data TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE tokens (
-        station_id TEXT PRIMARY KEY,
-        token_sha256 TEXT NOT NULL UNIQUE,
-        issued_at TEXT NOT NULL,
-        revoked_at TEXT
-    );
-    CREATE TABLE records (
-        record_id TEXT PRIMARY KEY,
-        fingerprint TEXT NOT NULL,
-        metadata TEXT NOT NULL,
-        batch TEXT NOT NULL,
-        station_id TEXT NOT NULL,
-        uploaded_by TEXT NOT NULL,
-        captured_at TEXT NOT NULL,
-        captured_ts REAL NOT NULL,
-        received_at TEXT NOT NULL,
-        photo_sha256 TEXT NOT NULL,
-        photo_bytes INTEGER NOT NULL,
-        original_sha256 TEXT,
-        codeless INTEGER NOT NULL,
-        ticket TEXT UNIQUE,
-        code_payload TEXT,
-        code_json TEXT,
-        student_uid TEXT,
-        id_last4 TEXT,
-        status TEXT NOT NULL,
-        queue_seq INTEGER,
-        reason TEXT,
-        bound_at TEXT,
-        reviewed_at TEXT
-    );
-    CREATE INDEX records_queue ON records (status, queue_seq);
-    CREATE INDEX records_captured ON records (captured_ts);
-    CREATE INDEX records_photo ON records (photo_sha256);
-    CREATE INDEX records_original ON records (original_sha256);
-    CREATE TABLE ticket_attempts (
-        ticket TEXT PRIMARY KEY,
-        misses INTEGER NOT NULL,
-        locked_until REAL
-    );
-    """,
-]
+    text = setting.strip() or f"sqlite:///{data_dir / 'server.db'}"
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise DataDirError("server.database_url_invalid", "not a database URL", url=_redacted(text)) from None
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and url.database and url.database != ":memory:":
+        return url.set(drivername="sqlite")
+    raise DataDirError("server.database_url_invalid", f"unsupported: {backend}", url=_redacted(text))
+
+
+def _redacted(text: str) -> str:
+    """The URL without its password (it goes into messages and logs)."""
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "-"
 
 
 class Database:
-    """The server's database file, migrated to the current schema on open."""
+    """A connection pool over the server's database, migrated to the current schema on open."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+    def __init__(self, url: URL | str | Path, *, migrate: bool = True) -> None:
+        if isinstance(url, Path):
+            url = f"sqlite:///{url}"
+        self.url = make_url(url) if isinstance(url, str) else url
+        if self.url.get_backend_name() == "postgresql" and self.url.drivername == "postgresql":
+            self.url = self.url.set(drivername="postgresql+psycopg")
+        self.dialect: Dialect = "postgresql" if self.url.get_backend_name() == "postgresql" else "sqlite"
+        self.engine: Engine = _sqlite_engine(self.url) if self.dialect == "sqlite" else _postgresql_engine(self.url)
+        if migrate:
+            from kiosk.server.migrations import migrate as run_migrations
 
-    def _migrate(self) -> None:
-        with self._lock:
-            version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                # executescript commits on its own; the version bump rides in the same script
-                self._conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
-                log.info("db.migrated version=%d", number)
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-                self._conn.execute("COMMIT")
+                run_migrations(self)
             except BaseException:
-                # A failed COMMIT (a full disk) may leave the transaction open: every later write
-                # would then fail, and a read on this connection would see rows that were never stored.
-                if self._conn.in_transaction:
-                    try:
-                        self._conn.execute("ROLLBACK")
-                    except sqlite3.Error as exc:  # the first error is the one to report
-                        log.error("db.rollback_failed error=%s", exc)
+                self.engine.dispose()
                 raise
 
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (None on PostgreSQL)."""
+        return Path(self.url.database) if self.dialect == "sqlite" and self.url.database else None
+
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """The connection for reads (autocommit, one statement at a time is consistent)."""
-        with self._lock:
-            yield self._conn
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on error."""
+        with self.engine.connect() as raw:
+            conn = raw.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only view: one transaction, rolled back at the end."""
+        with self.engine.connect() as conn, conn.begin() as tx:
+            yield conn
+            tx.rollback()
+
+    def insert_ignoring(self, table: Table, key: list[str]) -> Any:
+        """``INSERT ... ON CONFLICT (key) DO NOTHING`` for this engine (add ``.values(...)``)."""
+        maker = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return maker(table).on_conflict_do_nothing(index_elements=key)
+
+    def upsert(self, table: Table, key: list[str], values: dict[str, Any], update: list[str]) -> Any:
+        """``INSERT ... ON CONFLICT (key) DO UPDATE SET`` the ``update`` columns to the new values."""
+        maker = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = maker(table).values(**values)
+        return stmt.on_conflict_do_update(index_elements=key, set_={c: stmt.excluded[c] for c in update})
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
+        """Close every pooled connection."""
+        self.engine.dispose()
 
 
-def open_database(data_dir: Path) -> Database:
-    """The database in ``data_dir`` (created mode 0700: it holds students' data); ``DataDirError`` if unusable."""
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+                           pool_size=8, max_overflow=32, pool_timeout=60)
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn: Any, record: Any) -> None:
+        # The driver's own transaction handling is turned off: this module says when a
+        # transaction begins (and whether it takes the write lock at once).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+    return engine
+
+
+def _postgresql_engine(url: URL) -> Engine:
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=60)
+
+
+def open_database(data_dir: Path, url: str = "") -> Database:
+    """The server's database (``url``, or ``server.db`` in ``data_dir``); ``DataDirError`` if unusable.
+
+    ``data_dir`` is created mode 0700 either way: it holds the students' photos.
+    """
     try:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return Database(data_dir / "server.db")
-    except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return Database(database_url(url, data_dir))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
         raise DataDirError(detail=f"{data_dir}: {reason}", dir=str(data_dir), reason=reason) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        where = str(data_dir) if not url.strip() else _redacted(url)
+        raise DataDirError(detail=f"{where}: {reason}", dir=where, reason=reason) from None

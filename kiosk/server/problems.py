@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.errors import KioskError
@@ -129,5 +130,7 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(OSError, on_storage)
+    # a full disk, a database busy past its timeout, a PostgreSQL server gone away
+    app.add_exception_handler(OperationalError, on_storage)
     app.add_exception_handler(sqlite3.OperationalError, on_storage)
     app.add_exception_handler(Exception, on_unexpected)

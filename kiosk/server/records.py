@@ -1,16 +1,23 @@
 """Uploaded records: idempotent acceptance, review status, queue positions, the review queue.
 
 Accepting a record is idempotent on its id. The photo files are written first
-(content-addressed, so a replay rewrites nothing), then the row is inserted; the
-primary key on ``record_id`` decides between a first upload and a replay, never
-a look-up before the insert. A replay with the same content gets the record's
-acknowledgement again; the same id with other content is refused (422). While an
-upload of an id is being processed, another upload of the same id is refused
-with 409 so that the station retries it later instead of racing itself.
+(content-addressed, so a replay rewrites nothing), then, in one transaction, the
+row is inserted with ``ON CONFLICT (record_id) DO NOTHING`` and read back: the
+primary key decides between a first upload and a replay, never a look-up before
+the insert, so concurrent replays of one id (in one process or several) get one
+row and every caller the same acknowledgement. A replay with the same content
+gets the record's acknowledgement again; the same id with other content is
+refused (422).
+
+One student has one photo in review per batch (a partial unique index on
+``(batch, student_uid)`` over queued, approved and confirmed records): a second
+record of the same student is kept with the status ``duplicate`` and its
+acknowledgement says so; it is never refused, so the station never dead-letters it.
 
 A record's place in the review queue is its rank among queued records by the
-order in which they were queued (``queue_seq``), counted on demand so that it is
-always current.
+order in which they were queued (``queue_seq``, handed out by an identity
+column), counted on demand so that it is always current; the places of many
+records cost one range scan of the queue index.
 """
 
 from __future__ import annotations
@@ -18,18 +25,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from kiosk.server.db import Database
 from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.schema import RecordAck, RecordMetadata, RecordStatus, ReviewItem, ReviewQueue, ReviewResult
+from kiosk.server.tables import DUPLICATE, queue_numbers, records
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +53,37 @@ class Upload:
     original: bytes | None = None
 
 
-def queue_position(conn: sqlite3.Connection, record_id: str) -> int | None:
+def queue_positions(conn: Connection, record_ids: Iterable[str]) -> dict[str, int]:
+    """The 1-based places in the review queue of those of ``record_ids`` that are queued.
+
+    One pass over the queue index up to the last of them, however many ids are asked for.
+    """
+    ids = list(dict.fromkeys(record_ids))
+    if not ids:
+        return {}
+    top = conn.execute(select(func.max(records.c.queue_seq))
+                       .where(records.c.record_id.in_(ids), records.c.status == "queued")).scalar()
+    if top is None:
+        return {}
+    ranked = (select(records.c.record_id, func.row_number().over(order_by=records.c.queue_seq).label("pos"))
+              .where(records.c.status == "queued", records.c.queue_seq <= top).subquery())
+    rows = conn.execute(select(ranked.c.record_id, ranked.c.pos).where(ranked.c.record_id.in_(ids)))
+    return {str(r.record_id): int(r.pos) for r in rows}
+
+
+def queue_position(conn: Connection, record_id: str) -> int | None:
     """The 1-based place of ``record_id`` in the review queue, or None when it is not queued."""
-    row = conn.execute("SELECT status, queue_seq FROM records WHERE record_id=?", (record_id,)).fetchone()
-    if row is None or row["status"] != "queued":
-        return None
-    return int(conn.execute("SELECT COUNT(*) FROM records WHERE status='queued' AND queue_seq<=?",
-                            (row["queue_seq"],)).fetchone()[0])
+    return queue_positions(conn, [record_id]).get(record_id)
 
 
-def next_queue_seq(conn: sqlite3.Connection) -> int:
-    """The queue number for a record entering the review queue now (inside a write transaction)."""
-    return int(conn.execute("SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM records").fetchone()[0])
+def next_queue_seq(conn: Connection) -> int:
+    """A new queue number, later than every one handed out before (inside a write transaction).
+
+    It comes from an identity column, so two transactions, in one process or two,
+    never get the same number.
+    """
+    stmt = insert(queue_numbers).values(taken_at=datetime.now(UTC).isoformat()).returning(queue_numbers.c.seq)
+    return int(conn.execute(stmt).scalar_one())
 
 
 def check_jpeg(data: bytes, part: str, max_bytes: int) -> None:
@@ -77,25 +104,14 @@ class RecordBook:
         self._max = max_photo_bytes
         #: called with the record id while its upload is in flight (tests hold an upload open with it)
         self._on_received = on_received
-        self._in_flight: set[str] = set()
-        self._in_flight_lock = threading.Lock()
 
-    @contextmanager
-    def _claim(self, record_id: str) -> Iterator[None]:
-        with self._in_flight_lock:
-            if record_id in self._in_flight:
-                log.info("record.in_flight id=%s", record_id)
-                raise Problem(409, "in-flight", "this record is being received; retry later",
-                              headers={"Retry-After": "1"})
-            self._in_flight.add(record_id)
-        try:
-            yield
-        finally:
-            with self._in_flight_lock:
-                self._in_flight.discard(record_id)
+    def accept(self, upload: Upload, uploaded_by: str, now: datetime, *,
+               station_id: str | None = None) -> tuple[RecordAck, bool]:
+        """Store ``upload``; its acknowledgement and whether it was new (False: identical replay).
 
-    def accept(self, upload: Upload, uploaded_by: str, now: datetime) -> tuple[RecordAck, bool]:
-        """Store ``upload``; its acknowledgement and whether it was new (False: identical replay)."""
+        ``station_id`` is the uploading station as its token names it; the
+        metadata's own ``station_id`` is used only when None (an admin's upload).
+        """
         meta = upload.metadata
         record_id = str(meta.record_id)
         check_jpeg(upload.photo, "photo", self._max)
@@ -112,69 +128,85 @@ class RecordBook:
                 raise Problem(422, "hash-mismatch", "the original's sha256 is not metadata.original_sha256")
         elif meta.original_sha256 is not None:
             raise Problem(422, "original-missing", "metadata.original_sha256 is set but no original was sent")
+        if station_id is not None and station_id != meta.station_id:
+            log.warning("record.station_mismatch id=%s token=%s claimed=%s", record_id, station_id, meta.station_id)
         canonical = meta.canonical()
         fingerprint = hashlib.sha256(f"{canonical}|{photo_sha}|{original_sha or ''}".encode()).hexdigest()
-        with self._claim(record_id):
-            if self._on_received is not None:
-                self._on_received(record_id)
-            self._photos.put(upload.photo)
-            if upload.original is not None:
-                self._photos.put(upload.original)
-            created = self._insert(meta, canonical, fingerprint, original_sha=original_sha,
-                                   uploaded_by=uploaded_by, now=now)
-            with self._db.read() as conn:
-                row = conn.execute("SELECT fingerprint, status FROM records WHERE record_id=?",
-                                   (record_id,)).fetchone()
-                if row["fingerprint"] != fingerprint:
-                    log.warning("record.conflict id=%s", record_id)
-                    raise Problem(422, "record-conflict",
-                                  "a record with this id and other content was already received")
-                ack = RecordAck(record_id=record_id, photo_sha256=photo_sha, status=row["status"],
-                                queue_position=queue_position(conn, record_id))
+        if self._on_received is not None:
+            self._on_received(record_id)
+        self._photos.put(upload.photo)
+        if upload.original is not None:
+            self._photos.put(upload.original)
+        with self._db.write() as conn:
+            created = self._insert(conn, meta, canonical, fingerprint, original_sha=original_sha,
+                                   uploaded_by=uploaded_by, station_id=station_id or meta.station_id, now=now)
+            row = conn.execute(select(records.c.fingerprint, records.c.status)
+                               .where(records.c.record_id == record_id)).one()
+            if row.fingerprint != fingerprint:
+                log.warning("record.conflict id=%s", record_id)
+                raise Problem(422, "record-conflict", "a record with this id and other content was already received")
+            ack = RecordAck(record_id=record_id, photo_sha256=photo_sha, status=row.status,
+                            queue_position=queue_position(conn, record_id))
         log.info("record.%s id=%s status=%s", "received" if created else "replayed", record_id, ack.status)
         return ack, created
 
-    def _insert(self, meta: RecordMetadata, canonical: str, fingerprint: str, *, original_sha: str | None,
-                uploaded_by: str, now: datetime) -> bool:
-        """Insert the row; False when a row with this id is already there."""
+    def _insert(self, conn: Connection, meta: RecordMetadata, canonical: str, fingerprint: str, *,
+                original_sha: str | None, uploaded_by: str, station_id: str, now: datetime) -> bool:
+        """Insert the row in ``conn``'s transaction; False when a row with this id is already there."""
+        record_id = str(meta.record_id)
         captured = meta.captured_at.astimezone(UTC)
         # A codeless record bound at the station before its first upload arrives with its code.
         awaiting = meta.codeless and not meta.code_payload
-        status = "awaiting_code" if awaiting else "queued"
         ticket = normalise_stored_ticket(meta.ticket) if meta.codeless and meta.ticket else None
+        values: dict[str, Any] = {
+            "record_id": record_id, "fingerprint": fingerprint, "metadata": canonical, "batch": meta.batch,
+            "station_id": station_id, "uploaded_by": uploaded_by, "captured_at": captured.isoformat(),
+            "captured_ts": captured.timestamp(), "received_at": now.isoformat(),
+            "photo_sha256": meta.photo_sha256, "photo_bytes": meta.photo_bytes, "original_sha256": original_sha,
+            "codeless": int(meta.codeless), "ticket": ticket, "code_payload": meta.code_payload,
+            "code_json": json.dumps(meta.code, ensure_ascii=False) if meta.code is not None else None,
+            "student_uid": _student_uid(meta.code), "id_last4": meta.id_last4,
+            "status": "awaiting_code" if awaiting else "queued",
+        }
+        stmt = self._db.insert_ignoring(records, ["record_id"]).returning(records.c.record_id)
         try:
-            with self._db.write() as conn:
-                conn.execute(
-                    "INSERT INTO records (record_id, fingerprint, metadata, batch, station_id, uploaded_by, "
-                    "captured_at, captured_ts, received_at, photo_sha256, photo_bytes, original_sha256, codeless, "
-                    "ticket, code_payload, code_json, student_uid, id_last4, status, queue_seq) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (str(meta.record_id), fingerprint, canonical, meta.batch, meta.station_id, uploaded_by,
-                     captured.isoformat(), captured.timestamp(), now.isoformat(), meta.photo_sha256,
-                     meta.photo_bytes, original_sha, int(meta.codeless), ticket, meta.code_payload,
-                     json.dumps(meta.code, ensure_ascii=False) if meta.code is not None else None,
-                     _student_uid(meta.code), meta.id_last4, status,
-                     None if awaiting else next_queue_seq(conn)),
-                )
-        except sqlite3.IntegrityError:
-            with self._db.read() as conn:
-                if conn.execute("SELECT 1 FROM records WHERE record_id=?", (str(meta.record_id),)).fetchone():
-                    return False
-            log.warning("record.ticket_taken id=%s", meta.record_id)
-            raise Problem(422, "ticket-taken", "another record already holds this claim ticket") from None
-        return True
+            with conn.begin_nested():
+                if not awaiting:
+                    values["queue_seq"] = next_queue_seq(conn)
+                return conn.execute(stmt.values(**values)).first() is not None
+        except IntegrityError:
+            pass
+        # Another constraint than the id's: a replay that also holds a ticket, a ticket held by
+        # another record, or a student who already has a record in review.
+        if conn.execute(select(records.c.record_id).where(records.c.record_id == record_id)).first():
+            return False
+        if ticket is not None and conn.execute(select(records.c.record_id).where(records.c.ticket == ticket)).first():
+            log.warning("record.ticket_taken id=%s", record_id)
+            raise Problem(422, "ticket-taken", "another record already holds this claim ticket")
+        log.info("record.duplicate_student id=%s", record_id)
+        values.update(status=DUPLICATE, queue_seq=None)
+        return conn.execute(stmt.values(**values)).first() is not None
 
-    def statuses(self, ids: list[str]) -> list[RecordStatus]:
-        """The review status of each id, in the order given ("unknown" for ids never received)."""
-        out: list[RecordStatus] = []
+    def statuses(self, ids: list[str], *, station: str | None = None) -> list[RecordStatus]:
+        """The review status of each id, in the order given ("unknown" for ids never received).
+
+        With ``station``, another station's records are "unknown" too: a station
+        only learns about the records it uploaded.
+        """
         with self._db.read() as conn:
-            for record_id in ids:
-                row = conn.execute("SELECT status, reason FROM records WHERE record_id=?", (record_id,)).fetchone()
-                if row is None:
-                    out.append(RecordStatus(record_id=record_id, status="unknown"))
-                    continue
-                out.append(RecordStatus(record_id=record_id, status=row["status"], reason=row["reason"],
-                                        queue_position=queue_position(conn, record_id)))
+            query = select(records.c.record_id, records.c.status, records.c.reason).where(records.c.record_id.in_(ids))
+            if station is not None:
+                query = query.where(records.c.uploaded_by == station)
+            found = {str(r.record_id): r for r in conn.execute(query)}
+            positions = queue_positions(conn, [i for i, r in found.items() if r.status == "queued"])
+        out: list[RecordStatus] = []
+        for record_id in ids:
+            row = found.get(record_id)
+            if row is None:
+                out.append(RecordStatus(record_id=record_id, status="unknown"))
+            else:
+                out.append(RecordStatus(record_id=record_id, status=row.status, reason=row.reason,
+                                        queue_position=positions.get(record_id)))
         return out
 
     def queue(self, limit: int, offset: int = 0, batch: str | None = None) -> ReviewQueue:
@@ -183,48 +215,53 @@ class RecordBook:
         ``queue_position`` is always the place in the whole queue, the number the
         student sees, also when the listing is narrowed to one batch.
         """
-        where, args = ("AND batch=?", (batch,)) if batch else ("", ())
+        where = [records.c.status == "queued"]
+        if batch:
+            where.append(records.c.batch == batch)
         with self._db.read() as conn:
-            total = int(conn.execute(f"SELECT COUNT(*) FROM records WHERE status='queued' {where}",
-                                     args).fetchone()[0])
+            total = int(conn.execute(select(func.count()).select_from(records).where(*where)).scalar_one())
             rows = conn.execute(
-                "SELECT record_id, batch, station_id, captured_at, photo_sha256 FROM records "
-                f"WHERE status='queued' {where} ORDER BY queue_seq LIMIT ? OFFSET ?",
-                (*args, limit, offset)).fetchall()
-            items = [ReviewItem(record_id=r["record_id"], batch=r["batch"], station_id=r["station_id"],
-                                captured_at=r["captured_at"], photo_sha256=r["photo_sha256"],
-                                queue_position=(offset + i + 1) if not batch else
-                                (queue_position(conn, r["record_id"]) or 0))
-                     for i, r in enumerate(rows)]
+                select(records.c.record_id, records.c.batch, records.c.station_id, records.c.captured_at,
+                       records.c.photo_sha256).where(*where).order_by(records.c.queue_seq)
+                .limit(limit).offset(offset)).all()
+            positions = queue_positions(conn, [r.record_id for r in rows]) if batch else {}
+        items = [ReviewItem(record_id=r.record_id, batch=r.batch, station_id=r.station_id,
+                            captured_at=r.captured_at, photo_sha256=r.photo_sha256,
+                            queue_position=(offset + i + 1) if not batch else positions.get(r.record_id, 0))
+                 for i, r in enumerate(rows)]
         return ReviewQueue(records=items, total=total)
 
     def review(self, record_id: str, action: str, reason: str | None, now: datetime) -> ReviewResult:
         """Apply a reviewer's ``action``: approve or reject a queued record, confirm an approved one.
 
         Repeating the action that gave a record its status is a no-op; anything else
-        out of order is refused with 409.
+        out of order is refused with 409. The status changes in one conditional
+        update, so two reviewers acting at once cannot both succeed from one state.
         """
         target = {"approve": "approved", "reject": "rejected", "confirm": "confirmed"}[action]
         allowed_from = {"approve": ("queued",), "reject": ("queued", "approved"), "confirm": ("approved",)}[action]
+        kept_reason = reason.strip() if target == "rejected" and reason else None
         with self._db.write() as conn:
-            row = conn.execute("SELECT status, reason FROM records WHERE record_id=?", (record_id,)).fetchone()
-            if row is None:
-                raise Problem(404, "unknown-record", "no record with this id")
-            if row["status"] == target:
-                return ReviewResult(record_id=record_id, status=row["status"], reason=row["reason"])
-            if row["status"] not in allowed_from:
-                raise Problem(409, "review-conflict", f"cannot {action} a record that is {row['status']}")
-            kept_reason = reason.strip() if target == "rejected" and reason else None
-            conn.execute("UPDATE records SET status=?, reason=?, reviewed_at=? WHERE record_id=?",
-                         (target, kept_reason, now.isoformat(), record_id))
+            changed = conn.execute(
+                update(records).where(records.c.record_id == record_id, records.c.status.in_(allowed_from))
+                .values(status=target, reason=kept_reason, reviewed_at=now.isoformat())
+                .returning(records.c.record_id)).first()
+            if changed is None:
+                row = conn.execute(select(records.c.status, records.c.reason)
+                                   .where(records.c.record_id == record_id)).first()
+                if row is None:
+                    raise Problem(404, "unknown-record", "no record with this id")
+                if row.status == target:
+                    return ReviewResult(record_id=record_id, status=row.status, reason=row.reason)
+                raise Problem(409, "review-conflict", f"cannot {action} a record that is {row.status}")
         log.info("record.reviewed id=%s status=%s", record_id, target)
         return ReviewResult.model_validate({"record_id": record_id, "status": target, "reason": kept_reason})
 
     def photo_sha256(self, record_id: str) -> str | None:
         """The photo hash of ``record_id``, or None."""
         with self._db.read() as conn:
-            row = conn.execute("SELECT photo_sha256 FROM records WHERE record_id=?", (record_id,)).fetchone()
-        return None if row is None else str(row["photo_sha256"])
+            sha = conn.execute(select(records.c.photo_sha256).where(records.c.record_id == record_id)).scalar()
+        return None if sha is None else str(sha)
 
 
 def normalise_stored_ticket(text: str) -> str:

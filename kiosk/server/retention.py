@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection, delete, literal, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+
 from kiosk.server.db import Database
 from kiosk.server.photos import PhotoStore
+from kiosk.server.tables import bind_attempts, queue_numbers, records
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +41,27 @@ def purge(db: Database, photos: PhotoStore, now: datetime, retention_days: int, 
     """Delete records captured at or before ``now - retention_days`` and their unshared photos."""
     cutoff = now - timedelta(days=retention_days)
     report = PurgeReport(cutoff=cutoff, dry_run=dry_run)
+    cutoff_ts = cutoff.timestamp()
+    r = records.c
     with db.write() as conn:
-        rows = conn.execute("SELECT record_id, photo_sha256, original_sha256 FROM records WHERE captured_ts<=?",
-                            (cutoff.timestamp(),)).fetchall()
-        report.record_ids = [str(r["record_id"]) for r in rows]
+        rows = conn.execute(select(r.record_id, r.photo_sha256, r.original_sha256)
+                            .where(r.captured_ts <= cutoff_ts)).all()
+        report.record_ids = [str(row.record_id) for row in rows]
         report.records = len(rows)
-        hashes = {h for r in rows for h in (r["photo_sha256"], r["original_sha256"]) if h}
+        hashes = {h for row in rows for h in (row.photo_sha256, row.original_sha256) if h}
         if not dry_run:
-            conn.execute("DELETE FROM records WHERE captured_ts<=?", (cutoff.timestamp(),))
-            conn.execute("DELETE FROM ticket_attempts WHERE ticket NOT IN "
-                         "(SELECT ticket FROM records WHERE ticket IS NOT NULL)")
+            conn.execute(delete(records).where(r.captured_ts <= cutoff_ts))
+            _forget_bind_counts(conn, now)
+            # the identity column keeps counting without the rows it handed out
+            top = conn.execute(select(queue_numbers.c.seq).order_by(queue_numbers.c.seq.desc()).limit(1)).scalar()
+            if top is not None:
+                conn.execute(delete(queue_numbers).where(queue_numbers.c.seq < top))
         still_used = {
-            h for h in hashes
-            if conn.execute("SELECT 1 FROM records WHERE (photo_sha256=? OR original_sha256=?) AND captured_ts>?",
-                            (h, h, cutoff.timestamp())).fetchone()
-        }
+            row.h for row in conn.execute(
+                select(r.photo_sha256.label("h")).where(r.photo_sha256.in_(hashes), r.captured_ts > cutoff_ts)
+                .union(select(r.original_sha256.label("h"))
+                       .where(r.original_sha256.in_(hashes), r.captured_ts > cutoff_ts)))
+        } if hashes else set()
     for sha in sorted(hashes - still_used):
         if dry_run:
             report.photos += int(photos.exists(sha))
@@ -75,8 +84,8 @@ def sweep_orphans(db: Database, photos: PhotoStore, now: datetime, retention_day
         except FileNotFoundError:
             continue
         with db.read() as conn:
-            used = conn.execute("SELECT 1 FROM records WHERE photo_sha256=? OR original_sha256=?",
-                                (sha, sha)).fetchone()
+            used = conn.execute(select(records.c.record_id).where(
+                or_(records.c.photo_sha256 == sha, records.c.original_sha256 == sha)).limit(1)).first()
         if used is None:
             removed += 1
             if not dry_run:
@@ -86,12 +95,20 @@ def sweep_orphans(db: Database, photos: PhotoStore, now: datetime, retention_day
     return removed
 
 
+def _forget_bind_counts(conn: Connection, now: datetime) -> None:
+    """Drop guess counts whose lock has run out, and those of tickets no record holds any more."""
+    t = bind_attempts
+    conn.execute(delete(t).where(t.c.locked_until.is_not(None), t.c.locked_until <= now.timestamp()))
+    held = select(literal("ticket:") + records.c.ticket).where(records.c.ticket.is_not(None))
+    conn.execute(delete(t).where(t.c.subject.like("ticket:%"), t.c.subject.not_in(held)))
+
+
 async def purge_periodically(run: Callable[[], object], every_s: float) -> None:
     """Call ``run`` (a blocking purge) in a worker thread now and then every ``every_s`` seconds."""
     while True:
         try:
             await asyncio.to_thread(run)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, SQLAlchemyError) as exc:
             # A disk or database hiccup must not stop the schedule; the next run tries again.
             log.error("purge.failed error=%s", exc)
         await asyncio.sleep(every_s)

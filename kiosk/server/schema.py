@@ -20,7 +20,7 @@ from kiosk.batch import BatchError, normalise_feature_code
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 #: review statuses a record moves through on the server
-Status = Literal["awaiting_code", "queued", "approved", "rejected", "confirmed"]
+Status = Literal["awaiting_code", "queued", "approved", "rejected", "confirmed", "duplicate"]
 
 #: capture methods a batch may allow
 Method = Literal["code", "codeless"]
@@ -132,6 +132,12 @@ class BindRequest(BaseModel):
     ticket: str = Field(min_length=1, max_length=32)
     code_payload: str = Field(min_length=1, max_length=4096)
     id_last4: str = Field(min_length=1, max_length=16)
+
+
+class Unlocked(BaseModel):
+    """A lifted bind lock."""
+
+    unlocked: bool = Field(description="whether the ticket had wrong guesses counted or a lock")
 
 
 class BindResponse(BaseModel):

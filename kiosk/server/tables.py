@@ -1,0 +1,110 @@
+"""The server's tables, as the code reads and writes them: one ``MetaData`` for every table.
+
+This module describes the schema as it is after the last migration step
+(``kiosk.server.migrations``); the steps themselves carry frozen copies of what
+they create, so that a table added or changed here needs a new step too. A test
+compares a freshly migrated database with these definitions.
+
+Portable types only (SQLite and PostgreSQL run the same statements): times are
+ISO text for people and epoch seconds (``Float``: double precision on
+PostgreSQL) where they are compared.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData()
+
+#: record statuses that hold a student's one place in review per batch; ``duplicate`` marks a
+#: second record of a student who already has one (kept, never lost, never queued)
+IN_REVIEW_STATUSES = ("queued", "approved", "confirmed")
+DUPLICATE = "duplicate"
+
+#: migration steps applied (one row per step); the runner creates it before any step
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", Text, nullable=False),
+)
+
+batches = Table(
+    "batches", metadata,
+    Column("feature_code", Text, primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("station_id", Text, primary_key=True),
+    Column("token_sha256", Text, nullable=False, unique=True),
+    Column("issued_at", Text, nullable=False),
+    Column("revoked_at", Text),
+)
+
+records = Table(
+    "records", metadata,
+    Column("record_id", Text, primary_key=True),
+    Column("fingerprint", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("batch", Text, nullable=False),
+    #: the uploading station as its token names it (never the metadata's claim)
+    Column("station_id", Text, nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+    Column("captured_at", Text, nullable=False),
+    Column("captured_ts", Float, nullable=False),
+    Column("received_at", Text, nullable=False),
+    Column("photo_sha256", Text, nullable=False),
+    Column("photo_bytes", Integer, nullable=False),
+    Column("original_sha256", Text),
+    Column("codeless", Integer, nullable=False),
+    Column("ticket", Text, unique=True),
+    Column("code_payload", Text),
+    Column("code_json", Text),
+    Column("student_uid", Text),
+    Column("id_last4", Text),
+    Column("status", Text, nullable=False),
+    #: the record's number in the review queue, from ``queue_numbers`` (never MAX()+1)
+    Column("queue_seq", BigInteger),
+    Column("reason", Text),
+    Column("bound_at", Text),
+    Column("reviewed_at", Text),
+)
+Index("records_queue", records.c.status, records.c.queue_seq)
+Index("records_captured", records.c.captured_ts)
+Index("records_photo", records.c.photo_sha256)
+Index("records_original", records.c.original_sha256)
+#: one student, one photo in review per batch, whichever station took it
+ONE_IN_REVIEW = "records_one_in_review"
+_in_review = text("status IN ('queued', 'approved', 'confirmed') AND student_uid IS NOT NULL")
+Index(ONE_IN_REVIEW, records.c.batch, records.c.student_uid, unique=True,
+      sqlite_where=_in_review, postgresql_where=_in_review)
+
+#: queue numbers are handed out by this table's identity column: unique across processes
+queue_numbers = Table(
+    "queue_numbers", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+    Column("taken_at", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+#: evaluated bind guesses per subject (``ticket:T``, ``client:ADDRESS``, ``station:ID``) in the
+#: current lock period; ``locked_until`` (epoch seconds) once the subject's limit is reached
+bind_attempts = Table(
+    "bind_attempts", metadata,
+    Column("subject", Text, primary_key=True),
+    Column("misses", Integer, nullable=False),
+    Column("locked_until", Float),
+)

@@ -148,11 +148,18 @@ def status_page(view: StudentView, access: Access, lang: str, done: str | None =
 
 def message_page(lang: str, heading_key: str, body_key: str, *, problem: bool = True, back_url: str = "",
                  show_access: bool = False, help_phone: str = "", help_hours: str = "",
-                 **params: Any) -> str:
-    """A page with one message: not found, gone, refused."""
+                 params: Mapping[str, Any] | None = None, **more: Any) -> str:
+    """A page with one message: not found, gone, refused; ``params``/``more`` fill the body's placeholders."""
+    params = {**(params or {}), **more}
     return render("student/message.html", lang, heading_key=heading_key, body_key=body_key, params=params,
                   problem=problem, back_url=back_url, show_access=show_access, help_phone=help_phone,
                   help_hours=help_hours)
+
+
+def record_page(lang: str, record_id: str, status: str, position: int | None, reason: str | None) -> str:
+    """The status-only page of ``GET /api/v1/records/{id}`` (the record id is no key: no photo, no actions)."""
+    return render("student/record.html", lang, status=status, position=position, reason=reason,
+                  tone=_TONES.get(status, "wait"), short=record_id[:8].upper(), help_phone="", help_hours="")
 
 
 def access_page(lang: str, problem_key: str | None = None, **problem_params: Any) -> str:

@@ -45,7 +45,8 @@ class Outbox:
         self._db = db
         self.notifier = notifier
         self._clock = clock
-        self._dispatch_on_decision = dispatch_on_decision
+        #: whether a decision starts a dispatch at once (else only the periodic run dispatches)
+        self.dispatch_on_decision = dispatch_on_decision
         self._lock = threading.Lock()
 
     def enqueue(self, conn: Connection, record_id: str, status: str, reason: str | None,
@@ -66,7 +67,7 @@ class Outbox:
 
     def kick(self) -> None:
         """Dispatch soon, in a background thread (a decision must not wait for an SMS gateway)."""
-        if self._dispatch_on_decision:
+        if self.dispatch_on_decision:
             threading.Thread(target=self._dispatch_quietly, name="notify-dispatch", daemon=True).start()
 
     def _dispatch_quietly(self) -> None:

@@ -93,7 +93,8 @@ def make_router(students: StudentBook, station_auth: Callable[..., str],
         return LookupResponse(record=LookupRecord.model_validate(found) if found else None)
 
     @router.put("/records/{record_id}/contact", response_model=ContactResponse, responses=_responses(401, 404, 422))
-    def contact(record_id: uuid.UUID, body: ContactRequest, who: Annotated[str, Depends(station_auth)]) -> ContactResponse:
+    def contact(record_id: uuid.UUID, body: ContactRequest,
+                who: Annotated[str, Depends(station_auth)]) -> ContactResponse:
         """Keep the student's phone number for the review result (only the uploading station may)."""
         if not students.set_contact(str(record_id), who, body.phone, now()):
             raise Problem(404, "unknown-record", "no record with this id was uploaded by this station")

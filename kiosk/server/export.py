@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import logging
 import re
 import shutil
@@ -24,7 +25,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
+
+from kiosk.batch import BatchError, normalise_feature_code
 from kiosk.errors import KioskError
+from kiosk.server.db import Database
+from kiosk.server.photos import PhotoStore
+from kiosk.server.tables import batches, records
 from kiosk.text import bilingual
 
 log = logging.getLogger(__name__)
@@ -200,3 +207,56 @@ def _undo(out: Path, created: bool) -> None:
             shutil.rmtree(child, ignore_errors=True)
         else:
             child.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote: where, how many photos, and the counts not yet confirmed."""
+
+    target: Path
+    exported: int
+    pending: dict[str, int]
+
+
+def batch_rows(db: Database, feature_code: str) -> tuple[str, list[ExportRow], dict[str, int]]:
+    """The batch's normalised code, its confirmed records and its counts by other status.
+
+    ``ExportError`` for a batch the server does not know.
+    """
+    try:
+        code = normalise_feature_code(feature_code)
+    except BatchError:
+        code = ""
+    r = records.c
+    with db.read() as conn:
+        data = conn.execute(select(batches.c.data).where(batches.c.feature_code == code)).scalar() if code else None
+        if data is None:
+            raise ExportError("student.export.unknown_batch", detail=f"unknown batch {feature_code!r}",
+                              batch=feature_code)
+        school = str(json.loads(data).get("school_name", ""))
+        rows = conn.execute(select(r.record_id, r.student_uid, r.code_json, r.captured_at, r.station_id,
+                                   r.reviewed_by, r.photo_sha256)
+                            .where(r.batch == code, r.status == "confirmed")).all()
+        counts = {str(s): int(n) for s, n in conn.execute(
+            select(r.status, func.count()).where(r.batch == code, r.status != "confirmed").group_by(r.status))}
+    out = []
+    for row in rows:
+        fields = json.loads(row.code_json) if row.code_json else {}
+        out.append(ExportRow(
+            record_id=str(row.record_id), student_uid=str(row.student_uid or fields.get("student_uid") or ""),
+            student_number=str(fields.get("student_number") or ""), masked_name=str(fields.get("masked_name") or ""),
+            school=str(fields.get("school_name") or school), level=str(fields.get("level") or ""),
+            captured_at=datetime.fromisoformat(str(row.captured_at)), station_id=str(row.station_id),
+            reviewer=str(row.reviewed_by or ""), photo_sha256=str(row.photo_sha256)))
+    return code, out, counts
+
+
+def export_batch(db: Database, photos: PhotoStore, feature_code: str, out: Path, *, rule: str = "student_number",
+                 as_zip: bool = False, zone: ZoneInfo) -> ExportResult:
+    """``kiosk server export``: the batch's confirmed photos, manifest and summary into the empty ``out``."""
+    check_out_dir(out)
+    code, rows, pending = batch_rows(db, feature_code)
+    files = plan(rows, rule)
+    target = write_export(out, code, files, pending, lambda sha: photos.path(sha).read_bytes(), zone=zone,
+                          as_zip=as_zip)
+    return ExportResult(target=target, exported=len(files), pending=pending)

@@ -317,3 +317,33 @@ def test_logs_carry_no_secret_phone_or_code(notifying: World, caplog: pytest.Log
     assert "record.confirmed" in ours
     for secret in (up.secret, "13800138000", up.code_payload):
         assert secret not in ours
+
+
+def test_a_decision_reaches_the_webhook_signed(tmp_path: Path) -> None:
+    from test_notify import KEY, Receiver
+
+    from kiosk.server.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, verify
+
+    receiver = Receiver()
+    world = make_world(tmp_path, notifier=WebhookNotifier(receiver.url, KEY))
+    try:
+        up = world.upload()
+        world.client.put(f"/api/v1/records/{up.record_id}/contact", json={"phone": "13800138000", "consent": True},
+                         headers={"Authorization": f"Bearer {world.token}"})
+        world.review(up, "reject", "眼睛闭合")
+        assert world.state.outbox is not None and world.state.outbox.dispatch().sent == 1
+        headers, body = receiver.got[0]
+        assert verify(KEY, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+        assert b'"status": "rejected"' in body and b"13800138000" in body
+        assert world.state.outbox.dispatch().sent == 0  # handed over once
+    finally:
+        receiver.close()
+        world.client.__exit__(None, None, None)
+
+
+def test_an_unknown_time_zone_is_a_config_error(tmp_path: Path) -> None:
+    from kiosk.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        make_world(tmp_path, timezone="Mars/Olympus")
+    assert "timezone" in err.value.detail

@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -75,8 +75,8 @@ class StudentPages:
                        notify_phone=mask_phone(phone) if phone and self.notifying else None)
 
     def expired(self, view: StudentView) -> bool:
-        """Whether the record is past retention (the purge may not have run yet)."""
-        return self.clock().astimezone(self.zone).date() > view.keep_until
+        """Whether the record is past retention (the purge may not have run yet): the purge's own cutoff."""
+        return self.clock() >= view.captured_at + timedelta(days=self.retention_days)
 
 
 def pages_of(state: Any) -> StudentPages:

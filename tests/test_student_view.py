@@ -58,7 +58,7 @@ def test_confirmed_says_how_and_how_long_it_is_kept() -> None:
     assert "You confirmed the photo on 2026-06-02" in by_hand
 
 
-@pytest.mark.parametrize("status", ["awaiting_code", "queued", "approved", "rejected", "confirmed"])
+@pytest.mark.parametrize("status", ["awaiting_code", "queued", "approved", "rejected", "confirmed", "duplicate"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_only_masked_fields_and_escaped_values(status: str, lang: str) -> None:
     html = page(status, lang, reason="<script>alert(1)</script>")
@@ -78,3 +78,9 @@ def test_message_pages_exist_in_both_languages() -> None:
     en = message_page("en", "student.not_found.title", "student.not_found.body", show_access=True)
     assert "找不到这个链接" in zh and "This link is not known" in en
     assert 'href="/s?lang=en"' in en
+
+
+@pytest.mark.parametrize("status", ["awaiting_code", "queued", "approved", "rejected", "confirmed", "duplicate"])
+def test_every_state_has_its_words(status: str) -> None:
+    for lang in ("zh", "en"):
+        assert "student.state." not in page(status, lang)

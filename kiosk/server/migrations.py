@@ -191,6 +191,7 @@ def _v3_console(conn: Connection) -> None:
         Column("acknowledged_at", Text),
         Column("received_at", Text, nullable=False),
     )
+    md.create_all(conn)
 
 
 def _v4_student_follow_through(conn: Connection) -> None:

@@ -319,7 +319,8 @@ class ServerSection:
                                        lo=1, hi=10000)
     public_url: str = opt("", "The server's address as people open it (https://photos.example.edu); "
                              "console cookies are Secure when it is https. Empty: as requested.")
-    timezone: str = opt("Asia/Shanghai", "Time zone of the times shown on the console pages (IANA name).")
+    timezone: str = opt("Asia/Shanghai", "Time zone (IANA name) of the collection days: batch dates, deadlines "
+                        "and times on the pages.")
     console_idle_minutes: float = opt(60.0, "A console session ends after this long without a request.",
                                       lo=1, hi=1440)
     console_max_hours: float = opt(12.0, "A console session ends this long after login, used or not.", lo=0.1, hi=168)
@@ -331,6 +332,12 @@ class ServerSection:
                                       hi=120)
     station_silent_minutes: float = opt(5.0, "The dashboard flags a station whose last heartbeat is older.",
                                         lo=0.5, hi=1440)
+    notifier: str = opt("none", "Where review results for students who left a phone number go: none (no "
+                        "message is promised), outbox (a table an SMS gateway reads), webhook (POSTed as JSON).",
+                        choices=("none", "outbox", "webhook"))
+    notify_webhook_url: str = opt("", "The webhook's URL (notifier = webhook).")
+    notify_webhook_secret_file: Path = opt(Path("/etc/kiosk-server/webhook.secret"),
+                                           "HMAC-SHA256 key of the webhook's signature header (mode 0600).")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ APT_PACKAGES=(
   shellcheck          # lint of the provisioning scripts
   xvfb xdotool        # a real window for the demo on a machine with no screen
   postgresql          # the server's tests run against a throw-away PostgreSQL cluster too
-  chromium            # the page tests drive it headless through Playwright
+  chromium            # the server's pages tested (and the demo's screenshots) in a real browser
 )
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

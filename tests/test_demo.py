@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
+from kiosk.student_tour import browser_available
 
 
 @pytest.mark.slow
@@ -17,7 +18,7 @@ def test_headless_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "shots"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     done = subprocess.run([sys.executable, "-m", "kiosk", "demo", "--out", str(out)], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "headless" in done.stdout
     assert "synced: sent" in done.stdout
@@ -29,6 +30,12 @@ def test_headless_demo_runs_end_to_end(tmp_path: Path) -> None:
                    "statistics", "status"):
         assert any(name.endswith(f"_{screen}.png") for name in shots), (screen, shots)
     assert all((out / name).stat().st_size > 10_000 for name in shots)
+    if browser_available():  # the student's page, driven in Chromium, ends with the downloaded photo
+        for page in ("queued", "approved", "confirmed"):
+            for lang in ("zh", "en"):
+                assert f"student_{page}_{lang}.png" in shots, (page, shots)
+        assert "confirmed and downloaded" in done.stdout
+        assert (out / "student_photo.jpg").read_bytes().startswith(b"\xff\xd8\xff")
     # no personal data in what the demo prints or logs
     assert "13800138000" not in done.stdout + done.stderr
 

@@ -273,7 +273,7 @@ def test_images_are_decoded_by_a_bounded_pool() -> None:
 def test_the_status_page_links_to_the_bind_page_while_the_code_is_awaited(world: World) -> None:
     record_id, _ = codeless_record(world)
     page = world.client.get(f"/api/v1/records/{record_id}", headers={"accept": "text/html"})
-    assert "href='/bind'" in page.text
+    assert 'href="/bind"' in page.text
 
 
 def test_the_pages_stay_out_of_the_api_schema(world: World) -> None:

@@ -266,13 +266,13 @@ def test_status_page_for_the_students_phone(client: TestClient, token: str) -> N
     page = client.get(f"/api/v1/records/{meta['record_id']}", headers={"Accept": "text/html,*/*"})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "排队" in page.text and "Place in the queue: 1" in page.text
+    assert "排队位置：第 1 位" in page.text
     assert "张伟" not in page.text and "13800138000" not in page.text
     missing = metadata(jpeg(4))["record_id"]
     assert_problem(client.get(f"/api/v1/records/{missing}"), 404, "unknown-record")
     not_yet = client.get(f"/api/v1/records/{missing}", headers={"Accept": "text/html"})
     assert not_yet.status_code == 404
-    assert "has not arrived yet" in not_yet.text
+    assert "尚未收到这张照片" in not_yet.text
 
 
 @pytest.mark.parametrize("failure", [OSError(28, "No space left on device"),

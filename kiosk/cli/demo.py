@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo codes (last four): {', '.join(s.last_four for s in site.students)}; operator PIN 0000")
         session.window.left_kiosk.connect(app.quit)
         session.window.present()
+        _open_student_page(site)
         panel = _remote(source, site, session.window)  # noqa: F841 - lives as long as the loop
         session.start()
         wake = quit_on_signals(app)  # noqa: F841 - the timer must live as long as the loop
@@ -116,5 +117,34 @@ def _drive(session, source, site, out: Path, started: float) -> int:  # type: ig
         print(f"demo failed: {exc.detail}", file=sys.stderr)
         driver.shot("failed")
         return 1
+    if not _student_tour(site, record_id, first, out, driver.say):
+        return 1
     print(f"done in {time.monotonic() - started:.1f}s: {len(driver.shots)} screenshots in {out}/")
     return 0
+
+
+def _open_student_page(site) -> None:  # type: ignore[no-untyped-def]
+    """Windowed: the student's page in the desktop's browser, beside the station."""
+    from kiosk.student_tour import open_in_browser
+
+    url = f"{site.server.base_url}/s?lang=zh"
+    opened = open_in_browser(url)
+    print(f"student page: {url}{'' if opened else ' (no browser found: open it by hand)'}")
+
+
+def _student_tour(site, record_id: str, student, out: Path, say) -> bool:  # type: ignore[no-untyped-def]
+    """Headless: the first student's page in Chromium, from queued to downloaded (skipped without Chromium)."""
+    from kiosk.student_tour import browser_available, tour
+
+    if not browser_available():
+        say("student page: skipped (Playwright or /usr/bin/chromium is not installed)")
+        return True
+    record = site.store.get(record_id)
+    secret = (record.metadata().get("status_secret") if record is not None else None) or None
+    result = tour(site.server.base_url, site.server.admin_token, record_id, out, secret=secret,
+                  code=(student.payload, student.last_four), say=say)
+    photo = site.server.state.photos.path(record.metadata()["photo_sha256"]).read_bytes() if record else b""
+    if result.photo != photo:
+        print("demo failed: the downloaded photo is not the stored one", file=sys.stderr)
+        return False
+    return True

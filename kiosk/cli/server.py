@@ -6,6 +6,8 @@
     kiosk server --config F token revoke --station ID           revoke it
     kiosk server --config F batch add FILE.toml                 create or replace batches
     kiosk server --config F purge [--dry-run]                   delete what is past retention
+    kiosk server --config F export --batch CODE --out DIR [--zip] [--name-rule student_number|student_uid]
+                                                                the batch's confirmed photos + manifest.csv
     kiosk server --config F unlock-ticket TICKET                lift a ticket's bind lock
     kiosk server --config F user add NAME --role ROLE           a console account (password asked)
     kiosk server --config F user disable NAME | user list       end an account; list them
@@ -57,6 +59,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _config_option(b, top=False)
     b.add_argument("op", choices=("add",))
     b.add_argument("file", type=Path)
+    e = sub.add_parser("export", help="a batch's confirmed photos, manifest.csv and summary.txt into an empty folder")
+    _config_option(e, top=False)
+    e.add_argument("--batch", required=True, help="the batch's feature code")
+    e.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+    e.add_argument("--zip", action="store_true", help="write one zip file into the folder instead")
+    e.add_argument("--name-rule", choices=("student_number", "student_uid"), default="student_number",
+                   help="how photo files are named (default: student_number)")
     g = sub.add_parser("purge", help="delete records and photos past retention")
     _config_option(g, top=False)
     g.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
@@ -102,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
             from kiosk.server.accounts import Accounts
 
             return users_cli.run(Accounts.for_settings(db, cfg.server), args, now)
+        if action == "export":
+            return _export(db, cfg, args)
         from kiosk.server.photos import PhotoStore
         from kiosk.server.retention import purge, sweep_orphans
 
@@ -114,6 +125,23 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         db.close()
+
+
+def _export(db: Database, cfg: kconfig.ServerConfig, args: argparse.Namespace) -> int:
+    from kiosk.server.app import time_zone
+    from kiosk.server.export import PENDING, ExportError, export_batch
+    from kiosk.server.photos import PhotoStore
+    from kiosk.text import bilingual
+
+    try:
+        result = export_batch(db, PhotoStore(cfg.server.data_dir / "photos"), args.batch, args.out,
+                              rule=args.name_rule, as_zip=args.zip, zone=time_zone(cfg.server.timezone))
+    except ExportError as exc:
+        print(exc.bilingual(), file=sys.stderr)
+        return 2
+    print(bilingual("student.export.done", n=result.exported, dir=str(result.target)))
+    print(bilingual("student.export.pending", **{s: result.pending.get(s, 0) for s in PENDING}))
+    return 0
 
 
 def _token(db: Database, args: argparse.Namespace, now: datetime) -> int:

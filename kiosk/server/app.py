@@ -24,17 +24,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Response, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from kiosk.batch import Batch
-from kiosk.config import ServerConfig
-from kiosk.server import bind_page, console, console_api, problems, station_board, status_page
+from kiosk.config import ConfigError, ServerConfig
+from kiosk.server import bind_page, console, console_api, problems, station_board, student_api, student_pages
 from kiosk.server.accounts import Accounts
 from kiosk.server.auth import AdminTokenError, StationTokens, is_admin, read_admin_token
 from kiosk.server.batches import BatchBook, load_batches_file
@@ -43,6 +44,8 @@ from kiosk.server.console_auth import REVIEW_ROLES, Gate, Principal
 from kiosk.server.db import Database, open_database
 from kiosk.server.headers import SecurityHeaders
 from kiosk.server.limits import EdgeGuard, RateLimits, Route
+from kiosk.server.notify import Notifier, make_notifier
+from kiosk.server.outbox import Outbox
 from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.ratelimit import RateLimiter
@@ -69,6 +72,7 @@ from kiosk.server.schema import (
     Unlocked,
 )
 from kiosk.server.station_board import StationBoard
+from kiosk.server.students import StudentBook
 from kiosk.server.upload_checks import check_capture_time
 
 log = logging.getLogger(__name__)
@@ -99,6 +103,11 @@ class ServerState:
     desk: ReviewDesk
     stations: StationBoard
     gate: Gate
+    students: StudentBook
+    #: the collection days' time zone (``[server] timezone``)
+    zone: ZoneInfo
+    #: review results for students' phones; None when no channel is configured
+    outbox: Outbox | None = None
 
     def purge(self, *, dry_run: bool = False) -> PurgeReport:
         """Run the retention purge now (records and photos past ``retention_days``)."""
@@ -111,16 +120,27 @@ class ServerState:
             self.desk.forget_claims(now)
         return report
 
+    def maintain(self) -> PurgeReport:
+        """The periodic run: confirm the approved photos of ended batches, send notices, purge."""
+        self.students.auto_confirm(self.clock(), self.zone)
+        if self.outbox is not None:
+            self.outbox.dispatch()
+        return self.purge()
+
 
 def open_state(config: ServerConfig, *, admin_token: str | None = None, codebook: CodeChecker | None = None,
                clock: Callable[[], datetime] | None = None,
-               on_record_received: Callable[[str], None] | None = None) -> ServerState:
+               on_record_received: Callable[[str], None] | None = None,
+               notifier: Notifier | None = None) -> ServerState:
     """Open the server's data (database, photos, batches file) for ``config``.
 
     ``admin_token`` defaults to the contents of ``[server] admin_token_file``
-    (which must have mode 0600); ``codebook`` to ``kiosk.codes`` with ``[codes]``.
+    (which must have mode 0600); ``codebook`` to ``kiosk.codes`` with ``[codes]``;
+    ``notifier`` to the channel ``[server] notifier`` names.
     """
     section = config.server
+    zone = time_zone(section.timezone)
+    notifier = notifier or make_notifier(section)
     token = admin_token if admin_token is not None else read_admin_token(section.admin_token_file)
     if len(token) < 16:
         raise AdminTokenError("server.admin_token_short", "given admin token", file="-")
@@ -135,12 +155,25 @@ def open_state(config: ServerConfig, *, admin_token: str | None = None, codebook
                     BindLimits(section.bind_max_misses, section.bind_lock_minutes,
                                section.bind_client_max_misses, section.bind_station_max_misses))
     records = RecordBook(db, photos, section.max_photo_bytes, on_record_received)
+    records.outbox = Outbox(db, notifier, now_fn) if notifier is not None else None
     accounts = Accounts.for_settings(db, section)
     tokens = StationTokens(db)
     return ServerState(config=config, db=db, photos=photos, records=records, batches=batches,
                        tokens=tokens, binder=binder, admin_token=token, clock=now_fn, accounts=accounts,
                        desk=ReviewDesk(db, records, section.review_claim_minutes * 60), stations=StationBoard(db),
-                       gate=Gate(accounts, token, now_fn, tokens.station_for))
+                       gate=Gate(accounts, token, now_fn, tokens.station_for),
+                       students=StudentBook(db, max_misses=section.bind_max_misses,
+                                            lock_minutes=section.bind_lock_minutes),
+                       zone=zone, outbox=records.outbox)
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The zone ``[server] timezone`` names; ``ConfigError`` for a name the system does not know."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(detail=f"[server] timezone: unknown zone {name!r}", file="server.toml",
+                          setting="server.timezone", expected="an IANA zone name such as Asia/Shanghai") from None
 
 
 _bearer = HTTPBearer(auto_error=False, description="A station token, or the admin token.")
@@ -243,7 +276,7 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = None
         if purge_every_s:
-            task = asyncio.create_task(purge_periodically(st.purge, purge_every_s))
+            task = asyncio.create_task(purge_periodically(st.maintain, purge_every_s))
         log.info("server.started data_dir=%s", config.server.data_dir)
         try:
             yield
@@ -337,11 +370,12 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
 
     @app.get(f"{API}/records/{{record_id}}", response_model=RecordStatus, tags=["public"],
              responses={200: {"content": {"text/html": {}}}, **_problem_responses(404, 422)})
-    def record_page(record_id: uuid.UUID, accept: Annotated[str | None, Header()] = None) -> Any:
+    def record_page(record_id: uuid.UUID, accept: Annotated[str | None, Header()] = None,
+                    lang: Annotated[str | None, Query(max_length=8)] = None) -> Any:
         """One record's review status, for the student's phone (the station's status QR); HTML for browsers."""
         found = st.records.statuses([str(record_id)])[0]
         if "text/html" in (accept or ""):
-            return HTMLResponse(status_page.render(found), status_code=404 if found.status == "unknown" else 200)
+            return student_pages.record_status_page(found, lang)
         if found.status == "unknown":
             raise Problem(404, "unknown-record", "no record with this id")
         return found
@@ -428,4 +462,6 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
                                            public_url=config.server.public_url, timezone=config.server.timezone,
                                            silent_s=silent_s, login_max_age_s=3600))
     app.mount(console.STATIC, console.static_files(), name="console-static")
+    app.include_router(student_pages.make_router(student_pages.pages_of(st)))
+    app.include_router(student_api.make_router(st.students, station_auth, st.clock), prefix=API)
     return app

@@ -194,8 +194,31 @@ def _v3_console(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v4_student_follow_through(conn: Connection) -> None:
+    """The student's status link, contact number, confirmation and dispute; the notification outbox."""
+    md = MetaData()
+    for name in ("reviewed_by", "status_secret_sha256", "contact_phone", "contact_consent_at", "confirmed_at",
+                 "confirmed_by", "dispute_reason", "disputed_at"):
+        conn.execute(text(f"ALTER TABLE records ADD COLUMN {name} TEXT"))
+    # ALTER TABLE cannot add a UNIQUE column in SQLite; a unique index does the same on both engines
+    conn.execute(text("CREATE UNIQUE INDEX records_status_secret ON records (status_secret_sha256)"))
+    conn.execute(text("CREATE INDEX records_code_payload ON records (code_payload)"))
+    # photos confirmed before this step were confirmed by an admin's review call
+    conn.execute(text("UPDATE records SET confirmed_at=reviewed_at, confirmed_by='admin' WHERE status='confirmed'"))
+    outbox = Table(
+        "notification_outbox", md,
+        Column("notice_id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+        Column("record_id", Text, nullable=False), Column("phone", Text, nullable=False),
+        Column("status", Text, nullable=False), Column("reason", Text), Column("created_at", Text, nullable=False),
+        Column("channel", Text, nullable=False), Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("delivered_at", Text), Column("last_error", Text), sqlite_autoincrement=True)
+    Index("notification_outbox_pending", outbox.c.delivered_at, outbox.c.notice_id)
+    Index("notification_outbox_record", outbox.c.record_id)
+    md.create_all(conn)
+
+
 #: the steps in order; step N (1-based) brings the schema to version N
-STEPS: list[Step] = [_v1_schema, _v2_invariants, _v3_console]
+STEPS: list[Step] = [_v1_schema, _v2_invariants, _v3_console, _v4_student_follow_through]
 
 
 def _now() -> str:

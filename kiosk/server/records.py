@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kiosk.server.audit import AuditEntry, of_record, write_entry
 from kiosk.server.db import Database
+from kiosk.server.outbox import Outbox
 from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.schema import RecordAck, RecordMetadata, RecordStatus, ReviewItem, ReviewQueue, ReviewResult
@@ -86,6 +87,11 @@ def next_queue_seq(conn: Connection) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
+def secret_sha256(secret: str) -> str:
+    """How a status secret is stored and looked up: the hex sha256 of its text."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 class RecordBook:
     """The server's records."""
 
@@ -96,6 +102,8 @@ class RecordBook:
         self._max = max_photo_bytes
         #: called with the record id while its upload is in flight (tests hold an upload open with it)
         self._on_received = on_received
+        #: where review results for students are queued (None: no notification channel)
+        self.outbox: Outbox | None = None
 
     def accept(self, upload: Upload, uploaded_by: str, now: datetime, *,
                station_id: str | None = None) -> tuple[RecordAck, bool]:
@@ -122,8 +130,12 @@ class RecordBook:
             raise Problem(422, "original-missing", "metadata.original_sha256 is set but no original was sent")
         if station_id is not None and station_id != meta.station_id:
             log.warning("record.station_mismatch id=%s token=%s claimed=%s", record_id, station_id, meta.station_id)
-        canonical = meta.canonical()
-        fingerprint = hashlib.sha256(f"{canonical}|{photo_sha}|{original_sha or ''}".encode()).hexdigest()
+        # The status link's secret is kept only as its hash: not in the stored metadata text, and
+        # folded into the fingerprint as that hash (so a replay with another secret is a conflict).
+        secret_sha = secret_sha256(meta.status_secret) if meta.status_secret else None
+        canonical = meta.model_copy(update={"status_secret": None}).canonical()
+        fingerprint = hashlib.sha256(f"{canonical}|{photo_sha}|{original_sha or ''}"
+                                     f"{'|' + secret_sha if secret_sha else ''}".encode()).hexdigest()
         if self._on_received is not None:
             self._on_received(record_id)
         self._photos.put(upload.photo)
@@ -131,7 +143,8 @@ class RecordBook:
             self._photos.put(upload.original)
         with self._db.write() as conn:
             created = self._insert(conn, meta, canonical, fingerprint, original_sha=original_sha,
-                                   uploaded_by=uploaded_by, station_id=station_id or meta.station_id, now=now)
+                                   uploaded_by=uploaded_by, station_id=station_id or meta.station_id, now=now,
+                                   secret_sha=secret_sha)
             row = conn.execute(select(records.c.fingerprint, records.c.status)
                                .where(records.c.record_id == record_id)).one()
             if row.fingerprint != fingerprint:
@@ -143,7 +156,8 @@ class RecordBook:
         return ack, created
 
     def _insert(self, conn: Connection, meta: RecordMetadata, canonical: str, fingerprint: str, *,
-                original_sha: str | None, uploaded_by: str, station_id: str, now: datetime) -> bool:
+                original_sha: str | None, uploaded_by: str, station_id: str, now: datetime,
+                secret_sha: str | None = None) -> bool:
         """Insert the row in ``conn``'s transaction; False when a row with this id is already there."""
         record_id = str(meta.record_id)
         captured = meta.captured_at.astimezone(UTC)
@@ -158,7 +172,7 @@ class RecordBook:
             "codeless": int(meta.codeless), "ticket": ticket, "code_payload": meta.code_payload,
             "code_json": json.dumps(meta.code, ensure_ascii=False) if meta.code is not None else None,
             "student_uid": _student_uid(meta.code), "id_last4": meta.id_last4,
-            "status": "awaiting_code" if awaiting else "queued",
+            "status": "awaiting_code" if awaiting else "queued", "status_secret_sha256": secret_sha,
         }
         stmt = self._db.insert_ignoring(records, ["record_id"]).returning(records.c.record_id)
         try:
@@ -175,6 +189,10 @@ class RecordBook:
         if ticket is not None and conn.execute(select(records.c.record_id).where(records.c.ticket == ticket)).first():
             log.warning("record.ticket_taken id=%s", record_id)
             raise Problem(422, "ticket-taken", "another record already holds this claim ticket")
+        if secret_sha is not None and conn.execute(
+                select(records.c.record_id).where(records.c.status_secret_sha256 == secret_sha)).first():
+            log.warning("record.secret_taken id=%s", record_id)
+            raise Problem(422, "secret-taken", "another record already holds this status secret")
         log.info("record.duplicate_student id=%s", record_id)
         values.update(status=DUPLICATE, queue_seq=None)
         return conn.execute(stmt.values(**values)).first() is not None
@@ -231,16 +249,22 @@ class RecordBook:
         out of order is refused with 409. The status changes in one conditional
         update, so two reviewers acting at once cannot both succeed from one state.
         A change is audited in the same transaction: ``reviewer``, the action,
-        ``reason_code`` (a standard rejection reason) and the reason text.
+        ``reason_code`` (a standard rejection reason) and the reason text. An approval or
+        rejection also queues the student's notification, in the same transaction
+        (``kiosk.server.outbox``), when they left a number and a channel is set.
         """
         target = {"approve": "approved", "reject": "rejected", "confirm": "confirmed"}[action]
         allowed_from = {"approve": ("queued",), "reject": ("queued", "approved"), "confirm": ("approved",)}[action]
         kept_reason = reason.strip() if target == "rejected" and reason else None
+        values: dict[str, Any] = {"status": target, "reason": kept_reason}
+        if target == "confirmed":
+            values.update(confirmed_at=now.isoformat(), confirmed_by=reviewer)
+        else:
+            values.update(reviewed_at=now.isoformat(), reviewed_by=reviewer)
         with self._db.write() as conn:
             changed = conn.execute(
                 update(records).where(records.c.record_id == record_id, records.c.status.in_(allowed_from))
-                .values(status=target, reason=kept_reason, reviewed_at=now.isoformat())
-                .returning(records.c.record_id, records.c.batch)).first()
+                .values(**values).returning(records.c.record_id, records.c.batch)).first()
             if changed is None:
                 row = conn.execute(select(records.c.status, records.c.reason)
                                    .where(records.c.record_id == record_id)).first()
@@ -251,7 +275,11 @@ class RecordBook:
                 raise Problem(409, "review-conflict", f"cannot {action} a record that is {row.status}")
             write_entry(conn, AuditEntry(record_id, changed.batch, reviewer, action, reason_code, kept_reason,
                                          now.isoformat()), now)
+            if self.outbox is not None and target in ("approved", "rejected"):
+                self.outbox.enqueue(conn, record_id, target, kept_reason, now)
         log.info("record.reviewed id=%s status=%s", record_id, target)
+        if self.outbox is not None:
+            self.outbox.kick()
         return ReviewResult.model_validate({"record_id": record_id, "status": target, "reason": kept_reason})
 
     def audit(self, record_id: str) -> list[AuditEntry]:

@@ -1,5 +1,8 @@
 """Retention: records and their photos are deleted ``retention_days`` after capture.
 
+Everything of a record goes with it: the row (metadata, code, status link hash,
+contact number) and its notifications; audits are kept.
+
 Rows go first, in one transaction; a photo file is then removed only when no
 remaining record refers to it (files are shared by content). A crash between the
 two leaves files that no record names; ``sweep_orphans``, run with every scheduled
@@ -20,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.server.db import Database
 from kiosk.server.photos import PhotoStore
-from kiosk.server.tables import bind_attempts, queue_numbers, records
+from kiosk.server.tables import bind_attempts, notification_outbox, queue_numbers, records
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,12 @@ def purge(db: Database, photos: PhotoStore, now: datetime, retention_days: int, 
         hashes = {h for row in rows for h in (row.photo_sha256, row.original_sha256) if h}
         if not dry_run:
             conn.execute(delete(records).where(r.captured_ts <= cutoff_ts))
+            # the student's notifications go with the record (their phone number is in them)
+            conn.execute(delete(notification_outbox).where(
+                notification_outbox.c.record_id.not_in(select(r.record_id))))
+            # wrong last fours counted per code on the student's page: kept no longer than the records
+            conn.execute(delete(bind_attempts).where(bind_attempts.c.subject.like("status:%"),
+                                                     bind_attempts.c.locked_until.is_(None)))
             _forget_bind_counts(conn, now)
             # the identity column keeps counting without the rows it handed out
             top = conn.execute(select(queue_numbers.c.seq).order_by(queue_numbers.c.seq.desc()).limit(1)).scalar()

@@ -82,11 +82,26 @@ records = Table(
     Column("reason", Text),
     Column("bound_at", Text),
     Column("reviewed_at", Text),
+    #: who made the last review decision ("admin" for the admin token)
+    Column("reviewed_by", Text),
+    #: sha256 (hex) of the student's status link secret; the secret itself is never stored
+    Column("status_secret_sha256", Text),
+    #: the phone number the student left for review results, and when they consented (both or neither)
+    Column("contact_phone", Text),
+    Column("contact_consent_at", Text),
+    #: when the photo was confirmed, and by whom: "student", "auto" (batch ended) or "admin"
+    Column("confirmed_at", Text),
+    Column("confirmed_by", Text),
+    #: the student's last dispute of an approved photo (it went back to the queue)
+    Column("dispute_reason", Text),
+    Column("disputed_at", Text),
 )
 Index("records_queue", records.c.status, records.c.queue_seq)
 Index("records_captured", records.c.captured_ts)
 Index("records_photo", records.c.photo_sha256)
 Index("records_original", records.c.original_sha256)
+Index("records_status_secret", records.c.status_secret_sha256, unique=True)
+Index("records_code_payload", records.c.code_payload)
 #: one student, one photo in review per batch, whichever station took it
 ONE_IN_REVIEW = "records_one_in_review"
 _in_review = text("status IN ('queued', 'approved', 'confirmed') AND student_uid IS NOT NULL")
@@ -187,3 +202,22 @@ help_requests = Table(
     Column("acknowledged_at", Text),
     Column("received_at", Text, nullable=False),
 )
+
+#: review results waiting to be (or already) handed to the notifier; written in the transaction of the
+#: decision, deleted with the record
+notification_outbox = Table(
+    "notification_outbox", metadata,
+    Column("notice_id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+    Column("record_id", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("reason", Text),
+    Column("created_at", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("delivered_at", Text),
+    Column("last_error", Text),
+    sqlite_autoincrement=True,
+)
+Index("notification_outbox_pending", notification_outbox.c.delivered_at, notification_outbox.c.notice_id)
+Index("notification_outbox_record", notification_outbox.c.record_id)

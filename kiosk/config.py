@@ -161,6 +161,8 @@ class SyncSection:
                          lo=1, hi=3600)
     poll_s: float = opt(5.0, "Idle wait between queue checks.", lo=0.05, hi=600)
     status_every_s: float = opt(60.0, "How often review status is pulled from the server.", lo=1, hi=3600)
+    heartbeat_every_s: float = opt(60.0, "How often the station tells the server it is alive "
+                                   "(version, queue length).", lo=5, hi=3600)
 
     def problems(self) -> list[tuple[str, str]]:
         """Settings whose values do not fit together: (key, expected form)."""

@@ -38,10 +38,11 @@ from kiosk.store.outbox import FINAL_REVIEW, Outbox
 from kiosk.store.quarantine import CHECK_MODES, StartupReport, check_at_open
 from kiosk.store.record import NewRecord, Record, format_time, record_from_row
 from kiosk.store.retention import PurgeReport, purge_records
+from kiosk.store.staff import HELP_REASONS, HelpRequest, StaffDesk
 
 __all__ = [
-    "FINAL_REVIEW", "AlreadyBound", "DiskFull", "NewRecord", "PurgeReport", "Record", "StartupReport", "Store",
-    "StoreError", "UnknownRecord", "UnknownTicket", "read_boot_id",
+    "FINAL_REVIEW", "HELP_REASONS", "AlreadyBound", "DiskFull", "HelpRequest", "NewRecord", "PurgeReport", "Record",
+    "StartupReport", "Store", "StoreError", "UnknownRecord", "UnknownTicket", "read_boot_id",
 ]
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,11 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class Store(Outbox):
+class Store(Outbox, StaffDesk):
     """The station's records: one instance per process, used by one thread at a time.
 
-    The sync side (queue, review status, bindings) is inherited from ``Outbox``.
+    The sync side (queue, review status, bindings) is inherited from ``Outbox``,
+    the staff side (help requests, notice phones, the station log) from ``StaffDesk``.
     """
 
     DB_NAME = "kiosk.db"
@@ -238,14 +240,14 @@ class Store(Outbox):
                 conn.execute(
                     """INSERT INTO records (id, batch, station_id, code_payload, code_fields, student_uid, id_last4,
                        codeless, ticket, phone, name, captured_at, captured_day, monotonic_ns, boot_id, photo_path,
-                       photo_sha256, photo_bytes, original_path, original_sha256, sync_state, due_at)
-                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',0)""",
+                       photo_sha256, photo_bytes, original_path, original_sha256, status_secret, sync_state, due_at)
+                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',0)""",
                     (record_id, new.batch, new.station_id, new.code_payload,
                      json.dumps(new.code_fields, ensure_ascii=False) if new.code_fields is not None else None,
                      new.student_uid, new.id_last4, int(new.codeless), new.ticket, new.phone, new.name,
                      format_time(captured), captured.astimezone().date().isoformat(), mono, self.boot_id,
                      photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg), original_rel,
-                     sha256_hex(original_jpeg) if original_jpeg is not None else None))
+                     sha256_hex(original_jpeg) if original_jpeg is not None else None, new.status_secret))
                 self.event(conn, record_id, "captured", None, "pending",
                            detail="codeless" if new.codeless else "code")
         except OSError as exc:
@@ -267,7 +269,8 @@ class Store(Outbox):
                           new.id_last4, new.codeless, new.ticket, new.phone, new.name, captured, mono, self.boot_id,
                           self.data_dir / photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg),
                           self.data_dir / original_rel if original_rel else None,
-                          sha256_hex(original_jpeg) if original_jpeg is not None else None)
+                          sha256_hex(original_jpeg) if original_jpeg is not None else None,
+                          status_secret=new.status_secret)
 
     def _discard(self, files: list[Path], record_id: str) -> None:
         """Remove the files of a capture whose row was never committed."""

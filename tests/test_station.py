@@ -54,6 +54,9 @@ class FakeAnalyzer:
     def analyse(self, frame_bgr: Any, now: float | None = None) -> Analysis:
         return Analysis(face=None if frame_bgr == "empty" else (1, 2, 3, 4))
 
+    def reset(self) -> None:
+        pass
+
 
 @dataclass
 class Shot:
@@ -61,6 +64,8 @@ class Shot:
     count: int = 0
     hint_key: str | None = None
     frame: Any = None
+    analysis: Any = None
+    progress: float = 0.0
 
 
 class FakeAutoCapture:
@@ -68,15 +73,22 @@ class FakeAutoCapture:
 
     def __init__(self) -> None:
         self.seen = 0
+        self.last: Any = None
 
     def update(self, analysis: Analysis, frame: Any, now: float) -> Shot:
         if analysis.face is None:
             self.seen = 0
             return Shot("waiting", hint_key="portrait.hint.no_face")
         self.seen += 1
+        self.last = frame
         if self.seen >= 3:
             return Shot("shoot", frame=frame)
         return Shot("countdown", count=3 - self.seen)
+
+    def shoot_now(self) -> Shot:
+        if self.last is None:
+            return Shot("waiting")
+        return Shot("shoot", frame=self.last)
 
 
 def fake_make_photo(capture: Any, analysis: Any, settings: Any) -> FakePhoto:
@@ -92,6 +104,9 @@ class FakeScanner:
         if isinstance(frame, str) and frame.startswith("QR:"):
             return frame[3:]
         return None
+
+    def forget(self) -> None:
+        pass
 
 
 @pytest.fixture

@@ -119,7 +119,7 @@ class CheckPin(Effect):
 
 @dataclass(frozen=True)
 class CheckCodeless(Effect):
-    """Validate the codeless form -> CodelessOk | CodelessInvalid."""
+    """Validate the codeless form -> CodelessOk | CodelessInvalid | CodelessUnchecked."""
 
     slow: ClassVar[bool] = False
     phone: str = field(repr=False)

@@ -342,6 +342,13 @@ class CodelessInvalid(Event):
 
 
 @dataclass(frozen=True)
+class CodelessUnchecked(Event):
+    """The codeless form could not be checked (the check itself failed); nothing was kept."""
+
+    error_key: str
+
+
+@dataclass(frozen=True)
 class TicketFound(Event):
     """The claim ticket belongs to a codeless record waiting for its code."""
 

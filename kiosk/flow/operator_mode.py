@@ -36,6 +36,7 @@ from kiosk.flow.events import (
     CodeAccepted,
     CodelessInvalid,
     CodelessOk,
+    CodelessUnchecked,
     CodeRejected,
     CodeScanned,
     Event,
@@ -160,6 +161,8 @@ def _on_codeless(s: CodelessForm, e: Event) -> Outcome:
             return after_identified(s.ctx, student), ()
         if isinstance(e, CodelessInvalid):
             return dataclasses.replace(s, busy=False, error=e.error_key, invalid_field=e.field), ()
+        if isinstance(e, CodelessUnchecked):
+            return dataclasses.replace(s, busy=False, error=e.error_key), ()
         return None
     if isinstance(e, FieldEdited):
         if e.field not in ("phone", "id_last4", "name"):

@@ -18,23 +18,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from kiosk import flow
-from kiosk.batch import Batch
 from kiosk.codes.collection_code import CodeLocked, CollectionCode, last_four_matches
-from kiosk.config import FlowSection, PortraitSection
 from kiosk.errors import KioskError
 from kiosk.flow import Effect, Event, State
 from kiosk.flow.states import HealthItem
-from kiosk.operator import PinLock
-from kiosk.station.frames import Analyzer, AutoCapture, FrameState, Scanner
+from kiosk.station.frames import FrameState
 from kiosk.station.health import gather_health, stats_items
+from kiosk.station.parts import BatchSource, StationParts
 from kiosk.station.records import (
-    StatusRefresh,
     bind_code,
     check_codeless,
     find_ticket,
@@ -44,38 +41,7 @@ from kiosk.station.records import (
 
 log = logging.getLogger(__name__)
 
-
-class BatchSource(Protocol):
-    """Where today's batch comes from (see ``kiosk.station.batches.BatchSource``)."""
-
-    def current(self) -> Batch | None:
-        """The batch this station was last set to, if any."""
-
-    def load(self, feature_code: str) -> tuple[Batch, bool]:
-        """The batch, fetched when online else cached; ``(batch, offline)``; raises ``KioskError``."""
-
-
-@dataclass
-class StationParts:
-    """A station's collaborators; only ``store`` is needed for everything the store can answer."""
-
-    station_id: str
-    flow: FlowSection
-    store: Any  # kiosk.store.Store
-    codebook: Any = None  # kiosk.codes.CodeBook
-    attempts: Any = None  # kiosk.codes.attempts.AttemptLock
-    pin_lock: PinLock | None = None
-    batches: BatchSource | None = None
-    scanner: Scanner | None = None
-    analyzer: Analyzer | None = None
-    make_autocapture: Callable[[], AutoCapture] | None = None
-    make_photo: Callable[[Any, Any, PortraitSection], Any] | None = None
-    portrait: PortraitSection = field(default_factory=PortraitSection)
-    refresh_status: StatusRefresh | None = None  # pulls review status from the server into the store
-    health_probes: Mapping[str, Callable[[], HealthItem]] = field(default_factory=dict)
-    call_staff: Callable[[str], None] | None = None
-    status_url: str = ""  # the status QR's text, "{record_id}" filled in ([flow] status_url)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+__all__ = ["ROUTES", "BatchSource", "EffectRoute", "Station", "StationParts"]
 
 
 class Station:
@@ -118,23 +84,23 @@ class Station:
 
     def execute(self, effect: Effect) -> list[Event]:
         """Carry out ``effect``; the events it yields (never raises for a person's bad input)."""
-        handler = getattr(self, "_do_" + type(effect).__name__, None)
-        if handler is None:
+        route = ROUTES.get(type(effect))
+        if route is None:
             log.error("effect.unknown kind=%s", type(effect).__name__)
             return []
         try:
-            return list(handler(effect))
+            return list(route.handler(self, effect))
         except KioskError as exc:
             log.error("effect.failed kind=%s key=%s", type(effect).__name__, exc.key)
-            return _failure_event(effect, exc.key)
+            return route.failed(exc.key)
         except Exception as exc:
             log.exception("effect.crashed kind=%s error=%s", type(effect).__name__, type(exc).__name__)
-            return _failure_event(effect, "error.unexpected")
+            return route.failed("error.unexpected")
 
     def _now(self) -> datetime:
         return self.parts.clock()
 
-    def _do_ParseCode(self, e: flow.ParseCode) -> list[Event]:
+    def _parse_code(self, e: flow.ParseCode) -> list[Event]:
         if self.parts.codebook is None:
             return [flow.CodeRejected("flow.error.no_codes")]
         from kiosk.tickets import is_ticket
@@ -179,7 +145,7 @@ class Station:
                 return None
             return attempts.miss(code.student_uid, now) if attempts is not None else 1
 
-    def _do_CheckLastFour(self, e: flow.CheckLastFour) -> list[Event]:
+    def _check_last_four(self, e: flow.CheckLastFour) -> list[Event]:
         code: CollectionCode = e.code
         left = self._verify(code, e.typed)
         if left is None:
@@ -188,19 +154,19 @@ class Station:
         log.info("verify.miss tries_left=%d", left)
         return [flow.CodeLockedOut()] if left <= 0 else [flow.LastFourWrong(left)]
 
-    def _do_LookupStatus(self, e: flow.LookupStatus) -> list[Event]:
+    def _lookup_status(self, e: flow.LookupStatus) -> list[Event]:
         with self._lock:
             view = lookup_status(self.parts.store, e.code.student_uid, self.parts.refresh_status)
         return [flow.StatusNotFound()] if view is None else [flow.StatusFound(view)]
 
-    def _do_LookupReceipt(self, e: flow.LookupReceipt) -> list[Event]:
+    def _lookup_receipt(self, e: flow.LookupReceipt) -> list[Event]:
         with self._lock:
             record = self.parts.store.get(e.record_id)
         if record is None or record.queue_position is None:
             return []
         return [flow.QueuePositionKnown(e.record_id, record.queue_position)]
 
-    def _do_TakePhoto(self, e: flow.TakePhoto) -> list[Event]:
+    def _take_photo(self, e: flow.TakePhoto) -> list[Event]:
         capture, analysis = e.capture, e.analysis
         if capture is None:
             capture, analysis, hint = self.frames.shoot_now()
@@ -218,14 +184,14 @@ class Station:
         log.info("photo.made bytes=%d", len(photo.jpeg))
         return [flow.PhotoReady(photo)]
 
-    def _do_SaveRecord(self, e: flow.SaveRecord) -> list[Event]:
+    def _save_record(self, e: flow.SaveRecord) -> list[Event]:
         if e.batch is None:
             return [flow.SaveFailed("flow.error.no_batch")]
         with self._lock:
             return [save_record(self.parts.store, self.parts.station_id, e.batch, e.student, e.photo,
                                 keep_original=self.parts.portrait.keep_original, status_url=self.parts.status_url)]
 
-    def _do_CheckPin(self, e: flow.CheckPin) -> list[Event]:
+    def _check_pin(self, e: flow.CheckPin) -> list[Event]:
         if self.parts.pin_lock is None:
             return [flow.PinRejected(0)]
         result = self.parts.pin_lock.attempt(e.pin)
@@ -235,14 +201,14 @@ class Station:
             return [flow.PinLockedOut(result.locked_minutes)]
         return [flow.PinRejected(result.tries_left)]
 
-    def _do_CheckCodeless(self, e: flow.CheckCodeless) -> list[Event]:
+    def _check_codeless(self, e: flow.CheckCodeless) -> list[Event]:
         return [check_codeless(e.phone, e.id_last4, e.name)]
 
-    def _do_FindTicket(self, e: flow.FindTicket) -> list[Event]:
+    def _find_ticket(self, e: flow.FindTicket) -> list[Event]:
         with self._lock:
             return [find_ticket(self.parts.store, e.text)]
 
-    def _do_BindCode(self, e: flow.BindCode) -> list[Event]:
+    def _bind_code(self, e: flow.BindCode) -> list[Event]:
         code: CollectionCode = e.code
         left = self._verify(code, e.typed)
         if left is not None:
@@ -253,14 +219,14 @@ class Station:
         with self._lock:
             return [bind_code(self.parts.store, e.ticket, code, self.parts.status_url)]
 
-    def _do_FetchBatch(self, e: flow.FetchBatch) -> list[Event]:
+    def _fetch_batch(self, e: flow.FetchBatch) -> list[Event]:
         if self.parts.batches is None:
             return [flow.BatchFailed("flow.error.batch_unknown")]
         batch, offline = self.parts.batches.load(e.feature_code)
         log.info("batch.set code=%s offline=%d", batch.feature_code, int(offline))
         return [flow.BatchLoaded(batch, offline)]
 
-    def _do_GatherHealth(self, e: flow.GatherHealth) -> list[Event]:
+    def _gather_health(self, e: flow.GatherHealth) -> list[Event]:
         own = {
             "camera": HealthItem("camera", e.camera_ok, "", None if e.camera_ok else "flow.health.camera_lost"),
             "scanner": HealthItem("scanner", self.parts.scanner is not None, "",
@@ -270,7 +236,7 @@ class Station:
             items = gather_health(self.parts.store, {**own, **self.parts.health_probes}, self._now())
         return [flow.HealthReported(items)]
 
-    def _do_LoadStats(self, e: flow.LoadStats) -> list[Event]:
+    def _load_stats(self, e: flow.LoadStats) -> list[Event]:
         with self._lock:
             stats = self.parts.store.stats(self._now().astimezone().date())
         return [flow.StatsLoaded(stats_items(stats))]
@@ -278,26 +244,26 @@ class Station:
     # Camera effects run on the GUI thread: they only leave a note, applied by the
     # frame worker before its next frame, so they never wait for an analysis.
 
-    def _do_StartCamera(self, e: flow.StartCamera) -> list[Event]:
+    def _start_camera(self, e: flow.StartCamera) -> list[Event]:
         self.frames.request_reset(e.purpose)
         return []
 
-    def _do_StopCamera(self, e: flow.StopCamera) -> list[Event]:
+    def _stop_camera(self, e: flow.StopCamera) -> list[Event]:
         self.frames.request_reset("none")
         return []
 
-    def _do_CallStaff(self, e: flow.CallStaff) -> list[Event]:
+    def _call_staff(self, e: flow.CallStaff) -> list[Event]:
         log.warning("staff.called reason=%s", e.reason)
         if self.parts.call_staff is not None:
             self.parts.call_staff(e.reason)
         return []
 
-    def _do_WipeSession(self, e: flow.WipeSession) -> list[Event]:
+    def _wipe_session(self, e: flow.WipeSession) -> list[Event]:
         self.frames.request_reset("none")
         log.info("session.wiped")
         return []
 
-    def _do_Quit(self, e: flow.Quit) -> list[Event]:
+    def _quit(self, e: flow.Quit) -> list[Event]:
         log.warning("kiosk.leave requested=operator")
         return []
 
@@ -308,23 +274,42 @@ class Station:
         return self.frames.on_frame(purpose, frame, now)
 
 
-#: the event a failed effect yields, so that a busy screen never stays busy
-_FAILURES: dict[type, Callable[[str], Event]] = {
-    flow.ParseCode: flow.CodeRejected,
-    flow.CheckLastFour: flow.LastFourUnchecked,
-    flow.LookupStatus: lambda key: flow.StatusUnavailable("flow.error.lookup_failed"),
-    flow.TakePhoto: flow.PhotoFailed,
-    flow.SaveRecord: lambda key: flow.SaveFailed("flow.error.not_saved"),
-    flow.CheckPin: lambda key: flow.PinRejected(0),
-    flow.FindTicket: flow.TicketRejected,
-    flow.BindCode: flow.BindFailed,
-    flow.FetchBatch: lambda key: flow.BatchFailed("flow.error.batch_unknown"),
-    flow.GatherHealth: lambda key: flow.HealthReported(()),
-    flow.LoadStats: lambda key: flow.StatsLoaded(()),
+@dataclass(frozen=True)
+class EffectRoute:
+    """How the station carries out one kind of effect, and what it answers when that fails.
+
+    ``failure`` makes the event that frees a busy screen after a crash or a
+    ``KioskError``; it is None only for effects nothing waits on (the screen
+    is not busy while they run).
+    """
+
+    handler: Callable[[Station, Any], list[Event]]
+    failure: Callable[[str], Event] | None
+
+    def failed(self, key: str) -> list[Event]:
+        """The events to answer with after the handler failed with ``key``."""
+        return [] if self.failure is None else [self.failure(key)]
+
+
+#: every effect the flow can ask for: its handler and its failure event (see EffectRoute)
+ROUTES: dict[type[Effect], EffectRoute] = {
+    flow.ParseCode: EffectRoute(Station._parse_code, flow.CodeRejected),
+    flow.CheckLastFour: EffectRoute(Station._check_last_four, flow.LastFourUnchecked),
+    flow.LookupStatus: EffectRoute(Station._lookup_status,
+                                   lambda key: flow.StatusUnavailable("flow.error.lookup_failed")),
+    flow.LookupReceipt: EffectRoute(Station._lookup_receipt, None),  # Done shows "later" meanwhile
+    flow.TakePhoto: EffectRoute(Station._take_photo, flow.PhotoFailed),
+    flow.SaveRecord: EffectRoute(Station._save_record, lambda key: flow.SaveFailed("flow.error.not_saved")),
+    flow.CheckPin: EffectRoute(Station._check_pin, lambda key: flow.PinRejected(0)),
+    flow.CheckCodeless: EffectRoute(Station._check_codeless, flow.CodelessUnchecked),
+    flow.FindTicket: EffectRoute(Station._find_ticket, flow.TicketRejected),
+    flow.BindCode: EffectRoute(Station._bind_code, flow.BindFailed),
+    flow.FetchBatch: EffectRoute(Station._fetch_batch, lambda key: flow.BatchFailed("flow.error.batch_unknown")),
+    flow.GatherHealth: EffectRoute(Station._gather_health, lambda key: flow.HealthReported(())),
+    flow.LoadStats: EffectRoute(Station._load_stats, lambda key: flow.StatsLoaded(())),
+    flow.StartCamera: EffectRoute(Station._start_camera, None),
+    flow.StopCamera: EffectRoute(Station._stop_camera, None),
+    flow.CallStaff: EffectRoute(Station._call_staff, None),
+    flow.WipeSession: EffectRoute(Station._wipe_session, None),
+    flow.Quit: EffectRoute(Station._quit, None),
 }
-
-
-def _failure_event(effect: Effect, key: str) -> list[Event]:
-    make = _FAILURES.get(type(effect))
-    return [] if make is None else [make(key)]
-

@@ -15,34 +15,17 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from kiosk import flow
 from kiosk.errors import KioskError
 from kiosk.flow import Event
+from kiosk.station.parts import AutoCapture, FrameAnalysis
+
+if TYPE_CHECKING:
+    from kiosk.station.parts import StationParts
 
 log = logging.getLogger(__name__)
-
-
-class Scanner(Protocol):
-    """What the station needs of ``kiosk.scanner.Scanner``."""
-
-    def feed(self, frame: Any, now: float) -> str | None:
-        """The payload nearest the centre, debounced, or None."""
-
-
-class Analyzer(Protocol):
-    """What the station needs of ``kiosk.portrait.analysis.Analyzer``."""
-
-    def analyse(self, frame_bgr: Any, now: float | None = None) -> Any:
-        """The face analysis of one frame (``now``: monotonic seconds, for smoothing)."""
-
-
-class AutoCapture(Protocol):
-    """What the station needs of ``kiosk.portrait.autocapture.AutoCapture``."""
-
-    def update(self, analysis: Any, frame: Any, now: float) -> Any:
-        """The shot decision (``phase``, ``count``, ``hint_key``, ``frame``) after this frame."""
 
 
 class FrameState:
@@ -52,7 +35,7 @@ class FrameState:
     replaced later is used from then on).
     """
 
-    def __init__(self, parts: Any) -> None:
+    def __init__(self, parts: StationParts) -> None:
         self.parts = parts
         self._frames = threading.Lock()  # scanner, analyzer, auto-capture, latest frame
         self._autocapture: AutoCapture | None = None
@@ -94,29 +77,29 @@ class FrameState:
         self._latest = None
         self._autocapture = None
         # a new person, a retake or nobody: no smoothing or frames carried over from before
-        reset = getattr(self.parts.analyzer, "reset", None)
-        if callable(reset):
-            reset()
-        forget = getattr(self.parts.scanner, "forget", None)
-        if callable(forget):
-            forget()  # the debounce holds the last code's payload: the student's, and a new screen reads afresh
+        if self.parts.analyzer is not None:
+            self.parts.analyzer.reset()
+        if self.parts.scanner is not None:
+            # the debounce holds the last code's payload: the student's, and a new screen reads afresh
+            self.parts.scanner.forget()
         if purpose == "portrait" and self.parts.make_autocapture is not None:
             self._autocapture = self.parts.make_autocapture()
 
     def analyse(self, capture: Any) -> Any:
         """The analyzer's view of ``capture`` (a tap-to-shoot or auto-capture still)."""
         with self._held():
+            if self.parts.analyzer is None:
+                return None
             return self.parts.analyzer.analyse(capture)
 
     def shoot_now(self) -> tuple[Any, Any, str | None]:
         """The tap-to-shoot capture: auto-capture's sharpest recent frame, else the latest guided one."""
         with self._held():
-            shoot_now = getattr(self._autocapture, "shoot_now", None)
-            if callable(shoot_now):
-                shot = shoot_now()
-                if getattr(shot, "frame", None) is not None:
-                    return shot.frame, getattr(shot, "analysis", None), None
-                return None, None, getattr(shot, "hint_key", None)
+            if self._autocapture is not None:
+                shot = self._autocapture.shoot_now()
+                if shot.frame is not None:
+                    return shot.frame, shot.analysis, None
+                return None, None, shot.hint_key
             if self._latest is None:
                 return None, None, None
             return self._latest[0], self._latest[1], None
@@ -133,26 +116,24 @@ class FrameState:
 
     def _guide(self, frame: Any, now: float) -> list[Event]:
         make: Callable[[], AutoCapture] | None = self.parts.make_autocapture
+        analyzer = self.parts.analyzer
+        if analyzer is None:
+            return []
         with self._held():
             try:
-                analysis = self.parts.analyzer.analyse(frame, now)
+                analysis: FrameAnalysis = analyzer.analyse(frame, now)
             except KioskError as exc:
                 log.warning("portrait.analysis_failed key=%s", exc.key)
                 return []
             self._latest = (frame, analysis)
             if self._autocapture is None and make is not None:
                 self._autocapture = make()
-            face = getattr(analysis, "face", None) is not None
+            face = analysis.face is not None
             if self._autocapture is None:
-                return [flow.Guidance("waiting", 0, _first_hint(analysis), face)]
+                return [flow.Guidance("waiting", 0, analysis.first_hint(), face)]
             shot = self._autocapture.update(analysis, frame, now)
-        progress = float(getattr(shot, "progress", 0.0) or 0.0)
-        events: list[Event] = [flow.Guidance(shot.phase, int(shot.count or 0), shot.hint_key, face, progress)]
-        if shot.phase == "shoot" and getattr(shot, "frame", None) is not None:
-            events.append(flow.AutoShot(shot.frame, getattr(shot, "analysis", None)))
+        events: list[Event] = [flow.Guidance(shot.phase, int(shot.count or 0), shot.hint_key, face,
+                                             float(shot.progress or 0.0))]
+        if shot.phase == "shoot" and shot.frame is not None:
+            events.append(flow.AutoShot(shot.frame, shot.analysis))
         return events
-
-
-def _first_hint(analysis: Any) -> str | None:
-    first = getattr(analysis, "first_hint", None)
-    return first() if callable(first) else None

@@ -11,10 +11,13 @@ import logging
 import shutil
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.flow import HealthItem
 from kiosk.sync.heartbeat import read_heartbeat
+
+if TYPE_CHECKING:
+    from kiosk.station.parts import RecordStore
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ def _from_heartbeat(data_dir: Any, queue: int, now: datetime) -> list[HealthItem
     return items
 
 
-def gather_health(store: Any, probes: Mapping[str, HealthItem | Callable[[], HealthItem]],
+def gather_health(store: RecordStore, probes: Mapping[str, HealthItem | Callable[[], HealthItem]],
                   now: datetime) -> tuple[HealthItem, ...]:
     """Every status line: probes (or ready items) where given, the station's own measures otherwise."""
     queue = int(store.queue_length())

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kiosk import flow
 from kiosk.batch import Batch
@@ -20,10 +19,10 @@ from kiosk.store import AlreadyBound, DiskFull, StoreError, UnknownTicket
 from kiosk.store.record import NewRecord, Record
 from kiosk.tickets import TicketError, display, new_ticket, normalise_ticket
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from kiosk.station.parts import Photo, RecordStore, StatusRefresh
 
-#: pulls review status from the server into the store; raises or returns False when offline
-StatusRefresh = Callable[[], object]
+log = logging.getLogger(__name__)
 
 #: how a record's review status reads before the server has one
 _PENDING = "pending"
@@ -72,7 +71,7 @@ def receipt(record: Record, template: str) -> flow.Receipt:
     )
 
 
-def _unused_ticket(store: Any) -> str:
+def _unused_ticket(store: RecordStore) -> str:
     # 40 random bits make a clash unlikely; checking costs one indexed lookup
     for _ in range(5):
         ticket = new_ticket()
@@ -81,7 +80,7 @@ def _unused_ticket(store: Any) -> str:
     raise StoreError("store.failed", "no free ticket")
 
 
-def save_record(store: Any, station_id: str, batch: Batch, student: flow.Student, photo: Any, *,
+def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow.Student, photo: Photo, *,
                 keep_original: bool, status_url: str) -> flow.Event:
     """Write the record durably: ``Saved`` with its receipt, or ``SaveFailed`` with nothing stored."""
     code: CollectionCode | None = student.code
@@ -98,7 +97,7 @@ def save_record(store: Any, station_id: str, batch: Batch, student: flow.Student
             phone=student.phone or None,
             name=student.name or None,
         )
-        original = getattr(photo, "original_jpeg", None) if keep_original else None
+        original = photo.original_jpeg if keep_original else None
         record = store.add_record(new, photo.jpeg, original)
     except DiskFull:
         log.error("record.not_saved reason=disk_full")
@@ -119,7 +118,7 @@ def status_view(record: Record, refreshed: bool) -> flow.StatusView:
                            reason=record.review_reason, refreshed=refreshed)
 
 
-def lookup_status(store: Any, student_uid: str, refresh: StatusRefresh | None) -> flow.StatusView | None:
+def lookup_status(store: RecordStore, student_uid: str, refresh: StatusRefresh | None) -> flow.StatusView | None:
     """The newest record of this student, refreshed from the server when it answers; None if there is none."""
     records: list[Record] = store.find_by_student(student_uid)
     if not records:
@@ -136,7 +135,7 @@ def lookup_status(store: Any, student_uid: str, refresh: StatusRefresh | None) -
     return status_view(records[0], refreshed)
 
 
-def find_ticket(store: Any, text: str) -> flow.Event:
+def find_ticket(store: RecordStore, text: str) -> flow.Event:
     """``TicketFound`` for a ticket of a codeless record still waiting for its code, else ``TicketRejected``."""
     try:
         ticket = normalise_ticket(text)
@@ -151,7 +150,7 @@ def find_ticket(store: Any, text: str) -> flow.Event:
     return flow.TicketFound(ticket, short_id(record.id))
 
 
-def bind_code(store: Any, ticket: str, code: CollectionCode, status_url: str) -> flow.Event:
+def bind_code(store: RecordStore, ticket: str, code: CollectionCode, status_url: str) -> flow.Event:
     """Bind ``code`` (its last four already checked) to the ticket's record: ``Bound`` or ``BindFailed``."""
     others = [r for r in store.find_by_student(code.student_uid)
               if r.ticket != ticket and r.review_status != "rejected"]

@@ -145,7 +145,10 @@ def message_params(state: State) -> dict[str, Any]:
 def timeout_of(state: State) -> float:
     """Idle seconds before ``state`` returns to Welcome."""
     s = state.ctx.settings
-    return s.done_timeout_s if isinstance(state, Done) else s.idle_timeout_s
+    if isinstance(state, Done):
+        # a codeless student's claim ticket is their only way to the record: it waits for staff
+        return s.done_timeout_s if state.may_finish else float("inf")
+    return s.idle_timeout_s
 
 
 def step(state: State, event: Event) -> Result:
@@ -159,13 +162,18 @@ def step(state: State, event: Event) -> Result:
     if isinstance(event, CameraLost | CameraBack):
         new, effects = _camera(state, isinstance(event, CameraBack))
     else:
-        handler = _HANDLERS.get(type(state))
-        if handler is None:
-            from kiosk.flow.operator_mode import operator_step
+        from kiosk.flow.staff import staff_step
 
-            outcome = operator_step(state, event)
-        else:
-            outcome = handler(state, event)
+        # staff work cuts across screens (calls for help, Done's ticket and notice, staff decisions)
+        outcome = staff_step(state, event)
+        if outcome is None:
+            handler = _HANDLERS.get(type(state))
+            if handler is None:
+                from kiosk.flow.operator_mode import operator_step
+
+                outcome = operator_step(state, event)
+            else:
+                outcome = handler(state, event)
         if outcome is None:
             return state, ()
         new, effects = outcome
@@ -175,7 +183,9 @@ def step(state: State, event: Event) -> Result:
             # the camera went while the student was on another screen: say so and call staff, as mid-capture
             new = dataclasses.replace(new, error="flow.error.camera_lost")
             effects += (CallStaff(reason="camera_lost"),)
-    return new, effects + _camera_effects(state, new)
+    from kiosk.flow.staff import raise_alert
+
+    return raise_alert(new, effects), effects + _camera_effects(state, new)
 
 
 def _camera_effects(old: State, new: State) -> tuple[Effect, ...]:

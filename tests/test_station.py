@@ -360,7 +360,8 @@ def test_operator_pin_locks_across_restarts(tmp_path: Path, keys: KeyRing) -> No
         state, _ = drive(station, state, *type_keys("1111"))
         assert state.tries_left == left
     state, _ = drive(station, state, *type_keys("1111"))
-    assert state.error == "flow.operator.locked" and state.locked_minutes == 1  # the first lock is short; the next ones grow
+    # the first lock is short; the next ones grow
+    assert state.error == "flow.operator.locked" and state.locked_minutes == 1
     again = make_station(tmp_path, keys, clock, pin_hash=hashed)
     state, _ = drive(again, again.initial_state(), flow.OperatorRequested(), *type_keys("2468"))
     assert isinstance(state, flow.PinEntry) and state.error == "flow.operator.locked"

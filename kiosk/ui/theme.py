@@ -23,6 +23,8 @@ TEXT = "#1b1f24"
 MUTED = "#5f6b7a"
 GUIDE_OK = "#43a047"
 GUIDE_WAIT = "#ffffff"
+WARNING_BG = "#fff3cd"
+WARNING_TEXT = "#7a4a00"  # 7.6:1 on WARNING_BG: a warning is never drawn in success green
 
 FONT_FAMILIES = '"Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "Source Han Sans SC", sans-serif'
 
@@ -62,6 +64,8 @@ def style_sheet(scale: Scale) -> str:
               padding: 12px; font-weight: bold; }}
     #info {{ background: #e8f5e9; color: {ACCENT}; border: 2px solid {ACCENT}; border-radius: 10px;
              padding: 12px; font-weight: bold; }}
+    #warning {{ background: {WARNING_BG}; color: {WARNING_TEXT}; border: 2px solid {WARNING_TEXT};
+                border-radius: 10px; padding: 12px; font-weight: bold; }}
     #card {{ background: {SURFACE}; border: 1px solid #d5dde8; border-radius: 14px; }}
     #hint {{ font-size: {scale.heading}px; font-weight: bold; color: white;
              background: rgba(0, 0, 0, 150); border-radius: 12px; padding: 10px; }}

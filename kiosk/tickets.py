@@ -114,7 +114,10 @@ def ticket_of(text: str) -> str:
 
 def bind_link(public_url: str, ticket: str) -> str:
     """The phone bind page with ``ticket`` filled in (the claim ticket's QR); the ticket alone without a URL."""
-    shown = display(ticket)
+    try:
+        shown = display(ticket)
+    except TicketError:  # not a ticket this module made: link what was given rather than fail a screen
+        shown = ticket
     return f"{public_url.rstrip('/')}/bind?ticket={shown}" if public_url else shown
 
 

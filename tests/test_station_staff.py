@@ -269,3 +269,15 @@ def test_help_reasons_map_to_the_servers(reason: str) -> None:
     from kiosk.station.staff import help_reason
 
     assert help_reason(reason) in {"lockout", "no_code", "camera_lost", "save_failed", "other"}
+
+
+def test_a_server_without_the_lookup_does_not_block_students(tmp_path: Path, keys: KeyRing,
+                                                             students: list[Any]) -> None:
+    from kiosk.sync.staff_calls import LookupUnsupported
+
+    def old_server(batch_code: str, student_uid: str) -> None:
+        raise LookupUnsupported("http 404")
+
+    station = station_with(tmp_path, keys, lookup_remote=old_server)
+    state, _ = drive(station, station.initial_state(), flow.StartTapped())
+    assert isinstance(scan(station, state, students[0].payload), flow.Verify)

@@ -14,7 +14,14 @@ import pytest
 from kiosk.config import SyncSection
 from kiosk.store import NewRecord, Store
 from kiosk.sync import SyncClient
-from kiosk.sync.staff_calls import LookupFailed, lookup_student, push_contacts, push_help, send_heartbeat
+from kiosk.sync.staff_calls import (
+    LookupFailed,
+    LookupUnsupported,
+    lookup_student,
+    push_contacts,
+    push_help,
+    send_heartbeat,
+)
 from tests.test_sync_fakes import TOKEN, write_token
 
 JPEG = b"\xff\xd8" + b"\x00" * 64 + b"\xff\xd9"
@@ -202,6 +209,13 @@ def test_lookup_finds_a_record_made_elsewhere(sync_client: SyncClient, fake: Con
     found = lookup_student(sync_client, "1S95KT", "U7")
     assert found is not None and (found.status, found.queue_position, found.station_id) == ("queued", 4, "st-2")
     assert lookup_student(sync_client, "1S95KT", "U8") is None
+
+
+def test_lookup_on_a_server_without_the_call_says_so(sync_client: SyncClient, fake: ContractFake) -> None:
+    sync_client.base_url += "/old"  # every path 404s there, as on a server that predates the call
+    with pytest.raises(LookupUnsupported):
+        lookup_student(sync_client, "1S95KT", "U7")
+    assert sync_client.last_error is None
 
 
 def test_lookup_of_a_down_server_is_not_none(sync_client: SyncClient, fake: ContractFake) -> None:

@@ -23,6 +23,7 @@ BATCH = Batch("1S95KT", "10001", "示例大学", "2026-06-01", "2026-06-01", fee
               fee_note="本次采集费用 20 元，由学校统一支付 / The school pays the 20 yuan fee",
               help_phone="400-123-4567", help_hours="周一至周五 9:00-17:00")
 GOOD, FOREIGN = "good-code", "foreign-code"
+UNASKED = "good-code-server-down"  # a good code the server could not be asked about
 LAST_FOUR = "3(7)"
 
 
@@ -108,6 +109,8 @@ class FakeStation:
         """The events the real controller would answer with."""
         self.effects.append(effect)
         if isinstance(effect, flow.ParseCode):
+            if effect.payload == UNASKED:
+                return [flow.CodeUnconfirmed(code=fake_code())]
             if effect.payload == GOOD:
                 return [flow.CodeAccepted(code=fake_code())]
             if effect.payload.startswith("TICKET"):

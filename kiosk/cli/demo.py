@@ -41,13 +41,14 @@ def run(args: argparse.Namespace) -> int:
     survive_handler_errors()
     from kiosk.demo import DemoSite
     from kiosk.ui.session import build_ui
-    from kiosk.ui.wiring import make_station, open_camera, status_refresher
+    from kiosk.ui.wiring import make_station, open_camera, status_refresher, student_lookup
 
     site = DemoSite(camera="demo" if headless else "auto")
     config = site.start()
     source, grabber = open_camera(config)
     station = make_station(config, site.store, refresh_status=status_refresher(config, site.store),
-                           grabber=grabber, camera_name=getattr(source, "name", ""))
+                           grabber=grabber, camera_name=getattr(source, "name", ""),
+                           lookup_remote=student_lookup(config, site.store))
     session = build_ui(config, station, grabber, kiosk_mode=False, state=station.initial_state())
     try:
         if headless:

@@ -18,7 +18,7 @@ from kiosk.codes.reference_format import mask_name
 from kiosk.errors import KioskError
 from kiosk.station.records import short_id
 from kiosk.store.record import Record
-from kiosk.sync.staff_calls import LookupFailed
+from kiosk.sync.staff_calls import LookupFailed, LookupUnsupported
 from kiosk.tickets import TicketError, display, normalise_ticket, ticket_of
 
 if TYPE_CHECKING:
@@ -57,6 +57,10 @@ def ask_server(lookup: RemoteLookup | None, batch: str, code: CollectionCode) ->
         return False, None
     try:
         found = lookup(batch, code.student_uid)
+    except LookupUnsupported:
+        # an older server: it cannot tell, and its own rule on upload is the only check; do not block students
+        log.warning("status.remote_unsupported")
+        return True, None
     except (LookupFailed, KioskError, OSError) as exc:  # any failure to ask is "unknown", never "none"
         log.info("status.remote_unavailable error=%s", type(exc).__name__)
         return False, None

@@ -98,12 +98,21 @@ class LookupFailed(Exception):
     """The server could not be asked (down, unreachable, refused our token, or answered nonsense)."""
 
 
+class LookupUnsupported(Exception):
+    """The server has no student lookup (an older server answered 404/405 for the call itself)."""
+
+
 def lookup_student(client: SyncClient, batch: str, student_uid: str) -> RemoteRecord | None:
     """The student's current record in ``batch`` on the server, or None when it has none.
 
-    Raises ``LookupFailed`` when the server cannot say: that is not "none".
+    Raises ``LookupFailed`` when the server cannot say: that is not "none";
+    ``LookupUnsupported`` when the server has no such call (its own upload
+    rule is then the only check).
     """
-    _, data, failure = client.call("POST", "/api/v1/students/lookup", {"batch": batch, "student_uid": student_uid})
+    status, data, failure = client.call("POST", "/api/v1/students/lookup",
+                                        {"batch": batch, "student_uid": student_uid}, quiet=True)
+    if failure is not None and status in (404, 405):
+        raise LookupUnsupported(failure.reason)
     if failure is not None or data is None or "record" not in data:
         raise LookupFailed(failure.reason if failure else "no answer")
     record = data["record"]

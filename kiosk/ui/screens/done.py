@@ -10,7 +10,7 @@ the ticket filled in, and it stays until staff confirm the student has it.
 from __future__ import annotations
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
+from PyQt5.QtWidgets import QBoxLayout, QFrame, QLabel, QSizePolicy, QVBoxLayout
 
 from kiosk import flow
 from kiosk.ui.screens.base import Screen
@@ -57,12 +57,10 @@ class DoneScreen(Screen):
         self.first.addWidget(card)
         self.first.addStretch(1)
 
-        codes = QHBoxLayout()
+        self.codes_row = codes = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.ticket_qr = QrCode(size=150)
         self.ticket_text = QLabel()
-        self.ticket_text.setObjectName("ticketText")
-        # large and dark, yet narrow enough to sit beside the receipt on a portrait screen
-        self.ticket_text.setStyleSheet("font-size: 200%; font-weight: bold; letter-spacing: 2px;")
+        self.ticket_text.setObjectName("heading")  # large, yet narrow enough for its column on a portrait screen
         self.ticket_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.ticket_box = self._qr_box(self.ticket_qr, "staff.done.ticket_keep", self.ticket_text,
                                        "staff.done.ticket_heading")
@@ -73,11 +71,9 @@ class DoneScreen(Screen):
         self.codes = QFrame()
         self.codes.setLayout(codes)
         self.second.addWidget(self.contact_box)
-        self.second.addStretch(1)
-        self.second.addWidget(self.codes)
+        self.second.addWidget(self.codes, 1)
         self.no_link = self.label("staff.done.no_link", "sub")
         self.second.addWidget(self.no_link)
-        self.second.addStretch(1)
 
         self.handed = self.button("staff.done.ticket_handed", flow.TicketHandedTapped())
         self.finish = self.button("ui.done.finish", flow.FinishTapped(), primary=True)
@@ -86,8 +82,14 @@ class DoneScreen(Screen):
         self.buttons_row.addWidget(self.finish)
 
     def set_portrait(self, portrait: bool) -> None:
-        """Receipt and QR codes side by side in both orientations: the codes grow into the room there is."""
+        """Receipt and QR codes side by side in both orientations: the codes grow into the room there is.
+
+        On a narrow portrait screen the receipt gets half the width, its lines wrap.
+        """
         self.split.setDirection(QBoxLayout.Direction.LeftToRight)
+        self.split.setStretch(0, 1 if portrait else 3)
+        self.split.setStretch(1, 1 if portrait else 2)
+
 
     def _qr_box(self, qr: QrCode, caption_key: str, extra: QLabel | None = None, title_key: str = "") -> QFrame:
         # at least 150 px (a phone reads that from an arm away), larger where the screen has room
@@ -100,7 +102,7 @@ class DoneScreen(Screen):
             title = self.label(title_key, "heading")
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             col.addWidget(title)
-        col.addWidget(qr, 1, Qt.AlignmentFlag.AlignHCenter)
+        col.addWidget(qr, 1)
         if extra is not None:
             col.addWidget(extra)
         caption = self.label(caption_key, "sub")

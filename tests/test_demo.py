@@ -23,10 +23,12 @@ def test_headless_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "synced: sent" in done.stdout
     assert "code bound" in done.stdout
     assert "status: queued" in done.stdout
+    assert "second station: no second capture, status queued" in done.stdout
     shots = sorted(p.name for p in out.glob("*.png"))
     for screen in ("welcome", "scan", "verify", "confirm", "fee", "review", "done", "pin", "operator_menu",
                    "codeless", "done_ticket", "bind_last_four", "bind_done", "station_status", "batch_setup",
-                   "statistics", "status"):
+                   "statistics", "status", "staff_called", "staff_alert_acknowledged", "bind_compare",
+                   "status_second_station"):
         assert any(name.endswith(f"_{screen}.png") for name in shots), (screen, shots)
     assert all((out / name).stat().st_size > 10_000 for name in shots)
     # no personal data in what the demo prints or logs

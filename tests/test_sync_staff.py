@@ -228,3 +228,10 @@ def test_lookup_answer_with_an_unknown_status_is_a_failure(sync_client: SyncClie
     fake.students[("1S95KT", "U7")] = {"record_id": "r-7", "status": "lost"}
     with pytest.raises(LookupFailed):
         lookup_student(sync_client, "1S95KT", "U7")
+
+
+def test_help_stays_queued_on_a_server_without_the_call(sync_client: SyncClient, store: Store) -> None:
+    request = store.raise_help("other")
+    sync_client.base_url += "/old"  # 404 for every path, as on a server that predates the call
+    assert push_help(sync_client) == 0
+    assert [h.id for h in store.help_to_push()] == [request.id]  # offered again once the server has it

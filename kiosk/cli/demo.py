@@ -104,14 +104,16 @@ def _drive(session, source, site, out: Path, started: float) -> int:  # type: ig
         from kiosk import flow
 
         driver.send(flow.FinishTapped())
-        ticket = driver.codeless("13800138000", "123X", "Demo")
+        ticket = driver.codeless("13800138000", second.last_four)
         driver.bind(ticket, second)
         driver.operator_screens()
+        driver.staff_call()
         driver.say("waiting for the sync loop to upload every record")
         driver.wait_for("sync", lambda: site.store.queue_length() == 0, 20.0)
         record = site.store.get(record_id)
         driver.say(f"synced: {record.sync_state if record else '?'}; server has the records")
         driver.status_lookup(first)
+        driver.status_elsewhere(first, site.second_station())
     except KioskError as exc:
         print(f"demo failed: {exc.detail}", file=sys.stderr)
         driver.shot("failed")

@@ -50,16 +50,18 @@ def push_help(client: SyncClient) -> int:
     for request in client.store.help_to_push():
         if client.paused_until is not None:
             break
-        status, _data, failure = client.call("PUT", f"/api/v1/help/{request.id}", request.body())
+        status, _data, failure = client.call("PUT", f"/api/v1/help/{request.id}", request.body(), quiet=True)
         if failure is None:
             client.store.mark_help_pushed(request.id, "acknowledged" if request.acknowledged_at else "raised")
             pushed += 1
-        elif status in (400, 404, 422):
+        elif status in (400, 422):
             # the server will never take this one as it is; keep it on the station, stop offering it
             log.error("help.refused id=%s reason=%s", request.id, failure.reason)
             client.store.mark_help_pushed(request.id, "refused")
         else:
-            break  # the server or the network is down: the next cycle tries again
+            # down, unreachable, or a server without the call yet (404): keep it queued for a later cycle
+            log.info("help.not_sent reason=%s", failure.reason if failure else "?")
+            break
     return pushed
 
 

@@ -81,6 +81,7 @@ ASKS: dict[type, tuple[State, flow.Event]] = {
     flow.SaveContact: (flow.Done(ctx=_ctx(), receipt=flow.Receipt(record_id="r", short_id="R", has_code=True),
                                  contact_open=True, phone="13800138000"), flow.SubmitTapped()),
     flow.FindRecords: (flow.TicketDesk(ctx=_ctx(), typed="13800138000"), flow.SubmitTapped()),
+    flow.UnlockCode: (flow.PinEntry(ctx=_ctx(), unlock=CODE, busy=True), flow.PinAccepted()),  # type: ignore[arg-type]
 }
 
 

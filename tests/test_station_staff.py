@@ -85,6 +85,14 @@ def test_a_locked_code_calls_staff_as_lockout(tmp_path: Path, keys: KeyRing, stu
         state, _ = drive(station, state, *type_keys("0000"))
     assert isinstance(state, flow.ScanCode) and state.ctx.staff_alert == "code_locked"
     assert [h.reason for h in station.parts.store.open_help()] == ["lockout"]
+    # staff check the student's ID and lift the lock, behind the PIN and audited
+    state, _ = drive(station, state, flow.StaffOverrideTapped())
+    assert isinstance(state, flow.PinEntry) and state.unlock is not None
+    state, _ = drive(station, state, *type_keys("0000"))
+    assert isinstance(state, flow.Verify) and not state.busy
+    assert [e["kind"] for e in station.parts.store.station_log()] == ["code_unlocked"]
+    state, _ = drive(station, state, *type_keys(students[0].last_four))
+    assert isinstance(state, flow.Confirm)
 
 
 # -- status anywhere ----------------------------------------------------------------------------

@@ -181,3 +181,16 @@ def test_bind_ticket_by_letter_pad(ui: Harness) -> None:
     shot(ui, "12_bind_letter_pad")
     ui.tap(bind.ticket_pad.ok_button)
     assert ui.state.stage == "code"
+
+
+def test_a_locked_code_offers_staff_an_unlock(ui: Harness) -> None:
+    w = ui.window
+    code = __import__("tests.test_ui_fakes", fromlist=["fake_code"]).fake_code()
+    ui.session.state = flow.ScanCode(ctx=ui.state.ctx, error="flow.error.code_locked", staff_called=True, locked=code)
+    ui.session.dispatch(flow.Tick(0.0))
+    ui.session._render()
+    scan = w.current
+    assert ui.screen() == "scan" and scan.override.isVisible() and "解锁" in scan.override.text()
+    shot(ui, "13_scan_code_locked_unlock")
+    ui.tap(scan.override)
+    assert ui.screen() == "pin"

@@ -195,3 +195,10 @@ class FindRecords(Effect):
 
     query: str = field(repr=False)
     mode: str = "phone"  # phone | ticket | waiting
+
+
+@dataclass(frozen=True)
+class UnlockCode(Effect):
+    """Lift the last-four lock of a code, by staff after checking the student's ID -> CodeUnlocked (audited)."""
+
+    code: CollectionCode = field(repr=False)

@@ -490,3 +490,8 @@ class RecordsUnavailable(Event):
     """The ticket desk's search failed; ``error_key`` says why."""
 
     error_key: str
+
+
+@dataclass(frozen=True)
+class CodeUnlocked(Event):
+    """Staff lifted the code's last-four lock (audited); the student may type the last four again."""

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from kiosk.flow.effects import AcknowledgeHelp, CallStaff, Effect, FindRecords, Quit, SaveContact
+from kiosk.flow.effects import AcknowledgeHelp, CallStaff, Effect, FindRecords, Quit, SaveContact, UnlockCode
 from kiosk.flow.events import (
     BackspacePressed,
     BackTapped,
     ClearPressed,
+    CodeLockedOut,
     CodeScanned,
     CodeUnconfirmed,
+    CodeUnlocked,
     ContactRefused,
     ContactSaved,
     ContactTapped,
@@ -74,12 +76,28 @@ def staff_step(state: State, event: Event) -> Result | None:
         return dataclasses.replace(state, busy=False, error=event.error_key), ()
     if isinstance(event, CodeUnconfirmed) and state.busy and isinstance(state, Welcome | ScanCode | StatusShown):
         return ScanCode(ctx=state.ctx, unconfirmed=event.code, error="flow.error.server_unasked"), ()
-    if (isinstance(state, ScanCode) and state.unconfirmed is not None and not state.busy
-            and isinstance(event, StaffOverrideTapped)):
+    if isinstance(state, ScanCode) and not state.busy and isinstance(event, StaffOverrideTapped):
         # staff decide, behind the PIN: a student at the screen cannot let themselves through
-        return PinEntry(ctx=state.ctx, resume=state.unconfirmed), ()
-    if isinstance(state, PinEntry) and state.resume is not None and state.busy and isinstance(event, PinAccepted):
-        return Verify(ctx=state.ctx, code=state.resume), ()
+        if state.unconfirmed is not None:
+            return PinEntry(ctx=state.ctx, resume=state.unconfirmed), ()
+        if state.locked is not None:
+            return PinEntry(ctx=state.ctx, unlock=state.locked), ()
+    if isinstance(state, ScanCode) and isinstance(event, CodeScanned) and (state.locked or state.unconfirmed):
+        from kiosk.flow import step
+
+        return step(dataclasses.replace(state, locked=None, unconfirmed=None), event)
+    if isinstance(state, PinEntry) and state.busy and isinstance(event, PinAccepted):
+        if state.resume is not None:
+            return Verify(ctx=state.ctx, code=state.resume), ()
+        if state.unlock is not None:
+            return Verify(ctx=state.ctx, code=state.unlock, busy=True), (UnlockCode(code=state.unlock),)
+    if isinstance(state, Verify) and state.busy:
+        if isinstance(event, CodeLockedOut):
+            # as the screen's own rule, and the code kept so that staff can lift its lock
+            return (ScanCode(ctx=state.ctx, error="flow.error.code_locked", staff_called=True, locked=state.code),
+                    (CallStaff(reason="code_locked"),))
+        if isinstance(event, CodeUnlocked):
+            return dataclasses.replace(state, busy=False, error=None, tries_left=None, typed=""), ()
     if isinstance(state, Done):
         return _on_done(state, event)
     if isinstance(state, OperatorMenu) and isinstance(event, MenuChosen):

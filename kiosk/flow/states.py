@@ -132,6 +132,7 @@ class ScanCode(State):
 
     staff_called: bool = False
     unconfirmed: CollectionCode | None = None  # a good code the server could not be asked about: staff decide
+    locked: CollectionCode | None = None  # the code just locked by wrong last fours: staff may unlock it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,6 +215,7 @@ class PinEntry(State):
     tries_left: int | None = None
     locked_minutes: int | None = None  # operator mode is locked this much longer
     resume: CollectionCode | None = None  # staff let this student go on (the server could not be asked)
+    unlock: CollectionCode | None = None  # staff unlock this code (after checking the student's ID)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -347,6 +347,14 @@ class Station:
         log.info("help.acknowledged count=%d", count)
         return [flow.HelpAcknowledged()]
 
+    def _unlock_code(self, e: flow.UnlockCode) -> list[Event]:
+        with self._lock:
+            if self.parts.attempts is not None:
+                self.parts.attempts.clear(e.code.student_uid)
+            self.parts.store.audit("code_unlocked", "operator")
+        log.warning("code.unlocked by=operator")
+        return [flow.CodeUnlocked()]
+
     def _save_contact(self, e: flow.SaveContact) -> list[Event]:
         with self._lock:
             return [staff.save_contact(self.parts.store, e.record_id, e.phone)]
@@ -412,4 +420,5 @@ ROUTES: dict[type[Effect], EffectRoute] = {
     flow.AcknowledgeHelp: EffectRoute(Station._acknowledge_help, flow.HelpUnacknowledged),
     flow.SaveContact: EffectRoute(Station._save_contact, lambda key: flow.ContactRefused("flow.error.contact_failed")),
     flow.FindRecords: EffectRoute(Station._find_records, flow.RecordsUnavailable),
+    flow.UnlockCode: EffectRoute(Station._unlock_code, flow.LastFourUnchecked),
 }

@@ -76,7 +76,9 @@ class ScanScreen(Screen):
     def show_state(self, state: flow.State) -> None:
         """Error of the last code shown, "staff called", or progress."""
         super().show_state(state)
-        self.override.setVisible(getattr(state, "unconfirmed", None) is not None and not state.busy)
+        locked = getattr(state, "locked", None) is not None
+        self.override.setVisible((locked or getattr(state, "unconfirmed", None) is not None) and not state.busy)
+        self.lang.bind(self.override, self.override.setText, "staff.scan.unlock" if locked else "staff.scan.override")
         if state.error:
             return
         if getattr(state, "staff_called", False):

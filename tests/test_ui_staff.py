@@ -194,3 +194,15 @@ def test_a_locked_code_offers_staff_an_unlock(ui: Harness) -> None:
     shot(ui, "13_scan_code_locked_unlock")
     ui.tap(scan.override)
     assert ui.screen() == "pin"
+
+
+def test_a_record_not_uploaded_yet_is_not_called_offline(ui: Harness) -> None:
+    view = flow.StatusView(short_id="R7K1Q", status="pending", refreshed=True)
+    ui.session.state = flow.StatusShown(ctx=ui.state.ctx, view=view)
+    ui.session._render()
+    status = ui.window.current
+    assert status.freshness.isVisible() and "尚未上传" in status.freshness.text()
+    ui.session.state = flow.StatusShown(ctx=ui.state.ctx, view=flow.StatusView(short_id="R7K1Q", status="queued",
+                                                                                refreshed=False))
+    ui.session._render()
+    assert "连不上" in status.freshness.text()

@@ -56,12 +56,17 @@ def test_run_shows_the_station_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     child = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config", str(config)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (tmp_path / "data" / "attempts.sqlite").exists():
-        time.sleep(0.1)
-    time.sleep(1.0)
-    assert child.poll() is None, child.communicate()
-    child.send_signal(signal.SIGTERM)
-    _out, err = child.communicate(timeout=20)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (tmp_path / "data" / "attempts.sqlite").exists():
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert child.poll() is None, child.communicate()
+        child.send_signal(signal.SIGTERM)
+        _out, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:  # a failed run must not leave a station running behind the tests
+            child.kill()
+            child.wait(10)
     assert child.returncode == 0, err
     assert "station.started" in err

@@ -84,6 +84,8 @@ def quit_on_signals(app: QApplication) -> QTimer:
     def stop(signum: int, _frame: object) -> None:
         log.info("app.signal signum=%d", signum)
         app.quit()
+        # a signal during start-up, before the loop runs, would be lost: quit again as soon as it runs
+        QTimer.singleShot(0, app.quit)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -40,7 +40,7 @@ class TicketDeskScreen(Screen):
             modes.addWidget(button)
         self.first.addLayout(modes)
         self.phone_pad = CharPad(self.lang, DIGITS, columns=5, max_len=11, submit_key="staff.desk.find")
-        self.ticket_pad = CharPad(self.lang, LETTERS, columns=12, max_len=11, submit_key="staff.desk.find")
+        self.ticket_pad = CharPad(self.lang, LETTERS, columns=9, max_len=11, submit_key="staff.desk.find")
         for pad in (self.phone_pad, self.ticket_pad):
             pad.pressed.connect(lambda key: self.send(key_event(key)))
             self.first.addWidget(pad, 1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QFrame, QGridLayout, QLabel, QLineEdit, QPushButton
+from PyQt5.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton
 
 from kiosk import flow
 from kiosk.text import table
@@ -179,17 +179,12 @@ class BatchScreen(Screen):
 
     def build(self) -> None:
         """Feature-code field, fetch and back."""
-        self.code = QLineEdit()  # a physical keyboard types here; the letter pad below works by touch
-        self.code.setMaxLength(8)
-        self.lang.bind(self.code, self.code.setPlaceholderText, "ui.batch.feature_code")
-        self.code.textEdited.connect(lambda text: self.send(flow.FieldEdited(field="feature_code", value=text)))
-        self.code.returnPressed.connect(lambda: self.send(flow.SubmitTapped()))
-        self.first.addWidget(self.code)
         self.current = self.sub  # "current batch: ..." under the heading, where it takes no extra row
-        self.pad = CharPad(self.lang, FEATURE, columns=12, max_len=8, submit_key="ui.batch.fetch")
-        self.pad.display.hide()  # the field above shows the entry
+        # the pad shows the entry and takes a physical keyboard's keys too (it has the focus)
+        self.pad = CharPad(self.lang, FEATURE, columns=8, max_len=8, submit_key="ui.batch.fetch")
         self.pad.pressed.connect(self._pad)
-        self.second.addWidget(self.pad, 1)
+        self.first.addWidget(self.label("ui.batch.feature_code"))
+        self.first.addWidget(self.pad, 1)
         self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
 
     def _pad(self, key: str) -> None:
@@ -202,8 +197,6 @@ class BatchScreen(Screen):
         """What was typed, the current batch, the result."""
         super().show_state(state)
         assert isinstance(state, flow.BatchSetup)
-        if self.code.text() != state.typed:
-            self.code.setText(state.typed)
         self.pad.set_value(state.typed)
         self.pad.ok_button.setEnabled(bool(state.typed) and not state.busy)
         batch = state.loaded or state.ctx.batch
@@ -220,5 +213,5 @@ class BatchScreen(Screen):
             self.set_info(None)
 
     def activated(self) -> None:
-        """The physical keyboard types into the field."""
-        self.code.setFocus()
+        """The physical keyboard types into the pad."""
+        self.pad.setFocus()

@@ -31,7 +31,7 @@ class CodelessScreen(Screen):
         self.sub.show()
         self.lang.bind(self.sub, self.sub.setText, "staff.codeless.hint")
         self.fields: dict[str, QLineEdit] = {}
-        self.phone_pad = CharPad(self.lang, DIGITS, columns=5, max_len=11, submit_key="ui.app.ok")
+        self.phone_pad = CharPad(self.lang, DIGITS, columns=3, max_len=11, submit_key="ui.app.ok")
         self.last4_pad = Keypad(self.lang, max_len=flow.LAST_FOUR_MAX)
         columns = QHBoxLayout()
         columns.setSpacing(24)
@@ -117,7 +117,7 @@ class BindScreen(Screen):
         self.ticket.setMaxLength(16)
         self.ticket.textEdited.connect(lambda text: self.send(flow.FieldEdited(field="ticket", value=text)))
         self.ticket.returnPressed.connect(lambda: self.send(flow.SubmitTapped()))
-        self.ticket_pad = CharPad(self.lang, LETTERS, columns=12, max_len=11, submit_key="ui.bind.find")
+        self.ticket_pad = CharPad(self.lang, LETTERS, columns=9, max_len=11, submit_key="ui.bind.find")
         self.ticket_pad.display.hide()
         self.ticket_pad.pressed.connect(self._ticket_key)
         self.ticket_row = QFrame()
@@ -143,6 +143,7 @@ class BindScreen(Screen):
         self.override = self.button("staff.bind.override", flow.StaffOverrideTapped(), primary=True)
         self.done = self.button("staff.menu.to_menu", flow.FinishTapped(), primary=True)
         for button in (self.confirm, self.override, self.done):
+            button.hide()  # each belongs to one stage; shown by show_state
             self.buttons_row.addWidget(button)
 
     def _comparison(self) -> QFrame:

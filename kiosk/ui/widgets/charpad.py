@@ -1,5 +1,9 @@
 """An on-screen key grid for staff entries: digits for phone numbers, letters and digits for tickets and feature codes.
 
+At most nine keys a row: with 72 px keys the pad stays under 720 px wide, so a
+window never needs more width than the smallest screen gives it (a wider
+minimum would flip a window between portrait and landscape layouts).
+
 The station has no input method under its compositor and staff carry no
 keyboard, so every field staff fill in has its keys on screen. Presses go out
 as ``pressed`` (a character, or ``BACKSPACE``/``CLEAR``/``SUBMIT`` as the

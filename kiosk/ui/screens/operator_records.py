@@ -111,7 +111,7 @@ class BindScreen(Screen):
         """Preview, ticket field and letter pad, last-four keypad, the comparison card, result."""
         self.sub.show()
         self.preview = Preview(mirror=self.mirror)
-        self.preview.setMinimumSize(200, 120)  # room for the letter pad; it grows where there is more
+        self.preview.setMinimumSize(160, 80)  # room for the letter pad; it grows where there is more
         self.first.addWidget(self.preview, 1)
         self.ticket = QLineEdit()  # a physical keyboard or a keyboard-wedge scanner types here
         self.ticket.setMaxLength(16)

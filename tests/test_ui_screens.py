@@ -188,11 +188,11 @@ def test_operator_screens(ui: Harness) -> None:
     ui.send(flow.BackTapped())
     ui.send(flow.MenuChosen(item=flow.MENU_BATCH))
     assert ui.screen() == "batch"
-    ui.qtbot.keyClicks(w.current.code, "nope1")
+    ui.qtbot.keyClicks(w.current.pad, "nope1")  # a physical keyboard types into the letter pad
     ui.send(flow.SubmitTapped())
     assert w.current.error_key == "flow.error.batch_unknown"
-    w.current.code.clear()
-    ui.qtbot.keyClicks(w.current.code, "1s95kt")
+    ui.tap(w.current.pad.clear_button)
+    ui.qtbot.keyClicks(w.current.pad, "1s95kt")
     ui.send(flow.SubmitTapped())
     assert w.current.error_key is None
     ui.shot("16_batch_setup")

@@ -183,8 +183,7 @@ class BatchScreen(Screen):
         # the pad shows the entry and takes a physical keyboard's keys too (it has the focus)
         self.pad = CharPad(self.lang, FEATURE, columns=8, max_len=8, submit_key="ui.batch.fetch")
         self.pad.pressed.connect(self._pad)
-        self.first.addWidget(self.label("ui.batch.feature_code"))
-        self.first.addWidget(self.pad, 1)
+        self.first.addWidget(self.pad, 1)  # its OK key says "fetch the batch"; the heading says what to type
         self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
 
     def _pad(self, key: str) -> None:

@@ -381,7 +381,7 @@ def codeless_record(station: Station, last_four: str) -> Any:
     """A codeless capture with ``last_four`` typed; its record."""
     state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_CODELESS),
                      flow.FieldEdited("phone", "13800138000"), flow.FieldEdited("id_last4", last_four),
-                     flow.SubmitTapped())
+                     flow.SubmitTapped(), flow.AgreeTapped())
     state = capture_photo(station, state)
     state, _ = drive(station, state, flow.AcceptTapped())
     assert isinstance(state, flow.Done) and state.receipt.ticket is not None

@@ -172,7 +172,7 @@ def test_server_down_at_capture_lets_staff_decide(tmp_path: Path, keys: KeyRing,
 def capture(station: Any, student: Any) -> flow.Done:
     state, _ = drive(station, station.initial_state(), flow.StartTapped())
     state = scan(station, state, student.payload)
-    state, _ = drive(station, state, *type_keys(student.last_four), flow.ThatsMeTapped())
+    state, _ = drive(station, state, *type_keys(student.last_four), flow.ThatsMeTapped(), flow.AgreeTapped())
     state = capture_photo(station, state)
     state, _ = drive(station, state, flow.AcceptTapped())
     assert isinstance(state, flow.Done)
@@ -207,7 +207,7 @@ def test_a_codeless_student_gets_no_notice_offer_and_keeps_the_ticket(tmp_path: 
     station = station_with(tmp_path, keys, public_url="https://photos.example.edu.cn")
     state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_CODELESS),
                      flow.FieldEdited("phone", "13800138000"), flow.FieldEdited("id_last4", "1234"),
-                     flow.SubmitTapped())
+                     flow.SubmitTapped(), flow.AgreeTapped())
     state = capture_photo(station, state)
     state, _ = drive(station, state, flow.AcceptTapped())
     assert isinstance(state, flow.Done) and not state.receipt.has_code

@@ -22,6 +22,8 @@ LIST_MAX = 8
 class TicketDeskScreen(Screen):
     """Phone or ticket keypad (or the ticket's QR to the camera), the records found, a ticket shown again."""
 
+    keeps_banner_space = True
+
     name = "desk"
     heading_key = "staff.desk.heading"
 

@@ -181,6 +181,8 @@ class StatsScreen(_TableScreen):
 class BatchScreen(Screen):
     """Type the feature code; the batch is fetched (or read from the cache)."""
 
+    keeps_banner_space = True
+
     name = "batch"
     heading_key = "ui.batch.heading"
 

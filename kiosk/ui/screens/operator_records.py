@@ -23,13 +23,13 @@ class CodelessScreen(Screen):
     carries the name. A physical keyboard still types into the fields.
     """
 
+    keeps_banner_space = True
+
     name = "codeless"
     heading_key = "ui.codeless.heading"
 
     def build(self) -> None:
         """Two fields, their keypads, start and back."""
-        self.sub.show()
-        self.lang.bind(self.sub, self.sub.setText, "staff.codeless.hint")
         self.fields: dict[str, QLineEdit] = {}
         self.phone_pad = CharPad(self.lang, DIGITS, columns=3, max_len=11, submit_key="ui.app.ok")
         self.last4_pad = Keypad(self.lang, max_len=flow.LAST_FOUR_MAX)
@@ -99,6 +99,8 @@ class CodelessScreen(Screen):
 
 class BindScreen(Screen):
     """Ticket (scanned, or typed on the letter pad), the code, its last four, then both side by side to confirm."""
+
+    keeps_banner_space = True
 
     name = "bind"
     heading_key = "ui.bind.heading"

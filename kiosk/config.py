@@ -60,6 +60,10 @@ class StationSection:
     data_dir: Path = opt(Path("/var/lib/kiosk"), "Records, photos and the database live here (mode 0700).")
     language: str = opt("zh", "First language on screen.", choices=("zh", "en"))
     batch: str = opt("", "Feature code of today's batch (4-8 letters/digits); the operator can set it on screen.")
+    public_url: str = opt("", "The server's address as students' phones reach it (status-page and bind-page QR "
+                          "codes); empty: [sync] server_url.")
+    receipt_printer: str = opt("", "ESC/POS receipt printer device (e.g. /dev/usb/lp0) for the student's slip; "
+                               "empty: no slip.")
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,11 @@ class FlowSection:
     """The student session."""
 
     idle_timeout_s: float = opt(60.0, "Idle seconds on any screen before returning to Welcome.", lo=5, hi=600)
-    done_timeout_s: float = opt(20.0, "Seconds the Done screen stays up.", lo=3, hi=600)
+    done_timeout_s: float = opt(180.0, "Seconds the Done screen stays up when nobody taps Finish (time to photograph "
+                                "its QR codes); a codeless student's claim ticket stays until staff confirm.",
+                                lo=3, hi=1800)
+    check_days: int = opt(30, "Days after capture within which the Done screen asks the student to check and confirm "
+                          "the photo on the status page.", lo=1, hi=365)
     max_retakes: int = opt(3, "Retakes a student may ask for on the Review screen.", lo=0, hi=20)
     status_url: str = opt("", "Text of the status QR on the Done screen, '{record_id}' filled in "
                           "(e.g. https://photos.example.edu.cn/status/{record_id}); empty: the record id alone.")
@@ -157,7 +165,9 @@ class OperatorSection:
 
     pin_hash: str = opt("", "PBKDF2 hash of the operator PIN ('kiosk config pin' makes one); empty: demo PIN 0000.")
     max_attempts: int = opt(5, "Wrong PINs before operator mode locks.", lo=1, hi=20)
-    lock_minutes: float = opt(5.0, "How long operator mode stays locked.", lo=0.1, hi=1440)
+    lock_minutes: float = opt(60.0, "Longest operator lock: each lockout since the last right PIN lasts longer "
+                              "(30 s, 1 min, 5 min, 15 min, 60 min) up to this; 'kiosk operator unlock' lifts it.",
+                              lo=0.1, hi=1440)
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,8 @@ class SyncSection:
                          lo=1, hi=3600)
     poll_s: float = opt(5.0, "Idle wait between queue checks.", lo=0.05, hi=600)
     status_every_s: float = opt(60.0, "How often review status is pulled from the server.", lo=1, hi=3600)
+    heartbeat_every_s: float = opt(60.0, "How often the station tells the server it is alive "
+                                   "(version, queue length).", lo=5, hi=3600)
 
     def problems(self) -> list[tuple[str, str]]:
         """Settings whose values do not fit together or are not allowed: (key, expected form)."""

@@ -63,6 +63,7 @@ class DemoSite:
         self.students: list[Any] = []
         self.batch = demo_batch()
         self.config = StationConfig()
+        self._extra_stores: list[Any] = []
 
     def start(self) -> StationConfig:
         """Keys, server, batch, token, store and sync loop; the station's config."""
@@ -116,6 +117,42 @@ class DemoSite:
         lower_thread_priority()
         self.sync_client.run_forever(self._stop)
 
+    def second_station(self) -> Any:
+        """A second station on the same server (its own store), for the status-elsewhere step.
+
+        It asks the server for a student's record (``POST /api/v1/students/lookup``).
+        While the embedded server has no such call yet, the demo stands in for it
+        with the first station's record as the server last reported it; the
+        station code path is the same either way.
+        """
+        from kiosk.store import Store
+        from kiosk.sync.staff_calls import LookupUnsupported, RemoteRecord
+        from kiosk.ui.wiring import make_station, student_lookup
+
+        folder = self.root / "station2"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        config = dataclasses.replace(self.config, station=dataclasses.replace(self.config.station, id="demo-02",
+                                                                              data_dir=folder))
+        store = Store.open(folder)
+        peer = Store.open(self.config.station.data_dir, check_photos="none")
+        self._extra_stores += [store, peer]
+        ask = student_lookup(config, store)
+
+        def lookup(batch: str, student_uid: str) -> Any:
+            try:
+                if ask is not None:
+                    return ask(batch, student_uid)
+            except LookupUnsupported:
+                log.info("demo.lookup_stand_in")
+            records = [r for r in peer.find_by_student(student_uid) if r.batch == batch]
+            if not records:
+                return None
+            r = records[0]
+            return RemoteRecord(r.id, r.review_status or "queued", r.queue_position, r.review_reason,
+                                r.captured_at, r.station_id)
+
+        return make_station(config, store, lookup_remote=lookup)
+
     @property
     def camera_settings(self) -> CameraSection:
         """The camera settings in use."""
@@ -126,7 +163,7 @@ class DemoSite:
         self._stop.set()
         if self.sync_thread is not None:
             self.sync_thread.join(timeout=10)
-        for store in (self.sync_store, self.store):
+        for store in (self.sync_store, self.store, *self._extra_stores):
             if store is not None:
                 store.close()
         if self.sync_client is not None:

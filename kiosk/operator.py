@@ -7,7 +7,11 @@ flow's ``demo_pin`` flag) so that nobody ships a station with it unknowingly.
 
 ``PinLock`` counts wrong PINs in a small JSON file in the data dir, so that
 restarting the app does not reset the count; time comes from an injectable
-wall clock (the lock must also hold across a reboot).
+wall clock (the lock must also hold across a reboot). A lock grows with each
+lockout since the last right PIN (30 s, 1 min, 5 min, 15 min, up to
+``[operator] lock_minutes``), so a tired operator's typos cost half a minute
+while a guesser's cost hours; ``kiosk operator unlock`` on the machine lifts it
+(a student at the screen cannot).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 600_000
 DEMO_PIN = "0000"
 FILE_NAME = "operator_lock.json"
+#: how long each successive lockout lasts (seconds), capped by ``lock_minutes``; the last repeats
+LOCK_STEPS_S = (30.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 class PinError(KioskError):
@@ -98,7 +104,7 @@ class PinResult:
 
 
 class PinLock:
-    """Wrong operator PINs, persisted; ``max_attempts`` misses lock operator mode for ``lock_minutes``.
+    """Wrong operator PINs, persisted; ``max_attempts`` misses lock operator mode, longer each time (``LOCK_STEPS_S``).
 
     While locked, even the right PIN is refused: otherwise the lock would only
     slow a guesser down by the time it takes to notice it.
@@ -109,11 +115,12 @@ class PinLock:
         self.path = Path(path)
         self.pin_hash = pin_hash
         self.max_attempts = max(1, int(max_attempts))
-        self.lock_s = float(lock_minutes) * 60.0
+        self.lock_s = float(lock_minutes) * 60.0  # the longest lock
         self.clock = clock
         self._lock = threading.Lock()
         # what this process last counted: the file may not take a write (a full disk), the count must hold
-        self._misses, self._until = 0, 0.0
+        self._misses, self._until, self._locks = 0, 0.0, 0
+        self._unsaved = False  # the last count could not be written: this process's count holds
 
     @classmethod
     def from_settings(cls, settings: OperatorSection, data_dir: Path | str,
@@ -126,59 +133,80 @@ class PinLock:
         """Whether the demo PIN is in use."""
         return not self.pin_hash
 
-    def _read(self) -> tuple[int, float]:
-        misses, until = self._read_file()
-        return max(misses, self._misses), max(until, self._until)
+    def lock_for(self, locks: int) -> float:
+        """Seconds of the ``locks``-th lockout (1-based) since the last right PIN."""
+        step = LOCK_STEPS_S[min(max(locks, 1), len(LOCK_STEPS_S)) - 1]
+        return min(step, self.lock_s)
 
-    def _read_file(self) -> tuple[int, float]:
+    def _read(self) -> tuple[int, float, int]:
+        misses, until, locks = self._read_file()
+        if not self._unsaved:
+            # the file is the truth: ``kiosk operator unlock`` (another process) may have reset it
+            return misses, until, locks
+        return max(misses, self._misses), max(until, self._until), max(locks, self._locks)
+
+    def _read_file(self) -> tuple[int, float, int]:
         try:
             data = json.loads(self.path.read_text("utf-8"))
-            return int(data["misses"]), float(data["locked_until"])
+            return int(data["misses"]), float(data["locked_until"]), int(data.get("locks", 0))
         except FileNotFoundError:
-            return 0, 0.0
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return 0, 0.0, 0
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             # an unreadable lock file must not open the door: lock afresh, which also repairs the file
             log.error("operator.lock_file_unreadable error=%s", type(exc).__name__)
             until = self.clock() + self.lock_s
-            self._write(0, until)
-            return 0, until
+            self._write(0, until, len(LOCK_STEPS_S))
+            return 0, until, len(LOCK_STEPS_S)
 
-    def _write(self, misses: int, locked_until: float) -> None:
-        self._misses, self._until = misses, locked_until
-        data = json.dumps({"misses": misses, "locked_until": locked_until}).encode("utf-8")
+    def _write(self, misses: int, locked_until: float, locks: int = 0) -> None:
+        self._misses, self._until, self._locks = misses, locked_until, locks
+        data = json.dumps({"misses": misses, "locked_until": locked_until, "locks": locks}).encode("utf-8")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             durable.write_file(self.path, data)
+            self._unsaved = False
         except OSError as exc:
+            self._unsaved = True
             log.error("operator.lock_file_write_failed errno=%s", exc.errno)
 
     def locked_minutes(self) -> int:
         """Minutes operator mode stays locked (0: not locked)."""
-        _, until = self._read()
+        _, until, _ = self._read()
         left = until - self.clock()
         return max(1, math.ceil(left / 60.0)) if left > 0 else 0
 
-    def attempt(self, pin: str) -> PinResult:
-        """Check ``pin``; count a miss, lock after too many, clear the count on success."""
+    def unlock(self) -> bool:
+        """Lift the lock and forget the misses (``kiosk operator unlock`` on the machine); whether it was locked."""
         with self._lock:
-            misses, until = self._read()
+            _, until, _ = self._read_file()
+            was_locked = until > self.clock() or self._until > self.clock()
+            self._write(0, 0.0, 0)
+        log.warning("operator.unlocked was_locked=%d", int(was_locked))
+        return was_locked
+
+    def attempt(self, pin: str) -> PinResult:
+        """Check ``pin``; count a miss, lock after too many (longer each time), clear everything on success."""
+        with self._lock:
+            misses, until, locks = self._read()
             now = self.clock()
             if until > now:
                 log.warning("operator.pin_refused locked=1")
                 return PinResult(False, 0, max(1, math.ceil((until - now) / 60.0)))
-            if until:  # the lock ran out: start afresh
+            if until:  # the lock ran out: a fresh set of tries, but the next lock will be longer
                 misses = 0
             if verify_pin(pin, self.pin_hash):
-                if misses or until:
-                    self._write(0, 0.0)
+                if misses or until or locks:
+                    self._write(0, 0.0, 0)
                 log.info("operator.pin_ok demo=%d", int(self.demo))
                 return PinResult(True, self.max_attempts)
             misses += 1
             if misses >= self.max_attempts:
-                self._write(0, now + self.lock_s)
-                log.warning("operator.locked minutes=%.1f", self.lock_s / 60.0)
-                return PinResult(False, 0, max(1, math.ceil(self.lock_s / 60.0)))
-            self._write(misses, 0.0)
+                locks += 1
+                lock_s = self.lock_for(locks)
+                self._write(0, now + lock_s, locks)
+                log.warning("operator.locked seconds=%.0f lockouts=%d", lock_s, locks)
+                return PinResult(False, 0, max(1, math.ceil(lock_s / 60.0)))
+            self._write(misses, 0.0, locks)
             log.info("operator.pin_wrong tries_left=%d", self.max_attempts - misses)
             return PinResult(False, self.max_attempts - misses)
 

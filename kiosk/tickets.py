@@ -23,6 +23,7 @@ import io
 import re
 import secrets
 import unicodedata
+from urllib.parse import parse_qs, urlsplit
 
 import segno
 
@@ -102,10 +103,28 @@ def normalise_ticket(text: str) -> str:
     return cleaned
 
 
-def is_ticket(text: str) -> bool:
-    """Whether ``text`` reads as a valid ticket (for sorting scanned QR texts)."""
+def ticket_of(text: str) -> str:
+    """The ticket in a scanned text: the ``ticket`` parameter of a bind-page link (its QR), else the text."""
+    if isinstance(text, str) and "ticket=" in text and len(text) <= 512:
+        values = parse_qs(urlsplit(text.strip()).query).get("ticket")
+        if values:
+            return values[0]
+    return text
+
+
+def bind_link(public_url: str, ticket: str) -> str:
+    """The phone bind page with ``ticket`` filled in (the claim ticket's QR); the ticket alone without a URL."""
     try:
-        normalise_ticket(text)
+        shown = display(ticket)
+    except TicketError:  # not a ticket this module made: link what was given rather than fail a screen
+        shown = ticket
+    return f"{public_url.rstrip('/')}/bind?ticket={shown}" if public_url else shown
+
+
+def is_ticket(text: str) -> bool:
+    """Whether ``text`` reads as a valid ticket, or a bind-page link holding one (for sorting scanned QR texts)."""
+    try:
+        normalise_ticket(ticket_of(text))
     except TicketError:
         return False
     return True

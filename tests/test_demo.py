@@ -24,10 +24,12 @@ def test_headless_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "synced: sent" in done.stdout
     assert "code bound" in done.stdout
     assert "status: queued" in done.stdout
+    assert "second station: no second capture, status queued" in done.stdout
     shots = sorted(p.name for p in out.glob("*.png"))
     for screen in ("welcome", "scan", "verify", "confirm", "fee", "review", "done", "pin", "operator_menu",
                    "codeless", "done_ticket", "bind_last_four", "bind_done", "station_status", "batch_setup",
-                   "statistics", "status"):
+                   "statistics", "status", "staff_called", "staff_alert_acknowledged", "bind_compare",
+                   "status_second_station"):
         assert any(name.endswith(f"_{screen}.png") for name in shots), (screen, shots)
     assert all((out / name).stat().st_size > 10_000 for name in shots)
     if browser_available():  # the student's page, driven in Chromium, ends with the downloaded photo
@@ -61,12 +63,17 @@ def test_run_shows_the_station_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     child = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config", str(config)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (tmp_path / "data" / "attempts.sqlite").exists():
-        time.sleep(0.1)
-    time.sleep(1.0)
-    assert child.poll() is None, child.communicate()
-    child.send_signal(signal.SIGTERM)
-    _out, err = child.communicate(timeout=20)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (tmp_path / "data" / "attempts.sqlite").exists():
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert child.poll() is None, child.communicate()
+        child.send_signal(signal.SIGTERM)
+        _out, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:  # a failed run must not leave a station running behind the tests
+            child.kill()
+            child.wait(10)
     assert child.returncode == 0, err
     assert "station.started" in err

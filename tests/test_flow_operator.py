@@ -69,6 +69,8 @@ def test_codeless_capture_through_to_the_ticket() -> None:
     state, _ = run(state, flow.Saved(receipt))
     assert isinstance(state, flow.Done) and state.receipt.ticket == "ABCDEFGH0"
     state, _ = run(state, flow.FinishTapped())
+    assert isinstance(state, flow.Done)  # the ticket stays until staff confirm the student has it
+    state, _ = run(state, flow.TicketHandedTapped(), flow.FinishTapped())
     assert isinstance(state, flow.Welcome)  # operator mode is left with the session
 
 
@@ -107,11 +109,30 @@ def test_binding_a_code_later() -> None:
     assert effects == [flow.BindCode(ticket="ABCDEFGH0", code=CODE, typed="0000")]
     state, _ = run(state, flow.BindFailed("flow.error.last_four_wrong", 2))
     assert state.stage == "last4" and state.tries_left == 2 and state.typed == ""
-    state, _ = run(state, flow.FieldEdited("id_last4", "123X"), flow.SubmitTapped(),
-                   flow.Bound(flow.Receipt(record_id="r", short_id="1A2B3C4D")))
+    card = flow.RecordCard(record_id="r", short_id="1A2B3C4D", ticket="ABCDEFGH0", ticket_display="ABCD-EFGH-0")
+    state, _ = run(state, flow.FieldEdited("id_last4", "123X"), flow.SubmitTapped(), flow.BindChecked(False, card))
+    assert state.stage == "confirm" and state.record == card and state.error is None  # photo and names side by side
+    state, effects = run(state, flow.SubmitTapped())
+    assert effects == [flow.BindCode(ticket="ABCDEFGH0", code=CODE, typed="123X", confirmed=True)]
+    state, _ = run(state, flow.Bound(flow.Receipt(record_id="r", short_id="1A2B3C4D")))
     assert state.stage == "done" and state.receipt is not None and state.code is None
     state, effects = run(state, flow.FinishTapped())
     assert isinstance(state, flow.OperatorMenu) and "WipeSession" in kinds(effects)
+
+
+def test_binding_with_a_different_capture_last_four_needs_a_second_confirmation() -> None:
+    card = flow.RecordCard(record_id="r", short_id="1A2B3C4D", ticket="ABCDEFGH0", ticket_display="ABCD-EFGH-0")
+    state = flow.BindTicket(ctx=welcome().ctx, stage="last4", ticket="ABCDEFGH0", code=CODE, typed="1234")
+    state, _ = run(state, flow.SubmitTapped(), flow.BindChecked(True, card))
+    assert state.stage == "confirm" and state.mismatch and state.error == "flow.error.bind_mismatch"
+    state, effects = run(state, flow.SubmitTapped())
+    assert state.stage == "override" and effects == [] and state.error == "flow.error.bind_override"
+    state, effects = run(state, flow.StaffOverrideTapped())
+    assert effects == [flow.BindCode(ticket="ABCDEFGH0", code=CODE, typed="1234", confirmed=True, override=True)]
+    state, _ = run(state, flow.BindFailed("flow.error.bind_failed"))
+    assert state.stage == "override" and not state.busy and state.error == "flow.error.bind_failed"
+    state, effects = run(state, flow.BackTapped())
+    assert isinstance(state, flow.OperatorMenu)
 
 
 def test_binding_locks_the_code_after_misses() -> None:
@@ -158,8 +179,11 @@ def test_statistics() -> None:
     assert state.items == (("captured", 5),)
 
 
-def test_leave_kiosk_mode_is_an_effect() -> None:
+def test_leave_kiosk_mode_is_an_effect_after_a_confirmation() -> None:
     state, effects = run(menu(), flow.MenuChosen(flow.MENU_QUIT))
+    assert isinstance(state, flow.OperatorMenu) and state.confirm_quit and effects == []
+    assert state.notice == "flow.operator.confirm_quit"
+    state, effects = run(state, flow.MenuChosen(flow.MENU_QUIT))
     assert isinstance(state, flow.OperatorMenu) and effects == [flow.Quit()]
 
 

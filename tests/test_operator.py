@@ -57,20 +57,43 @@ def test_empty_hash_means_demo_pin() -> None:
     assert not is_demo_pin(OperatorSection(pin_hash=hash_pin("2468", iterations=FAST)))
 
 
-def test_five_wrong_pins_lock_even_the_right_one(tmp_path) -> None:
+def test_five_wrong_pins_lock_even_the_right_one_and_each_lock_is_longer(tmp_path) -> None:
     clock = Clock()
-    lock = PinLock(tmp_path / "lock.json", hash_pin("2468", iterations=FAST), 5, 5.0, clock)
+    lock = PinLock(tmp_path / "lock.json", hash_pin("2468", iterations=FAST), 5, 60.0, clock)
     lefts = [lock.attempt("1111").tries_left for _ in range(4)]
     assert lefts == [4, 3, 2, 1]
     last = lock.attempt("1111")
-    assert (last.ok, last.tries_left, last.locked_minutes) == (False, 0, 5)
+    assert (last.ok, last.tries_left, last.locked_minutes) == (False, 0, 1)  # 30 s: a tired operator's typos
     refused = lock.attempt("2468")
-    assert not refused.ok and refused.locked_minutes == 5
-    clock.t += 4 * 60 + 1
-    assert lock.locked_minutes() == 1
-    clock.t += 60
+    assert not refused.ok and refused.locked_minutes == 1
+    clock.t += 31
     assert lock.locked_minutes() == 0
+    assert [lock.attempt("1111").locked_minutes for _ in range(5)] == [0, 0, 0, 0, 1]  # then 1 min
+    clock.t += 61
+    assert [lock.attempt("1111").locked_minutes for _ in range(5)][-1] == 5  # then 5 min: a guesser's
+    clock.t += 301
     assert lock.attempt("2468").ok
+    assert lock.attempt("1111").tries_left == 4  # a right PIN starts the ladder again
+
+
+def test_the_longest_lock_is_the_configured_one(tmp_path) -> None:
+    clock = Clock()
+    lock = PinLock(tmp_path / "lock.json", hash_pin("2468", iterations=FAST), 1, 2.0, clock)
+    assert [lock.lock_for(n) for n in (1, 2, 3, 9)] == [30.0, 60.0, 120.0, 120.0]
+
+
+def test_kiosk_operator_unlock_lifts_the_lock_and_is_audited(tmp_path, capsys) -> None:
+    from kiosk.cli import main
+    from kiosk.store import Store
+
+    (tmp_path / "kiosk.toml").write_text(f'[station]\ndata_dir = "{tmp_path / "data"}"\n')
+    lock = PinLock.from_settings(OperatorSection(max_attempts=1), tmp_path / "data", Clock())
+    assert lock.attempt("9999").locked_minutes == 1
+    assert main(["operator", "--config", str(tmp_path / "kiosk.toml"), "unlock"]) == 0
+    assert "lifted" in capsys.readouterr().out
+    assert lock.attempt(DEMO_PIN).ok
+    with Store.open(tmp_path / "data") as store:
+        assert [e["kind"] for e in store.station_log()] == ["pin_unlocked"]
 
 
 def test_lock_survives_a_new_instance(tmp_path) -> None:
@@ -80,7 +103,7 @@ def test_lock_survives_a_new_instance(tmp_path) -> None:
     first.attempt("0")
     first.attempt("0")
     again = PinLock(tmp_path / "lock.json", hashed, 2, 5.0, clock)
-    assert again.locked_minutes() == 5
+    assert again.locked_minutes() == 1
     assert not again.attempt("2468").ok
 
 
@@ -106,10 +129,10 @@ def test_unreadable_lock_file_keeps_the_door_shut(tmp_path) -> None:
 
 
 def test_from_settings_uses_the_data_dir(tmp_path) -> None:
-    lock = PinLock.from_settings(OperatorSection(max_attempts=1, lock_minutes=2.0), tmp_path, Clock())
+    lock = PinLock.from_settings(OperatorSection(max_attempts=1, lock_minutes=0.25), tmp_path, Clock())
     assert lock.demo
     assert lock.attempt(DEMO_PIN).ok
-    assert lock.attempt("9999").locked_minutes == 2
+    assert lock.attempt("9999").locked_minutes == 1 and lock.lock_for(1) == 15.0
     assert (tmp_path / "operator_lock.json").exists()
 
 
@@ -136,8 +159,8 @@ def test_a_lock_file_that_cannot_be_written_still_locks(tmp_path, monkeypatch) -
     clock = Clock()
     lock = PinLock(tmp_path / "lock.json", hash_pin("2468", iterations=FAST), 3, 5.0, clock)
     assert [lock.attempt("1111").tries_left for _ in range(2)] == [2, 1]
-    assert lock.attempt("1111").locked_minutes == 5
+    assert lock.attempt("1111").locked_minutes == 1
     assert not lock.attempt("2468").ok
-    clock.t += 5 * 60 + 1
+    clock.t += 31
     assert lock.attempt("2468").ok
     assert lock.attempt("1111").tries_left == 2

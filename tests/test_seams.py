@@ -76,6 +76,12 @@ ASKS: dict[type, tuple[State, flow.Event]] = {
     flow.FetchBatch: (flow.BatchSetup(ctx=_ctx(), typed="1S95KT"), flow.SubmitTapped()),
     flow.GatherHealth: (flow.OperatorMenu(ctx=_ctx()), flow.MenuChosen(flow.MENU_STATUS)),
     flow.LoadStats: (flow.OperatorMenu(ctx=_ctx()), flow.MenuChosen(flow.MENU_STATS)),
+    flow.AcknowledgeHelp: (flow.OperatorMenu(ctx=dataclasses.replace(_ctx(), staff_alert="no_code")),
+                           flow.MenuChosen(flow.MENU_HELP_DONE)),
+    flow.SaveContact: (flow.Done(ctx=_ctx(), receipt=flow.Receipt(record_id="r", short_id="R", has_code=True),
+                                 contact_open=True, phone="13800138000"), flow.SubmitTapped()),
+    flow.FindRecords: (flow.TicketDesk(ctx=_ctx(), typed="13800138000"), flow.SubmitTapped()),
+    flow.UnlockCode: (flow.PinEntry(ctx=_ctx(), unlock=CODE, busy=True), flow.PinAccepted()),  # type: ignore[arg-type]
 }
 
 

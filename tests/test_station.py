@@ -361,7 +361,8 @@ def test_operator_pin_locks_across_restarts(tmp_path: Path, keys: KeyRing) -> No
         state, _ = drive(station, state, *type_keys("1111"))
         assert state.tries_left == left
     state, _ = drive(station, state, *type_keys("1111"))
-    assert state.error == "flow.operator.locked" and state.locked_minutes == 5
+    # the first lock is short; the next ones grow
+    assert state.error == "flow.operator.locked" and state.locked_minutes == 1
     again = make_station(tmp_path, keys, clock, pin_hash=hashed)
     state, _ = drive(again, again.initial_state(), flow.OperatorRequested(), *type_keys("2468"))
     assert isinstance(state, flow.PinEntry) and state.error == "flow.operator.locked"
@@ -374,6 +375,37 @@ def operator(station: Station) -> flow.State:
     state, _ = drive(station, station.initial_state(), flow.OperatorRequested(), *type_keys("0000"))
     assert isinstance(state, flow.OperatorMenu)
     return state
+
+
+def codeless_record(station: Station, last_four: str) -> Any:
+    """A codeless capture with ``last_four`` typed; its record."""
+    state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_CODELESS),
+                     flow.FieldEdited("phone", "13800138000"), flow.FieldEdited("id_last4", last_four),
+                     flow.SubmitTapped(), flow.AgreeTapped())
+    state = capture_photo(station, state)
+    state, _ = drive(station, state, flow.AcceptTapped())
+    assert isinstance(state, flow.Done) and state.receipt.ticket is not None
+    return station.parts.store.find_by_ticket(state.receipt.ticket)
+
+
+def test_binding_another_students_code_needs_a_second_confirmation_and_is_audited(
+        tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    station = make_station(tmp_path, keys)
+    store = station.parts.store
+    record = codeless_record(station, "3(7)")
+    other = students[0]  # last four 123X: not the student photographed
+    state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_BIND), flow.CodeScanned(record.ticket),
+                     flow.CodeScanned(other.payload), *type_keys(other.last_four))
+    assert state.stage == "confirm" and state.mismatch and state.error == "flow.error.bind_mismatch"
+    refused = station.execute(flow.BindCode(ticket=record.ticket, code=state.code, typed=other.last_four,
+                                            confirmed=True))
+    assert refused == [flow.BindFailed("flow.error.bind_mismatch")] and store.get(record.id).code_payload is None
+    state, _ = drive(station, state, flow.SubmitTapped())
+    assert state.stage == "override" and store.get(record.id).code_payload is None
+    state, _ = drive(station, state, flow.StaffOverrideTapped())
+    assert state.stage == "done" and store.get(record.id).code_payload == other.payload
+    assert [e["kind"] for e in store.station_log()] == ["bind_override"]
+    assert store.events(record.id)[-1]["kind"] == "bind_override"
 
 
 def test_codeless_capture_then_binding_at_the_station(tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
@@ -411,7 +443,13 @@ def test_codeless_capture_then_binding_at_the_station(tmp_path: Path, keys: KeyR
     state, _ = drive(station, state, *type_keys("0000"))
     assert state.stage == "last4" and state.tries_left == 2 and state.error == "flow.error.last_four_wrong"
     state, _ = drive(station, state, flow.FieldEdited("id_last4", me.last_four), flow.SubmitTapped())
+    # the operator sees the record's photo and masked name beside the code's before anything is bound
+    assert state.stage == "confirm" and not state.mismatch and state.record is not None
+    assert state.record.photo_path == str(record.photo_path) and state.record.masked_name == "李*四"
+    assert store.get(record.id).code_payload is None
+    state, _ = drive(station, state, flow.SubmitTapped())
     assert state.stage == "done" and state.receipt is not None and state.receipt.record_id == record.id
+    assert store.station_log() == []
     bound = store.get(record.id)
     assert bound.code_payload == me.payload and bound.id_last4 == me.last_four
     assert bound.code_fields["student_number"] == me.student_number

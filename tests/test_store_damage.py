@@ -12,7 +12,7 @@ from test_sync_fakes import jpeg_bytes
 from kiosk import doctor, flow
 from kiosk.cli import main
 from kiosk.config import load_station
-from kiosk.station.records import save_record
+from kiosk.station.records import Links, save_record
 from kiosk.store import DatabaseDamaged, NewRecord, Store
 from kiosk.store.damage import MARKER, diagnose
 from kiosk.store.recovery import FROM_CARD, FROM_ROW, PHOTO_ONLY
@@ -101,6 +101,8 @@ def test_rows_the_damaged_database_still_holds_are_salvaged(cfg: Path, capsys: p
     db = data(cfg) / "kiosk.db"
     with sqlite3.connect(db) as conn:
         page = conn.execute("PRAGMA page_size").fetchone()[0]
+        # a fresh index takes the file's last page whatever the migrations made before it: that page is cut
+        conn.execute("CREATE INDEX damage_probe ON records (batch)")
     for card in (data(cfg) / "photos").glob("*.json"):
         card.unlink()  # the rows must come from the database itself
     raw = db.read_bytes()
@@ -165,10 +167,10 @@ def test_a_new_folder_opens_and_gets_its_marker(tmp_path: Path) -> None:
 def test_a_database_damaged_while_the_station_runs_says_so(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     student = flow.Student(code=CODE, id_last4="1234")  # type: ignore[arg-type]
-    assert isinstance(save_record(store, "st-1", batch(), student, PHOTO, keep_original=False, status_url=""),
+    assert isinstance(save_record(store, "st-1", batch(), student, PHOTO, keep_original=False, links=Links()),
                       flow.Saved)
     (tmp_path / "kiosk.db").write_bytes(b"")  # under the running station, which SQLite alone would not notice
-    event = save_record(store, "st-1", batch(), student, PHOTO, keep_original=False, status_url="")
+    event = save_record(store, "st-1", batch(), student, PHOTO, keep_original=False, links=Links())
     assert event == flow.SaveFailed("flow.error.database_damaged")
     assert len(list(store.photos_dir.glob("*.jpg"))) == 1  # nothing more was written
     store.close()

@@ -23,7 +23,14 @@ BATCH = Batch("1S95KT", "10001", "示例大学", "2026-06-01", "2026-06-01", fee
               fee_note="本次采集费用 20 元，由学校统一支付 / The school pays the 20 yuan fee",
               help_phone="400-123-4567", help_hours="周一至周五 9:00-17:00")
 GOOD, FOREIGN = "good-code", "foreign-code"
+UNASKED = "good-code-server-down"  # a good code the server could not be asked about
 LAST_FOUR = "3(7)"
+
+
+BIND_LINK = "https://photos.example.edu.cn/bind?ticket=ABCD-EFGH-J"
+#: the codeless record the ticket desk and the binding find
+RECORD_CARD = flow.RecordCard(record_id="rec-2", short_id="R7K2Q", ticket="ABCDEFGHJ", ticket_display="ABCD-EFGH-J",
+                              photo_path="", masked_name="王*", phone_tail="8000", captured_at="06-01 09:30")
 
 
 def fake_code() -> Any:
@@ -83,6 +90,8 @@ class FakeStation:
         self.effects: list[flow.Effect] = []
         self.disk_full = False
         self.server_down = False
+        self.printer_broken = False
+        self.bind_mismatch = False
         self.scan_next: str | None = None
         self.guidance: list[flow.Event] = []
         self.saved = 0
@@ -100,6 +109,8 @@ class FakeStation:
         """The events the real controller would answer with."""
         self.effects.append(effect)
         if isinstance(effect, flow.ParseCode):
+            if effect.payload == UNASKED:
+                return [flow.CodeUnconfirmed(code=fake_code())]
             if effect.payload == GOOD:
                 return [flow.CodeAccepted(code=fake_code())]
             if effect.payload.startswith("TICKET"):
@@ -118,9 +129,12 @@ class FakeStation:
             codeless = effect.student.codeless
             receipt = flow.Receipt(record_id=f"rec-{self.saved}", short_id=f"R7K{self.saved}Q",
                                    queue_position=None if self.server_down else 3,
-                                   status_link="http://127.0.0.1/status/rec",
+                                   status_link="https://photos.example.edu.cn/s/Qm9vZ2xlLXN0YXR1cy1zZWNyZXQtMDA",
                                    ticket="ABCDEFGHJ" if codeless else None,
-                                   ticket_display="ABCD-EFGH-J" if codeless else "")
+                                   ticket_display="ABCD-EFGH-J" if codeless else "",
+                                   ticket_link=BIND_LINK if codeless else "",
+                                   check_until="2026-07-01", has_code=not codeless,
+                                   print_note="staff.slip.failed" if self.printer_broken else None)
             return [flow.Saved(receipt=receipt)]
         if isinstance(effect, flow.LookupStatus):
             return [flow.StatusFound(view=flow.StatusView(short_id="R7K1Q", status="queued", queue_position=3,
@@ -136,7 +150,17 @@ class FakeStation:
                 return [flow.TicketFound(ticket="ABCDEFGHJ", record_short_id="R7K2Q")]
             return [flow.TicketRejected(error_key="flow.error.ticket_unknown")]
         if isinstance(effect, flow.BindCode):
+            if not effect.confirmed:
+                return [flow.BindChecked(mismatch=self.bind_mismatch, record=RECORD_CARD)]
             return [flow.Bound(receipt=flow.Receipt(record_id="rec-2", short_id="R7K2Q"))]
+        if isinstance(effect, flow.AcknowledgeHelp):
+            return [flow.HelpAcknowledged()]
+        if isinstance(effect, flow.SaveContact):
+            if len(effect.phone) != 11:
+                return [flow.ContactRefused("flow.error.mobile_invalid")]
+            return [flow.ContactSaved()]
+        if isinstance(effect, flow.FindRecords):
+            return [flow.RecordsFound((RECORD_CARD,), listed=effect.mode == "waiting")]
         if isinstance(effect, flow.FetchBatch):
             if effect.feature_code != BATCH.feature_code:
                 return [flow.BatchFailed(error_key="flow.error.batch_unknown")]

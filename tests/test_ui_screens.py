@@ -202,11 +202,11 @@ def test_operator_screens(ui: Harness) -> None:
     ui.send(flow.BackTapped())
     ui.send(flow.MenuChosen(item=flow.MENU_BATCH))
     assert ui.screen() == "batch"
-    ui.qtbot.keyClicks(w.current.code, "nope1")
+    ui.qtbot.keyClicks(w.current.pad, "nope1")  # a physical keyboard types into the letter pad
     ui.send(flow.SubmitTapped())
     assert w.current.error_key == "flow.error.batch_unknown"
-    w.current.code.clear()
-    ui.qtbot.keyClicks(w.current.code, "1s95kt")
+    ui.tap(w.current.pad.clear_button)
+    ui.qtbot.keyClicks(w.current.pad, "1s95kt")
     ui.send(flow.SubmitTapped())
     assert w.current.error_key is None
     ui.shot("16_batch_setup")
@@ -223,16 +223,20 @@ def test_codeless_capture_and_bind_later(ui: Harness) -> None:
     ui.type_keys("0000")
     ui.send(flow.MenuChosen(item=flow.MENU_CODELESS))
     assert ui.screen() == "codeless"
-    fields = w.current.fields
-    ui.qtbot.keyClicks(fields["phone"], "1380013")
-    ui.qtbot.keyClicks(fields["id_last4"], "123x")
-    ui.qtbot.keyClicks(fields["name"], "Wang Fang")
+    screen = w.current
+    fields = screen.fields
+    assert "name" not in fields  # the record needs no name: the code carries it
+    for key in "1380013":  # by touch alone
+        ui.qtbot.mouseClick(screen.phone_pad.keys[key], Qt.LeftButton)
+    assert ui.state.phone == "1380013"
+    ui.qtbot.keyClicks(fields["id_last4"], "123x")  # a physical keyboard keeps working
     ui.send(flow.SubmitTapped())
     assert w.current.error_key == "flow.error.phone_invalid"
     ui.shot("18_codeless_bad_phone")
-    ui.qtbot.keyClicks(fields["phone"], "8000")
     ui.now += 1.0
-    ui.qtbot.keyClick(fields["name"], Qt.Key_Return)
+    for key in "8000":
+        ui.qtbot.mouseClick(screen.phone_pad.keys[key], Qt.LeftButton)
+    ui.qtbot.keyClick(fields["id_last4"], Qt.Key_Return)
     ui.settle()
     assert ui.screen() == "consent"  # the codeless student reads the notice and agrees too
     ui.send(flow.AgreeTapped())
@@ -243,8 +247,11 @@ def test_codeless_capture_and_bind_later(ui: Harness) -> None:
     ui.send(flow.AcceptTapped())
     assert ui.screen() == "done"
     assert w.current.ticket_box.isVisible() and w.current.ticket_text.text() == "ABCD-EFGH-J"
+    assert w.current.ticket_qr.text == "https://photos.example.edu.cn/bind?ticket=ABCD-EFGH-J"
+    assert not w.current.finish.isEnabled()  # the ticket stays until staff confirm the student has it
     ui.shot("19_done_codeless_ticket")
-    ui.send(flow.FinishTapped())
+    ui.tap(w.current.handed)
+    ui.tap(w.current.finish)
     ui.tap(w.staff_button)
     ui.type_keys("0000")
     ui.send(flow.MenuChosen(item=flow.MENU_BIND))
@@ -262,6 +269,10 @@ def test_codeless_capture_and_bind_later(ui: Harness) -> None:
     assert ui.state.stage == "last4"
     ui.shot("22_bind_last_four")
     ui.type_keys(LAST_FOUR)
+    assert ui.state.stage == "confirm" and w.current.compare.isVisible()
+    assert w.current.record_name.text() == "王*" and w.current.code_name.text() == "张*"
+    ui.shot("22b_bind_compare")
+    ui.tap(w.current.confirm)
     assert ui.state.stage == "done"
     assert w.current.result.text() == "R7K2Q"
     ui.shot("23_bind_done")
@@ -339,6 +350,8 @@ def test_operator_leaves_kiosk_mode(ui: Harness) -> None:
     w.allow_close = False
     ui.tap(w.staff_button)
     ui.type_keys("0000")
+    ui.send(flow.MenuChosen(item=flow.MENU_QUIT))
+    assert not w.allow_close and ui.state.confirm_quit  # one tap never leaves: it asks first
     ui.send(flow.MenuChosen(item=flow.MENU_QUIT))
     assert w.allow_close
     assert not w.isVisible()

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "check that this station can run"),
     "purge": ("purge", "delete students' data whose retention has ended"),
     "config": ("config", "write the default config files, check one, or hash a PIN"),
+    "operator": ("operator", "lift the operator PIN lock or a code's lock (on the machine, audited)"),
 }
 
 log = logging.getLogger("kiosk.cli")

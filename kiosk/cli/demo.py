@@ -41,13 +41,14 @@ def run(args: argparse.Namespace) -> int:
     survive_handler_errors()
     from kiosk.demo import DemoSite
     from kiosk.ui.session import build_ui
-    from kiosk.ui.wiring import make_station, open_camera, status_refresher
+    from kiosk.ui.wiring import make_station, open_camera, status_refresher, student_lookup
 
     site = DemoSite(camera="demo" if headless else "auto")
     config = site.start()
     source, grabber = open_camera(config)
     station = make_station(config, site.store, refresh_status=status_refresher(config, site.store),
-                           grabber=grabber, camera_name=getattr(source, "name", ""))
+                           grabber=grabber, camera_name=getattr(source, "name", ""),
+                           lookup_remote=student_lookup(config, site.store))
     session = build_ui(config, station, grabber, kiosk_mode=False, state=station.initial_state())
     try:
         if headless:
@@ -104,15 +105,17 @@ def _drive(session, source, site, out: Path, started: float) -> int:  # type: ig
         from kiosk import flow
 
         driver.send(flow.FinishTapped())
-        ticket = driver.codeless("13800138000", "123X", "Demo")
+        ticket = driver.codeless("13800138000", second.last_four)
         driver.bind(ticket, second)
         driver.operator_screens()
+        driver.staff_call()
         driver.say("waiting for the sync loop to upload every record")
         driver.wait_for("sync", lambda: site.store.queue_length() == 0, 20.0)
         record = site.store.get(record_id)
         driver.say(f"synced: {record.sync_state if record else '?'}; server has the records")
         driver.status_lookup(first)
         driver.idle_screens(third)
+        driver.status_elsewhere(first, site.second_station())
     except KioskError as exc:
         print(f"demo failed: {exc.detail}", file=sys.stderr)
         driver.shot("failed")

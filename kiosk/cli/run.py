@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     wake = quit_on_signals(app)  # noqa: F841 - the timer must live as long as the loop
     from kiosk.store import Store
     from kiosk.ui.session import build_ui
-    from kiosk.ui.wiring import make_station, open_camera, status_refresher
+    from kiosk.ui.wiring import make_station, open_camera, status_refresher, student_lookup
 
     try:
         from kiosk import watchdog
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     store = Store.open(config.station.data_dir)
     source, grabber = open_camera(config)
     station = make_station(config, store, refresh_status=status_refresher(config, store), grabber=grabber,
-                           camera_name=getattr(source, "name", ""))
+                           camera_name=getattr(source, "name", ""), lookup_remote=student_lookup(config, store))
     session = build_ui(config, station, grabber, kiosk_mode=not args.windowed, state=station.initial_state(),
                        ping=watchdog.ping if watchdog is not None else None)
     session.window.left_kiosk.connect(app.quit)

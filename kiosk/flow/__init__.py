@@ -159,7 +159,8 @@ def timeout_of(state: State) -> float:
     """Idle seconds before ``state`` times out (Welcome: before the attract screen)."""
     s = state.ctx.settings
     if isinstance(state, Done):
-        return s.done_timeout_s
+        # a codeless student's claim ticket is their only way to the record: it waits for staff
+        return s.done_timeout_s if state.may_finish else float("inf")
     if isinstance(state, Welcome):
         # a message or a stuck read clears after the usual wait; a clean Welcome turns to the attract screen
         return s.idle_timeout_s if state.error or state.busy else s.attract_after_s
@@ -199,7 +200,12 @@ def step(state: State, event: Event) -> Result:
     if isinstance(event, CameraLost | CameraBack):
         new, effects = _camera(state, isinstance(event, CameraBack))
     else:
-        outcome = _apply(state, event)
+        from kiosk.flow.staff import staff_step
+
+        # staff work cuts across screens (calls for help, Done's ticket and notice, staff decisions)
+        outcome = staff_step(state, event)
+        if outcome is None:
+            outcome = _apply(state, event)
         if outcome is None:
             return state, ()
         new, effects = outcome
@@ -209,7 +215,9 @@ def step(state: State, event: Event) -> Result:
             # the camera went while the student was on another screen: say so and call staff, as mid-capture
             new = camera_lost_error(new, new.ctx)
             effects += (CallStaff(reason="camera_lost"),)
-    return new, effects + _camera_effects(state, new)
+    from kiosk.flow.staff import raise_alert
+
+    return raise_alert(new, effects), effects + _camera_effects(state, new)
 
 
 def _apply(state: State, event: Event) -> Outcome:

@@ -54,6 +54,7 @@ class LookupStatus(Effect):
     """The code's record status, local then server -> StatusFound | StatusNotFound | StatusUnavailable."""
 
     code: CollectionCode = field(repr=False)
+    batch: str = ""  # the feature code to ask the server in (today's batch)
 
 
 @dataclass(frozen=True)
@@ -136,11 +137,17 @@ class FindTicket(Effect):
 
 @dataclass(frozen=True)
 class BindCode(Effect):
-    """Bind the code to the ticket's record after checking the last four -> Bound | BindFailed."""
+    """Check the last four (-> BindChecked | BindFailed); with ``confirmed``, bind (-> Bound | BindFailed).
+
+    ``override``: the operator confirmed twice that a record whose capture-time
+    last four differ from the code's is this student's (audited).
+    """
 
     ticket: str
     code: CollectionCode = field(repr=False)
     typed: str = field(repr=False)
+    confirmed: bool = False
+    override: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,3 +174,31 @@ class Quit(Effect):
     """Leave kiosk mode (the app closes its window)."""
 
     slow: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class AcknowledgeHelp(Effect):
+    """Staff have come: mark the open calls for help acknowledged -> HelpAcknowledged."""
+
+
+@dataclass(frozen=True)
+class SaveContact(Effect):
+    """Keep a phone number, given with consent, for the review-result notice -> ContactSaved | ContactRefused."""
+
+    record_id: str
+    phone: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class FindRecords(Effect):
+    """Codeless records by phone number or ticket (``query``), or waiting for a code (empty) -> RecordsFound."""
+
+    query: str = field(repr=False)
+    mode: str = "phone"  # phone | ticket | waiting
+
+
+@dataclass(frozen=True)
+class UnlockCode(Effect):
+    """Lift the last-four lock of a code, by staff after checking the student's ID -> CodeUnlocked (audited)."""
+
+    code: CollectionCode = field(repr=False)

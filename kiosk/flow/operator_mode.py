@@ -30,6 +30,7 @@ from kiosk.flow.events import (
     BackTapped,
     BatchFailed,
     BatchLoaded,
+    BindChecked,
     BindFailed,
     Bound,
     ClearPressed,
@@ -48,6 +49,7 @@ from kiosk.flow.events import (
     PinAccepted,
     PinLockedOut,
     PinRejected,
+    StaffOverrideTapped,
     StatsLoaded,
     SubmitTapped,
     TicketFound,
@@ -69,6 +71,7 @@ from kiosk.flow.states import (
     StationStatus,
     Statistics,
     Student,
+    TicketDesk,
 )
 
 #: longest values the codeless form keeps (the controller validates the rest)
@@ -79,6 +82,8 @@ def operator_frame_use(state: State) -> str | None:
     """What camera frames are for on an operator screen."""
     if isinstance(state, BindTicket) and state.stage in ("ticket", "code"):
         return "scan"
+    if isinstance(state, TicketDesk) and state.shown is None:
+        return "scan"  # the claim ticket's QR, held up by the student
     return None
 
 
@@ -133,7 +138,8 @@ def _on_menu(s: OperatorMenu, e: Event) -> Outcome:
             return StationStatus(ctx=s.ctx, busy=True), (GatherHealth(camera_ok=s.ctx.camera_ok),)
         if item == MENU_BATCH:
             typed = s.ctx.batch.feature_code if s.ctx.batch else ""
-            return BatchSetup(ctx=s.ctx, typed=typed, loaded=s.ctx.batch), ()
+            # nothing is "loaded" yet: the screen names the current batch, and says "fetched" only after a fetch
+            return BatchSetup(ctx=s.ctx, typed=typed), ()
         if item == MENU_STATS:
             return Statistics(ctx=s.ctx, busy=True), (LoadStats(),)
         if item == MENU_QUIT:
@@ -194,6 +200,8 @@ def _on_bind(s: BindTicket, e: Event) -> Outcome:
             return dataclasses.replace(s, busy=True, error=None), (parse,)
     elif s.stage == "last4":
         return _bind_last_four(s, e)
+    elif s.stage in ("confirm", "override"):
+        return _bind_confirm(s, e)
     elif s.stage == "done" and isinstance(e, SubmitTapped):
         return BindTicket(ctx=s.ctx), (WipeSession(),)
     elif s.stage == "done" and isinstance(e, FinishTapped):
@@ -218,6 +226,21 @@ def _bind_last_four(s: BindTicket, e: Event) -> Outcome:
     return None
 
 
+def _bind_confirm(s: BindTicket, e: Event) -> Outcome:
+    """The operator compares the record's photo and name with the code's; a mismatch needs a second "yes"."""
+    if s.ticket is None or s.code is None:
+        return None
+    if isinstance(e, SubmitTapped) and s.stage == "confirm":
+        if s.mismatch:
+            return dataclasses.replace(s, stage="override", error="flow.error.bind_override"), ()
+        bind = BindCode(ticket=s.ticket, code=s.code, typed=s.typed, confirmed=True)
+        return dataclasses.replace(s, busy=True, error=None), (bind,)
+    if isinstance(e, StaffOverrideTapped) and s.stage == "override":
+        bind = BindCode(ticket=s.ticket, code=s.code, typed=s.typed, confirmed=True, override=True)
+        return dataclasses.replace(s, busy=True, error=None), (bind,)
+    return None
+
+
 def _bind_result(s: BindTicket, e: Event) -> Outcome:
     if isinstance(e, TicketFound) and s.stage == "ticket":
         return dataclasses.replace(s, busy=False, stage="code", ticket=e.ticket,
@@ -228,8 +251,13 @@ def _bind_result(s: BindTicket, e: Event) -> Outcome:
         return dataclasses.replace(s, busy=False, stage="last4", code=e.code, typed="", tries_left=None), ()
     if isinstance(e, CodeRejected) and s.stage == "code":
         return dataclasses.replace(s, busy=False, error=e.error_key, error_params=e.params), ()
-    if isinstance(e, Bound) and s.stage == "last4":
+    if isinstance(e, BindChecked) and s.stage == "last4":
+        return dataclasses.replace(s, busy=False, stage="confirm", record=e.record, mismatch=e.mismatch,
+                                   error="flow.error.bind_mismatch" if e.mismatch else None), ()
+    if isinstance(e, Bound) and s.stage in ("confirm", "override"):
         return dataclasses.replace(s, busy=False, stage="done", receipt=e.receipt, code=None, typed=""), ()
+    if isinstance(e, BindFailed) and s.stage in ("confirm", "override"):
+        return dataclasses.replace(s, busy=False, error=e.error_key), ()
     if isinstance(e, BindFailed) and s.stage == "last4":
         if e.tries_left == 0:
             # the code is locked now: drop it, the operator may scan another or call the student back
@@ -257,7 +285,7 @@ def _on_batch(s: BatchSetup, e: Event) -> Outcome:
             ctx = dataclasses.replace(s.ctx, batch=e.batch, retakes_used=used)
             return dataclasses.replace(s, ctx=ctx, busy=False, loaded=e.batch, offline=e.offline), ()
         if isinstance(e, BatchFailed):
-            return dataclasses.replace(s, busy=False, error=e.error_key), ()
+            return dataclasses.replace(s, busy=False, error=e.error_key, error_params=e.params), ()
         return None
     if isinstance(e, FieldEdited):
         return _edit(s, e, ("feature_code",), {"feature_code": "typed"})

@@ -25,8 +25,10 @@ MENU_STATUS = "status"
 MENU_BATCH = "batch"
 MENU_STATS = "stats"
 MENU_QUIT = "quit"
-#: the operator menu, in the order the screen lists it
-MENU_ITEMS = (MENU_CODELESS, MENU_BIND, MENU_STATUS, MENU_BATCH, MENU_STATS, MENU_QUIT)
+MENU_TICKETS = "tickets"
+MENU_HELP_DONE = "help_done"  # staff acknowledge the open call for help
+#: the operator menu, in the order the screen lists it (MENU_HELP_DONE shows only while a call is open)
+MENU_ITEMS = (MENU_CODELESS, MENU_BIND, MENU_TICKETS, MENU_STATUS, MENU_BATCH, MENU_STATS, MENU_QUIT)
 
 
 # ---------------------------------------------------------------------------
@@ -41,6 +43,8 @@ class Context:
     batch: Batch | None = None
     demo_pin: bool = False  # no PIN configured: the demo PIN 0000 opens operator mode
     camera_ok: bool = True
+    staff_alert: str | None = None  # reason of a call for staff not yet acknowledged (shown on every screen)
+    public_url: str = ""  # the server's address as students' phones reach it (status and bind pages)
     #: retakes each student has used today, by ``retake_key``: waiting out a timeout does not reset them
     retakes_used: tuple[tuple[str, int], ...] = ()
 
@@ -86,6 +90,10 @@ class Receipt:
     status_link: str = ""  # the status QR's text
     ticket: str | None = None  # claim ticket of a codeless record
     ticket_display: str = ""  # the ticket as typed, e.g. "ABCD-EFGH-J"
+    ticket_link: str = ""  # the ticket QR's text: the phone bind page with the ticket filled in
+    check_until: str = ""  # ISO date until which the student can check and confirm on the status page
+    has_code: bool = False  # a phone number for the review result may be left (the server can match it)
+    print_note: str | None = None  # strings key: the slip was not printed (printer error)
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,8 @@ class ScanCode(State):
     """Live preview while the student shows their collection code."""
 
     staff_called: bool = False
+    unconfirmed: CollectionCode | None = None  # a good code the server could not be asked about: staff decide
+    locked: CollectionCode | None = None  # the code just locked by wrong last fours: staff may unlock it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -228,9 +238,18 @@ class Saving(State):
 
 @dataclass(frozen=True, kw_only=True)
 class Done(State):
-    """The receipt: short id, queue position, status QR, or the claim ticket."""
+    """The receipt: status-page QR, where and until when to check, or the claim ticket until staff confirm."""
 
     receipt: Receipt
+    ticket_confirmed: bool = False  # staff saw the student keep the claim ticket (codeless only)
+    contact_open: bool = False  # the phone keypad for a review-result notice is shown
+    phone: str = ""  # typed for the notice (kept only with consent)
+    contact_saved: bool = False
+
+    @property
+    def may_finish(self) -> bool:
+        """A codeless student's ticket stays on screen until staff confirm the student has it."""
+        return self.receipt.ticket is None or self.ticket_confirmed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,6 +259,8 @@ class PinEntry(State):
     typed: str = ""
     tries_left: int | None = None
     locked_minutes: int | None = None  # operator mode is locked this much longer
+    resume: CollectionCode | None = None  # staff let this student go on (the server could not be asked)
+    unlock: CollectionCode | None = None  # staff unlock this code (after checking the student's ID)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,6 +268,7 @@ class OperatorMenu(State):
     """Operator mode's menu (``MENU_ITEMS``)."""
 
     notice: str | None = None  # an info message, e.g. "batch loaded"
+    confirm_quit: bool = False  # "leave kiosk mode" was tapped once: the next tap leaves
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -263,7 +285,7 @@ class CodelessForm(State):
 class BindTicket(State):
     """Binding a code to a codeless record: ticket, then code, then last four, then done."""
 
-    stage: str = "ticket"  # ticket | code | last4 | done
+    stage: str = "ticket"  # ticket | code | last4 | confirm | override | done
     ticket_text: str = ""  # what the operator typed
     ticket: str | None = None  # the normalised ticket once found
     record_short_id: str = ""
@@ -271,6 +293,34 @@ class BindTicket(State):
     typed: str = ""
     tries_left: int | None = None
     receipt: Receipt | None = None
+    record: RecordCard | None = None  # the codeless record as found: photo and masked name, for the operator
+    mismatch: bool = False  # the last four typed at the codeless capture differ from the code's
+
+
+@dataclass(frozen=True)
+class RecordCard:
+    """A codeless record as the operator sees it before binding or handing out its ticket again."""
+
+    record_id: str
+    short_id: str
+    ticket: str
+    ticket_display: str
+    photo_path: str = ""  # the record's photo on this station ("" once deleted)
+    masked_name: str = ""  # the name typed at capture, masked ("" when none was typed)
+    phone_tail: str = ""  # the phone's last four, to tell records apart
+    captured_at: str = ""  # local time, "06-01 09:30"
+    has_code: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketDesk(State):
+    """Find a codeless record by phone number or ticket, list those waiting for a code, show a ticket again."""
+
+    typed: str = ""
+    mode: str = "phone"  # phone | ticket: which keypad is up
+    records: tuple[RecordCard, ...] = ()
+    listed: bool = False  # ``records`` is the list of records waiting for a code
+    shown: RecordCard | None = None  # the record whose ticket is on screen
 
 
 @dataclass(frozen=True, kw_only=True)

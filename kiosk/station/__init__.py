@@ -15,6 +15,7 @@ Nothing personal is logged: events name record ids and reasons only.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import deque
@@ -28,10 +29,12 @@ from kiosk.codes.collection_code import CodeLocked, CollectionCode, last_four_ma
 from kiosk.errors import KioskError
 from kiosk.flow import Effect, Event, State
 from kiosk.flow.states import HealthItem
+from kiosk.station import staff
 from kiosk.station.frames import FrameState
 from kiosk.station.health import gather_health, stats_items
 from kiosk.station.parts import BatchSource, StationParts
 from kiosk.station.records import (
+    Links,
     bind_code,
     check_codeless,
     find_ticket,
@@ -63,7 +66,22 @@ class Station:
             except KioskError as exc:
                 log.warning("batch.unavailable key=%s", exc.key)
         demo = self.parts.pin_lock.demo if self.parts.pin_lock is not None else True
-        return flow.initial_state(self.parts.flow, batch, demo_pin=demo)
+        state = flow.initial_state(self.parts.flow, batch, demo_pin=demo)
+        alert = None
+        try:
+            with self._lock:
+                open_calls = self.parts.store.open_help()
+            alert = open_calls[0].reason if open_calls else None
+        except KioskError as exc:
+            log.error("help.unreadable key=%s", exc.key)
+        # a call for staff outlives a restart: the banner stays until staff acknowledge it
+        ctx = dataclasses.replace(state.ctx, staff_alert=alert, public_url=self.parts.public_url)
+        return dataclasses.replace(state, ctx=ctx)
+
+    @property
+    def links(self) -> Links:
+        """Where the status and bind pages are, for receipts."""
+        return Links(self.parts.public_url, self.parts.status_url, self.parts.check_days)
 
     def dispatch(self, state: State, event: Event) -> tuple[State, list[Effect]]:
         """Step the flow with ``event`` and execute every effect inline until it settles.
@@ -100,6 +118,14 @@ class Station:
     def _now(self) -> datetime:
         return self.parts.clock()
 
+    def _batch_code(self) -> str:
+        """Today's feature code, to ask the server in; empty when none is set."""
+        try:
+            batch = self.parts.batches.current() if self.parts.batches is not None else None
+        except KioskError:
+            return ""
+        return batch.feature_code if batch is not None else ""
+
     def _parse_code(self, e: flow.ParseCode) -> list[Event]:
         if self.parts.codebook is None:
             return [flow.CodeRejected("flow.error.no_codes")]
@@ -124,6 +150,16 @@ class Station:
             if view is not None and view.status != "rejected":
                 log.info("code.already_captured status=%s", view.status)
                 return [flow.AlreadyCaptured(code, view)]
+            if view is None and self.parts.lookup_remote is not None:
+                # one student, one photo in review, across stations: the server knows the others' records
+                asked, remote = staff.ask_server(self.parts.lookup_remote, e.batch.feature_code if e.batch else "",
+                                                 code)
+                if not asked:
+                    log.info("code.unconfirmed")
+                    return [flow.CodeUnconfirmed(code)]
+                if remote is not None and remote.status in staff.IN_REVIEW:
+                    log.info("code.captured_elsewhere status=%s", remote.status)
+                    return [flow.AlreadyCaptured(code, remote)]
         return [flow.CodeAccepted(code)]
 
     def _verify(self, code: CollectionCode, typed: str) -> int | None:
@@ -157,7 +193,15 @@ class Station:
     def _lookup_status(self, e: flow.LookupStatus) -> list[Event]:
         with self._lock:
             view = lookup_status(self.parts.store, e.code.student_uid, self.parts.refresh_status)
-        return [flow.StatusNotFound()] if view is None else [flow.StatusFound(view)]
+        if view is not None:
+            return [flow.StatusFound(view)]
+        if self.parts.lookup_remote is None:
+            return [flow.StatusNotFound()]
+        # not taken here: perhaps at another station, which only the server knows
+        asked, remote = staff.ask_server(self.parts.lookup_remote, e.batch or self._batch_code(), e.code)
+        if not asked:
+            return [flow.StatusUnavailable("flow.status.server_unasked")]
+        return [flow.StatusNotFound()] if remote is None else [flow.StatusFound(remote)]
 
     def _lookup_receipt(self, e: flow.LookupReceipt) -> list[Event]:
         with self._lock:
@@ -188,8 +232,25 @@ class Station:
         if e.batch is None:
             return [flow.SaveFailed("flow.error.no_batch")]
         with self._lock:
-            return [save_record(self.parts.store, self.parts.station_id, e.batch, e.student, e.photo,
-                                keep_original=self.parts.portrait.keep_original, status_url=self.parts.status_url)]
+            result = save_record(self.parts.store, self.parts.station_id, e.batch, e.student, e.photo,
+                                 keep_original=self.parts.portrait.keep_original, links=self.links)
+        if isinstance(result, flow.Saved) and self.parts.receipt_printer:
+            result = flow.Saved(self._print(result.receipt))
+        return [result]
+
+    def _print(self, slip_of: flow.Receipt) -> flow.Receipt:
+        """Print the slip; the receipt with a note when the printer did not take it (never a failed save)."""
+        from kiosk.station.slip import PrintFailed, Slip, print_slip
+
+        slip = Slip(short_id=slip_of.short_id, status_link=slip_of.status_link, check_until=slip_of.check_until,
+                    ticket_display=slip_of.ticket_display, ticket_link=slip_of.ticket_link,
+                    help_phone=self.parts.help_phone, help_hours=self.parts.help_hours)
+        try:
+            print_slip(self.parts.receipt_printer, slip)
+        except PrintFailed as exc:
+            log.error("slip.failed reason=%s", exc)
+            return dataclasses.replace(slip_of, print_note="staff.slip.failed")
+        return slip_of
 
     def _check_pin(self, e: flow.CheckPin) -> list[Event]:
         if self.parts.pin_lock is None:
@@ -217,12 +278,29 @@ class Station:
                 return [flow.BindFailed("flow.error.code_locked", 0)]
             return [flow.BindFailed("flow.error.last_four_wrong", left)]
         with self._lock:
-            return [bind_code(self.parts.store, e.ticket, code, self.parts.status_url)]
+            record = self.parts.store.find_by_ticket(e.ticket)
+            if record is None:
+                return [flow.BindFailed("flow.error.ticket_unknown")]
+            mismatch = staff.capture_last_four_differs(record, code)
+            if not e.confirmed:
+                # the operator compares the record's photo and name with the code's before binding
+                return [flow.BindChecked(mismatch, staff.record_card(record))]
+            if mismatch and not e.override:
+                log.info("bind.refused reason=last4_mismatch")
+                return [flow.BindFailed("flow.error.bind_mismatch")]
+            result = bind_code(self.parts.store, e.ticket, code, self.links)
+            if mismatch and isinstance(result, flow.Bound):
+                self.parts.store.audit("bind_override", "last4_mismatch", record_id=record.id)
+            return [result]
 
     def _fetch_batch(self, e: flow.FetchBatch) -> list[Event]:
         if self.parts.batches is None:
             return [flow.BatchFailed("flow.error.batch_unknown")]
-        batch, offline = self.parts.batches.load(e.feature_code)
+        try:
+            batch, offline = self.parts.batches.load(e.feature_code)
+        except KioskError as exc:
+            log.info("batch.not_set key=%s", exc.key)
+            return [flow.BatchFailed(exc.key, tuple(sorted((k, str(v)) for k, v in exc.params.items())))]
         log.info("batch.set code=%s offline=%d", batch.feature_code, int(offline))
         return [flow.BatchLoaded(batch, offline)]
 
@@ -254,9 +332,36 @@ class Station:
 
     def _call_staff(self, e: flow.CallStaff) -> list[Event]:
         log.warning("staff.called reason=%s", e.reason)
-        if self.parts.call_staff is not None:
-            self.parts.call_staff(e.reason)
+        try:
+            with self._lock:
+                # stored first: the coordinator hears of it by sync even if the station restarts now
+                self.parts.store.raise_help(staff.help_reason(e.reason))
+        finally:
+            if self.parts.call_staff is not None:
+                self.parts.call_staff(e.reason)
         return []
+
+    def _acknowledge_help(self, e: flow.AcknowledgeHelp) -> list[Event]:
+        with self._lock:
+            count = self.parts.store.acknowledge_help()
+        log.info("help.acknowledged count=%d", count)
+        return [flow.HelpAcknowledged()]
+
+    def _unlock_code(self, e: flow.UnlockCode) -> list[Event]:
+        with self._lock:
+            if self.parts.attempts is not None:
+                self.parts.attempts.clear(e.code.student_uid)
+            self.parts.store.audit("code_unlocked", "operator")
+        log.warning("code.unlocked by=operator")
+        return [flow.CodeUnlocked()]
+
+    def _save_contact(self, e: flow.SaveContact) -> list[Event]:
+        with self._lock:
+            return [staff.save_contact(self.parts.store, e.record_id, e.phone)]
+
+    def _find_records(self, e: flow.FindRecords) -> list[Event]:
+        with self._lock:
+            return [staff.find_records(self.parts.store, e.query, e.mode)]
 
     def _wipe_session(self, e: flow.WipeSession) -> list[Event]:
         self.frames.request_reset("none")
@@ -312,4 +417,8 @@ ROUTES: dict[type[Effect], EffectRoute] = {
     flow.CallStaff: EffectRoute(Station._call_staff, None),
     flow.WipeSession: EffectRoute(Station._wipe_session, None),
     flow.Quit: EffectRoute(Station._quit, None),
+    flow.AcknowledgeHelp: EffectRoute(Station._acknowledge_help, flow.HelpUnacknowledged),
+    flow.SaveContact: EffectRoute(Station._save_contact, lambda key: flow.ContactRefused("flow.error.contact_failed")),
+    flow.FindRecords: EffectRoute(Station._find_records, flow.RecordsUnavailable),
+    flow.UnlockCode: EffectRoute(Station._unlock_code, flow.LastFourUnchecked),
 }

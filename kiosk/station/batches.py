@@ -28,6 +28,12 @@ class BatchUnavailable(KioskError):
     default_key = "flow.error.batch_unknown"
 
 
+class BatchNotFound(KioskError):
+    """The server answered: no batch has this feature code."""
+
+    default_key = "flow.error.batch_not_found"
+
+
 class BatchSource:
     """The station's batch: ``current()`` at start, ``load(code)`` from the operator screen.
 
@@ -70,12 +76,18 @@ class BatchSource:
         code = normalise_feature_code(feature_code)
         batch: Batch | None = None
         offline = True
+        unknown = False
         if self.fetch is not None:
             try:
                 batch = self.fetch(code)
                 offline = False
             except (KioskError, OSError) as exc:
-                log.info("batch.fetch_failed key=%s", getattr(exc, "key", type(exc).__name__))
+                key = getattr(exc, "key", type(exc).__name__)
+                # the server said "no such batch": a typo, not a network problem; say which
+                unknown = key == "sync.batch_unknown"
+                log.info("batch.fetch_failed key=%s", key)
+        if batch is None and unknown:
+            raise BatchNotFound(detail="http 404", code=code)
         if batch is None:
             batch = load_cached_batch(self.data_dir, code)
         if batch is None:

@@ -55,6 +55,27 @@ class RecordStore(Protocol):
     def queue_length(self) -> int:
         """Records not yet acknowledged by the server."""
 
+    def raise_help(self, reason: str) -> Any:
+        """Store a call for staff (pushed to the server by sync)."""
+
+    def acknowledge_help(self, request_id: str | None = None) -> int:
+        """Mark open calls for staff acknowledged."""
+
+    def open_help(self) -> list[Any]:
+        """Calls for staff not yet acknowledged, oldest first."""
+
+    def set_contact(self, record_id: str, phone: str) -> Record:
+        """Keep a phone number for the record's review-result notice."""
+
+    def find_by_phone(self, phone: str) -> list[Record]:
+        """Codeless records captured with this phone number."""
+
+    def awaiting_code(self, limit: int = 50) -> list[Record]:
+        """Codeless records still waiting for a code."""
+
+    def audit(self, kind: str, detail: str = "", record_id: str | None = None) -> None:
+        """Append an operator action to the station log."""
+
 
 class CodeReader(Protocol):
     """What the station needs of ``kiosk.codes.CodeBook``."""
@@ -190,5 +211,11 @@ class StationParts:
     refresh_status: StatusRefresh | None = None  # pulls review status from the server into the store
     health_probes: Mapping[str, Callable[[], HealthItem]] = field(default_factory=dict)
     call_staff: Callable[[str], None] | None = None
-    status_url: str = ""  # the status QR's text, "{record_id}" filled in ([flow] status_url)
+    status_url: str = ""  # the status QR's text, "{record_id}" filled in ([flow] status_url), without a public URL
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    public_url: str = ""  # the server as students' phones reach it: status and bind pages
+    lookup_remote: Callable[[str, str], Any] | None = None  # (batch, student_uid) -> the server's record or None
+    receipt_printer: str = ""  # ESC/POS device for the slip; empty: no printer
+    help_phone: str = ""  # printed on the slip
+    help_hours: str = ""
+    check_days: int = 30  # the status page is the student's to check and confirm this long

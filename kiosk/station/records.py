@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kiosk import flow
@@ -17,7 +20,7 @@ from kiosk.codes.collection_code import CollectionCode, normalise_last_four
 from kiosk.errors import KioskError
 from kiosk.store import AlreadyBound, DatabaseDamaged, DiskFull, StoreError, UnknownTicket
 from kiosk.store.record import NewRecord, Record
-from kiosk.tickets import TicketError, display, new_ticket, normalise_ticket
+from kiosk.tickets import TicketError, bind_link, display, new_ticket, normalise_ticket, ticket_of
 
 if TYPE_CHECKING:
     from kiosk.station.parts import Photo, RecordStore, StatusRefresh
@@ -54,20 +57,45 @@ def short_id(record_id: str) -> str:
     return record_id.replace("-", "")[:8].upper()
 
 
-def status_link(record_id: str, template: str) -> str:
-    """The status QR's text: ``template`` with ``{record_id}`` filled in, or the id alone."""
+@dataclass(frozen=True)
+class Links:
+    """Where students' phones reach the server: the status page and the bind page.
+
+    ``public_url`` is the server as phones reach it (``[station] public_url``,
+    else ``[sync] server_url``); ``template`` is the older ``[flow] status_url``
+    used when a record has no status secret or no public URL is known.
+    """
+
+    public_url: str = ""
+    template: str = ""
+    check_days: int = 30  # how long the status page is the student's to check and confirm
+
+
+def status_link(record_id: str, template: str, secret: str | None = None, public_url: str = "") -> str:
+    """The status QR's text: the student's status page by its capability, else ``template`` or the id alone.
+
+    Never anything guessable when a secret exists: the record id is not a capability.
+    """
+    if secret and public_url:
+        return f"{public_url.rstrip('/')}/s/{secret}"
     return template.replace("{record_id}", record_id) if template else record_id
 
 
-def receipt(record: Record, template: str) -> flow.Receipt:
+def receipt(record: Record, links: Links | str = "") -> flow.Receipt:
     """The Done screen's receipt for ``record``."""
+    links = links if isinstance(links, Links) else Links(template=links)
+    codeless_ticket = record.ticket if record.codeless and record.ticket else None
+    until = (record.captured_at.astimezone().date() + timedelta(days=links.check_days)).isoformat()
     return flow.Receipt(
         record_id=record.id,
         short_id=short_id(record.id),
         queue_position=record.queue_position,
-        status_link=status_link(record.id, template),
-        ticket=record.ticket if record.codeless else None,
-        ticket_display=display(record.ticket) if record.codeless and record.ticket else "",
+        status_link=status_link(record.id, links.template, record.status_secret, links.public_url),
+        ticket=codeless_ticket,
+        ticket_display=display(codeless_ticket) if codeless_ticket else "",
+        ticket_link=bind_link(links.public_url, codeless_ticket) if codeless_ticket else "",
+        check_until=until,
+        has_code=record.has_code,
     )
 
 
@@ -81,7 +109,7 @@ def _unused_ticket(store: RecordStore) -> str:
 
 
 def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow.Student, photo: Photo, *,
-                keep_original: bool, status_url: str) -> flow.Event:
+                keep_original: bool, links: Links) -> flow.Event:
     """Write the record durably: ``Saved`` with its receipt, or ``SaveFailed`` with nothing stored."""
     code: CollectionCode | None = student.code
     try:
@@ -96,6 +124,8 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
             ticket=_unused_ticket(store) if student.codeless else None,
             phone=student.phone or None,
             name=student.name or None,
+            # the student's capability to their status page: unguessable, made here, only its hash on the server
+            status_secret=secrets.token_urlsafe(24),
         )
         original = photo.original_jpeg if keep_original else None
         record = store.add_record(new, photo.jpeg, original)
@@ -109,7 +139,7 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
         log.error("record.not_saved reason=%s", exc.key)
         return flow.SaveFailed("flow.error.not_saved")
     log.info("record.saved id=%s codeless=%d", record.id, int(record.codeless))
-    return flow.Saved(receipt(record, status_url))
+    return flow.Saved(receipt(record, links))
 
 
 def status_view(record: Record, refreshed: bool) -> flow.StatusView:
@@ -141,7 +171,7 @@ def lookup_status(store: RecordStore, student_uid: str, refresh: StatusRefresh |
 def find_ticket(store: RecordStore, text: str) -> flow.Event:
     """``TicketFound`` for a ticket of a codeless record still waiting for its code, else ``TicketRejected``."""
     try:
-        ticket = normalise_ticket(text)
+        ticket = normalise_ticket(ticket_of(text))
     except TicketError as exc:
         return flow.TicketRejected(exc.key)
     record: Record | None = store.find_by_ticket(ticket)
@@ -153,7 +183,7 @@ def find_ticket(store: RecordStore, text: str) -> flow.Event:
     return flow.TicketFound(ticket, short_id(record.id))
 
 
-def bind_code(store: RecordStore, ticket: str, code: CollectionCode, status_url: str) -> flow.Event:
+def bind_code(store: RecordStore, ticket: str, code: CollectionCode, links: Links) -> flow.Event:
     """Bind ``code`` (its last four already checked) to the ticket's record: ``Bound`` or ``BindFailed``."""
     others = [r for r in store.find_by_student(code.student_uid)
               if r.ticket != ticket and r.review_status != "rejected"]
@@ -170,4 +200,4 @@ def bind_code(store: RecordStore, ticket: str, code: CollectionCode, status_url:
     except StoreError as exc:
         log.error("bind.failed key=%s", exc.key)
         return flow.BindFailed("flow.error.bind_failed")
-    return flow.Bound(receipt(record, status_url))
+    return flow.Bound(receipt(record, links))

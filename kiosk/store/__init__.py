@@ -54,10 +54,12 @@ from kiosk.store.record import (
     sha256_hex,
 )
 from kiosk.store.retention import PurgeReport, purge_records
+from kiosk.store.staff import HELP_REASONS, HelpRequest, StaffDesk
 
 __all__ = [
-    "FINAL_REVIEW", "AlreadyBound", "DatabaseDamaged", "DiskFull", "NewRecord", "PurgeReport", "Record",
-    "RecordRefused", "StartupReport", "Store", "StoreError", "UnknownRecord", "UnknownTicket", "read_boot_id",
+    "FINAL_REVIEW", "HELP_REASONS", "AlreadyBound", "DatabaseDamaged", "DiskFull", "HelpRequest", "NewRecord",
+    "PurgeReport", "Record", "RecordRefused", "StartupReport", "Store", "StoreError", "UnknownRecord", "UnknownTicket",
+    "read_boot_id",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,10 +72,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(Outbox):
+class Store(Outbox, StaffDesk):
     """The station's records: one instance per process, used by one thread at a time.
 
-    The sync side (queue, review status, bindings) is inherited from ``Outbox``.
+    The sync side (queue, review status, bindings) is inherited from ``Outbox``,
+    the staff side (help requests, notice phones, the station log) from ``StaffDesk``.
     """
 
     DB_NAME = "kiosk.db"
@@ -259,7 +262,8 @@ class Store(Outbox):
                         new.id_last4, new.codeless, new.ticket, new.phone, new.name, captured, mono, self.boot_id,
                         self.data_dir / photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg),
                         self.data_dir / original_rel if original_rel else None,
-                        sha256_hex(original_jpeg) if original_jpeg is not None else None)
+                        sha256_hex(original_jpeg) if original_jpeg is not None else None,
+                        status_secret=new.status_secret)
         check_record(record.metadata(), photo_jpeg, original_jpeg)
         row = capture_row(record, self.data_dir)
         card_rel = card_path(photo_rel)

@@ -96,8 +96,47 @@ _V2 = [
     "ALTER TABLE records ADD COLUMN bind_last4 TEXT",
 ]
 
+# The student's status-page capability (sent in the upload), a phone number left
+# on the Done screen for review-result notices (pushed on its own, with consent),
+# help requests to the coordinator, and the station's own audit log (operator
+# overrides and unlocks, which belong to no one record).
+_V3 = [
+    "ALTER TABLE records ADD COLUMN status_secret TEXT",
+    "ALTER TABLE records ADD COLUMN contact_phone TEXT",
+    "ALTER TABLE records ADD COLUMN contact_at TEXT",
+    "ALTER TABLE records ADD COLUMN contact_state TEXT CHECK (contact_state IN ('pending', 'sent', 'failed'))",
+    "CREATE INDEX records_contact ON records (seq) WHERE contact_state = 'pending'",
+    "CREATE INDEX records_phone ON records (phone) WHERE phone IS NOT NULL",
+    """
+    CREATE TABLE help_requests (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        reason TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        acknowledged_at TEXT,
+        synced TEXT CHECK (synced IN ('raised', 'acknowledged', 'refused'))
+    )
+    """,
+    """
+    CREATE TABLE station_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT
+    )
+    """,
+    """
+    CREATE TRIGGER station_log_no_update BEFORE UPDATE ON station_log
+    BEGIN SELECT RAISE(ABORT, 'the station log is append-only'); END
+    """,
+    """
+    CREATE TRIGGER station_log_no_delete BEFORE DELETE ON station_log
+    BEGIN SELECT RAISE(ABORT, 'the station log is append-only'); END
+    """,
+]
+
 #: migration n (1-based) brings the schema from version n-1 to n
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 
 
 def current_version(conn: sqlite3.Connection) -> int:

@@ -80,6 +80,7 @@ class NewRecord:
     ticket: str | None = None
     phone: str | None = None
     name: str | None = None
+    status_secret: str | None = None  # the student's capability to their status page (sent in the upload)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ class Record:
     bind_last4: str | None = None  # the last four typed when the code was bound (pushed with the binding)
     photo_deleted_at: datetime | None = None
     quarantined: str | None = None  # why the record was moved aside at start, if it was
+    status_secret: str | None = None
+    contact_phone: str | None = None  # left on the Done screen, with consent, for review-result notices
+    contact_state: str | None = None  # "pending" | "sent" | "failed": the notice phone's push to the server
     seq: int = field(default=0, compare=False)
 
     @property
@@ -152,6 +156,7 @@ class Record:
             "photo_sha256": self.photo_sha256,
             "photo_bytes": self.photo_bytes,
             "original_sha256": self.original_sha256,
+            "status_secret": self.status_secret,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -217,6 +222,9 @@ def record_from_row(row: Any, data_dir: Path) -> Record:
         bind_last4=row["bind_last4"],
         photo_deleted_at=parse_time(row["photo_deleted_at"]),
         quarantined=row["quarantined"],
+        status_secret=_column(row, "status_secret"),
+        contact_phone=_column(row, "contact_phone"),
+        contact_state=_column(row, "contact_state"),
         seq=row["seq"],
     )
 
@@ -233,5 +241,13 @@ def capture_row(record: Record, data_dir: Path) -> dict[str, Any]:
         "boot_id": record.boot_id, "photo_path": str(record.photo_path.relative_to(data_dir)),
         "photo_sha256": record.photo_sha256, "photo_bytes": record.photo_bytes,
         "original_path": str(record.original_path.relative_to(data_dir)) if record.original_path else None,
-        "original_sha256": record.original_sha256,
+        "original_sha256": record.original_sha256, "status_secret": record.status_secret,
     }
+
+
+def _column(row: Any, name: str) -> Any:
+    """A column added by a later migration; None in rows read by older code paths (dicts in tests)."""
+    try:
+        return row[name]
+    except (KeyError, IndexError):
+        return None

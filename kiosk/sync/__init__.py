@@ -5,8 +5,9 @@ One record per request, ``PUT /api/v1/records/{id}`` with the record id as
 not) is answered with the same acknowledgement instead of a second record.
 What each answer means is decided in ``kiosk.sync.outcome``. The loop also pushes
 codes bound at the station to codeless records already on the server, pulls
-review status and queue positions, keeps the batch cache fresh, and writes the
-heartbeat the UI and the doctor read.
+review status and queue positions, keeps the batch cache fresh, pushes help
+requests and notice phones, tells the server it is alive (``kiosk.sync.staff_calls``),
+and writes the heartbeat file the UI and the doctor read.
 
 Clock, sleep, randomness and the HTTP session are injectable, for tests.
 """
@@ -33,6 +34,7 @@ from kiosk.errors import KioskError
 from kiosk.store import Store
 from kiosk.store.record import Record
 from kiosk.sync import outcome as oc
+from kiosk.sync import staff_calls
 from kiosk.sync.batchcache import batch_from_wire, load_cached_batch, save_batch
 from kiosk.sync.heartbeat import Heartbeat, write_heartbeat
 
@@ -133,6 +135,9 @@ class SyncReport:
     paused: bool = False
     bindings: int = 0
     statuses: int = 0
+    help: int = 0  # help requests the server took
+    contacts: int = 0  # notice phones the server took
+    heartbeat: bool = False  # the server took the station's heartbeat
 
 
 class SyncClient:
@@ -163,6 +168,7 @@ class SyncClient:
         self.last_success: datetime | None = None
         self.last_error: str | None = None
         self._status_due: datetime | None = None  # None: pull at the next cycle
+        self._beat_due: datetime | None = None  # None: tell the server at the next cycle
 
     # -- one cycle ----------------------------------------------------------
 
@@ -178,11 +184,18 @@ class SyncClient:
             self._drain(report)
             if self.paused_until is None and self.hold_until is None:
                 report.bindings = self.push_bindings()
+                report.help = staff_calls.push_help(self)
+                report.contacts = staff_calls.push_contacts(self)
         if self.paused_until is None and (self._status_due is None or self._clock() >= self._status_due):
             report.statuses = self.pull_status()
             self._status_due = self._clock() + timedelta(seconds=self.settings.status_every_s)
             if self.batch_code and self.paused_until is None:
                 self._refresh_batch()
+        held = self.hold_until is not None and self._clock() < self.hold_until
+        if self.paused_until is None and not held and (self._beat_due is None or self._clock() >= self._beat_due):
+            queued = self.store.stats(self._clock().astimezone().date())["queued"]
+            report.heartbeat = staff_calls.send_heartbeat(self, queued, self._clock())
+            self._beat_due = self._clock() + timedelta(seconds=self.settings.heartbeat_every_s)
         report.paused = self.paused_until is not None
         self.write_heartbeat()
         return report
@@ -280,13 +293,22 @@ class SyncClient:
     # -- small JSON calls ---------------------------------------------------
 
     def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any] | None, oc.Outcome | None]:
-        """POST JSON; ``(status, json, failure)``: failure unless a 2xx, status 0 for a non-problem refusal."""
+        """POST JSON (see ``call``)."""
+        return self.call("POST", path, body)
+
+    def call(self, method: str, path: str, body: dict[str, Any], *,
+             quiet: bool = False) -> tuple[int, dict[str, Any] | None, oc.Outcome | None]:
+        """Send JSON; ``(status, json, failure)``: failure unless a 2xx, status 0 for a non-problem refusal.
+
+        A ``quiet`` call's failure is not the queue's ``last_error`` (an advisory call such as the heartbeat).
+        """
         try:
-            answer = self.session.post(f"{self.base_url}{path}", json=body, timeout=_timeout(self.settings),
-                                       allow_redirects=False)
+            answer = self.session.request(method, f"{self.base_url}{path}", json=body,
+                                          timeout=_timeout(self.settings), allow_redirects=False)
         except requests.RequestException as exc:
             failure = oc.classify_error(exc)
-            self.last_error = failure.reason
+            if not quiet:
+                self.last_error = failure.reason
             return 0, None, failure
         data = oc.json_body(answer.content)
         if 200 <= answer.status_code < 300 and data is not None:
@@ -295,7 +317,7 @@ class SyncClient:
         failure = oc.classify_status(answer.status_code, answer.headers, answer.content, self._clock())
         if failure.kind == oc.PAUSE:
             self._pause(failure.reason, self._clock())
-        else:
+        elif not quiet:
             self.last_error = failure.reason
         return (answer.status_code if oc.is_problem(answer.headers) else 0), data, failure
 

@@ -29,6 +29,7 @@ from PyQt5.QtWidgets import (
 
 from kiosk.batch import Batch
 from kiosk.config import HelpSection
+from kiosk.text import table
 from kiosk.ui import theme
 from kiosk.ui.i18n import Lang
 from kiosk.ui.screens.base import Screen
@@ -83,6 +84,8 @@ def quit_on_signals(app: QApplication) -> QTimer:
     def stop(signum: int, _frame: object) -> None:
         log.info("app.signal signum=%d", signum)
         app.quit()
+        # a signal during start-up, before the loop runs, would be lost: quit again as soon as it runs
+        QTimer.singleShot(0, app.quit)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -102,6 +105,19 @@ def _activate(widget: QWidget) -> None:
     layout = widget.layout()
     if layout is not None:
         layout.activate()
+
+
+class _Translated:
+    """A strings-table key that formats in the language of ``lang`` at the time (a placeholder's value)."""
+
+    def __init__(self, lang: Lang, key: str) -> None:
+        self.lang, self.key = lang, key
+
+    def __str__(self) -> str:
+        return self.lang.t(self.key)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 class StationWindow(QWidget):
@@ -151,6 +167,17 @@ class StationWindow(QWidget):
         row.addLayout(titles, 1)
         row.addWidget(self.staff_button)
         row.addWidget(self.lang_button)
+
+        # a call for staff, on every screen until staff acknowledge it: amber, in the header's place of the
+        # title, so that it is read across a hall and never pushes a screen's buttons down
+        self.alert = QLabel()
+        self.alert.setObjectName("title")
+        self.alert.setWordWrap(True)
+        self.alert.setStyleSheet(f"background: {theme.WARNING_BG}; color: {theme.WARNING_TEXT}; "
+                                 "border-radius: 8px; padding: 4px 12px;")
+        self.alert.hide()
+        titles.addWidget(self.alert)
+        self.alert_reason: str | None = None
 
         self.stack = QStackedWidget()
         footer = QWidget()
@@ -212,6 +239,21 @@ class StationWindow(QWidget):
         phone = (batch.help_phone if batch else "") or self.help_settings.phone
         hours = (batch.help_hours if batch else "") or self.help_settings.hours
         self.lang.bind(self.help, self.help.setText, "ui.app.help", phone=phone, hours=hours)
+
+    def set_alert(self, reason: str | None) -> None:
+        """Show the open call for staff (its reason), or nothing."""
+        if reason == self.alert_reason:
+            return
+        self.alert_reason = reason
+        self.title.setVisible(reason is None)
+        self.batch_line.setVisible(reason is None)
+        if reason is None:
+            self.lang.unbind(self.alert)
+            self.alert.hide()
+            return
+        reason_key = f"staff.reason.{reason}" if f"staff.reason.{reason}" in table() else "staff.reason.other"
+        self.lang.bind(self.alert, self.alert.setText, "staff.alert.banner", reason=_Translated(self.lang, reason_key))
+        self.alert.show()
 
     # -- window behaviour ---------------------------------------------------------
 

@@ -186,17 +186,18 @@ class Driver:
         self.keypad(pin)
         self.wait_state(flow.OperatorMenu)
 
-    def codeless(self, phone: str, last_four: str, name: str) -> str:
+    def codeless(self, phone: str, last_four: str) -> str:
         """A codeless capture through operator mode; the claim ticket."""
         self.operator()
         self.shot("operator_menu")
-        self.say("staff chooses codeless capture and types phone, last four and name")
+        self.say("staff chooses codeless capture and taps phone and last four on the keypads (no name needed)")
         self.send(flow.MenuChosen(flow.MENU_CODELESS))
         self.wait_state(flow.CodelessForm)
-        fields = self.window.current.fields
-        self.type_into(fields["phone"], phone)
-        self.type_into(fields["id_last4"], last_four)
-        self.type_into(fields["name"], name)
+        screen = self.window.current
+        for key in phone:
+            self.tap(screen.phone_pad.keys[key])
+        for key in last_four:
+            self.tap(screen.last4_pad.keys[key])
         self.shot("codeless")
         self.send(flow.SubmitTapped())
         self.wait_state(flow.Consent)
@@ -206,9 +207,11 @@ class Driver:
             self.send(flow.FeeAcknowledged())
         self.capture_and_accept("codeless student")
         receipt = self.state.receipt  # type: ignore[attr-defined]
-        self.say(f"codeless record saved: claim ticket {receipt.ticket_display}")
+        self.say(f"codeless record saved: claim ticket {receipt.ticket_display} (its QR opens the bind page)")
         self.shot("done_ticket")
-        self.send(flow.FinishTapped())
+        self.say("staff confirm the student photographed the ticket; only then does 完成 leave")
+        self.tap(self.window.current.handed)
+        self.tap(self.window.current.finish)
         return str(receipt.ticket)
 
     def bind(self, ticket: str, student: Any) -> None:
@@ -228,6 +231,10 @@ class Driver:
         self.shot("bind_last_four")
         self.say("student types the last four")
         self.keypad(student.last_four)
+        self.wait_for("comparison", lambda: getattr(self.state, "stage", "") == "confirm" and not self.state.busy)
+        self.shot("bind_compare")
+        self.say("staff compare the record's photo and name with the code's, and confirm")
+        self.tap(self.window.current.confirm)
         self.wait_for("bound", lambda: getattr(self.state, "stage", "") == "done" and not self.state.busy)
         self.shot("bind_done")
         self.say("code bound to the codeless record")
@@ -249,6 +256,41 @@ class Driver:
             self.send(flow.BackTapped())
             self.wait_state(flow.OperatorMenu)
         self.send(flow.BackTapped())
+
+    def staff_call(self) -> None:
+        """A student without a code calls staff; staff come and acknowledge it in operator mode."""
+        self.wait_state(flow.Welcome)
+        self.tap(self.window.current.start)
+        self.wait_state(flow.ScanCode)
+        self.say("a student without a code taps 没有采集码？呼叫工作人员: chime, banner, request queued for the server")
+        self.send(flow.NoCodeTapped())
+        self.shot("staff_called")
+        self.send(flow.BackTapped())
+        self.operator()
+        self.say("staff arrive, open operator mode and acknowledge the call")
+        self.tap(self.window.current.help_done)
+        self.wait_state(flow.OperatorMenu)
+        self.shot("staff_alert_acknowledged")
+        self.send(flow.BackTapped())
+
+    def status_elsewhere(self, student: Any, other: Any) -> None:
+        """The first student shows the code at a second station, which asks the server instead of capturing again."""
+        mine = self.session.station
+        self.session.station = other
+        try:
+            self.wait_state(flow.Welcome)
+            self.say("at a second station the first student shows the code to capture again")
+            self.tap(self.window.current.start)
+            self.wait_state(flow.ScanCode)
+            self.show_code(student.payload)
+            self.wait_state(flow.StatusShown)
+            self.show_code(None)
+            self.shot("status_second_station")
+            view = getattr(self.state, "view", None)
+            self.say(f"second station: no second capture, status {view.status if view else self.state.error}")
+            self.send(flow.BackTapped())
+        finally:
+            self.session.station = mine
 
     def status_lookup(self, student: Any) -> None:
         """The first student comes back to check the review status."""

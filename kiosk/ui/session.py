@@ -31,8 +31,8 @@ SCREEN_OF: dict[type, str] = {
     flow.Confirm: "confirm", flow.FeeNotice: "fee", flow.Capture: "capture", flow.Review: "review",
     flow.Saving: "review", flow.Done: "done", flow.PinEntry: "pin", flow.OperatorMenu: "menu",
     flow.CodelessForm: "codeless", flow.BindTicket: "bind", flow.StationStatus: "station",
-    flow.BatchSetup: "batch", flow.Statistics: "stats", flow.Attract: "attract", flow.Consent: "consent",
-    flow.StillThere: "still_there",
+    flow.BatchSetup: "batch", flow.Statistics: "stats", flow.TicketDesk: "desk", flow.Attract: "attract",
+    flow.Consent: "consent", flow.StillThere: "still_there",
 }
 
 
@@ -53,8 +53,11 @@ class Session(QObject):
 
     def __init__(self, window: StationWindow, station: Controller, grabber: FrameSlot | None,
                  state: flow.State, *, clock: Callable[[], float] = time.monotonic, tick_ms: int = 500,
-                 ping: Callable[[], Any] | None = None) -> None:
+                 ping: Callable[[], Any] | None = None, chime: Any = None) -> None:
         super().__init__()
+        from kiosk.ui.chime import Chime
+
+        self.chime = chime if chime is not None else Chime()
         self.window = window
         self.station = station
         self.grabber = grabber
@@ -142,6 +145,7 @@ class Session(QObject):
             return
         elif isinstance(effect, flow.CallStaff):
             log.info("staff.called reason=%s", effect.reason)
+            self.chime.ring()
         if effect.slow:
             epoch = self.epoch
             self.tasks.submit(lambda: list(self.station.execute(effect)),
@@ -174,6 +178,7 @@ class Session(QObject):
         name = SCREEN_OF.get(type(state), "welcome")
         if self.window.batch != state.ctx.batch:
             self.window.set_batch(state.ctx.batch)
+        self.window.set_alert(state.ctx.staff_alert)
         screen = self.window.show_screen(name)
         screen.show_state(state)
         # the header's staff button only where the flow takes it: elsewhere it would do nothing

@@ -25,6 +25,8 @@ TEXT = "#1b1f24"
 MUTED = "#5f6b7a"
 GUIDE_OK = "#43a047"
 GUIDE_WAIT = "#ffffff"
+WARNING_BG = "#fff3cd"
+WARNING_TEXT = "#7a4a00"  # 7.6:1 on WARNING_BG: a warning is never drawn in success green
 #: a button that cannot be pressed now: still readable (its text may say why, e.g. "no retakes left")
 DISABLED_TEXT = "#4f5b69"
 DISABLED_BACKGROUND = "#e6eaef"
@@ -50,6 +52,7 @@ TEXT_PAIRS: dict[str, tuple[str, str]] = {
     "disabled button": (DISABLED_TEXT, DISABLED_BACKGROUND),
     "status good": (ACCENT, SURFACE),
     "status bad": (DANGER, SURFACE),
+    "warning": (WARNING_TEXT, WARNING_BG),
 }
 
 
@@ -102,6 +105,8 @@ def style_sheet(scale: Scale) -> str:
               padding: 12px; font-weight: bold; }}
     #info {{ background: {INFO_BACKGROUND}; color: {ACCENT}; border: 2px solid {ACCENT}; border-radius: 10px;
              padding: 12px; font-weight: bold; }}
+    #warning {{ background: {WARNING_BG}; color: {WARNING_TEXT}; border: 2px solid {WARNING_TEXT};
+                border-radius: 10px; padding: 12px; font-weight: bold; }}
     #card {{ background: {SURFACE}; border: 1px solid #d5dde8; border-radius: 14px; }}
     #stillThere {{ font-size: {scale.big}px; font-weight: bold; color: {PRIMARY_DARK}; }}
     #countdown {{ font-size: {scale.big * 2}px; font-weight: bold; color: {PRIMARY_DARK}; }}

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[[], object] | None = None,
-                 grabber: Any = None, camera_name: str = "") -> Any:
+                 grabber: Any = None, camera_name: str = "",
+                 lookup_remote: Callable[[str, str], Any] | None = None) -> Any:
     """The session controller with the codebook, locks, scanner, analyzer and batch source of ``config``."""
     from kiosk.codes import CodeBook
     from kiosk.codes.attempts import AttemptLock
@@ -63,8 +64,38 @@ def make_station(config: StationConfig, store: Any, *, refresh_status: Callable[
         refresh_status=refresh_status,
         status_url=config.flow.status_url,
         health_probes=probes,
+        public_url=public_url(config),
+        lookup_remote=lookup_remote,
+        receipt_printer=config.station.receipt_printer,
+        help_phone=config.help.phone,
+        help_hours=config.help.hours,
+        check_days=config.flow.check_days,
     )
     return Station(parts)
+
+
+def public_url(config: StationConfig) -> str:
+    """The server as students' phones reach it: ``[station] public_url``, else ``[sync] server_url``."""
+    return (config.station.public_url or config.sync.server_url).rstrip("/")
+
+
+def student_lookup(config: StationConfig, store: Any) -> Callable[[str, str], Any] | None:
+    """Asks the server for a student's current record (a second station's check); None when offline by config."""
+    if not config.sync.server_url:
+        return None
+    from kiosk.sync import SyncClient
+    from kiosk.sync.staff_calls import lookup_student
+
+    try:
+        client = SyncClient(config.sync, store, config.station.id)
+    except KioskError as exc:
+        log.warning("student_lookup.unavailable key=%s", exc.key)
+        return None
+
+    def lookup(batch: str, student_uid: str) -> Any:
+        return lookup_student(client, batch, student_uid)
+
+    return lookup
 
 
 def status_refresher(config: StationConfig, store: Any) -> Callable[[], object] | None:

@@ -10,8 +10,10 @@ __all__ = ["Screen", "all_screens"]
 
 def all_screens(lang: Lang, *, mirror: bool = True) -> list[Screen]:
     """Every screen of the station, Welcome first."""
-    from kiosk.ui.screens.capture import CaptureScreen, DoneScreen, ReviewScreen
+    from kiosk.ui.screens.capture import CaptureScreen, ReviewScreen
     from kiosk.ui.screens.consent import ConsentScreen
+    from kiosk.ui.screens.desk import TicketDeskScreen
+    from kiosk.ui.screens.done import DoneScreen
     from kiosk.ui.screens.idle import AttractScreen, StillThereScreen
     from kiosk.ui.screens.operator import BatchScreen, MenuScreen, PinScreen, StatsScreen, StatusBoardScreen
     from kiosk.ui.screens.operator_records import BindScreen, CodelessScreen
@@ -24,4 +26,5 @@ def all_screens(lang: Lang, *, mirror: bool = True) -> list[Screen]:
         StatusScreen(lang, mirror=mirror), PinScreen(lang), MenuScreen(lang), CodelessScreen(lang),
         BindScreen(lang, mirror=mirror), StatusBoardScreen(lang), BatchScreen(lang), StatsScreen(lang),
         AttractScreen(lang), ConsentScreen(lang), StillThereScreen(lang),
+        TicketDeskScreen(lang, mirror=mirror),
     ]

@@ -24,6 +24,9 @@ from kiosk.ui.i18n import Lang
 class Screen(QWidget):
     """Base of all screens."""
 
+    #: whether the hidden banner keeps its space (screens with keypads: a key must never move)
+    keeps_banner_space = False
+
     #: a flow event caused by a person on this screen
     intent = pyqtSignal(object)
 
@@ -55,9 +58,9 @@ class Screen(QWidget):
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        # the banner's space is kept while it is hidden: keys below it never move under a finger
+        # on screens with keys, the banner's space is kept while it is hidden: keys never move under a finger
         policy = self.banner.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)
+        policy.setRetainSizeWhenHidden(self.keeps_banner_space)
         self.banner.setSizePolicy(policy)
         self.banner.hide()
         # "staff are coming" beside an error that stays on screen (the banner holds one message)

@@ -1,4 +1,4 @@
-"""Capture (guided preview, countdown, tap-to-shoot), Review and Done."""
+"""Capture (guided preview, countdown, tap-to-shoot) and Review; Done is in ``kiosk.ui.screens.done``."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from typing import Any
 
 from PyQt5.QtCore import QEvent, Qt
 from PyQt5.QtGui import QPixmap
-from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from kiosk import flow
 from kiosk.ui import theme
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.widgets.preview import Preview
-from kiosk.ui.widgets.qr import QrCode
 
 
 class CaptureScreen(Screen):
@@ -173,81 +172,3 @@ class ReviewScreen(Screen):
         self._pixmap = QPixmap()
         self._jpeg = b""
         self.photo.clear()
-
-
-class DoneScreen(Screen):
-    """The receipt: short id, queue position, "you will be notified", status QR (and ticket)."""
-
-    name = "done"
-    heading_key = "ui.done.heading"
-
-    def build(self) -> None:
-        """Receipt card, QR codes and finish."""
-        card = QFrame()
-        card.setObjectName("card")
-        box = QVBoxLayout(card)
-        box.setContentsMargins(32, 24, 32, 24)
-        box.addWidget(self.label("ui.done.receipt", "sub"))
-        self.short_id = QLabel()
-        self.short_id.setObjectName("big")
-        self.short_id.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        box.addWidget(self.short_id)
-        self.queue = self.label("ui.done.queue_unknown")
-        box.addWidget(self.queue)
-        box.addWidget(self.label("ui.done.notify", "sub"))
-        self.first.addStretch(1)
-        self.first.addWidget(card)
-        self.first.addStretch(1)
-        codes = QHBoxLayout()
-        self.status_qr = QrCode(size=220)
-        self.status_box = self._qr_box(self.status_qr, "ui.done.scan_status")
-        self.ticket_qr = QrCode(size=220)
-        self.ticket_text = QLabel()
-        self.ticket_text.setObjectName("heading")
-        self.ticket_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.ticket_box = self._qr_box(self.ticket_qr, "ui.done.ticket", self.ticket_text)
-        codes.addWidget(self.status_box)
-        codes.addWidget(self.ticket_box)
-        self.second.addStretch(1)
-        self.second.addLayout(codes)
-        self.second.addStretch(1)
-        self.buttons_row.addWidget(self.button("ui.done.finish", flow.FinishTapped(), primary=True))
-
-    def _qr_box(self, qr: QrCode, key: str, extra: QLabel | None = None) -> QFrame:
-        frame = QFrame()
-        col = QVBoxLayout(frame)
-        col.addWidget(qr, 0, Qt.AlignmentFlag.AlignHCenter)
-        if extra is not None:
-            col.addWidget(extra)
-        caption = self.label(key, "sub")
-        caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        col.addWidget(caption)
-        return frame
-
-    def show_state(self, state: flow.State) -> None:
-        """The receipt of the saved record."""
-        super().show_state(state)
-        receipt = getattr(state, "receipt", None)
-        if receipt is None:
-            return
-        self.show_receipt(receipt.short_id, receipt.queue_position, receipt.status_link,
-                          receipt.ticket or "", receipt.ticket_display)
-
-    def show_receipt(self, short_id: str, position: int | None, status_url: str = "",
-                     ticket: str = "", ticket_display: str = "") -> None:
-        """What the student takes away."""
-        self.short_id.setText(short_id)
-        if position is None:
-            self.lang.bind(self.queue, self.queue.setText, "ui.done.queue_unknown")
-        else:
-            self.lang.bind(self.queue, self.queue.setText, "ui.done.queue", n=position)
-        self.status_qr.set_text(status_url)
-        self.status_box.setVisible(bool(status_url))
-        self.ticket_qr.set_text(ticket)
-        self.ticket_text.setText(ticket_display or ticket)
-        self.ticket_box.setVisible(bool(ticket))
-
-    def reset(self) -> None:
-        """No receipt of the previous student stays on screen."""
-        super().reset()
-        self.show_receipt("", None)

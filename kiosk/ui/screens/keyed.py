@@ -25,6 +25,8 @@ def key_event(key: str) -> flow.Event:
 class KeypadScreen(Screen):
     """A keypad that forwards presses to the flow and shows the state's ``typed``."""
 
+    keeps_banner_space = True
+
     sub_key = ""
     aside_key = ""  # examples beside (landscape) or below (portrait) the keypad
     pin = False  # digits only, shown as dots

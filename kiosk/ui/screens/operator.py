@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QFrame, QGridLayout, QLabel, QLineEdit
+from PyQt5.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton
 
 from kiosk import flow
 from kiosk.text import table
 from kiosk.ui import theme
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.keyed import KeypadScreen
+from kiosk.ui.widgets.charpad import FEATURE, CharPad
+from kiosk.ui.widgets.keypad import SUBMIT
 
 _MENU_KEYS = {
     flow.MENU_CODELESS: "ui.operator.codeless",
@@ -18,6 +20,7 @@ _MENU_KEYS = {
     flow.MENU_BATCH: "ui.operator.batch",
     flow.MENU_STATS: "ui.operator.stats",
     flow.MENU_QUIT: "ui.operator.leave",
+    flow.MENU_TICKETS: "staff.menu.tickets",
 }
 
 
@@ -37,10 +40,10 @@ class PinScreen(KeypadScreen):
     max_len = flow.PIN_MAX
 
     def show_state(self, state: flow.State) -> None:
-        """Dots for what was typed; tries left after a wrong PIN; the demo PIN warning."""
+        """Dots for what was typed; tries left after a wrong PIN; the demo PIN warning (amber, not green)."""
         super().show_state(state)
         if state.ctx.demo_pin and not state.error:
-            self.set_info("flow.operator.demo_pin")
+            self._set_banner("warning", "flow.operator.demo_pin", {})
 
 
 class MenuScreen(Screen):
@@ -50,24 +53,43 @@ class MenuScreen(Screen):
     heading_key = "ui.operator.heading"
 
     def build(self) -> None:
-        """One big button per menu item."""
+        """The open call for help first, then one big button per menu item."""
+        self.help_done = self.button("staff.alert.acknowledge", flow.MenuChosen(item=flow.MENU_HELP_DONE),
+                                     primary=True)
+        self.help_done.setMinimumHeight(110)
+        self.help_done.hide()
         grid = QGridLayout()
         grid.setSpacing(20)
+        self.items: dict[str, QPushButton] = {}
         for i, item in enumerate(flow.MENU_ITEMS):
             button = self.button(_MENU_KEYS[item], flow.MenuChosen(item=item), primary=item != flow.MENU_QUIT)
             button.setMinimumHeight(110)
             grid.addWidget(button, i // 2, i % 2)
+            self.items[item] = button
         self.first.addStretch(1)
+        self.first.addWidget(self.help_done)
         self.first.addLayout(grid)
         self.first.addStretch(1)
         self.buttons_row.addWidget(self.button("ui.operator.done", flow.BackTapped()))
 
     def show_state(self, state: flow.State) -> None:
-        """A notice from the last action (e.g. batch loaded)."""
+        """A notice from the last action; the call for help to acknowledge; leaving needs a second tap."""
         super().show_state(state)
-        notice = getattr(state, "notice", None)
-        if not state.error:
-            self.set_info(notice or ("flow.operator.demo_pin" if state.ctx.demo_pin else None))
+        assert isinstance(state, flow.OperatorMenu)
+        self.help_done.setVisible(state.ctx.staff_alert is not None)
+        self.help_done.setEnabled(not state.busy)
+        leave = self.items[flow.MENU_QUIT]
+        self.lang.bind(leave, leave.setText, "staff.menu.confirm_leave" if state.confirm_quit else "ui.operator.leave")
+        if state.error:
+            return
+        if state.notice == "flow.operator.confirm_quit":
+            self._set_banner("warning", state.notice, {})
+        elif state.notice:
+            self.set_info(state.notice)
+        elif state.ctx.demo_pin:
+            self._set_banner("warning", "flow.operator.demo_pin", {})
+        else:
+            self.set_info(None)
 
 
 class _TableScreen(Screen):
@@ -159,41 +181,45 @@ class StatsScreen(_TableScreen):
 class BatchScreen(Screen):
     """Type the feature code; the batch is fetched (or read from the cache)."""
 
+    keeps_banner_space = True
+
     name = "batch"
     heading_key = "ui.batch.heading"
 
     def build(self) -> None:
         """Feature-code field, fetch and back."""
-        self.first.addWidget(self.label("ui.batch.feature_code"))
-        self.code = QLineEdit()
-        self.code.setMaxLength(8)
-        self.code.textEdited.connect(lambda text: self.send(flow.FieldEdited(field="feature_code", value=text)))
-        self.code.returnPressed.connect(lambda: self.send(flow.SubmitTapped()))
-        self.first.addWidget(self.code)
-        self.current = self.label()
-        self.first.addWidget(self.current)
-        self.first.addStretch(1)
+        self.current = self.sub  # "current batch: ..." under the heading, where it takes no extra row
+        # the pad shows the entry and takes a physical keyboard's keys too (it has the focus)
+        self.pad = CharPad(self.lang, FEATURE, columns=8, max_len=8, submit_key="ui.batch.fetch")
+        self.pad.pressed.connect(self._pad)
+        self.first.addWidget(self.pad, 1)  # its OK key says "fetch the batch"; the heading says what to type
         self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
-        self.buttons_row.addWidget(self.button("ui.batch.fetch", flow.SubmitTapped(), primary=True))
+
+    def _pad(self, key: str) -> None:
+        if key == SUBMIT:
+            self.send(flow.SubmitTapped())
+        else:
+            self.send(flow.FieldEdited(field="feature_code", value=self.pad.value))
 
     def show_state(self, state: flow.State) -> None:
         """What was typed, the current batch, the result."""
         super().show_state(state)
         assert isinstance(state, flow.BatchSetup)
-        if self.code.text() != state.typed:
-            self.code.setText(state.typed)
+        self.pad.set_value(state.typed)
+        self.pad.ok_button.setEnabled(bool(state.typed) and not state.busy)
         batch = state.loaded or state.ctx.batch
         if batch is not None:
             self.lang.bind(self.current, self.current.setText, "ui.batch.current", code=batch.feature_code)
+            self.current.show()
         if state.busy and not state.error:
             self.set_info("ui.app.busy")
         elif state.loaded is not None and state.offline and not state.error:
-            self.set_info("flow.operator.batch_offline")
+            self._set_banner("warning", "flow.operator.batch_offline", {})
         elif state.loaded is not None and not state.error:
             self.set_info("ui.batch.fetched", code=state.loaded.feature_code)
         elif not state.error:
             self.set_info(None)
 
     def activated(self) -> None:
-        """The physical keyboard types into the field."""
-        self.code.setFocus()
+        """The physical keyboard types into the pad."""
+        self.pad.setFocus()

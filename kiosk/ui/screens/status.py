@@ -80,7 +80,11 @@ class StatusScreen(Screen):
             self.position.show()
         else:
             self.position.hide()
-        if view.refreshed:
+        if view.status == "pending":
+            # not uploaded yet: the server has nothing to say, whether it answered or not
+            self.lang.bind(self.freshness, self.freshness.setText, "flow.status.not_uploaded")
+            self.freshness.show()
+        elif view.refreshed:
             self.freshness.hide()
         else:
             self.lang.bind(self.freshness, self.freshness.setText, "flow.status.offline")

@@ -68,12 +68,19 @@ class ScanScreen(Screen):
         self.second.addStretch(1)
         self.second.addWidget(hint)
         self.second.addWidget(self.button("ui.scan.no_code", flow.NoCodeTapped()))
+        # the server could not be asked about this student: staff decide, behind the PIN
+        self.override = self.button("staff.scan.override", flow.StaffOverrideTapped())
+        self.override.hide()
+        self.second.addWidget(self.override)
         self.second.addStretch(1)
         self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
 
     def show_state(self, state: flow.State) -> None:
         """Error of the last code shown, "staff called", or progress."""
         super().show_state(state)
+        locked = getattr(state, "locked", None) is not None
+        self.override.setVisible((locked or getattr(state, "unconfirmed", None) is not None) and not state.busy)
+        self.lang.bind(self.override, self.override.setText, "staff.scan.unlock" if locked else "staff.scan.override")
         if state.error:
             return
         if getattr(state, "staff_called", False):

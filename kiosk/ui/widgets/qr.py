@@ -32,7 +32,9 @@ class QrCode(QWidget):
         """White square, dark modules, four modules of quiet zone."""
         painter = QPainter(self)
         side = min(self.width(), self.height())
-        painter.fillRect(0, 0, side, side, QColor("white"))
+        # centred in the widget, so a QR that grows with the room stays under its caption
+        left, top = (self.width() - side) / 2, (self.height() - side) / 2
+        painter.fillRect(QRectF(left, top, side, side), QColor("white"))
         if not self._matrix:
             return
         n = len(self._matrix) + 8
@@ -42,4 +44,4 @@ class QrCode(QWidget):
         for y, row in enumerate(self._matrix):
             for x, dark in enumerate(row):
                 if dark:
-                    painter.drawRect(QRectF((x + 4) * cell, (y + 4) * cell, cell + 0.5, cell + 0.5))
+                    painter.drawRect(QRectF(left + (x + 4) * cell, top + (y + 4) * cell, cell + 0.5, cell + 0.5))

@@ -82,11 +82,11 @@ system_user() {
   done
 }
 
-# venv: the virtualenv under $PREFIX with this checkout installed into it.
+# venv EXTRA: the virtualenv under $PREFIX with this checkout and its EXTRA (station or server) installed.
 venv() {
   [ -x "$VENV/bin/python" ] || run python3 -m venv "$VENV"
   run "$VENV/bin/python" -m pip install -q --no-cache-dir --upgrade pip
-  run "$VENV/bin/python" -m pip install -q --no-cache-dir "$SRC"
+  run "$VENV/bin/python" -m pip install -q --no-cache-dir "$SRC[$1]"
   run install -d -m 0755 "$PREFIX/docs"
   run install -m 0644 "$SRC/docs/station.md" "$SRC/docs/architecture.md" "$PREFIX/docs/"
 }

@@ -45,7 +45,7 @@ say "the kiosk-server user"
 system_user kiosk-server "$DATA" ""
 
 say "the server software in $VENV"
-venv
+venv server
 
 say "config in $ETC, data in $DATA"
 run install -d -m 0750 -o root -g kiosk-server "$ETC"

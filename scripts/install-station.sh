@@ -58,7 +58,7 @@ say "the kiosk user (in the video group, for the camera)"
 system_user kiosk "$DATA" "video render input"
 
 say "the station software in $VENV"
-venv
+venv station
 
 say "config in $ETC, data in $DATA"
 run install -d -m 0750 -o root -g kiosk "$ETC"

@@ -61,13 +61,15 @@ def test_unknown_help_reason_is_kept_as_other(store: Store) -> None:
 
 
 def test_status_secret_is_stored_and_sent_in_the_upload(store: Store) -> None:
-    record = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.test", id_last4="123X", status_secret="s" * 32), JPEG)
+    record = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.test", id_last4="123X",
+                                              status_secret="s" * 32), JPEG)
     assert record.status_secret == "s" * 32
     assert store.get(record.id).metadata()["status_secret"] == "s" * 32  # type: ignore[union-attr]
 
 
 def test_notice_phone_waits_for_the_upload_then_is_pushed(store: Store) -> None:
-    record = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.test", id_last4="123X", student_uid="U1"), JPEG)
+    record = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.test", id_last4="123X",
+                                              student_uid="U1"), JPEG)
     store.set_contact(record.id, "13900139000")
     assert store.pending_contacts() == []  # the server has no record to attach it to yet
     store.mark_sent(record.id, {"status": "queued", "queue_position": 1})

@@ -183,7 +183,8 @@ def test_run_once_sends_heartbeat_and_help(sync_client: SyncClient, fake: Contra
 
 def test_notice_phone_pushed_after_upload_and_kept_while_down(sync_client: SyncClient, fake: ContractFake,
                                                               store: Store) -> None:
-    record = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.test", id_last4="123X", student_uid="U1"), JPEG)
+    record = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.test", id_last4="123X",
+                                              student_uid="U1"), JPEG)
     store.mark_sent(record.id, {"status": "queued"})
     store.set_contact(record.id, "13900139000")
     fake.uploaded.add(record.id)
@@ -197,7 +198,8 @@ def test_notice_phone_pushed_after_upload_and_kept_while_down(sync_client: SyncC
 
 def test_notice_phone_refused_for_good_is_marked_failed(sync_client: SyncClient, fake: ContractFake,
                                                         store: Store) -> None:
-    record = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.test", id_last4="123X", student_uid="U1"), JPEG)
+    record = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", code_payload="KC1.test", id_last4="123X",
+                                              student_uid="U1"), JPEG)
     store.mark_sent(record.id, {"status": "queued"})
     store.set_contact(record.id, "13900139000")
     assert push_contacts(sync_client) == 0  # the fake does not know the record: 404

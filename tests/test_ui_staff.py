@@ -107,7 +107,8 @@ def test_a_printer_error_is_a_note_on_done(ui: Harness) -> None:
     ui.tap(ui.window.screens["welcome"].start)
     ui.scan(GOOD)
     ui.type_keys(LAST_FOUR)
-    for event in (flow.ThatsMeTapped(), flow.AgreeTapped(), flow.FeeAcknowledged(), flow.ShutterTapped(), flow.AcceptTapped()):
+    for event in (flow.ThatsMeTapped(), flow.AgreeTapped(), flow.FeeAcknowledged(),
+                  flow.ShutterTapped(), flow.AcceptTapped()):
         ui.send(event)
     assert ui.window.current.banner.objectName() == "warning"
     assert "打印" in ui.window.current.banner.text()

@@ -86,7 +86,7 @@ system_user() {
 venv() {
   [ -x "$VENV/bin/python" ] || run python3 -m venv "$VENV"
   run "$VENV/bin/python" -m pip install -q --no-cache-dir --upgrade pip
-  run "$VENV/bin/python" -m pip install -q --no-cache-dir "$SRC[$1]"
+  run "$VENV/bin/python" -m pip install -q --no-cache-dir "${SRC}[$1]"
   run install -d -m 0755 "$PREFIX/docs"
   run install -m 0644 "$SRC/docs/station.md" "$SRC/docs/architecture.md" "$PREFIX/docs/"
 }

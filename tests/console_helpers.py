@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
-from test_server_helpers import BATCH, jpeg, metadata, put_headers, server_config, upload_parts
+from test_server_helpers import BATCH, IN_BATCH, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.server.embedded import EmbeddedServer
 
@@ -30,7 +30,8 @@ MEASUREMENTS = {"head_top_px": 61.5, "eye_line_px": 262.0, "face_width_px": 221.
 class Clock:
     """A clock the test moves by hand."""
 
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: inside the test batch's dates: the server refuses captures outside them
+    now: datetime = field(default_factory=lambda: IN_BATCH + timedelta(hours=2))
 
     def __call__(self) -> datetime:
         return self.now
@@ -52,6 +53,7 @@ def upload(base: str, token: str, seed: int, student: dict[str, Any] | None, *, 
            captured_at: datetime | None = None) -> str:
     """Upload one record of ``student`` (None: codeless) over HTTP; its id."""
     photo = jpeg(seed, size=(480, 640))
+    captured_at = captured_at or IN_BATCH
     extra: dict[str, Any] = {"measurements": MEASUREMENTS} if measurements else {}
     if student is None:
         meta = metadata(photo, codeless=True, ticket=f"TICKET{seed:04d}", captured_at=captured_at, **extra)

@@ -14,7 +14,7 @@ import pytest
 from console_helpers import MEASUREMENTS, PASSWORD, STUDENTS, Clock
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from test_server_helpers import BATCH, jpeg, metadata, put_headers, server_config, upload_parts
+from test_server_helpers import BATCH, IN_BATCH, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.cli import users as users_cli
 from kiosk.server import tables
@@ -52,7 +52,7 @@ def upload(client: TestClient, station: dict[str, str], seed: int, student: dict
     photo = jpeg(seed)
     # one student per seed: a second record of a student in review would be a duplicate, not queued
     code = {**(student or {**STUDENTS[seed % 3], "student_uid": f"u-{seed}"}), "format": "reference"}
-    meta = metadata(photo, code=code, measurements=MEASUREMENTS)
+    meta = metadata(photo, code=code, measurements=MEASUREMENTS, captured_at=IN_BATCH)
     token = station["Authorization"].split()[1]
     answer = client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
                         headers=put_headers(token, meta["record_id"]))

@@ -68,7 +68,7 @@ def test_station_dry_run_prints_every_action_and_does_none(fake_path, tmp_path: 
         "useradd --system --user-group --home-dir /var/lib/kiosk --no-create-home --shell /usr/sbin/nologin kiosk",
         "usermod -a -G video kiosk",
         "python3 -m venv /opt/kiosk/.venv",
-        f"/opt/kiosk/.venv/bin/python -m pip install -q --no-cache-dir {ROOT}[station]",
+        f"/opt/kiosk/.venv/bin/python -m pip install -q --no-cache-dir '{ROOT}[station]'",
         "install -d -m 0750 -o root -g kiosk /etc/kiosk",
         "install -d -m 0700 -o kiosk -g kiosk /var/lib/kiosk",
         "/opt/kiosk/.venv/bin/kiosk config defaults --out /etc/kiosk/kiosk.toml",

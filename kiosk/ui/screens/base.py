@@ -77,7 +77,7 @@ class Screen(QWidget):
         self.buttons_row.setSpacing(20)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(40, 16, 40, 16)
-        outer.setSpacing(12)
+        outer.setSpacing(8)
         outer.addWidget(self.heading)
         outer.addWidget(self.sub)
         outer.addWidget(self.banner)

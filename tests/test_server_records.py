@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from test_server_helpers import assert_problem, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.server.app import create_app
+from kiosk.server.blobs import BlobStore, FileBlobStore
 from kiosk.server.db import Database
-from kiosk.server.photos import PhotoStore
 from kiosk.server.records import RecordBook, Upload
 from kiosk.server.schema import RecordMetadata
 
@@ -61,9 +61,9 @@ def test_first_upload_is_201_and_identical_replay_200_with_the_same_body(client:
     again = put(client, token, meta, photo, original)
     assert again.status_code == 200
     assert again.json() == first.json()
-    photos: PhotoStore = app.state.server.photos
-    assert photos.path(meta["photo_sha256"]).read_bytes() == photo
-    assert photos.path(hashlib.sha256(original).hexdigest()).read_bytes() == original
+    photos: BlobStore = app.state.server.photos
+    assert photos.get(meta["photo_sha256"]) == photo
+    assert photos.get(hashlib.sha256(original).hexdigest()) == original
     with app.state.server.db.read() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM records")).scalar_one() == 1
 
@@ -114,8 +114,8 @@ def test_a_replay_while_the_first_is_in_flight_gets_the_same_acknowledgement(tmp
 def test_unique_constraint_decides_between_two_writers_on_one_database(tmp_path: Path,
                                                                         server_database_url: str) -> None:
     # Two books on one database stand for two server processes: neither may look before it inserts.
-    photos = PhotoStore(tmp_path / "photos")
     db_a, db_b = Database(server_database_url), Database(server_database_url)
+    photos = FileBlobStore(tmp_path / "photos", db_a)
     book_a = RecordBook(db_a, photos, 100_000)
     book_b = RecordBook(db_b, photos, 100_000)
     photo = jpeg(4)
@@ -282,11 +282,11 @@ def test_a_full_disk_on_the_server_is_503_with_retry_after_and_stores_nothing(
     photo = jpeg(3)
     meta = metadata(photo)
 
-    def full(self: PhotoStore, data: bytes) -> str:
+    def full(self: FileBlobStore, data: bytes) -> str:
         raise failure
 
     with monkeypatch.context() as m:
-        m.setattr(PhotoStore, "put", full)
+        m.setattr(FileBlobStore, "put", full)
         answer = put(client, token, meta, photo)
     assert_problem(answer, 503, "unavailable")
     assert int(answer.headers["Retry-After"]) > 0  # the station waits instead of hammering a full server

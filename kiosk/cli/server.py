@@ -102,10 +102,10 @@ def run(args: argparse.Namespace) -> int:
             from kiosk.server.accounts import Accounts
 
             return users_cli.run(Accounts.for_settings(db, cfg.server), args, now)
-        from kiosk.server.photos import PhotoStore
+        from kiosk.server.blobs import open_blob_store
         from kiosk.server.retention import purge, sweep_orphans
 
-        photos = PhotoStore(cfg.server.data_dir / "photos")
+        photos = open_blob_store(cfg.server.blob_store, db, cfg.server.data_dir)
         report = purge(db, photos, now, cfg.server.retention_days, dry_run=args.dry_run)
         orphans = sweep_orphans(db, photos, now, cfg.server.retention_days, dry_run=args.dry_run)
         verb = "would delete" if args.dry_run else "deleted"

@@ -39,11 +39,11 @@ from kiosk.server.accounts import Accounts
 from kiosk.server.auth import AdminTokenError, StationTokens, is_admin, read_admin_token
 from kiosk.server.batches import BatchBook, load_batches_file
 from kiosk.server.binding import Binder, BindLimits, CodeChecker, KioskCodes
+from kiosk.server.blobs import BlobStore, open_blob_store
 from kiosk.server.console_auth import REVIEW_ROLES, Gate, Principal
 from kiosk.server.db import Database, open_database
 from kiosk.server.headers import SecurityHeaders
 from kiosk.server.limits import EdgeGuard, RateLimits, Route
-from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.ratelimit import RateLimiter
 from kiosk.server.records import RecordBook, Upload
@@ -88,7 +88,7 @@ class ServerState:
 
     config: ServerConfig
     db: Database
-    photos: PhotoStore
+    photos: BlobStore
     records: RecordBook
     batches: BatchBook
     tokens: StationTokens
@@ -125,7 +125,7 @@ def open_state(config: ServerConfig, *, admin_token: str | None = None, codebook
     if len(token) < 16:
         raise AdminTokenError("server.admin_token_short", "given admin token", file="-")
     db = open_database(section.data_dir, section.database)
-    photos = PhotoStore(section.data_dir / "photos")
+    photos = open_blob_store(section.blob_store, db, section.data_dir)
     batches = BatchBook(db)
     now_fn = clock or (lambda: datetime.now(UTC))
     if section.batches_file:
@@ -357,9 +357,10 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     def record_photo(record_id: uuid.UUID, who: Annotated[Principal, Depends(reviewer_auth)]) -> Response:
         """The record's photo, for a reviewer (console session or admin token)."""
         sha = st.records.photo_sha256(str(record_id))
-        if sha is None or not st.photos.exists(sha):
+        data = st.photos.get(sha) if sha is not None else None
+        if data is None:
             raise Problem(404, "unknown-record", "no record with this id")
-        return Response(st.photos.path(sha).read_bytes(), media_type="image/jpeg")
+        return Response(data, media_type="image/jpeg")
 
     @app.post(f"{API}/bind", response_model=BindResponse, tags=["station", "public"],
               responses=_problem_responses(401, 404, 409, 422, 429, 503))

@@ -34,8 +34,8 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.server.audit import AuditEntry, of_record, write_entry
+from kiosk.server.blobs import BlobStore
 from kiosk.server.db import Database
-from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.schema import RecordAck, RecordMetadata, RecordStatus, ReviewItem, ReviewQueue, ReviewResult
 from kiosk.server.tables import DUPLICATE, queue_numbers, records
@@ -89,7 +89,7 @@ def next_queue_seq(conn: Connection) -> int:
 class RecordBook:
     """The server's records."""
 
-    def __init__(self, db: Database, photos: PhotoStore, max_photo_bytes: int,
+    def __init__(self, db: Database, photos: BlobStore, max_photo_bytes: int,
                  on_received: Callable[[str], None] | None = None) -> None:
         self._db = db
         self._photos = photos

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -186,4 +187,23 @@ help_requests = Table(
     Column("raised_ts", Float, nullable=False),
     Column("acknowledged_at", Text),
     Column("received_at", Text, nullable=False),
+)
+
+#: photos held in the database (``[server] blob_store = "database"``), by sha256, with when each was
+#: last stored (retention lists old ones by the ``stored_ts`` index)
+blobs = Table(
+    "blobs", metadata,
+    Column("sha256", Text, primary_key=True),
+    Column("stored_ts", Float, nullable=False, index=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+#: the index of photo files (``blob_store = "files"``): when each was last stored, so retention never
+#: walks the photo folder
+blob_files = Table(
+    "blob_files", metadata,
+    Column("sha256", Text, primary_key=True),
+    Column("stored_ts", Float, nullable=False, index=True),
+    Column("size", Integer, nullable=False),
 )

@@ -36,7 +36,7 @@ from kiosk.batch import Batch
 from kiosk.config import ServerConfig
 from kiosk.server import bind_page, console, console_api, problems, station_board, status_page
 from kiosk.server.accounts import Accounts
-from kiosk.server.auth import AdminTokenError, StationTokens, is_admin, read_admin_token
+from kiosk.server.auth import AdminTokenError, StationActive, StationTokens, is_admin, read_admin_token
 from kiosk.server.batches import BatchBook, load_batches_file
 from kiosk.server.binding import Binder, BindLimits, CodeChecker, KioskCodes
 from kiosk.server.blobs import BlobStore, open_blob_store
@@ -411,10 +411,15 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
         return body
 
     @app.post(f"{API}/tokens", response_model=TokenResponse, status_code=201, tags=["admin"],
-              responses=_problem_responses(401, 403, 422))
+              responses=_problem_responses(401, 403, 409, 422))
     def issue_token(body: TokenRequest, who: Annotated[str, Depends(admin_auth)]) -> TokenResponse:
-        """Issue a station token (replacing the station's previous one); shown only in this answer."""
-        return TokenResponse(station_id=body.station_id, token=st.tokens.issue(body.station_id, st.clock()))
+        """Issue a station token, shown only in this answer; 409 if the station has a live one (unless rotate)."""
+        try:
+            token = st.tokens.issue(body.station_id, st.clock(), rotate=body.rotate)
+        except StationActive:
+            raise Problem(409, "station-active", "this station id has a live token; send rotate to replace it") \
+                from None
+        return TokenResponse(station_id=body.station_id, token=token)
 
     @app.delete(f"{API}/tokens/{{station_id}}", response_model=Revoked, tags=["admin"],
                 responses=_problem_responses(401, 403, 404))

@@ -23,6 +23,7 @@ from kiosk.server.blobs import BlobStore, FileBlobStore
 from kiosk.server.db import Database
 from kiosk.server.records import RecordBook, Upload
 from kiosk.server.schema import RecordMetadata
+from kiosk.tickets import is_ticket
 
 ADMIN = "admin-token-for-the-tests"
 
@@ -57,7 +58,7 @@ def test_first_upload_is_201_and_identical_replay_200_with_the_same_body(client:
     first = put(client, token, meta, photo, original)
     assert first.status_code == 201
     assert first.json() == {"record_id": meta["record_id"], "photo_sha256": meta["photo_sha256"],
-                            "status": "queued", "queue_position": 1}
+                            "status": "queued", "queue_position": 1, "ticket": None}
     again = put(client, token, meta, photo, original)
     assert again.status_code == 200
     assert again.json() == first.json()
@@ -214,8 +215,15 @@ def test_codeless_record_awaits_its_code_and_tickets_are_unique(client: TestClie
     assert answer.status_code == 201
     assert answer.json()["status"] == "awaiting_code"
     assert answer.json()["queue_position"] is None
-    clash = metadata(photo, codeless=True, ticket="ABCDEFGHJ")
-    assert_problem(put(client, token, clash, photo), 422, "ticket-taken")
+    assert answer.json()["ticket"] == "ABCDEFGHJ"
+    # another station made the same ticket: its record is kept under a fresh ticket of the server's
+    other = str(client.app.state.server.tokens.issue("campus-b.station-01", datetime.now(UTC)))  # type: ignore[attr-defined]
+    clash = metadata(jpeg(2), codeless=True, ticket="ABCDEFGHJ")
+    first = put(client, other, clash, jpeg(2))
+    assert first.status_code == 201 and first.json()["status"] == "awaiting_code"
+    fresh = first.json()["ticket"]
+    assert fresh != "ABCDEFGHJ" and is_ticket(fresh)
+    assert put(client, other, clash, jpeg(2)).json() == first.json()  # a replay gets the same ticket back
 
 
 def test_status_of_many_records_in_one_call(client: TestClient, token: str) -> None:

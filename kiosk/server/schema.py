@@ -102,6 +102,9 @@ class RecordAck(BaseModel):
     photo_sha256: str
     status: Status
     queue_position: int | None
+    #: the claim ticket the server holds for a codeless record: the station's own, or a fresh one the
+    #: server gave when another station's record already held it (tickets are unique server-wide)
+    ticket: str | None = None
 
 
 class StatusRequest(BaseModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 import h11
@@ -71,6 +72,27 @@ class HeaderTimeoutH11Protocol(H11Protocol):
 def header_timeout_protocol(timeout_s: float) -> type[HeaderTimeoutH11Protocol]:
     """The protocol class closing connections whose headers take longer than ``timeout_s``."""
     return type("KioskH11Protocol", (HeaderTimeoutH11Protocol,), {"header_timeout_s": timeout_s})
+
+
+#: the header deadline handed to spawned worker processes (``kiosk server --workers N``)
+HEADER_TIMEOUT_ENV = "KIOSK_HEADER_TIMEOUT_S"
+
+
+class WorkerH11Protocol(HeaderTimeoutH11Protocol):
+    """The header-deadline protocol for worker processes, named by import path.
+
+    uvicorn pickles its settings into each spawned worker, and a class made at run
+    time cannot be pickled; this one is imported by name in the worker and reads the
+    deadline the parent put in ``HEADER_TIMEOUT_ENV``.
+    """
+
+    header_timeout_s = float(os.environ.get(HEADER_TIMEOUT_ENV, "10"))
+
+
+def worker_settings(section: ServerSection) -> dict[str, Any]:
+    """``uvicorn_settings`` for ``uvicorn.run(..., workers=N)``: the protocol by import path."""
+    os.environ[HEADER_TIMEOUT_ENV] = repr(section.header_timeout_s)
+    return {**uvicorn_settings(section), "http": f"{__name__}:WorkerH11Protocol"}
 
 
 def uvicorn_settings(section: ServerSection) -> dict[str, Any]:

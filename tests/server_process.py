@@ -14,8 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +46,7 @@ class ServerSite:
         self.key_file = self.root / "code-keys.json"
         self.ring = codes.KeyRing.generate(self.key_file)
         batches = self.root / "batches.toml"
-        # the day of collection is today: the server refuses capture times far outside the batch's dates
-        today = date.today()
-        batch = replace(BATCH, start_date=(today - timedelta(days=1)).isoformat(),
-                        end_date=(today + timedelta(days=1)).isoformat())
-        lines = ["[[batch]]"] + [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in batch.to_json().items()
+        lines = ["[[batch]]"] + [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in BATCH.to_json().items()
                                  if v is not None and not isinstance(v, dict)]
         batches.write_text("\n".join(lines) + "\n", "utf-8")
         extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in self.settings.items())

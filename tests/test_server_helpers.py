@@ -17,6 +17,8 @@ from kiosk.config import ServerConfig, ServerSection
 
 BATCH = Batch(feature_code="1S95KT", school_code="10001", school_name="示例大学",
               start_date="2026-06-01", end_date="2026-06-03")
+#: a capture time inside BATCH's dates, for servers running on the real clock (which refuse captures outside them)
+IN_BATCH = datetime(2026, 6, 2, 9, 30, tzinfo=UTC)
 
 
 def server_config(tmp: Path, **server: Any) -> ServerConfig:

@@ -18,7 +18,7 @@ import pytest
 import requests
 from server_process import ServerSite
 from test_server_bind_race import MAX_MISSES, run_race
-from test_server_helpers import jpeg, metadata, put_headers, upload_parts
+from test_server_helpers import IN_BATCH, jpeg, metadata, put_headers, upload_parts
 
 RECORDS = 20
 REPLAYS = 15
@@ -57,7 +57,7 @@ async def replay_all(urls: list[str], token: str, uploads: list[tuple[dict[str, 
 
 def test_two_servers_on_one_database_store_exactly_one_record_per_id(site: ServerSite) -> None:
     urls = [site.start("--workers", "2"), site.start()]
-    uploads = [(metadata(photo), photo) for photo in (jpeg(i) for i in range(RECORDS))]
+    uploads = [(metadata(photo, captured_at=IN_BATCH), photo) for photo in (jpeg(i) for i in range(RECORDS))]
     answers = asyncio.run(replay_all(urls, site.station_token, uploads))
     by_id: dict[str, list[tuple[int, Any]]] = defaultdict(list)
     for record_id, status, body in answers:

@@ -61,11 +61,12 @@ class Harness:
         self.qtbot.waitUntil(lambda: not self.session.tasks.busy and not self.state.busy, timeout=5000)
 
     def scan(self, payload: str) -> None:
-        before = self.state
+        asked = len(self.station.effects)
         self.station.scan_next = payload
         self.qtbot.waitUntil(lambda: self.station.scan_next is None, timeout=5000)
-        # the worker's answer reaches the GUI thread as a queued signal: wait for it to land
-        self.qtbot.waitUntil(lambda: self.state is not before, timeout=5000)
+        # the worker's answer reaches the GUI thread as a queued signal: wait until the flow has asked
+        # the controller about the code (every scan does), then for the answer
+        self.qtbot.waitUntil(lambda: len(self.station.effects) > asked, timeout=5000)
         self.settle()
 
     def type_keys(self, keys: str) -> None:

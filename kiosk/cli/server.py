@@ -167,7 +167,7 @@ def _serve(cfg: kconfig.ServerConfig, config_file: Path | None, host: str | None
 
     from kiosk.server.app import create_app
     from kiosk.server.asgi import CONFIG_ENV
-    from kiosk.server.serving import uvicorn_settings, worker_settings
+    from kiosk.server.serving import uvicorn_settings
 
     count = workers if workers is not None else cfg.server.workers
     if not 1 <= count <= 64:
@@ -176,7 +176,7 @@ def _serve(cfg: kconfig.ServerConfig, config_file: Path | None, host: str | None
     address, number = host or cfg.server.host, port or cfg.server.port
     # uvicorn's own logging set-up would replace ours (structured, redacted, control characters escaped)
     settings = {"log_level": cfg.logging.level.lower(), "access_log": False, "log_config": None,
-                **(uvicorn_settings(cfg.server) if count == 1 else worker_settings(cfg.server))}
+                **uvicorn_settings(cfg.server, workers=count)}
     if count == 1:
         uvicorn.run(create_app(cfg, purge_every_s=cfg.server.purge_every_hours * 3600), host=address, port=number,
                     **settings)

@@ -55,6 +55,10 @@ BOX_PER_FACE_WIDTH = 1.2
 BACKDROP_WIDTH = 160
 #: the crown (headwear) is judged with the face scaled to this width (pixels)
 CROWN_FACE_WIDTH = 90.0
+#: the slower measures (crown, backdrop inside the crop, clothing) are taken at most this
+#: often on a face followed from frame to frame; the smoothing holds them in between
+#: (0.3 s), so a hint still reaches the person within a few tenths of a second
+SLOW_EVERY_S = 0.15
 
 
 class BadFrame(KioskError):
@@ -139,6 +143,9 @@ class Analyzer:
         self._last_full = -1e9  # when the whole frame was last searched
         self._tracked = False  # this frame's face came from the fine search around the last
         self._backdrop_model: bg.Backdrop | None = None  # this frame's backdrop colour
+        self._tiny_lab: np.ndarray | None = None  # this frame's backdrop-sized Lab copy
+        self._last_slow = -1e9  # when the slower measures were last taken
+        self._frame_w = 0  # width of the frame being analysed
 
     def reset(self) -> None:
         """Forget the smoothing history (a new person, or after a photo)."""
@@ -146,6 +153,7 @@ class Analyzer:
         self._last_raw = None
         self._last_full = -1e9
         self._tracked = False
+        self._last_slow = -1e9
 
     def analyse(self, frame_bgr: np.ndarray, now: float | None = None, *, allow_headwear: bool = False) -> Analysis:
         """The checks of ``frame_bgr``; ``now`` (seconds, monotonic) keys the smoothing.
@@ -160,6 +168,7 @@ class Analyzer:
         self._clock = self._clock + 1 / 30 if now is None else max(self._clock, now)
         now = self._clock
         h, w = frame_bgr.shape[:2]
+        self._frame_w = w
         k = min(1.0, self.settings.detect_width / w)
         small = (cv2.resize(frame_bgr, (round(w * k), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
                  if k < 1 else frame_bgr)
@@ -179,6 +188,9 @@ class Analyzer:
         # a face held over a missed detection is not measured again: the
         # pixels where it was may be anything now; the last measures stand
         held = gray is None
+        slow = not held and (not self._tracked or now - self._last_slow >= SLOW_EVERY_S)
+        if slow:
+            self._last_slow = now
         raw_light = raw_look = None
         if gray is not None:
             patch = face_patch(gray, _moved(face, -ox, -oy))
@@ -187,9 +199,9 @@ class Analyzer:
                 raw_look = measure_look(gray, shape.points - (ox, oy))
         light = self._track("light", raw_light, FaceLight, now)
         look = self._track("look", raw_look, FaceLook, now)
-        top, crown = self._head(frame_bgr, small, k, face, shape=shape, held=held, now=now)
+        top, crown = self._head(frame_bgr, small, k, face, shape=shape, held=held, slow=slow, now=now)
         plan = plan_crop(w, h, landmarks(face, eyes, top, geometry), self.settings.max_upscale, self.frame_guard)
-        bd, clothing = self._backdrop(small, k, face, top=top, geometry=geometry, plan=plan, held=held, now=now)
+        bd, clothing = self._backdrop(k, face, top=top, geometry=geometry, plan=plan, slow=slow, now=now)
         if bd is not None and bd.gradient > MAX_BACKDROP_GRADIENT:
             # on a busy backdrop the first "non-backdrop" pixel is anything
             top = None
@@ -219,8 +231,7 @@ class Analyzer:
         return self._last_raw, shape.moved(ox, oy), gray, (ox, oy)
 
     def _head(self, frame: np.ndarray, small: np.ndarray, k: float, face: Box, *, shape: FaceShape | None,
-              held: bool,
-              now: float) -> tuple[float | None, float | None]:
+              held: bool, slow: bool, now: float) -> tuple[float | None, float | None]:
         """Head top (frame pixels) and crown score (headwear), smoothed."""
         top_raw = crown_raw = None
         backdrop = None
@@ -229,14 +240,15 @@ class Analyzer:
             kt = min(1.0, BACKDROP_WIDTH / (w / k))
             tiny = cv2.resize(small, (max(1, round(w / k * kt)), max(1, round(h / k * kt))),
                               interpolation=cv2.INTER_AREA)
-            backdrop = bg.estimate_backdrop(bg.to_lab(tiny))
+            self._tiny_lab = bg.to_lab(tiny)
+            backdrop = bg.estimate_backdrop(self._tiny_lab)
             # the head top wants the finer copy, but only the columns over the face
             x0 = max(0, int((face.cx - face.w * 0.3) * k))
             x1 = min(w, int((face.cx + face.w * 0.3) * k) + 1)
             y1 = min(h, int((face.y + face.h * 0.3) * k) + 1)
             band = bg.distance_map(bg.to_lab(small[:y1, x0:x1]), backdrop)
             top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
-            if shape is not None:
+            if shape is not None and slow:
                 crown_raw = self._crown(frame, shape, top_raw, backdrop)
         self._backdrop_model = backdrop
         top_t = self._smooth.update("head_top", None if top_raw is None else (top_raw,), now)
@@ -259,18 +271,14 @@ class Analyzer:
         local = (pts - (x0, y0)) * k
         return crown_score(bg.to_lab(region), local, None if top is None else (top - y0) * k, backdrop.lab)
 
-    def _backdrop(self, small: np.ndarray, k: float, face: Box, *, top: float | None,
-                  geometry: ShapeMeasures | None, plan: Plan, held: bool,
-                  now: float) -> tuple[bg.BackdropMeasures | None, float | None]:
+    def _backdrop(self, k: float, face: Box, *, top: float | None, geometry: ShapeMeasures | None, plan: Plan,
+                  slow: bool, now: float) -> tuple[bg.BackdropMeasures | None, float | None]:
         """Backdrop measures inside the photo's crop, and the clothing share (smoothed)."""
         bd_raw = clothing_raw = None
-        backdrop = self._backdrop_model
-        if not held and backdrop is not None:
-            h, w = small.shape[:2]
-            kt = min(1.0, BACKDROP_WIDTH / (w / k))
-            tiny = cv2.resize(small, (max(1, round(w / k * kt)), max(1, round(h / k * kt))),
-                              interpolation=cv2.INTER_AREA)
-            tiny_lab = bg.to_lab(tiny)
+        backdrop, tiny_lab = self._backdrop_model, self._tiny_lab
+        if slow and backdrop is not None and tiny_lab is not None:
+            # the Lab copy is BACKDROP_WIDTH wide (or the frame, if narrower)
+            kt = tiny_lab.shape[1] / (self._frame_w or tiny_lab.shape[1])
             width = geometry.width if geometry is not None else face.w / BOX_PER_FACE_WIDTH
             cx = geometry.centre_x if geometry is not None else face.cx
             chin = geometry.chin_y if geometry is not None else face.y + face.h

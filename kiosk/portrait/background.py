@@ -140,8 +140,8 @@ def backdrop_mask(shape: tuple[int, int], head: Head, crop: tuple[float, float, 
     little wider than the hair usually reaches.
     """
     h, w = shape
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    xs, ys = xs / k, ys / k
+    ys = (np.arange(h, dtype=np.float32) / k)[:, None]
+    xs = (np.arange(w, dtype=np.float32) / k)[None, :]
     x0, y0, cw, ch = crop
     inside = (xs >= x0) & (xs < x0 + cw) & (ys >= y0) & (ys < y0 + ch)
     eye_y = head.top + 0.55 * (head.chin - head.top)

@@ -30,7 +30,9 @@ Variants for tests:
 * ``scene.landmarks(pose)`` gives the ground truth (face box, eyes, head top,
   chin) of a rendered pose, for asserting what an analyser measured.
 
-Modules: ``cutout`` (the portrait cut from its background), ``props``
+Modules: ``cutout`` (the portraits cut from their backgrounds), ``defects``
+(hats, clutter, shadows, turned faces, sunglasses, an open mouth drawn on a
+rendered person), ``props``
 (backdrops and the QR phone); here, poses and rendering.
 """
 

@@ -83,7 +83,8 @@ def warp_face(frame: np.ndarray, m: Landmarks, dx: float, dy: float) -> np.ndarr
     fw = m.face_width
     cx = (m.eyes[0][0] + m.eyes[1][0]) / 2
     eye_y = (m.eyes[0][1] + m.eyes[1][1]) / 2
-    nose_y = eye_y + 0.45 * (m.chin[1] - eye_y)
+    # a turn moves the whole middle of the face (around the nose's root), a tip the nose tip
+    nose_y = eye_y + 0.35 * fw if dy == 0 else eye_y + 0.45 * (m.chin[1] - eye_y)
     reach = 0.55 * fw if dy == 0 else 0.2 * fw
     ys, xs = np.mgrid[0:frame.shape[0], 0:frame.shape[1]].astype(np.float32)
     u = np.clip((xs - cx) / reach, -1, 1)

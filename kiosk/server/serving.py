@@ -69,36 +69,38 @@ class HeaderTimeoutH11Protocol(H11Protocol):
             self.transport.close()
 
 
+#: where worker processes find ``header_timeout_s`` (they get the protocol class by name, not a made class)
+HEADER_TIMEOUT_ENV = "KIOSK_HEADER_TIMEOUT_S"
+
+
+class WorkerHeaderTimeoutH11Protocol(HeaderTimeoutH11Protocol):
+    """The same protocol for worker processes: uvicorn pickles its settings to start them, and only a
+    class importable by name survives that, so the timeout comes from the environment the parent set."""
+
+    @property
+    def header_timeout_s(self) -> float:  # type: ignore[override]
+        """``header_timeout_s`` as the parent process set it."""
+        try:
+            return float(os.environ.get(HEADER_TIMEOUT_ENV, ""))
+        except ValueError:
+            return HeaderTimeoutH11Protocol.header_timeout_s
+
+
 def header_timeout_protocol(timeout_s: float) -> type[HeaderTimeoutH11Protocol]:
     """The protocol class closing connections whose headers take longer than ``timeout_s``."""
     return type("KioskH11Protocol", (HeaderTimeoutH11Protocol,), {"header_timeout_s": timeout_s})
 
 
-#: the header deadline handed to spawned worker processes (``kiosk server --workers N``)
-HEADER_TIMEOUT_ENV = "KIOSK_HEADER_TIMEOUT_S"
+def uvicorn_settings(section: ServerSection, *, workers: int = 1) -> dict[str, Any]:
+    """Keyword arguments of ``uvicorn.Config`` for ``section``'s limits and timeouts.
 
-
-class WorkerH11Protocol(HeaderTimeoutH11Protocol):
-    """The header-deadline protocol for worker processes, named by import path.
-
-    uvicorn pickles its settings into each spawned worker, and a class made at run
-    time cannot be pickled; this one is imported by name in the worker and reads the
-    deadline the parent put in ``HEADER_TIMEOUT_ENV``.
+    With more than one worker the header timeout travels in ``HEADER_TIMEOUT_ENV``, set here
+    for the worker processes this process starts.
     """
-
-    header_timeout_s = float(os.environ.get(HEADER_TIMEOUT_ENV, "10"))
-
-
-def worker_settings(section: ServerSection) -> dict[str, Any]:
-    """``uvicorn_settings`` for ``uvicorn.run(..., workers=N)``: the protocol by import path."""
-    os.environ[HEADER_TIMEOUT_ENV] = repr(section.header_timeout_s)
-    return {**uvicorn_settings(section), "http": f"{__name__}:WorkerH11Protocol"}
-
-
-def uvicorn_settings(section: ServerSection) -> dict[str, Any]:
-    """Keyword arguments of ``uvicorn.Config`` for ``section``'s limits and timeouts."""
+    if workers > 1:
+        os.environ[HEADER_TIMEOUT_ENV] = str(section.header_timeout_s)
     return {
-        "http": header_timeout_protocol(section.header_timeout_s),
+        "http": WorkerHeaderTimeoutH11Protocol if workers > 1 else header_timeout_protocol(section.header_timeout_s),
         "limit_concurrency": section.max_connections,
         "timeout_keep_alive": section.keep_alive_s,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,

@@ -21,7 +21,6 @@ from PyQt5.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
-    QLayout,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -99,6 +98,12 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _activate(widget: QWidget) -> None:
+    layout = widget.layout()
+    if layout is not None:
+        layout.activate()
+
+
 class StationWindow(QWidget):
     """Header, stacked screens and the help footer."""
 
@@ -160,9 +165,6 @@ class StationWindow(QWidget):
         foot.addWidget(self.help)
 
         layout = QVBoxLayout(self)
-        # the window is the screen's size, whatever the screens ask: a page laid out for the other
-        # orientation must not stretch the window past the display before it is re-laid
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header)
@@ -219,6 +221,10 @@ class StationWindow(QWidget):
             flags = Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint
             self.setWindowFlags(self.windowFlags() | flags)  # type: ignore[arg-type]
             QApplication.setOverrideCursor(QCursor(Qt.CursorShape.BlankCursor))
+            display = QApplication.primaryScreen()
+            if display is not None:
+                # laid out for the display's orientation first, so no page asks for more than it has
+                self._apply_scale(display.geometry().width(), display.geometry().height())
             self.showFullScreen()
         else:
             self.resize(540, 960)
@@ -241,6 +247,16 @@ class StationWindow(QWidget):
             log.info("ui.close_ignored")
             event.ignore()
 
+    def resize(self, *size: Any) -> None:
+        """Lay the screens out for the new orientation first, then resize.
+
+        Otherwise a page laid out for the other orientation could hold the
+        window larger than asked until it is re-laid.
+        """
+        width, height = (size[0].width(), size[0].height()) if len(size) == 1 else size
+        self._apply_scale(int(width), int(height))
+        super().resize(*size)
+
     def resizeEvent(self, event: Any) -> None:
         """Re-lay the screens for the new orientation and font scale."""
         super().resizeEvent(event)
@@ -256,6 +272,9 @@ class StationWindow(QWidget):
             self.portrait = portrait
             for screen in self.screens.values():
                 screen.set_portrait(portrait)
+                _activate(screen)  # the new minimum counts at once, not after the next event loop
+            self.stack.updateGeometry()
+            _activate(self)
 
     def screenshot(self, path: str) -> bool:
         """Save what the window shows as a PNG."""

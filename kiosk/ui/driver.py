@@ -152,7 +152,7 @@ class Driver:
         self.say("student taps 扫码拍照 (scan code and take photo)")
         self.tap(self.window.current.start)
         self.wait_state(flow.ScanCode)
-        self.wait_for("preview", lambda: self.window.current.preview.frames_shown > 2, 5.0)
+        self.wait_for("preview", lambda: self.window.current.preview.frames_shown > 2, 15.0)
         self.shot("scan")
         self.say("student holds the collection code up to the camera")
         self.show_code(student.payload)

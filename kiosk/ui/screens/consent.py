@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt
+from typing import Any
+
+from PyQt5.QtCore import QEvent, Qt
 from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
 from kiosk import flow
@@ -62,3 +64,13 @@ class ConsentScreen(Screen):
         self.agree = self.button("ui.consent.agree", flow.AgreeTapped(), primary=True)
         self.buttons_row.addWidget(self.decline, 1)
         self.buttons_row.addWidget(self.agree, 2)
+        for label in (*self.notice_lines, *self.rule_lines):
+            label.installEventFilter(self)
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        """A wrapped line keeps the height its width needs: a squeezed notice would hide words."""
+        if isinstance(watched, QLabel) and event.type() == QEvent.Type.Resize:
+            needed = watched.heightForWidth(watched.width())
+            if needed > 0 and needed != watched.minimumHeight():
+                watched.setMinimumHeight(needed)
+        return super().eventFilter(watched, event)

@@ -296,6 +296,9 @@ class ServerSection:
     data_dir: Path = opt(Path("/var/lib/kiosk-server"), "Database and content-addressed photos.")
     database: str = opt("", "Database URL: empty for sqlite:///<data_dir>/server.db, or "
                             "postgresql://user@host/dbname (several server processes may share it).")
+    blob_store: str = opt("files", "Where photos live: 'files' (content-addressed files in data_dir/photos) or "
+                          "'database' (a table of the database: one backup, no shared folder between hosts).",
+                          choices=("files", "database"))
     admin_token_file: Path = opt(Path("/etc/kiosk-server/admin.token"), "Admin bearer token (mode 0600).")
     max_photo_bytes: int = opt(2_000_000, "Largest photo accepted.", lo=1000, hi=50_000_000)
     retention_days: int = opt(365, "Records and photos are deleted this many days after capture.", lo=1, hi=3650)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 ENGINES = ("sqlite", "postgresql")
+BLOB_STORES = ("files", "database")
 
 
 def _bin_dir() -> Path | None:
@@ -142,3 +143,9 @@ def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'server.db'}"
     url: str = request.getfixturevalue("pg_database_url")
     return url
+
+
+@pytest.fixture(params=BLOB_STORES)
+def blob_store(request: pytest.FixtureRequest) -> str:
+    """The server's ``[server] blob_store`` for this test: photo files, then photos in the database."""
+    return str(request.param)

@@ -32,8 +32,8 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield c
 
 
-def issue(client: TestClient, station: str) -> str:
-    answer = client.post("/api/v1/tokens", json={"station_id": station}, headers=AS_ADMIN)
+def issue(client: TestClient, station: str, **extra: Any) -> str:
+    answer = client.post("/api/v1/tokens", json={"station_id": station, **extra}, headers=AS_ADMIN)
     assert answer.status_code == 201
     assert answer.json()["station_id"] == station
     return str(answer.json()["token"])
@@ -69,14 +69,26 @@ def test_station_tokens_are_stored_hashed_and_revocation_gives_401(client: TestC
     assert_problem(client.delete("/api/v1/tokens/never-issued", headers=AS_ADMIN), 404, "unknown-station")
 
 
-def test_reissuing_replaces_the_old_token(client: TestClient) -> None:
+def test_rotating_replaces_the_old_token(client: TestClient) -> None:
     old = issue(client, "station-02")
-    new = issue(client, "station-02")
+    new = issue(client, "station-02", rotate=True)
     assert old != new
     assert_problem(client.post("/api/v1/records/status", json={"ids": []},
                                headers={"Authorization": f"Bearer {old}"}), 401)
     assert client.post("/api/v1/records/status", json={"ids": []},
                        headers={"Authorization": f"Bearer {new}"}).status_code == 200
+
+
+def test_a_live_station_id_is_refused_unless_rotated(client: TestClient) -> None:
+    # two campuses both calling their first station "station-01": the second issue must not revoke the first
+    first = issue(client, "station-01")
+    assert_problem(client.post("/api/v1/tokens", json={"station_id": "station-01"}, headers=AS_ADMIN),
+                   409, "station-active")
+    assert client.post("/api/v1/records/status", json={"ids": []},
+                       headers={"Authorization": f"Bearer {first}"}).status_code == 200
+    issue(client, "campus-b.station-01")  # named within its campus: no clash
+    assert client.delete("/api/v1/tokens/station-01", headers=AS_ADMIN).status_code == 200
+    issue(client, "station-01")  # a revoked id may be issued again without rotate
 
 
 def test_missing_or_wrong_tokens_and_station_tokens_on_admin_calls(client: TestClient) -> None:

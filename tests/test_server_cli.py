@@ -87,6 +87,21 @@ def test_the_data_dir_is_created_private(tmp_path: Path) -> None:
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
 
 
+def test_issuing_a_live_station_id_is_refused_and_keeps_its_token(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    out = tmp_path / "station.token"
+    assert main(["server", "--config", str(cfg), "token", "issue", "--station", "station-06", "--out", str(out)]) == 0
+    old = out.read_text()
+    capsys.readouterr()
+    assert main(["server", "--config", str(cfg), "token", "issue", "--station", "station-06", "--out", str(out)]) == 2
+    assert "--rotate" in capsys.readouterr().err
+    assert out.read_text() == old  # the file was not touched either
+    assert main(["server", "--config", str(cfg), "token", "issue", "--station", "station-06", "--rotate",
+                 "--out", str(out)]) == 0
+    assert out.read_text() != old
+
+
 def test_an_unwritable_token_file_is_a_message_and_keeps_the_old_token(tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     cfg = write_config(tmp_path)
@@ -95,7 +110,7 @@ def test_an_unwritable_token_file_is_a_message_and_keeps_the_old_token(tmp_path:
     old = out.read_text().strip()
     capsys.readouterr()
     nowhere = tmp_path / "missing-dir" / "station.token"
-    assert main(["server", "--config", str(cfg), "token", "issue", "--station", "station-05",
+    assert main(["server", "--config", str(cfg), "token", "issue", "--station", "station-05", "--rotate",
                  "--out", str(nowhere)]) == 2
     err = capsys.readouterr().err
     assert str(nowhere) in err and "Traceback" not in err

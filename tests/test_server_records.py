@@ -19,10 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from test_server_helpers import assert_problem, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.server.app import create_app
+from kiosk.server.blobs import BlobStore, FileBlobStore
 from kiosk.server.db import Database
-from kiosk.server.photos import PhotoStore
 from kiosk.server.records import RecordBook, Upload
 from kiosk.server.schema import RecordMetadata
+from kiosk.tickets import is_ticket
 
 ADMIN = "admin-token-for-the-tests"
 
@@ -57,13 +58,13 @@ def test_first_upload_is_201_and_identical_replay_200_with_the_same_body(client:
     first = put(client, token, meta, photo, original)
     assert first.status_code == 201
     assert first.json() == {"record_id": meta["record_id"], "photo_sha256": meta["photo_sha256"],
-                            "status": "queued", "queue_position": 1}
+                            "status": "queued", "queue_position": 1, "ticket": None}
     again = put(client, token, meta, photo, original)
     assert again.status_code == 200
     assert again.json() == first.json()
-    photos: PhotoStore = app.state.server.photos
-    assert photos.path(meta["photo_sha256"]).read_bytes() == photo
-    assert photos.path(hashlib.sha256(original).hexdigest()).read_bytes() == original
+    photos: BlobStore = app.state.server.photos
+    assert photos.get(meta["photo_sha256"]) == photo
+    assert photos.get(hashlib.sha256(original).hexdigest()) == original
     with app.state.server.db.read() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM records")).scalar_one() == 1
 
@@ -114,8 +115,8 @@ def test_a_replay_while_the_first_is_in_flight_gets_the_same_acknowledgement(tmp
 def test_unique_constraint_decides_between_two_writers_on_one_database(tmp_path: Path,
                                                                         server_database_url: str) -> None:
     # Two books on one database stand for two server processes: neither may look before it inserts.
-    photos = PhotoStore(tmp_path / "photos")
     db_a, db_b = Database(server_database_url), Database(server_database_url)
+    photos = FileBlobStore(tmp_path / "photos", db_a)
     book_a = RecordBook(db_a, photos, 100_000)
     book_b = RecordBook(db_b, photos, 100_000)
     photo = jpeg(4)
@@ -214,8 +215,15 @@ def test_codeless_record_awaits_its_code_and_tickets_are_unique(client: TestClie
     assert answer.status_code == 201
     assert answer.json()["status"] == "awaiting_code"
     assert answer.json()["queue_position"] is None
-    clash = metadata(photo, codeless=True, ticket="ABCDEFGHJ")
-    assert_problem(put(client, token, clash, photo), 422, "ticket-taken")
+    assert answer.json()["ticket"] == "ABCDEFGHJ"
+    # another station made the same ticket: its record is kept under a fresh ticket of the server's
+    other = str(client.app.state.server.tokens.issue("campus-b.station-01", datetime.now(UTC)))  # type: ignore[attr-defined]
+    clash = metadata(jpeg(2), codeless=True, ticket="ABCDEFGHJ")
+    first = put(client, other, clash, jpeg(2))
+    assert first.status_code == 201 and first.json()["status"] == "awaiting_code"
+    fresh = first.json()["ticket"]
+    assert fresh != "ABCDEFGHJ" and is_ticket(fresh)
+    assert put(client, other, clash, jpeg(2)).json() == first.json()  # a replay gets the same ticket back
 
 
 def test_status_of_many_records_in_one_call(client: TestClient, token: str) -> None:
@@ -282,11 +290,11 @@ def test_a_full_disk_on_the_server_is_503_with_retry_after_and_stores_nothing(
     photo = jpeg(3)
     meta = metadata(photo)
 
-    def full(self: PhotoStore, data: bytes) -> str:
+    def full(self: FileBlobStore, data: bytes) -> str:
         raise failure
 
     with monkeypatch.context() as m:
-        m.setattr(PhotoStore, "put", full)
+        m.setattr(FileBlobStore, "put", full)
         answer = put(client, token, meta, photo)
     assert_problem(answer, 503, "unavailable")
     assert int(answer.headers["Retry-After"]) > 0  # the station waits instead of hammering a full server

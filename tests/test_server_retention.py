@@ -40,10 +40,11 @@ def ids_left(state: ServerState) -> set[str]:
         return {row[0] for row in conn.execute(text("SELECT record_id FROM records"))}
 
 
-def test_purge_deletes_records_and_photos_one_year_after_capture(tmp_path: Path, server_database_url: str) -> None:
+def test_purge_deletes_records_and_photos_one_year_after_capture(tmp_path: Path, server_database_url: str,
+                                                                  blob_store: str) -> None:
     clock = Clock(T0)
-    app = create_app(server_config(tmp_path, database=server_database_url), admin_token=ADMIN, purge_every_s=None,
-                     clock=clock)
+    app = create_app(server_config(tmp_path, database=server_database_url, blob_store=blob_store),
+                     admin_token=ADMIN, purge_every_s=None, clock=clock)
     state: ServerState = app.state.server
     token = state.tokens.issue("station-01", T0)
     old_photo, shared_photo, new_photo = jpeg(1), jpeg(2), jpeg(3)
@@ -65,14 +66,16 @@ def test_purge_deletes_records_and_photos_one_year_after_capture(tmp_path: Path,
     report = state.purge()
     assert set(report.record_ids) == {old, shared_old}
     assert ids_left(state) == {shared_new, new}
-    assert not state.photos.path(metadata(old_photo)["photo_sha256"]).exists()
-    # a photo file shared with a younger record stays until that record goes too
-    assert state.photos.path(metadata(shared_photo)["photo_sha256"]).exists()
+    assert not state.photos.exists(metadata(old_photo)["photo_sha256"])
+    # a photo shared with a younger record stays until that record goes too
+    assert state.photos.get(metadata(shared_photo)["photo_sha256"]) == shared_photo
 
     clock.now = T0 + timedelta(days=375)
     assert state.purge().records == 2
     assert ids_left(state) == set()
-    assert list(state.photos.root.glob("*/*.jpg")) == []
+    assert state.photos.older_than(float("inf"), 10) == []
+    if blob_store == "files":
+        assert list((tmp_path / "data" / "photos").glob("*/*.jpg")) == []
 
 
 def test_the_running_server_purges_on_its_own(tmp_path: Path, server_database_url: str) -> None:
@@ -92,13 +95,14 @@ def test_the_running_server_purges_on_its_own(tmp_path: Path, server_database_ur
 
 
 def test_purge_command_with_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                    server_database_url: str) -> None:
+                                    server_database_url: str, blob_store: str) -> None:
     config_file = tmp_path / "server.toml"
     config_file.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\n'
                            f'admin_token_file = "{tmp_path / "admin.token"}"\n'
-                           f'database = "{server_database_url}"\n', "utf-8")
+                           f'database = "{server_database_url}"\nblob_store = "{blob_store}"\n', "utf-8")
     long_ago = datetime.now(UTC) - timedelta(days=400)
-    app = create_app(server_config(tmp_path, database=server_database_url), admin_token=ADMIN, purge_every_s=None)
+    app = create_app(server_config(tmp_path, database=server_database_url, blob_store=blob_store),
+                     admin_token=ADMIN, purge_every_s=None)
     state: ServerState = app.state.server
     token = state.tokens.issue("station-01", long_ago)
     with TestClient(app) as client:
@@ -109,6 +113,7 @@ def test_purge_command_with_dry_run(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "would delete: 1 records, 1 photos" in capsys.readouterr().out
     assert main(["server", "--config", str(config_file), "purge"]) == 0
     assert "deleted: 1 records, 1 photos" in capsys.readouterr().out
-    reopened = create_app(server_config(tmp_path, database=server_database_url), admin_token=ADMIN,
+    reopened = create_app(server_config(tmp_path, database=server_database_url, blob_store=blob_store),
+                          admin_token=ADMIN,
                           purge_every_s=None).state.server
     assert ids_left(reopened) == {recent}

@@ -133,10 +133,3 @@ def test_the_files_of_an_upload_refused_after_writing_are_removed(client: TestCl
     assert_problem(put(client, token, changed, other, jpeg(6, (96, 128))), 422, "record-conflict")
     assert stored_files(app) == kept
     assert app.state.server.photos.exists(hashlib.sha256(photo).hexdigest())
-    # a second record holding a ticket already held by another
-    first = metadata(jpeg(7), codeless=True, ticket="4JN3-AA9H-F", captured_at=NOW)
-    assert put(client, token, first, jpeg(7)).status_code == 201
-    kept = stored_files(app)
-    second = metadata(jpeg(8), codeless=True, ticket="4JN3-AA9H-F", captured_at=NOW)
-    assert_problem(put(client, token, second, jpeg(8)), 422, "ticket-taken")
-    assert stored_files(app) == kept

@@ -53,7 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t = sub.add_parser("token", help="issue or revoke a station token")
     _config_option(t, top=False)
     t.add_argument("op", choices=("issue", "revoke"))
-    t.add_argument("--station", required=True, help="station id")
+    t.add_argument("--station", required=True, help="station id, unique server-wide (<campus>.<station>)")
+    t.add_argument("--rotate", action="store_true",
+                   help="replace the station's live token (the old one stops working); without it, refused")
     t.add_argument("--out", type=Path, help="write the issued token to this file (mode 0600) instead of printing")
     b = sub.add_parser("batch", help="create or replace batches from a TOML file of [[batch]] tables")
     _config_option(b, top=False)
@@ -113,10 +115,10 @@ def run(args: argparse.Namespace) -> int:
             return users_cli.run(Accounts.for_settings(db, cfg.server), args, now)
         if action == "export":
             return _export(db, cfg, args)
-        from kiosk.server.photos import PhotoStore
+        from kiosk.server.blobs import open_blob_store
         from kiosk.server.retention import purge, sweep_orphans
 
-        photos = PhotoStore(cfg.server.data_dir / "photos")
+        photos = open_blob_store(cfg.server.blob_store, db, cfg.server.data_dir)
         report = purge(db, photos, now, cfg.server.retention_days, dry_run=args.dry_run)
         orphans = sweep_orphans(db, photos, now, cfg.server.retention_days, dry_run=args.dry_run)
         verb = "would delete" if args.dry_run else "deleted"
@@ -129,12 +131,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _export(db: Database, cfg: kconfig.ServerConfig, args: argparse.Namespace) -> int:
     from kiosk.server.app import time_zone
+    from kiosk.server.blobs import open_blob_store
     from kiosk.server.export import PENDING, ExportError, export_batch
-    from kiosk.server.photos import PhotoStore
     from kiosk.text import bilingual
 
     try:
-        result = export_batch(db, PhotoStore(cfg.server.data_dir / "photos"), args.batch, args.out,
+        result = export_batch(db, open_blob_store(cfg.server.blob_store, db, cfg.server.data_dir), args.batch, args.out,
                               rule=args.name_rule, as_zip=args.zip, zone=time_zone(cfg.server.timezone))
     except ExportError as exc:
         print(exc.bilingual(), file=sys.stderr)
@@ -145,7 +147,7 @@ def _export(db: Database, cfg: kconfig.ServerConfig, args: argparse.Namespace) -
 
 
 def _token(db: Database, args: argparse.Namespace, now: datetime) -> int:
-    from kiosk.server.auth import StationTokens
+    from kiosk.server.auth import StationActive, StationTokens
 
     tokens = StationTokens(db)
     if args.op == "revoke":
@@ -155,16 +157,18 @@ def _token(db: Database, args: argparse.Namespace, now: datetime) -> int:
         print(f"{args.station}: revoked")
         return 0
     if args.out is None:
-        print(tokens.issue(args.station, now))
+        print(tokens.issue(args.station, now, rotate=args.rotate))
         return 0
     # Open the file before issuing: a new token replaces the station's old one, and must not be lost.
+    if not args.rotate and tokens.is_live(args.station):
+        raise StationActive(detail=args.station, station=args.station)
     try:
         fd = open_output(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
         print(f"{args.out}: {exc.strerror}; no token was issued", file=sys.stderr)
         return 2
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(tokens.issue(args.station, now) + "\n")
+        out.write(tokens.issue(args.station, now, rotate=args.rotate) + "\n")
     os.chmod(args.out, 0o600)  # O_CREAT's mode does not apply to an existing file
     print(f"{args.station}: token written to {args.out}")
     return 0

@@ -37,16 +37,16 @@ from kiosk.batch import Batch
 from kiosk.config import ConfigError, ServerConfig
 from kiosk.server import bind_page, console, console_api, problems, station_board, student_api, student_pages
 from kiosk.server.accounts import Accounts
-from kiosk.server.auth import AdminTokenError, StationTokens, is_admin, read_admin_token
+from kiosk.server.auth import AdminTokenError, StationActive, StationTokens, is_admin, read_admin_token
 from kiosk.server.batches import BatchBook, load_batches_file
 from kiosk.server.binding import Binder, BindLimits, CodeChecker, KioskCodes
+from kiosk.server.blobs import BlobStore, open_blob_store
 from kiosk.server.console_auth import REVIEW_ROLES, Gate, Principal
 from kiosk.server.db import Database, open_database
 from kiosk.server.headers import SecurityHeaders
 from kiosk.server.limits import EdgeGuard, RateLimits, Route
 from kiosk.server.notify import Notifier, make_notifier
 from kiosk.server.outbox import Outbox
-from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.ratelimit import RateLimiter
 from kiosk.server.records import RecordBook, Upload
@@ -92,7 +92,7 @@ class ServerState:
 
     config: ServerConfig
     db: Database
-    photos: PhotoStore
+    photos: BlobStore
     records: RecordBook
     batches: BatchBook
     tokens: StationTokens
@@ -145,7 +145,7 @@ def open_state(config: ServerConfig, *, admin_token: str | None = None, codebook
     if len(token) < 16:
         raise AdminTokenError("server.admin_token_short", "given admin token", file="-")
     db = open_database(section.data_dir, section.database)
-    photos = PhotoStore(section.data_dir / "photos")
+    photos = open_blob_store(section.blob_store, db, section.data_dir)
     batches = BatchBook(db)
     now_fn = clock or (lambda: datetime.now(UTC))
     if section.batches_file:
@@ -391,9 +391,10 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     def record_photo(record_id: uuid.UUID, who: Annotated[Principal, Depends(reviewer_auth)]) -> Response:
         """The record's photo, for a reviewer (console session or admin token)."""
         sha = st.records.photo_sha256(str(record_id))
-        if sha is None or not st.photos.exists(sha):
+        data = st.photos.get(sha) if sha is not None else None
+        if data is None:
             raise Problem(404, "unknown-record", "no record with this id")
-        return Response(st.photos.path(sha).read_bytes(), media_type="image/jpeg")
+        return Response(data, media_type="image/jpeg")
 
     @app.post(f"{API}/bind", response_model=BindResponse, tags=["station", "public"],
               responses=_problem_responses(401, 404, 409, 422, 429, 503))
@@ -444,10 +445,15 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
         return body
 
     @app.post(f"{API}/tokens", response_model=TokenResponse, status_code=201, tags=["admin"],
-              responses=_problem_responses(401, 403, 422))
+              responses=_problem_responses(401, 403, 409, 422))
     def issue_token(body: TokenRequest, who: Annotated[str, Depends(admin_auth)]) -> TokenResponse:
-        """Issue a station token (replacing the station's previous one); shown only in this answer."""
-        return TokenResponse(station_id=body.station_id, token=st.tokens.issue(body.station_id, st.clock()))
+        """Issue a station token, shown only in this answer; 409 if the station has a live one (unless rotate)."""
+        try:
+            token = st.tokens.issue(body.station_id, st.clock(), rotate=body.rotate)
+        except StationActive:
+            raise Problem(409, "station-active", "this station id has a live token; send rotate to replace it") \
+                from None
+        return TokenResponse(station_id=body.station_id, token=token)
 
     @app.delete(f"{API}/tokens/{{station_id}}", response_model=Revoked, tags=["admin"],
                 responses=_problem_responses(401, 403, 404))

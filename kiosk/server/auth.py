@@ -1,8 +1,13 @@
 """Who may call: the admin token (from a 0600 file) and per-station bearer tokens (stored hashed).
 
 A station token is 32 random bytes, shown once when issued; the database keeps
-only its sha256, so a copy of the database does not let anyone upload. Issuing a
-token for a station replaces (and so revokes) that station's previous token.
+only its sha256, so a copy of the database does not let anyone upload.
+
+Station ids are unique server-wide; a server shared by many campuses names its
+stations within their campus (``<campus>.<station>``, e.g. ``pku-haidian.station-01``).
+Issuing a token for a station id whose token is live is refused (``StationActive``)
+unless the caller asks to rotate it: one campus issuing ``station-01`` never silently
+revokes another campus's ``station-01``. A revoked station id may be issued again.
 """
 
 from __future__ import annotations
@@ -23,6 +28,12 @@ from kiosk.server.db import Database
 from kiosk.server.tables import tokens
 
 log = logging.getLogger(__name__)
+
+
+class StationActive(KioskError):
+    """A token is live for this station id: issuing another would revoke it (rotate to mean it)."""
+
+    default_key = "server.station_active"
 
 
 class AdminTokenError(KioskError):
@@ -87,15 +98,27 @@ class StationTokens:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def issue(self, station_id: str, now: datetime) -> str:
-        """A new token for ``station_id``, replacing any previous one."""
+    def issue(self, station_id: str, now: datetime, *, rotate: bool = False) -> str:
+        """A new token for ``station_id``; ``StationActive`` if it has a live one, unless ``rotate``.
+
+        One transaction decides: the insert of a new id, or the update of a revoked
+        one, or (``rotate``) the replacement of the live one; two admins issuing the
+        same new id at once get one token and one refusal.
+        """
         token = new_token()
+        values = {"station_id": station_id, "token_sha256": hash_token(token), "issued_at": now.isoformat(),
+                  "revoked_at": None}
         with self._db.write() as conn:
-            conn.execute(self._db.upsert(
-                tokens, ["station_id"], {"station_id": station_id, "token_sha256": hash_token(token),
-                                         "issued_at": now.isoformat(), "revoked_at": None},
-                ["token_sha256", "issued_at", "revoked_at"]))
-        log.info("token.issued station=%s", station_id)
+            if rotate:
+                conn.execute(self._db.upsert(tokens, ["station_id"], values,
+                                             ["token_sha256", "issued_at", "revoked_at"]))
+            elif conn.execute(self._db.insert_ignoring(tokens, ["station_id"]).values(**values)
+                              .returning(tokens.c.station_id)).first() is None and conn.execute(
+                    update(tokens).where(tokens.c.station_id == station_id, tokens.c.revoked_at.is_not(None))
+                    .values(**values).returning(tokens.c.station_id)).first() is None:
+                log.warning("token.refused_active station=%s", station_id)
+                raise StationActive(detail=station_id, station=station_id)
+        log.info("token.%s station=%s", "rotated" if rotate else "issued", station_id)
         return token
 
     def revoke(self, station_id: str, now: datetime) -> bool:
@@ -108,6 +131,12 @@ class StationTokens:
         if known:
             log.info("token.revoked station=%s", station_id)
         return known
+
+    def is_live(self, station_id: str) -> bool:
+        """Whether ``station_id`` has a token that is not revoked."""
+        with self._db.read() as conn:
+            return conn.execute(select(tokens.c.station_id).where(
+                tokens.c.station_id == station_id, tokens.c.revoked_at.is_(None))).first() is not None
 
     def station_for(self, token: str) -> str | None:
         """The station whose live token is ``token``, or None."""

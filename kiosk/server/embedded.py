@@ -110,7 +110,7 @@ class EmbeddedServer:
 
     def issue_station_token(self, station_id: str) -> str:
         """A new bearer token for ``station_id`` (replacing its previous one)."""
-        return self.state.tokens.issue(station_id, datetime.now(UTC))
+        return self.state.tokens.issue(station_id, datetime.now(UTC), rotate=True)
 
     def revoke_station_token(self, station_id: str) -> bool:
         """Revoke the token of ``station_id``; whether it had one."""

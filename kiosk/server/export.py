@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,8 +30,8 @@ from sqlalchemy import func, select
 
 from kiosk.batch import BatchError, normalise_feature_code
 from kiosk.errors import KioskError
+from kiosk.server.blobs import BlobStore
 from kiosk.server.db import Database
-from kiosk.server.photos import PhotoStore
 from kiosk.server.tables import batches, records
 from kiosk.text import bilingual
 
@@ -251,12 +252,20 @@ def batch_rows(db: Database, feature_code: str) -> tuple[str, list[ExportRow], d
     return code, out, counts
 
 
-def export_batch(db: Database, photos: PhotoStore, feature_code: str, out: Path, *, rule: str = "student_number",
+def _read_photo(photos: BlobStore, sha: str) -> bytes:
+    """A photo's bytes; ``FileNotFoundError`` when the store has none (a damaged store refuses the export)."""
+    data = photos.get(sha)
+    if data is None:
+        raise FileNotFoundError(sha)
+    return data
+
+
+def export_batch(db: Database, photos: BlobStore, feature_code: str, out: Path, *, rule: str = "student_number",
                  as_zip: bool = False, zone: ZoneInfo) -> ExportResult:
     """``kiosk server export``: the batch's confirmed photos, manifest and summary into the empty ``out``."""
     check_out_dir(out)
     code, rows, pending = batch_rows(db, feature_code)
     files = plan(rows, rule)
-    target = write_export(out, code, files, pending, lambda sha: photos.path(sha).read_bytes(), zone=zone,
+    target = write_export(out, code, files, pending, partial(_read_photo, photos), zone=zone,
                           as_zip=as_zip)
     return ExportResult(target=target, exported=len(files), pending=pending)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -217,8 +218,19 @@ def _v4_student_follow_through(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v5_blobs(conn: Connection) -> None:
+    """Photos in the database (``blobs``) and the time index of photo files (``blob_files``)."""
+    md = MetaData()
+    Table("blobs", md, Column("sha256", Text, primary_key=True),
+          Column("stored_ts", Float, nullable=False, index=True), Column("size", Integer, nullable=False),
+          Column("data", LargeBinary, nullable=False))
+    Table("blob_files", md, Column("sha256", Text, primary_key=True),
+          Column("stored_ts", Float, nullable=False, index=True), Column("size", Integer, nullable=False))
+    md.create_all(conn)
+
+
 #: the steps in order; step N (1-based) brings the schema to version N
-STEPS: list[Step] = [_v1_schema, _v2_invariants, _v3_console, _v4_student_follow_through]
+STEPS: list[Step] = [_v1_schema, _v2_invariants, _v3_console, _v4_student_follow_through, _v5_blobs]
 
 
 def _now() -> str:

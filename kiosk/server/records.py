@@ -34,15 +34,19 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.server.audit import AuditEntry, of_record, write_entry
+from kiosk.server.blobs import BlobStore
 from kiosk.server.db import Database
 from kiosk.server.outbox import Outbox
-from kiosk.server.photos import PhotoStore
 from kiosk.server.problems import Problem
 from kiosk.server.schema import RecordAck, RecordMetadata, RecordStatus, ReviewItem, ReviewQueue, ReviewResult
 from kiosk.server.tables import DUPLICATE, queue_numbers, records
 from kiosk.server.upload_checks import check_jpeg
+from kiosk.tickets import new_ticket
 
 log = logging.getLogger(__name__)
+
+#: fresh tickets tried for a record whose own ticket another record holds
+TICKET_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def secret_sha256(secret: str) -> str:
 class RecordBook:
     """The server's records."""
 
-    def __init__(self, db: Database, photos: PhotoStore, max_photo_bytes: int,
+    def __init__(self, db: Database, photos: BlobStore, max_photo_bytes: int,
                  on_received: Callable[[str], None] | None = None) -> None:
         self._db = db
         self._photos = photos
@@ -145,13 +149,13 @@ class RecordBook:
             created = self._insert(conn, meta, canonical, fingerprint, original_sha=original_sha,
                                    uploaded_by=uploaded_by, station_id=station_id or meta.station_id, now=now,
                                    secret_sha=secret_sha)
-            row = conn.execute(select(records.c.fingerprint, records.c.status)
+            row = conn.execute(select(records.c.fingerprint, records.c.status, records.c.ticket)
                                .where(records.c.record_id == record_id)).one()
             if row.fingerprint != fingerprint:
                 log.warning("record.conflict id=%s", record_id)
                 raise Problem(422, "record-conflict", "a record with this id and other content was already received")
             ack = RecordAck(record_id=record_id, photo_sha256=photo_sha, status=row.status,
-                            queue_position=queue_position(conn, record_id))
+                            queue_position=queue_position(conn, record_id), ticket=row.ticket)
         log.info("record.%s id=%s status=%s", "received" if created else "replayed", record_id, ack.status)
         return ack, created
 
@@ -186,13 +190,24 @@ class RecordBook:
         # another record, or a student who already has a record in review.
         if conn.execute(select(records.c.record_id).where(records.c.record_id == record_id)).first():
             return False
-        if ticket is not None and conn.execute(select(records.c.record_id).where(records.c.ticket == ticket)).first():
-            log.warning("record.ticket_taken id=%s", record_id)
-            raise Problem(422, "ticket-taken", "another record already holds this claim ticket")
         if secret_sha is not None and conn.execute(
                 select(records.c.record_id).where(records.c.status_secret_sha256 == secret_sha)).first():
             log.warning("record.secret_taken id=%s", record_id)
             raise Problem(422, "secret-taken", "another record already holds this status secret")
+        if ticket is not None and conn.execute(select(records.c.record_id).where(records.c.ticket == ticket)).first():
+            # Another station made the same ticket (40 bits, made offline): the record is kept under a
+            # fresh ticket of the server's, which the acknowledgement carries back; never dead-lettered.
+            for _ in range(TICKET_TRIES):
+                values["ticket"] = new_ticket()
+                try:
+                    with conn.begin_nested():
+                        inserted = conn.execute(stmt.values(**values)).first() is not None
+                    log.warning("record.ticket_reassigned id=%s", record_id)
+                    return inserted
+                except IntegrityError:
+                    if conn.execute(select(records.c.record_id).where(records.c.ticket == values["ticket"])).first():
+                        continue
+                    break  # not the ticket: the student already has a record in review
         log.info("record.duplicate_student id=%s", record_id)
         values.update(status=DUPLICATE, queue_seq=None)
         return conn.execute(stmt.values(**values)).first() is not None

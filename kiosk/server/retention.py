@@ -3,17 +3,18 @@
 Everything of a record goes with it: the row (metadata, code, status link hash,
 contact number) and its notifications; audits are kept.
 
-Rows go first, in one transaction; a photo file is then removed only when no
-remaining record refers to it (files are shared by content). A crash between the
-two leaves files that no record names; ``sweep_orphans``, run with every scheduled
-purge, removes such files once they are older than the retention period.
+Rows go first, in one transaction; a photo is then removed only when no
+remaining record refers to it (photos are shared by content). A crash between the
+two leaves photos that no record names; ``sweep_orphans``, run with every scheduled
+purge, removes such photos once they are older than the retention period. It asks
+the blob store for photos stored before the cutoff (an index range scan, see
+``kiosk.server.blobs``), never walks the photo folder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,11 +22,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from kiosk.server.blobs import BlobStore
 from kiosk.server.db import Database
-from kiosk.server.photos import PhotoStore
 from kiosk.server.tables import bind_attempts, notification_outbox, queue_numbers, records
 
 log = logging.getLogger(__name__)
+
+#: photos the orphan sweep looks at per query
+SWEEP_PAGE = 500
 
 
 @dataclass
@@ -39,7 +43,7 @@ class PurgeReport:
     dry_run: bool = False
 
 
-def purge(db: Database, photos: PhotoStore, now: datetime, retention_days: int, *,
+def purge(db: Database, photos: BlobStore, now: datetime, retention_days: int, *,
           dry_run: bool = False) -> PurgeReport:
     """Delete records captured at or before ``now - retention_days`` and their unshared photos."""
     cutoff = now - timedelta(days=retention_days)
@@ -82,25 +86,39 @@ def purge(db: Database, photos: PhotoStore, now: datetime, retention_days: int, 
     return report
 
 
-def sweep_orphans(db: Database, photos: PhotoStore, now: datetime, retention_days: int, *,
+def sweep_orphans(db: Database, photos: BlobStore, now: datetime, retention_days: int, *,
                   dry_run: bool = False) -> int:
-    """Remove photo files that no record names and that were written before the cutoff; how many."""
+    """Remove photos that no record names and that were last stored before the cutoff; how many."""
     cutoff = (now - timedelta(days=retention_days)).timestamp()
     removed = 0
-    for path in photos.root.glob("*/*.jpg"):
-        sha = path.stem
-        try:
-            if os.stat(path).st_mtime > cutoff:
+    seen: set[str] = set()
+    while True:
+        # pages of old photos; in a dry run nothing is deleted, so pages grow past what was seen
+        page = [sha for sha in photos.older_than(cutoff, len(seen) + SWEEP_PAGE) if sha not in seen]
+        if not page:
+            break
+        seen.update(page)
+        named = _named_of(db, page)
+        for sha in page:
+            if sha in named:
                 continue
-        except FileNotFoundError:
-            continue
-        if not _named(db, sha):
             removed += 1
             if not dry_run:
                 photos.delete(sha)
+        if not dry_run and len(named) == len(page):
+            break  # every old photo left is still named: the next page would be the same one
     if removed:
         log.info("purge.orphans photos=%d dry_run=%s", removed, dry_run)
     return removed
+
+
+def _named_of(db: Database, shas: list[str]) -> set[str]:
+    """Which of ``shas`` a record names (as its photo or its original)."""
+    r = records.c
+    with db.read() as conn:
+        return {str(h) for h in conn.execute(
+            select(r.photo_sha256.label("h")).where(r.photo_sha256.in_(shas))
+            .union(select(r.original_sha256.label("h")).where(r.original_sha256.in_(shas)))).scalars()}
 
 
 def _named(db: Database, sha: str) -> bool:
@@ -110,7 +128,7 @@ def _named(db: Database, sha: str) -> bool:
             or_(records.c.photo_sha256 == sha, records.c.original_sha256 == sha)).limit(1)).first() is not None
 
 
-def discard_orphans(db: Database, photos: PhotoStore, shas: list[str]) -> int:
+def discard_orphans(db: Database, photos: BlobStore, shas: list[str]) -> int:
     """Remove at once the photos ``shas`` of a refused upload that no record names; how many."""
     removed = sum(1 for sha in dict.fromkeys(shas) if not _named(db, sha) and photos.delete(sha))
     if removed:

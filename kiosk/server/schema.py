@@ -102,6 +102,9 @@ class RecordAck(BaseModel):
     photo_sha256: str
     status: Status
     queue_position: int | None
+    #: the claim ticket the server holds for a codeless record: the station's own, or a fresh one the
+    #: server gave when another station's record already held it (tickets are unique server-wide)
+    ticket: str | None = None
 
 
 class StatusRequest(BaseModel):
@@ -228,9 +231,12 @@ class BatchModel(BaseModel):
 class TokenRequest(BaseModel):
     """A station to issue a token for."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"station_id": "station-01"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"station_id": "pku-haidian.station-01"}]})
 
+    #: unique server-wide: a server shared by campuses names stations ``<campus>.<station>``
     station_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    #: replace a live token of this station (which then stops working); without it a live one is 409
+    rotate: bool = False
 
 
 class TokenResponse(BaseModel):

@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.server.batches import BatchBook
-from kiosk.server.photos import PhotoStore
+from kiosk.server.blobs import BlobStore
 from kiosk.server.schema import RecordStatus
 from kiosk.server.student_view import (
     CODE_MAX,
@@ -60,7 +60,7 @@ class StudentPages:
 
     book: StudentBook
     batches: BatchBook
-    photos: PhotoStore
+    photos: BlobStore
     clock: Callable[[], datetime]
     retention_days: int
     zone: ZoneInfo
@@ -139,7 +139,7 @@ def make_router(pages: StudentPages) -> APIRouter:
     def photo_bytes(record: StudentRecord) -> bytes | None:
         sha = str(record.row["photo_sha256"])
         try:
-            return pages.photos.path(sha).read_bytes()
+            return pages.photos.get(sha)
         except OSError:
             log.error("student_page.photo_missing id=%s", record.row["record_id"])
             return None

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -221,3 +222,22 @@ notification_outbox = Table(
 )
 Index("notification_outbox_pending", notification_outbox.c.delivered_at, notification_outbox.c.notice_id)
 Index("notification_outbox_record", notification_outbox.c.record_id)
+
+#: photos held in the database (``[server] blob_store = "database"``), by sha256, with when each was
+#: last stored (retention lists old ones by the ``stored_ts`` index)
+blobs = Table(
+    "blobs", metadata,
+    Column("sha256", Text, primary_key=True),
+    Column("stored_ts", Float, nullable=False, index=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+#: the index of photo files (``blob_store = "files"``): when each was last stored, so retention never
+#: walks the photo folder
+blob_files = Table(
+    "blob_files", metadata,
+    Column("sha256", Text, primary_key=True),
+    Column("stored_ts", Float, nullable=False, index=True),
+    Column("size", Integer, nullable=False),
+)

@@ -252,6 +252,11 @@ class SyncClient:
     def _settle(self, record: Record, result: oc.Outcome) -> None:
         now = self._clock()
         if result.kind == oc.SENT:
+            server_ticket = (result.ack or {}).get("ticket")
+            if record.ticket and isinstance(server_ticket, str) and server_ticket != _plain(record.ticket):
+                # another station's record already held this ticket: the server keeps this one under
+                # its own; the operator finds it with the record id (the ticket shown is the station's)
+                log.warning("record.ticket_reassigned id=%s", record.id)
             self.store.mark_sent(record.id, result.ack or {})
             self._success(now)
         elif result.kind == oc.DEAD:
@@ -428,3 +433,8 @@ class SyncClient:
         """Close the HTTP session if this client made it."""
         if self._own_session:
             self.session.close()
+
+
+def _plain(ticket: str) -> str:
+    """A ticket as the server stores it: upper case, without separators."""
+    return "".join(ch for ch in ticket.upper() if ch.isalnum())

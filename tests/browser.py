@@ -22,9 +22,10 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (scripts/setup.sh)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module: Playwright's sync driver keeps an event loop running in
+    this thread while it is open, and later tests that start their own (``asyncio.run``) must not meet it."""
     if not CHROMIUM.exists():
         pytest.skip("needs /usr/bin/chromium (scripts/setup.sh)")
     from playwright.sync_api import sync_playwright

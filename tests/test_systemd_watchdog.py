@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -51,6 +52,8 @@ def test_no_socket_is_a_quiet_no_op() -> None:
 
 
 def test_a_vanished_socket_is_logged_not_raised(tmp_path: Path, caplog) -> None:
+    # explicit level: a test before this one may have left the kiosk loggers quieter
+    caplog.set_level(logging.DEBUG, logger="kiosk.watchdog")
     env = {"NOTIFY_SOCKET": str(tmp_path / "gone")}
     assert watchdog.ping(env=env) is False
     assert "watchdog.notify_failed" in caplog.text

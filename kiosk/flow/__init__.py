@@ -80,6 +80,7 @@ from kiosk.flow.events import (
     ThatsMeTapped,
     Tick,
 )
+from kiosk.flow.staff_events import *  # noqa: F403
 from kiosk.flow.states import *  # noqa: F403
 from kiosk.flow.states import (
     Attract,

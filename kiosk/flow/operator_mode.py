@@ -30,7 +30,6 @@ from kiosk.flow.events import (
     BackTapped,
     BatchFailed,
     BatchLoaded,
-    BindChecked,
     BindFailed,
     Bound,
     ClearPressed,
@@ -49,11 +48,14 @@ from kiosk.flow.events import (
     PinAccepted,
     PinLockedOut,
     PinRejected,
-    StaffOverrideTapped,
     StatsLoaded,
     SubmitTapped,
     TicketFound,
     TicketRejected,
+)
+from kiosk.flow.staff_events import (
+    BindChecked,
+    StaffOverrideTapped,
 )
 from kiosk.flow.states import (
     MENU_BATCH,

@@ -310,6 +310,7 @@ class RecordCard:
     phone_tail: str = ""  # the phone's last four, to tell records apart
     captured_at: str = ""  # local time, "06-01 09:30"
     has_code: bool = False
+    ticket_replaced: bool = False  # the server gave a new ticket (another station made the same): tell the student
 
 
 @dataclass(frozen=True, kw_only=True)

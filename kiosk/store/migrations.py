@@ -141,8 +141,17 @@ _V4 = [
     "ALTER TABLE records ADD COLUMN headwear_allowed INTEGER NOT NULL DEFAULT 0",
 ]
 
+# Tickets are made offline on each station, so two stations can make the same one; the
+# server then keeps the later record under a fresh ticket of its own, which the upload's
+# acknowledgement carries back. The station adopts it: the record keeps the ticket it
+# was captured with (``ticket``, sent unchanged in every replay) and gains the server's.
+_V5 = [
+    "ALTER TABLE records ADD COLUMN server_ticket TEXT",
+    "CREATE INDEX records_server_ticket ON records (server_ticket) WHERE server_ticket IS NOT NULL",
+]
+
 #: migration n (1-based) brings the schema from version n-1 to n
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
 
 
 def current_version(conn: sqlite3.Connection) -> int:

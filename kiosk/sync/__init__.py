@@ -252,11 +252,7 @@ class SyncClient:
     def _settle(self, record: Record, result: oc.Outcome) -> None:
         now = self._clock()
         if result.kind == oc.SENT:
-            server_ticket = (result.ack or {}).get("ticket")
-            if record.ticket and isinstance(server_ticket, str) and server_ticket != _plain(record.ticket):
-                # another station's record already held this ticket: the server keeps this one under
-                # its own; the operator finds it with the record id (the ticket shown is the station's)
-                log.warning("record.ticket_reassigned id=%s", record.id)
+            # a ticket the server gave instead of a clashed one is adopted with the acknowledgement
             self.store.mark_sent(record.id, result.ack or {})
             self._success(now)
         elif result.kind == oc.DEAD:
@@ -332,8 +328,9 @@ class SyncClient:
         for record in self.store.pending_bindings():
             if self.paused_until is not None:
                 break
+            # the server knows the record by its ticket there: the one it gave after a clash, if it did
             status, data, failure = self._post("/api/v1/bind", {
-                "ticket": record.ticket, "code_payload": record.code_payload,
+                "ticket": record.claim_ticket, "code_payload": record.code_payload,
                 "id_last4": record.bind_last4 or record.id_last4})
             if failure is None and data is not None and data.get("record_id") == record.id:
                 self.store.mark_binding(record.id, "sent")
@@ -434,7 +431,3 @@ class SyncClient:
         if self._own_session:
             self.session.close()
 
-
-def _plain(ticket: str) -> str:
-    """A ticket as the server stores it: upper case, without separators."""
-    return "".join(ch for ch in ticket.upper() if ch.isalnum())

@@ -21,12 +21,12 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from kiosk.server import dashboard
+from kiosk.server import dashboard, problems
 from kiosk.server.accounts import Accounts, LoginRefused, Session
 from kiosk.server.console_api import batch_filter
 from kiosk.server.console_auth import COORDINATE_ROLES, REVIEW_ROLES
 from kiosk.server.console_schema import REASONS
-from kiosk.server.problems import Problem
+from kiosk.server.refusals import Refused
 from kiosk.server.review_desk import ReviewDesk
 from kiosk.server.sessions import LOGIN_COOKIE, SESSION_COOKIE, cookie_secure, new_token, tokens_match
 from kiosk.server.station_board import StationBoard
@@ -176,10 +176,10 @@ def make_router(accounts: Accounts, desk: ReviewDesk, board: StationBoard, db: A
         if record:
             try:
                 item = desk.open(record, session.user.name, now)
-            except Problem as problem:
-                notice = text("console.review.claimed_elsewhere", lang) if problem.slug == "claimed" else \
+            except Refused as problem:
+                notice = text("console.review.claimed_elsewhere", lang) if problem.kind == "claimed" else \
                     problem.detail
-                status = problem.status
+                status = problems.status_of(problem.kind)
         if item is None:
             item = desk.next(session.user.name, now, code).record
         suffix = f"&batch={code}" if code else ""

@@ -54,7 +54,7 @@ def test_the_openapi_document_names_the_same_operations(tmp_path: Path) -> None:
 def test_every_refusal_raised_is_a_registered_problem_type_with_a_title() -> None:
     raised = set()
     for module in SERVER.glob("*.py"):
-        raised |= set(re.findall(r'Refused\(\s*"([a-z-]+)"', module.read_text(encoding="utf-8")))
+        raised |= set(re.findall(r'(?:Refused|StudentRefusal)\(\s*"([a-z-]+)"', module.read_text(encoding="utf-8")))
     assert raised, "the pattern no longer finds the refusals"
     assert raised <= set(problems.REGISTRY), raised - set(problems.REGISTRY)
     for slug in problems.REGISTRY:

@@ -86,6 +86,9 @@ REGISTRY: dict[str, ProblemType] = {p.slug: p for p in (
     ProblemType("not-waiting", 404),
     ProblemType("claimed", 409),
     ProblemType("review-conflict", 409),
+    # the student's confirmation and download
+    ProblemType("not-approved", 409),
+    ProblemType("not-confirmed", 409),
     # binding a code
     ProblemType("unknown-ticket", 404),
     ProblemType("bad-ticket", 422),

@@ -26,6 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kiosk.server import problems
 from kiosk.server.batches import BatchBook
 from kiosk.server.blobs import BlobStore
 from kiosk.server.schema import RecordStatus
@@ -115,7 +116,8 @@ def _refused(lang: str, refusal: StudentRefusal, back_url: str, view: StudentVie
         params["state"] = _state_words(str(params["state"]), lang)
     return _html(message_page(lang, "student.refused.title", refusal.key, back_url=back_url,
                               help_phone=view.help_phone if view else "",
-                              help_hours=view.help_hours if view else "", params=params), refusal.status)
+                              help_hours=view.help_hours if view else "", params=params),
+                 problems.status_of(refusal.kind))
 
 
 def _state_words(status: str, lang: str) -> str:
@@ -147,7 +149,7 @@ def make_router(pages: StudentPages) -> APIRouter:
     def jpeg(record: StudentRecord, view: StudentView, lang: str, *, attachment: bool) -> Response:
         data = photo_bytes(record)
         if data is None:
-            return _refused(lang, StudentRefusal(503, "student.refused.photo_missing"), "", view)
+            return _refused(lang, StudentRefusal("unavailable", "student.refused.photo_missing"), "", view)
         headers = dict(PRIVATE)
         if attachment:
             headers["Content-Disposition"] = f'attachment; filename="{view.download_name}"'
@@ -183,7 +185,7 @@ def make_router(pages: StudentPages) -> APIRouter:
         try:
             record = pages.book.by_code(code, last4, pages.clock())
         except StudentRefusal as refusal:
-            return _html(access_page(lang, refusal.key, **refusal.params), refusal.status)
+            return _html(access_page(lang, refusal.key, **refusal.params), problems.status_of(refusal.kind))
         if record is None:
             return _html(access_page(lang, "student.access.not_found"), 404)
         view = pages.view(record)
@@ -195,7 +197,7 @@ def make_router(pages: StudentPages) -> APIRouter:
                 return _gone(lang, view)
             if action == "download":
                 if view.status != "confirmed":
-                    return _refused(lang, StudentRefusal(409, "student.refused.not_confirmed"), "", view)
+                    return _refused(lang, StudentRefusal("not-confirmed", "student.refused.not_confirmed"), "", view)
                 return jpeg(record, view, lang, attachment=True)
             try:
                 record = _act(record, action, form)
@@ -217,7 +219,7 @@ def make_router(pages: StudentPages) -> APIRouter:
             return pages.book.confirm(record_id, pages.clock())
         reason = form.get("reason", "").strip()
         if not reason or len(reason) > DISPUTE_MAX:
-            raise StudentRefusal(422, "student.refused.dispute_reason", n=DISPUTE_MAX)
+            raise StudentRefusal("invalid", "student.refused.dispute_reason", n=DISPUTE_MAX)
         return pages.book.dispute(record_id, reason, pages.clock())
 
     @router.get(PREFIX + "/{secret}", response_class=HTMLResponse)
@@ -259,7 +261,7 @@ def make_router(pages: StudentPages) -> APIRouter:
             log.info("student_page.expired id=%s", view.record_id)
             return _gone(lang, view)
         if view.status != "confirmed":
-            return _refused(lang, StudentRefusal(409, "student.refused.not_confirmed"),
+            return _refused(lang, StudentRefusal("not-confirmed", "student.refused.not_confirmed"),
                             f"{PREFIX}/{quote(secret)}?lang={lang}", view)
         log.info("student_page.download id=%s", view.record_id)
         return jpeg(record, view, lang, attachment=True)

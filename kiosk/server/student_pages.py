@@ -138,6 +138,18 @@ def make_router(pages: StudentPages) -> APIRouter:
     def by_secret(secret: str) -> StudentRecord | None:
         return pages.book.by_secret(secret) if SECRET_PATTERN.match(secret) else None
 
+    def live(secret: str, lang: str) -> tuple[StudentRecord, StudentView] | Response:
+        """The record of the link and its view; or the page for a link that names none, or one past retention."""
+        record = by_secret(secret)
+        if record is None:
+            log.info("student_page.unknown")
+            return not_found(lang)
+        view = pages.view(record)
+        if pages.expired(view):
+            log.info("student_page.expired id=%s", view.record_id)
+            return _gone(lang, view)
+        return record, view
+
     def photo_bytes(record: StudentRecord) -> bytes | None:
         sha = str(record.row["photo_sha256"])
         try:
@@ -226,45 +238,37 @@ def make_router(pages: StudentPages) -> APIRouter:
     def status(secret: str, lang: str | None = None, done: str | None = None) -> Response:
         """The student's page."""
         lang = page_language(lang)
-        record = by_secret(secret)
-        if record is None:
-            log.info("student_page.unknown")
-            return not_found(lang)
-        view = pages.view(record)
-        if pages.expired(view):
-            return _gone(lang, view)
+        found = live(secret, lang)
+        if isinstance(found, Response):
+            return found
+        _, view = found
         return _html(status_page(view, _link_access(secret), lang, done if done in _DONE else None))
 
     @router.get(PREFIX + "/{secret}/photo.jpg")
     def photo(secret: str, lang: str | None = None) -> Response:
         """The photo to look at, once it passed review."""
-        lang = page_language(lang)
-        record = by_secret(secret)
-        if record is None:
-            return not_found(lang)
-        view = pages.view(record)
-        if pages.expired(view):
-            return _gone(lang, view)
-        if view.status not in ("approved", "confirmed"):
-            return not_found(lang)
-        return jpeg(record, view, lang, attachment=False)
+        return photo_file(secret, page_language(lang), attachment=False)
 
     @router.get(PREFIX + "/{secret}/download")
     def download(secret: str, lang: str | None = None) -> Response:
         """The confirmed photo as a file: exactly the stored bytes."""
-        lang = page_language(lang)
-        record = by_secret(secret)
-        if record is None:
-            return not_found(lang)
-        view = pages.view(record)
-        if pages.expired(view):
-            log.info("student_page.expired id=%s", view.record_id)
-            return _gone(lang, view)
-        if view.status != "confirmed":
+        return photo_file(secret, page_language(lang), attachment=True)
+
+    def photo_file(secret: str, lang: str, *, attachment: bool) -> Response:
+        """The link's photo: to look at once approved, as a download once confirmed."""
+        found = live(secret, lang)
+        if isinstance(found, Response):
+            return found
+        record, view = found
+        if not attachment:
+            if view.status not in ("approved", "confirmed"):
+                return not_found(lang)
+        elif view.status != "confirmed":
             return _refused(lang, StudentRefusal("not-confirmed", "student.refused.not_confirmed"),
                             f"{PREFIX}/{quote(secret)}?lang={lang}", view)
-        log.info("student_page.download id=%s", view.record_id)
-        return jpeg(record, view, lang, attachment=True)
+        else:
+            log.info("student_page.download id=%s", view.record_id)
+        return jpeg(record, view, lang, attachment=attachment)
 
     @router.post(PREFIX + "/{secret}/{action}")
     async def act(secret: str, action: str, request: Request) -> Response:

@@ -82,6 +82,12 @@ class RecordStore(Protocol):
     def audit(self, kind: str, detail: str = "", record_id: str | None = None) -> None:
         """Append an operator action to the station log."""
 
+    def retakes(self, batch: str) -> tuple[tuple[str, int], ...]:
+        """The retake counts kept for ``batch`` (by the flow's retake digest)."""
+
+    def keep_retakes(self, digest: str, batch: str, used: int) -> int:
+        """Keep a student's retake count of ``batch``."""
+
 
 class CodeReader(Protocol):
     """What the station needs of ``kiosk.codes.CodeBook``."""

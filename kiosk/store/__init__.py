@@ -53,6 +53,7 @@ from kiosk.store.record import (
     record_from_row,
     sha256_hex,
 )
+from kiosk.store.retakes import RetakeBook
 from kiosk.store.retention import PurgeReport, purge_records
 from kiosk.store.staff import HELP_REASONS, HelpRequest, StaffDesk
 
@@ -72,11 +73,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(Outbox, StaffDesk):
+class Store(Outbox, StaffDesk, RetakeBook):
     """The station's records: one instance per process, used by one thread at a time.
 
     The sync side (queue, review status, bindings) is inherited from ``Outbox``,
-    the staff side (help requests, notice phones, the station log) from ``StaffDesk``.
+    the staff side (help requests, notice phones, the station log) from ``StaffDesk``,
+    the retake counts that outlive a restart from ``RetakeBook``.
     """
 
     DB_NAME = "kiosk.db"

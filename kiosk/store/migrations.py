@@ -150,8 +150,23 @@ _V5 = [
     "CREATE INDEX records_server_ticket ON records (server_ticket) WHERE server_ticket IS NOT NULL",
 ]
 
+# Retakes each student has used in a batch, so that a restart of the station does not give a
+# student a fresh allowance. Keyed by a digest of the batch and the student, never an id.
+_V6 = [
+    """
+    CREATE TABLE retakes (
+        digest TEXT PRIMARY KEY,
+        batch TEXT NOT NULL,
+        used INTEGER NOT NULL CHECK (used >= 0),
+        updated_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX retakes_batch ON retakes (batch)",
+    "CREATE INDEX retakes_updated ON retakes (updated_at)",
+]
+
 #: migration n (1-based) brings the schema from version n-1 to n
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 
 
 def current_version(conn: sqlite3.Connection) -> int:

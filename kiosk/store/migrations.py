@@ -15,6 +15,15 @@ import sqlite3
 
 SYNC_STATES = ("pending", "sending", "sent", "retry", "dead")
 
+
+def _append_only(table: str, message: str) -> list[str]:
+    """The triggers that refuse to change or remove a row of the audit table ``table``, saying ``message``."""
+    return [f"""
+    CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}
+    BEGIN SELECT RAISE(ABORT, '{message}'); END
+    """ for op in ("UPDATE", "DELETE")]
+
+
 _V1 = [
     """
     CREATE TABLE records (
@@ -80,14 +89,7 @@ _V1 = [
     """,
     "CREATE INDEX events_record ON events (record_id)",
     # Audit: events are written once and never changed or removed.
-    """
-    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END
-    """,
-    """
-    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END
-    """,
+    *_append_only("events", "events are append-only"),
 ]
 
 # A code bound after an upload may have begun is pushed separately, with the
@@ -125,14 +127,7 @@ _V3 = [
         detail TEXT
     )
     """,
-    """
-    CREATE TRIGGER station_log_no_update BEFORE UPDATE ON station_log
-    BEGIN SELECT RAISE(ABORT, 'the station log is append-only'); END
-    """,
-    """
-    CREATE TRIGGER station_log_no_delete BEFORE DELETE ON station_log
-    BEGIN SELECT RAISE(ABORT, 'the station log is append-only'); END
-    """,
+    *_append_only("station_log", "the station log is append-only"),
 ]
 
 # Staff allowed religious or medical headwear for this one capture (audited in the

@@ -10,13 +10,11 @@ records as with one. Every change of state appends an event.
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.store.errors import typed
+from kiosk.store.part import StorePart
 from kiosk.store.record import Record, format_time
 from kiosk.tickets import TicketError, normalise_ticket
 
@@ -40,26 +38,8 @@ def queue_place(value: object) -> int | None:
     return None
 
 
-class Outbox:
+class Outbox(StorePart):
     """The sync half of ``Store``; needs the store's connection, clock, transactions and events."""
-
-    _conn: sqlite3.Connection
-    _clock: Callable[[], datetime]
-
-    def write(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction (provided by ``Store``)."""
-        raise NotImplementedError
-
-    def event(self, conn: sqlite3.Connection, record_id: str, kind: str, from_state: str | None,
-              to_state: str | None, *, detail: str = "") -> None:
-        """Append an audit event (provided by ``Store``)."""
-        raise NotImplementedError
-
-    def _row(self, record_id: str) -> sqlite3.Row:
-        raise NotImplementedError
-
-    def _record(self, row: sqlite3.Row) -> Record:
-        raise NotImplementedError
 
     def lease_next(self, worker: str, lease_s: float, now: datetime) -> Record | None:
         """Lease the oldest record that is due to a sync worker, or None.

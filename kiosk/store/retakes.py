@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from datetime import datetime
 
 from kiosk.store.errors import StoreError, typed
+from kiosk.store.part import StorePart
 from kiosk.store.record import format_time
 
 log = logging.getLogger(__name__)
@@ -28,15 +25,8 @@ _DIGEST = re.compile(r"^[0-9a-f]{16,64}$")
 MAX_COUNT = 1000
 
 
-class RetakeBook:
+class RetakeBook(StorePart):
     """The retake half of ``Store``; needs the store's connection, clock and transactions."""
-
-    _conn: sqlite3.Connection
-    _clock: Callable[[], datetime]
-
-    def write(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction (provided by ``Store``)."""
-        raise NotImplementedError
 
     @typed
     def retakes(self, batch: str) -> tuple[tuple[str, int], ...]:

@@ -110,6 +110,13 @@ def test_the_second_station_adopts_the_servers_ticket_and_binds_by_it(
             assert station_records.receipt(again, links).ticket == adopted
             assert adopted in station_records.receipt(again, links).ticket_link.replace("-", "")
 
+            # the student's status page (the Done screen's QR, made before the sync) shows the adopted ticket
+            page = requests.get(f"{server.base_url}/s/{again.status_secret}", timeout=10)
+            assert page.status_code == 200 and display(adopted) in page.text and display(clashing) not in page.text
+            assert f"/bind?ticket={display(adopted)}" in page.text
+            page_a = requests.get(f"{server.base_url}/s/{store_a.get(record_a).status_secret}", timeout=10)  # type: ignore[union-attr]
+            assert display(clashing) in page_a.text and display(adopted) not in page_a.text
+
             # the old ticket finds nothing to bind at station B: on the server it is station A's record
             assert find_ticket(store_b, clashing) == flow.TicketRejected("flow.error.ticket_replaced")
             refused = station_staff.find_records(store_b, clashing, "ticket")
@@ -172,3 +179,21 @@ def test_a_phone_holding_the_replaced_ticket_cannot_bind_the_other_students_reco
                 "ticket": display(adopted), "code_payload": second.payload, "id_last4": second.last_four})
             assert right.status_code == 200, right.text
             assert right.json()["record_id"] == ids[1]
+
+
+@pytest.mark.parametrize(("stored", "shown"), [("7KQ2M9XDM", "7KQ2-M9XD-M"), ("TICKET0001", "TICKET0001"),
+                                               (None, ""), ("", "")])
+def test_the_status_page_shows_the_stored_ticket_while_the_record_awaits_its_code(stored: object,
+                                                                                   shown: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from kiosk.server.student_view import view_of
+
+    row = {"record_id": "6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b", "status": "awaiting_code", "station_id": "st-1",
+           "captured_at": "2026-06-01T09:00:00+00:00", "ticket": stored}
+    view = view_of(row, None, retention_days=365, zone=ZoneInfo("Asia/Shanghai"), queue_position=None,
+                   notify_phone=None)
+    assert view.ticket == shown  # a ticket that is not one of ours is shown as stored, never a crash
+    bound = view_of({**row, "status": "queued"}, None, retention_days=365, zone=ZoneInfo("Asia/Shanghai"),
+                    queue_position=1, notify_phone=None)
+    assert bound.ticket == ""  # once bound, the ticket has done its work

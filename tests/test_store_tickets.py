@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,35 @@ def test_an_older_database_gains_the_column_empty(tmp_path: Path) -> None:
         record = store.get(record_id)
         assert record is not None and record.server_ticket is None and record.claim_ticket == record.ticket
 
+
+
+@pytest.mark.parametrize("source", ["card", "row"])
+def test_recovery_keeps_what_a_replay_must_send_and_the_adopted_ticket(tmp_path: Path, source: str) -> None:
+    from kiosk.store.recovery import recover, release_recovered
+
+    data = tmp_path / "data"
+    own, given = new_ticket(), new_ticket()
+    with Store.open(data) as store:
+        record = store.add_record(NewRecord(batch="1S95KT", station_id="st-1", codeless=True, ticket=own,
+                                            id_last4="1234", status_secret="s" * 32, headwear_allowed=True), JPEG)
+        _send(store, record.id, given)
+        metadata = record.metadata()
+    db = data / Store.DB_NAME
+    if source == "card":
+        db.write_bytes(b"")  # the database lost: the record card rebuilds the record
+    else:
+        with sqlite3.connect(db) as conn:
+            page = conn.execute("PRAGMA page_size").fetchone()[0]
+            conn.execute("CREATE INDEX damage_probe ON records (batch)")
+        for card in (data / "photos").glob("*.json"):
+            card.unlink()
+        db.write_bytes(db.read_bytes()[:-page])  # the last page cut: the rows are salvaged
+    assert recover(data, station_id="st-1") is not None
+    with Store.open(data) as store:
+        release_recovered(store)
+        rebuilt = store.get(record.id)
+        assert rebuilt is not None
+        # a replay sends exactly what the server holds: the status secret and the headwear leave included
+        assert rebuilt.metadata() == metadata
+        # the card is written at capture, before any ticket is adopted; the next acknowledgement brings it back
+        assert rebuilt.server_ticket == (given if source == "row" else None)

@@ -55,7 +55,7 @@ def photo_measurements(geometry: Mapping[str, Any], analysis: Analysis) -> dict[
             return
         number = float(value)
         if math.isfinite(number):
-            out[key] = int(round(number)) if digits == 0 else round(number, digits)
+            out[key] = round(number) if digits == 0 else round(number, digits)
 
     for key, digits in _GEOMETRY.items():
         put(key, geometry.get(key), digits)

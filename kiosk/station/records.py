@@ -109,7 +109,7 @@ def _unused_ticket(store: RecordStore) -> str:
     raise StoreError("store.failed", "no free ticket")
 
 
-def photo_measurements(photo: Photo) -> dict[str, Any] | None:
+def _measurements_of(photo: Photo) -> dict[str, Any] | None:
     """The photo's own compliance measurements for the reviewer, when it carries them (``StandardPhoto`` does)."""
     found = getattr(photo, "measurements", None)
     return dict(found) if found else None
@@ -138,7 +138,7 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
             # the student's capability to their status page: unguessable, made here, only its hash on the server
             status_secret=secrets.token_urlsafe(24),
             headwear_allowed=headwear_allowed,
-            measurements=photo_measurements(photo),
+            measurements=_measurements_of(photo),
         )
         original = photo.original_jpeg if keep_original else None
         record = store.add_record(new, photo.jpeg, original)

@@ -122,3 +122,19 @@ def test_a_record_card_of_an_older_release_recovers_without_measurements(tmp_pat
     with Store.open(data) as store:
         rebuilt = store.get(record.id)
         assert rebuilt is not None and rebuilt.measurements is None and set(rebuilt.metadata()) == OLDER_KEYS
+
+
+@pytest.mark.parametrize("bad", [
+    {f"value_{i}": i for i in range(41)},  # more than the server takes
+    {"k" * 65: 1.0},  # a name too long
+    {"note": "x" * 65},  # a text too long
+    {"sharpness": float("nan")},  # not JSON
+    {"nested": {"a": 1}},  # not a scalar
+])
+def test_measurements_the_server_would_refuse_are_dropped_never_the_capture(tmp_path: Path, bad: dict[str, Any],
+                                                                             caplog: pytest.LogCaptureFixture) -> None:
+    with Store.open(tmp_path / "data") as store:
+        record = store.add_record(new_record(measurements=bad), JPEG)
+        got = store.get(record.id)
+        assert got is not None and got.measurements is None and set(got.metadata()) == OLDER_KEYS
+    assert "record.measurements_dropped" in caplog.text

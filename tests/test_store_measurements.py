@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,7 @@ def test_a_record_card_of_an_older_release_recovers_without_measurements(tmp_pat
 ])
 def test_measurements_the_server_would_refuse_are_dropped_never_the_capture(tmp_path: Path, bad: dict[str, Any],
                                                                              caplog: pytest.LogCaptureFixture) -> None:
-    with Store.open(tmp_path / "data") as store:
+    with Store.open(tmp_path / "data") as store, caplog.at_level(logging.WARNING, logger="kiosk.store.admission"):
         record = store.add_record(new_record(measurements=bad), JPEG)
         got = store.get(record.id)
         assert got is not None and got.measurements is None and set(got.metadata()) == OLDER_KEYS

@@ -1,0 +1,146 @@
+"""Following one face from preview frame to preview frame, cheaply.
+
+Finding a face with the Haar cascade costs 6-12 ms of one core even on the
+320-pixel detection copy, most of it spent on the face itself (its windows
+pass many stages). A person standing in front of the station moves a few
+pixels between frames, so once a face has been found (*acquired*) it is
+*followed*: the face as it looked when the cascade last found it (the
+*anchor*) is matched against the neighbourhood of where it was, at a width
+of ``TEMPLATE_WIDTH`` pixels (under a millisecond). The box keeps the
+anchor's size and moves with the match, so a box never drifts: it is always
+the cascade's box, moved by what the pixels show.
+
+The cascade still has the last word: a poor match is searched again with the
+cascade around the last face (the fine search of the old code); the anchor is
+taken again now and then (``reanchor``: the face may have come closer or
+changed its look); and the whole frame, the followed face masked out, is
+searched now and then for a second person (``others``). Which of these run
+on a frame is the schedule's choice (``schedule.py``), so that they do not
+all land on one frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from kiosk.portrait.face import Box, FaceDetector
+
+#: the anchor is matched at this face width (pixels): a finer one costs more and moves no better
+TEMPLATE_WIDTH = 48
+#: the match is searched this share of the face width around the last box, each way
+SEARCH_MARGIN = 0.25
+#: a match scoring less than this (normalised correlation) is not the face: the cascade looks again
+MIN_MATCH = 0.6
+#: the fine cascade search around the last face: sizes this share of the last width, in steps of 5 %
+NEAR_SIZES = (0.85, 1.18)
+#: a second person is at least this share of the followed face's width (as ``MIN_SECOND_FACE``)
+OTHER_FACE_SHARE = 0.5
+#: size steps of the search for a second person
+OTHERS_STEP = 1.2
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The face as the cascade last found it: its box (frame pixels) and its look at template width."""
+
+    box: Box
+    template: np.ndarray  # uint8, the box at TEMPLATE_WIDTH / box.w
+
+
+@dataclass(frozen=True)
+class Followed:
+    """Where the followed face is in this frame and how well it matched its anchor."""
+
+    box: Box
+    score: float
+
+
+def anchor_of(frame: np.ndarray, box: Box) -> Anchor | None:
+    """The anchor of ``box`` in ``frame`` (BGR); None when the box leaves the frame."""
+    h, w = frame.shape[:2]
+    x0, y0 = round(box.x), round(box.y)
+    x1, y1 = round(box.x + box.w), round(box.y + box.h)
+    if x0 < 0 or y0 < 0 or x1 > w or y1 > h or x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    k = TEMPLATE_WIDTH / (x1 - x0)
+    gray = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    size = (TEMPLATE_WIDTH, max(8, round((y1 - y0) * k)))
+    return Anchor(box, cv2.resize(gray, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR))
+
+
+def follow(frame: np.ndarray, anchor: Anchor, last: Box) -> Followed | None:
+    """The anchor's face found near ``last`` in ``frame`` (BGR); None when it has moved too far away.
+
+    The box keeps the anchor's size; its position is the best match, to a
+    fraction of a template pixel (a parabola through the peak and its
+    neighbours).
+    """
+    box = anchor.box
+    k = TEMPLATE_WIDTH / box.w
+    margin = SEARCH_MARGIN * box.w
+    h, w = frame.shape[:2]
+    x0, y0 = max(0, int(last.x - margin)), max(0, int(last.y - margin))
+    x1, y1 = min(w, int(last.x + box.w + margin) + 1), min(h, int(last.y + box.h + margin) + 1)
+    th, tw = anchor.template.shape
+    sw, sh = round((x1 - x0) * k), round((y1 - y0) * k)
+    if sw < tw + 2 or sh < th + 2:
+        return None
+    region = cv2.resize(cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), (sw, sh),
+                        interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    scores = cv2.matchTemplate(region, anchor.template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (px, py) = cv2.minMaxLoc(scores)
+    # a peak on the edge of the search is a face that moved further than searched
+    edge_x = px in (0, scores.shape[1] - 1) and not (x0 == 0 or x1 == w)
+    edge_y = py in (0, scores.shape[0] - 1) and not (y0 == 0 or y1 == h)
+    if edge_x or edge_y:
+        return None
+    fx = px + _subpixel(scores[py, max(0, px - 1): px + 2], px)
+    fy = py + _subpixel(scores[max(0, py - 1): py + 2, px], py)
+    sx, sy = (x1 - x0) / sw, (y1 - y0) / sh
+    return Followed(Box(x0 + fx * sx, y0 + fy * sy, box.w, box.h), float(best))
+
+
+def _subpixel(around: np.ndarray, at: int) -> float:
+    """The offset of a peak from its pixel: the vertex of the parabola through it and its neighbours."""
+    if at == 0 or len(around) != 3:
+        return 0.0
+    a, b, c = (float(v) for v in around)
+    curve = a - 2 * b + c
+    return 0.0 if curve >= 0 else max(-0.5, min(0.5, 0.5 * (a - c) / curve))
+
+
+def near(detector: FaceDetector, small_gray: np.ndarray, k: float, last: Box) -> Box | None:
+    """The one face the cascade finds around ``last`` on the detection copy (scaled by ``k``), or None."""
+    sw, sh = small_gray.shape[1], small_gray.shape[0]
+    x0, y0 = max(0, int((last.x - last.w * 0.6) * k)), max(0, int((last.y - last.h * 0.6) * k))
+    x1, y1 = min(sw, int((last.x + last.w * 1.6) * k) + 1), min(sh, int((last.y + last.h * 1.6) * k) + 1)
+    found = detector.faces(small_gray[y0:y1, x0:x1], k,
+                           size=(last.w * k * NEAR_SIZES[0], last.w * k * NEAR_SIZES[1]), step=1.05)
+    if len(found) != 1:
+        return None
+    face = found[0]
+    return Box(face.x + x0 / k, face.y + y0 / k, face.w, face.h)
+
+
+def others(detector: FaceDetector, small_gray: np.ndarray, k: float, face: Box) -> list[Box]:
+    """Faces other than ``face`` in the detection copy: ``face`` is painted over first.
+
+    A flat patch fails the cascade's first stage at once, so the search
+    costs a fraction of a whole one, and only faces at least
+    ``OTHER_FACE_SHARE`` of ``face``'s width are searched: at the station a
+    second person is about as large as the first.
+    """
+    gray = small_gray.copy()
+    # a little inside the box: a neighbour's face overlapping its edge stays whole
+    x0, y0 = max(0, int((face.x + 0.1 * face.w) * k)), max(0, int((face.y + 0.1 * face.h) * k))
+    x1, y1 = int((face.x + 0.9 * face.w) * k) + 1, int((face.y + 0.9 * face.h) * k) + 1
+    patch = gray[y0:y1, x0:x1]
+    if patch.size:
+        patch[...] = int(patch.mean())
+    lo = face.w * k * OTHER_FACE_SHARE
+    # the coarse size steps of the whole-frame search's pass for large faces: a third of the fine steps' cost
+    found = detector.faces(gray, k, size=(lo, max(lo + 1, min(gray.shape[:2]))), step=OTHERS_STEP)
+    return [b for b in found if abs(b.cx - face.cx) > 0.5 * face.w or abs(b.cy - face.cy) > 0.5 * face.h]

@@ -31,7 +31,6 @@ import numpy as np
 from kiosk.config import PortraitSection
 from kiosk.errors import KioskError
 from kiosk.portrait import background as bg
-from kiosk.portrait import tracking
 from kiosk.portrait.checks import MAX_BACKDROP_GRADIENT, Check, Measures, judge
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Landmarks, Plan, plan_crop
@@ -40,6 +39,7 @@ from kiosk.portrait.photometry import FaceLight, FaceLook, face_patch, measure_l
 from kiosk.portrait.schedule import Schedule
 from kiosk.portrait.shape import FaceShape, ShapeMeasures, ShapeModel
 from kiosk.portrait.smoothing import Smoother
+from kiosk.portrait.tracking import Follower
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,6 @@ MAX_FRAME_SIDE = 20_000
 NEW_PERSON_JUMP = 0.5
 #: live guidance keeps the crop this share of the frame inside its edges
 LIVE_FRAME_GUARD = 0.02
-#: a followed face matching its anchor less well than this is found again by the cascade soon
-REANCHOR_MATCH = 0.8
-#: landmarks this share wider or narrower than at the anchor: the person came closer or stepped back
-REANCHOR_WIDTH = 0.08
-#: heads rolled beyond what the frontal cascade sees are searched turned back by this much
-ROLL_RETRY_DEG = 14.0
 #: the Haar box is about this many times the cheek-to-cheek width (when landmarks are missing)
 BOX_PER_FACE_WIDTH = 1.2
 #: the backdrop's evenness and colour are measured on a copy this wide
@@ -66,6 +60,8 @@ BACKDROP_WIDTH = 160
 CROWN_FACE_WIDTH = 90.0
 #: the slower measures (``schedule.PERIODS``) are held this long between two turns
 SLOW_HOLD_S = 1.0
+#: the slower measures taken on a frame (``Analysis.fresh``) and the checks judged on them
+SLOW_CHECKS = {"crown": ("headwear",), "backdrop": ("background", "backdrop_light", "background_colour", "clothing")}
 
 
 class BadFrame(KioskError):
@@ -142,19 +138,18 @@ def check_frame(frame: Any) -> None:
 class Analyzer:
     """Analyses preview frames; keeps a short history to smooth the measurements."""
 
-    def __init__(self, settings: PortraitSection, frame_guard: float = LIVE_FRAME_GUARD) -> None:
+    def __init__(self, settings: PortraitSection, frame_guard: float = LIVE_FRAME_GUARD, *,
+                 detector: FaceDetector | None = None, shapes: ShapeModel | None = None) -> None:
         self.settings = settings
         self.frame_guard = frame_guard
-        self.detector = FaceDetector()
-        self.shapes = ShapeModel()
+        # a detector is not shared between threads (OpenCV's cascade keeps per-search state)
+        self.detector = detector or FaceDetector()
+        self.shapes = shapes or ShapeModel()
         self._reference = bg.reference_lab(settings.background)
         self._smooth = Smoother(settings.smoothing_s, hold_s=0.3)
         self._schedule = Schedule()
+        self._faces = Follower(self.detector, self.shapes, self._schedule)
         self._clock = 0.0
-        self._last_raw: Box | None = None  # the face detected in the last frame
-        self._anchor: tracking.Anchor | None = None  # the followed face as the cascade last found it
-        self._anchor_width: float | None = None  # its landmarks' width then
-        self._tracked = False  # this frame's face was followed from the last one (not found afresh)
         self._backdrop_model: bg.Backdrop | None = None  # this frame's backdrop colour
         self._tiny_lab: np.ndarray | None = None  # this frame's backdrop-sized Lab copy
         self._frame_w = 0  # width of the frame being analysed
@@ -162,15 +157,7 @@ class Analyzer:
     def reset(self) -> None:
         """Forget the smoothing history (a new person, or after a photo)."""
         self._smooth.reset()
-        self._forget_face()
-
-    def _forget_face(self) -> None:
-        """Stop following: the next frame searches the whole of it."""
-        self._last_raw = None
-        self._anchor = None
-        self._anchor_width = None
-        self._tracked = False
-        self._schedule.reset()
+        self._faces.forget()
 
     def analyse(self, frame_bgr: np.ndarray, now: float | None = None, *, allow_headwear: bool = False) -> Analysis:
         """The checks of ``frame_bgr``; ``now`` (seconds, monotonic) keys the smoothing.
@@ -190,14 +177,14 @@ class Analyzer:
         small = (cv2.resize(frame_bgr, (round(w * k), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
                  if k < 1 else frame_bgr)
         # at most one slower measure on a followed face; a face found afresh takes them all
-        task = self._schedule.pick(now, self._last_raw) if self._anchor is not None else None
-        faces = self._find_faces(frame_bgr, small, k, now, task)
+        task = self._schedule.pick(now, self._faces.last) if self._faces.following else None
+        faces = self._faces.find(frame_bgr, small, k, now, task)
         if len(faces) > 1:
             self._smooth.reset()
-            self._forget_face()
+            self._faces.forget()
             return Analysis([Check("face", False, float(len(faces)), "portrait.hint.one_person")],
                             measures=Measures(w, h, len(faces)), allow_headwear=allow_headwear)
-        raw_face, shape, gray, (ox, oy) = self._measure_face(frame_bgr, faces[0], now) if faces else (
+        raw_face, shape, gray, (ox, oy) = self._faces.measure(frame_bgr, faces[0]) if faces else (
             None, None, None, (0, 0))
         face = self._track_face(raw_face, now)
         if face is None:
@@ -240,43 +227,17 @@ class Analyzer:
         """
         if held:
             return set()
-        if not self._tracked:
+        if not self._faces.tracked:
             self._schedule.all_done(now, face)
             for name in ("crown", "backdrop", "clothing"):
                 self._smooth.reset(name)
-            return {"crown", "backdrop"}
-        if task not in ("crown", "backdrop"):
+            return set(SLOW_CHECKS)
+        if task not in SLOW_CHECKS:
             return set()
         if self._schedule.done(task, now, face):
             for name in ("crown",) if task == "crown" else ("backdrop", "clothing"):
                 self._smooth.reset(name)
         return {task}
-
-    def _measure_face(self, frame: np.ndarray, found: Box,
-                      now: float) -> tuple[Box, FaceShape | None, np.ndarray, tuple[int, int]]:
-        """The face measured finely, its landmarks (frame pixels), and the gray region cut around it."""
-        region, (ox, oy) = _face_region(frame, found)
-        gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
-        local = _moved(found, -ox, -oy)
-        # a face found by the fine search around the last one is measured
-        # already; a face from the whole-frame search needs the fine measure
-        fine = local if self._tracked else self.detector.refine(gray, local)
-        self._last_raw = _moved(fine, ox, oy)
-        if not self._tracked:
-            self._anchor, self._anchor_width = tracking.anchor_of(frame, self._last_raw), None
-        shape = self.shapes.shape(gray, fine)
-        # the landmark model places 68 points in any box; points far outside
-        # it mean there was no face to place them on
-        if not _plausible(shape, fine):
-            # nor is a followed box worth following further
-            self._anchor = None
-            return self._last_raw, None, gray, (ox, oy)
-        if self._anchor_width is None:
-            self._anchor_width = shape.width
-        elif abs(shape.width / self._anchor_width - 1) > REANCHOR_WIDTH:
-            # closer or farther than when the cascade last found the face: its box is the wrong size now
-            self._schedule.urge("anchor")
-        return self._last_raw, shape.moved(ox, oy), gray, (ox, oy)
 
     def _head(self, frame: np.ndarray, small: np.ndarray, k: float, face: Box, *, shape: FaceShape | None,
               held: bool, slow: bool, now: float) -> tuple[float | None, float | None]:
@@ -340,45 +301,6 @@ class Analyzer:
                                          SLOW_HOLD_S)
         return bd, clothing_t[0] if clothing_t else None
 
-    def _find_faces(self, frame: np.ndarray, small: np.ndarray, k: float, now: float,
-                    task: str | None) -> list[Box]:
-        """Faces of this frame: the followed one (and others, when it is time to look), or all found afresh."""
-        last = self._last_raw
-        if last is not None and self._anchor is not None:
-            box = self._follow(frame, small, k, now, last, task)
-            if box is not None:
-                self._tracked = True
-                self._last_raw = box
-                if task != "others":
-                    return [box]
-                self._schedule.done("others", now, box)
-                return [box, *tracking.others(self.detector, _gray(small), k, box)]
-        self._forget_face()
-        small_gray = _gray(small)
-        faces = self.detector.faces(small_gray, k)
-        for angle in (ROLL_RETRY_DEG, -ROLL_RETRY_DEG):
-            if faces:
-                break
-            faces = self.detector.faces_rolled(small_gray, k, angle)
-        self._last_raw = faces[0] if len(faces) == 1 else None
-        return faces
-
-    def _follow(self, frame: np.ndarray, small: np.ndarray, k: float, now: float, last: Box,
-                task: str | None) -> Box | None:
-        """The followed face in this frame: matched to its anchor, or found by the cascade around the last."""
-        anchor = self._anchor
-        if task != "anchor" and anchor is not None:
-            got = tracking.follow(frame, anchor, last)
-            if got is not None and got.score >= tracking.MIN_MATCH:
-                if got.score < REANCHOR_MATCH:
-                    self._schedule.urge("anchor")
-                return got.box
-        box = tracking.near(self.detector, _gray(small), k, last)
-        self._schedule.done("anchor", now, box)
-        if box is not None:
-            self._anchor, self._anchor_width = tracking.anchor_of(frame, box), None
-        return box
-
     def _track_face(self, face: Box | None, now: float) -> Box | None:
         """The smoothed face; a face far from the last one is a new person and starts afresh."""
         last = self._smooth.peek("face", now)
@@ -422,12 +344,6 @@ def landmarks(face: Box, eyes: Eyes | None, head_top: float | None,
     return Landmarks(width, cx, eye_y, head_top)
 
 
-def _plausible(shape: FaceShape, box: Box) -> bool:
-    """Landmarks that fit the box they were placed in: a real face, not noise."""
-    width = shape.width
-    return 0.55 * box.w <= width <= 1.2 * box.w and abs(shape.centre_x - box.cx) < 0.25 * box.w
-
-
 def _photo_region(plan: Plan, cx: float, face: Box, width: float) -> tuple[float, float, float, float]:
     """The rectangle the photo will be cut from (x, y, w, h), or the usual one around the face."""
     if plan.crop is not None:
@@ -437,19 +353,6 @@ def _photo_region(plan: Plan, cx: float, face: Box, width: float) -> tuple[float
     scale = 240.0 / width
     cw, ch = OUT_W / scale, OUT_H / scale
     return cx - cw / 2, face.y + 0.4 * face.h - 250.0 / scale, cw, ch
-
-
-def _face_region(frame: np.ndarray, face: Box) -> tuple[np.ndarray, tuple[int, int]]:
-    """The face box with a margin (room for ``FaceDetector.refine``), cut from the frame, and its offset."""
-    x0 = max(0, int(face.x - face.w * 0.4))
-    y0 = max(0, int(face.y - face.h * 0.4))
-    x1 = min(frame.shape[1], int(face.x + face.w * 1.4) + 1)
-    y1 = min(frame.shape[0], int(face.y + face.h * 1.4) + 1)
-    return frame[y0:y1, x0:x1], (x0, y0)
-
-
-def _gray(bgr: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
 
 
 def _moved(box: Box, dx: float, dy: float) -> Box:

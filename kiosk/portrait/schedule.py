@@ -17,7 +17,9 @@ replaces the old rather than being averaged with it. A face just found (a
 new person, a still) takes them all at once, as before.
 
 The periods keep each hint within half a second at 15-30 frames per
-second: at 15 fps the four measures take 12 of every 15 frames.
+second (a turn every period, plus a frame or two when turns coincide, plus
+the frame that shows it): at 15 fps the four measures take 12 of every 15
+frames.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from kiosk.portrait.face import Box
 
 #: the slower measures and how often each is taken on a followed face (seconds)
-PERIODS: dict[str, float] = {"crown": 0.25, "backdrop": 0.25, "others": 0.45, "anchor": 1.0}
+PERIODS: dict[str, float] = {"crown": 0.25, "backdrop": 0.25, "others": 0.3, "anchor": 1.0}
 #: measures that depend on where the face is: a face that moved this share of its width
 #: (or changed its width by it) since they were taken makes them overdue
 MOVED_SHARE = 0.15
@@ -56,6 +58,11 @@ class Schedule:
     def urge(self, name: str) -> None:
         """``name`` is due now (its value is doubtful: a poor match, a changed size)."""
         self._tasks[name].last = -1e9
+
+    def changed(self) -> None:
+        """The face looks different (it no longer matched its anchor): the placed measures start afresh."""
+        for name in PLACED:
+            self._tasks[name].stale = True
 
     def pick(self, now: float, face: Box | None) -> str | None:
         """The measure this frame takes: the most overdue by its period, or None when none is due."""

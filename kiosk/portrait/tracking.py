@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 
 from kiosk.portrait.face import Box, FaceDetector
+from kiosk.portrait.schedule import Schedule
+from kiosk.portrait.shape import FaceShape, ShapeModel
 
 #: the anchor is matched at this face width (pixels): a finer one costs more and moves no better
 TEMPLATE_WIDTH = 48
@@ -36,6 +38,12 @@ SEARCH_MARGIN = 0.25
 MIN_MATCH = 0.6
 #: the fine cascade search around the last face: sizes this share of the last width, in steps of 5 %
 NEAR_SIZES = (0.85, 1.18)
+#: a followed face matching its anchor less well than this is found again by the cascade soon
+REANCHOR_MATCH = 0.8
+#: landmarks this share wider or narrower than at the anchor: the person came closer or stepped back
+REANCHOR_WIDTH = 0.08
+#: heads rolled beyond what the frontal cascade sees are searched turned back by this much
+ROLL_RETRY_DEG = 14.0
 #: a second person is at least this share of the followed face's width (as ``MIN_SECOND_FACE``)
 OTHER_FACE_SHARE = 0.5
 #: size steps of the search for a second person
@@ -144,3 +152,125 @@ def others(detector: FaceDetector, small_gray: np.ndarray, k: float, face: Box) 
     # the coarse size steps of the whole-frame search's pass for large faces: a third of the fine steps' cost
     found = detector.faces(gray, k, size=(lo, max(lo + 1, min(gray.shape[:2]))), step=OTHERS_STEP)
     return [b for b in found if abs(b.cx - face.cx) > 0.5 * face.w or abs(b.cy - face.cy) > 0.5 * face.h]
+
+
+class Follower:
+    """The face of the preview: found in the whole frame, then followed; its landmarks measured.
+
+    The schedule (shared with the analyser) says when the cascade takes the
+    anchor again and when the frame is searched for a second person; the
+    follower tells it when the face changed size or look.
+    """
+
+    def __init__(self, detector: FaceDetector, shapes: ShapeModel, schedule: Schedule) -> None:
+        self.detector = detector
+        self.shapes = shapes
+        self.schedule = schedule
+        self.last: Box | None = None  # the face found in the last frame (unsmoothed)
+        self.tracked = False  # this frame's face was followed from the last one (not found afresh)
+        self._anchor: Anchor | None = None
+        self._anchor_width: float | None = None  # the landmarks' width when the anchor was taken
+
+    @property
+    def following(self) -> bool:
+        """There is a face to follow into the next frame."""
+        return self.last is not None and self._anchor is not None
+
+    def forget(self) -> None:
+        """Stop following: the next frame is searched whole."""
+        self.last = None
+        self.tracked = False
+        self._anchor = None
+        self._anchor_width = None
+        self.schedule.reset()
+
+    def find(self, frame: np.ndarray, small: np.ndarray, k: float, now: float, task: str | None) -> list[Box]:
+        """Faces of this frame: the followed one (and others, when it is ``task``), or all found afresh.
+
+        ``small`` is the frame scaled by ``k`` for the cascade.
+        """
+        last = self.last
+        if last is not None and self._anchor is not None:
+            box = self._follow(frame, small, k, last, now=now, task=task)
+            if box is not None:
+                self.tracked = True
+                self.last = box
+                if task != "others":
+                    return [box]
+                self.schedule.done("others", now, box)
+                return [box, *others(self.detector, _gray(small), k, box)]
+        self.forget()
+        small_gray = _gray(small)
+        faces = self.detector.faces(small_gray, k)
+        for angle in (ROLL_RETRY_DEG, -ROLL_RETRY_DEG):
+            if faces:
+                break
+            faces = self.detector.faces_rolled(small_gray, k, angle)
+        self.last = faces[0] if len(faces) == 1 else None
+        return faces
+
+    def _follow(self, frame: np.ndarray, small: np.ndarray, k: float, last: Box, *, now: float,
+                task: str | None) -> Box | None:
+        """The followed face in this frame: matched to its anchor, or found by the cascade around the last."""
+        anchor = self._anchor
+        if task != "anchor" and anchor is not None:
+            got = follow(frame, anchor, last)
+            if got is not None and got.score >= MIN_MATCH:
+                if got.score < REANCHOR_MATCH:
+                    self.schedule.urge("anchor")
+                return got.box
+            # not the face it was (a hat put on, a hand, another person in its place): what was
+            # measured on it no longer stands
+            self.schedule.changed()
+        box = near(self.detector, _gray(small), k, last)
+        self.schedule.done("anchor", now, box)
+        if box is not None:
+            self._anchor, self._anchor_width = anchor_of(frame, box), None
+        return box
+
+    def measure(self, frame: np.ndarray, found: Box) -> tuple[Box, FaceShape | None, np.ndarray, tuple[int, int]]:
+        """The face measured finely, its landmarks (frame pixels), and the gray region cut around it."""
+        region, (ox, oy) = _face_region(frame, found)
+        gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+        local = _moved(found, -ox, -oy)
+        # a followed face is measured already; a face from the whole-frame search needs the fine measure
+        fine = local if self.tracked else self.detector.refine(gray, local)
+        self.last = _moved(fine, ox, oy)
+        if not self.tracked:
+            self._anchor, self._anchor_width = anchor_of(frame, self.last), None
+        shape = self.shapes.shape(gray, fine)
+        # the landmark model places 68 points in any box; points far outside
+        # it mean there was no face to place them on
+        if not _plausible(shape, fine):
+            # nor is a followed box worth following further
+            self._anchor = None
+            return self.last, None, gray, (ox, oy)
+        if self._anchor_width is None:
+            self._anchor_width = shape.width
+        elif abs(shape.width / self._anchor_width - 1) > REANCHOR_WIDTH:
+            # closer or farther than when the cascade last found the face: its box is the wrong size now
+            self.schedule.urge("anchor")
+        return self.last, shape.moved(ox, oy), gray, (ox, oy)
+
+
+def _plausible(shape: FaceShape, box: Box) -> bool:
+    """Landmarks that fit the box they were placed in: a real face, not noise."""
+    width = shape.width
+    return 0.55 * box.w <= width <= 1.2 * box.w and abs(shape.centre_x - box.cx) < 0.25 * box.w
+
+
+def _face_region(frame: np.ndarray, face: Box) -> tuple[np.ndarray, tuple[int, int]]:
+    """The face box with a margin (room for ``FaceDetector.refine``), cut from the frame, and its offset."""
+    x0 = max(0, int(face.x - face.w * 0.4))
+    y0 = max(0, int(face.y - face.h * 0.4))
+    x1 = min(frame.shape[1], int(face.x + face.w * 1.4) + 1)
+    y1 = min(frame.shape[0], int(face.y + face.h * 1.4) + 1)
+    return frame[y0:y1, x0:x1], (x0, y0)
+
+
+def _gray(bgr: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+
+
+def _moved(box: Box, dx: float, dy: float) -> Box:
+    return Box(box.x + dx, box.y + dy, box.w, box.h)

@@ -32,6 +32,7 @@ from kiosk.config import PortraitSection
 from kiosk.errors import KioskError
 from kiosk.portrait import background as bg
 from kiosk.portrait.checks import MAX_BACKDROP_GRADIENT, Check, Measures, judge
+from kiosk.portrait.copies import FrameCopies
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Landmarks, Plan, plan_crop
 from kiosk.portrait.headwear import crown_score
@@ -158,6 +159,8 @@ class Analyzer:
         """Forget the smoothing history (a new person, or after a photo)."""
         self._smooth.reset()
         self._faces.forget()
+        self._backdrop_model = None
+        self._tiny_lab = None
 
     def analyse(self, frame_bgr: np.ndarray, now: float | None = None, *, allow_headwear: bool = False) -> Analysis:
         """The checks of ``frame_bgr``; ``now`` (seconds, monotonic) keys the smoothing.
@@ -173,12 +176,10 @@ class Analyzer:
         now = self._clock
         h, w = frame_bgr.shape[:2]
         self._frame_w = w
-        k = min(1.0, self.settings.detect_width / w)
-        small = (cv2.resize(frame_bgr, (round(w * k), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-                 if k < 1 else frame_bgr)
+        copies = FrameCopies(frame_bgr, self.settings.detect_width)
         # at most one slower measure on a followed face; a face found afresh takes them all
         task = self._schedule.pick(now, self._faces.last) if self._faces.following else None
-        faces = self._faces.find(frame_bgr, small, k, now, task)
+        faces = self._faces.find(copies, now, task)
         if len(faces) > 1:
             self._smooth.reset()
             self._faces.forget()
@@ -204,9 +205,9 @@ class Analyzer:
                 raw_look = measure_look(gray, shape.points - (ox, oy))
         light = self._track("light", raw_light, FaceLight, now)
         look = self._track("look", raw_look, FaceLook, now)
-        top, crown = self._head(frame_bgr, small, k, face, shape=shape, held=held, slow="crown" in slow, now=now)
+        top, crown = self._head(copies, face, shape=shape, held=held, slow=slow, now=now)
         plan = plan_crop(w, h, landmarks(face, eyes, top, geometry), self.settings.max_upscale, self.frame_guard)
-        bd, clothing = self._backdrop(k, face, top=top, geometry=geometry, plan=plan, slow="backdrop" in slow,
+        bd, clothing = self._backdrop(face, top=top, geometry=geometry, plan=plan, slow="backdrop" in slow,
                                       now=now)
         if bd is not None and bd.gradient > MAX_BACKDROP_GRADIENT:
             # on a busy backdrop the first "non-backdrop" pixel is anything
@@ -239,27 +240,33 @@ class Analyzer:
                 self._smooth.reset(name)
         return {task}
 
-    def _head(self, frame: np.ndarray, small: np.ndarray, k: float, face: Box, *, shape: FaceShape | None,
-              held: bool, slow: bool, now: float) -> tuple[float | None, float | None]:
-        """Head top (frame pixels) and crown score (headwear), smoothed."""
+    def _head(self, copies: FrameCopies, face: Box, *, shape: FaceShape | None, held: bool, slow: set[str],
+              now: float) -> tuple[float | None, float | None]:
+        """Head top (frame pixels) and crown score (headwear), smoothed.
+
+        The backdrop's colour (its top corners) is taken with the backdrop
+        measures (``slow``) and stands in between: it changes with the
+        camera's exposure, not from one frame to the next.
+        """
         top_raw = crown_raw = None
-        backdrop = None
         if not held:
-            h, w = small.shape[:2]
-            kt = min(1.0, BACKDROP_WIDTH / (w / k))
-            tiny = cv2.resize(small, (max(1, round(w / k * kt)), max(1, round(h / k * kt))),
-                              interpolation=cv2.INTER_AREA)
-            self._tiny_lab = bg.to_lab(tiny)
-            backdrop = bg.estimate_backdrop(self._tiny_lab)
+            k = copies.k
+            w, h = copies.size
+            if "backdrop" in slow or self._backdrop_model is None:
+                kt = min(1.0, BACKDROP_WIDTH / (w / k))
+                tiny = cv2.resize(copies.small, (max(1, round(w / k * kt)), max(1, round(h / k * kt))),
+                                  interpolation=cv2.INTER_AREA)
+                self._tiny_lab = bg.to_lab(tiny)
+                self._backdrop_model = bg.estimate_backdrop(self._tiny_lab)
+            backdrop = self._backdrop_model
             # the head top wants the finer copy, but only the columns over the face
             x0 = max(0, int((face.cx - face.w * 0.3) * k))
             x1 = min(w, int((face.cx + face.w * 0.3) * k) + 1)
             y1 = min(h, int((face.y + face.h * 0.3) * k) + 1)
-            band = bg.distance_map(bg.to_lab(small[:y1, x0:x1]), backdrop)
+            band = bg.distance_map(bg.to_lab(copies.small_region(x0, 0, x1, y1)), backdrop)
             top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
-            if shape is not None and slow:
-                crown_raw = self._crown(frame, shape, top_raw, backdrop)
-        self._backdrop_model = backdrop
+            if shape is not None and "crown" in slow:
+                crown_raw = self._crown(copies.frame, shape, top_raw, backdrop)
         top_t = self._smooth.update("head_top", None if top_raw is None else (top_raw,), now)
         crown_t = self._smooth.update("crown", None if crown_raw is None else (crown_raw,), now, SLOW_HOLD_S)
         return (top_t[0] if top_t else None), (crown_t[0] if crown_t else None)
@@ -280,7 +287,7 @@ class Analyzer:
         local = (pts - (x0, y0)) * k
         return crown_score(bg.to_lab(region), local, None if top is None else (top - y0) * k, backdrop.lab)
 
-    def _backdrop(self, k: float, face: Box, *, top: float | None, geometry: ShapeMeasures | None, plan: Plan,
+    def _backdrop(self, face: Box, *, top: float | None, geometry: ShapeMeasures | None, plan: Plan,
                   slow: bool, now: float) -> tuple[bg.BackdropMeasures | None, float | None]:
         """Backdrop measures inside the photo's crop, and the clothing share (smoothed)."""
         bd_raw = clothing_raw = None

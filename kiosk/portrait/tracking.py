@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from kiosk.portrait.copies import FrameCopies
 from kiosk.portrait.face import Box, FaceDetector
 from kiosk.portrait.schedule import Schedule
 from kiosk.portrait.shape import FaceShape, ShapeModel
@@ -120,12 +121,13 @@ def _subpixel(around: np.ndarray, at: int) -> float:
     return 0.0 if curve >= 0 else max(-0.5, min(0.5, 0.5 * (a - c) / curve))
 
 
-def near(detector: FaceDetector, small_gray: np.ndarray, k: float, last: Box) -> Box | None:
-    """The one face the cascade finds around ``last`` on the detection copy (scaled by ``k``), or None."""
-    sw, sh = small_gray.shape[1], small_gray.shape[0]
+def near(detector: FaceDetector, copies: FrameCopies, last: Box) -> Box | None:
+    """The one face the cascade finds around ``last`` on the detection copy, or None."""
+    k = copies.k
+    sw, sh = copies.size
     x0, y0 = max(0, int((last.x - last.w * 0.6) * k)), max(0, int((last.y - last.h * 0.6) * k))
     x1, y1 = min(sw, int((last.x + last.w * 1.6) * k) + 1), min(sh, int((last.y + last.h * 1.6) * k) + 1)
-    found = detector.faces(small_gray[y0:y1, x0:x1], k,
+    found = detector.faces(_gray(copies.small_region(x0, y0, x1, y1)), k,
                            size=(last.w * k * NEAR_SIZES[0], last.w * k * NEAR_SIZES[1]), step=1.05)
     if len(found) != 1:
         return None
@@ -184,23 +186,20 @@ class Follower:
         self._anchor_width = None
         self.schedule.reset()
 
-    def find(self, frame: np.ndarray, small: np.ndarray, k: float, now: float, task: str | None) -> list[Box]:
-        """Faces of this frame: the followed one (and others, when it is ``task``), or all found afresh.
-
-        ``small`` is the frame scaled by ``k`` for the cascade.
-        """
-        last = self.last
+    def find(self, copies: FrameCopies, now: float, task: str | None) -> list[Box]:
+        """Faces of this frame: the followed one (and others, when it is ``task``), or all found afresh."""
+        last, k = self.last, copies.k
         if last is not None and self._anchor is not None:
-            box = self._follow(frame, small, k, last, now=now, task=task)
+            box = self._follow(copies, last, now=now, task=task)
             if box is not None:
                 self.tracked = True
                 self.last = box
                 if task != "others":
                     return [box]
                 self.schedule.done("others", now, box)
-                return [box, *others(self.detector, _gray(small), k, box)]
+                return [box, *others(self.detector, copies.small_gray, k, box)]
         self.forget()
-        small_gray = _gray(small)
+        small_gray = copies.small_gray
         faces = self.detector.faces(small_gray, k)
         for angle in (ROLL_RETRY_DEG, -ROLL_RETRY_DEG):
             if faces:
@@ -209,12 +208,11 @@ class Follower:
         self.last = faces[0] if len(faces) == 1 else None
         return faces
 
-    def _follow(self, frame: np.ndarray, small: np.ndarray, k: float, last: Box, *, now: float,
-                task: str | None) -> Box | None:
+    def _follow(self, copies: FrameCopies, last: Box, *, now: float, task: str | None) -> Box | None:
         """The followed face in this frame: matched to its anchor, or found by the cascade around the last."""
         anchor = self._anchor
         if task != "anchor" and anchor is not None:
-            got = follow(frame, anchor, last)
+            got = follow(copies.frame, anchor, last)
             if got is not None and got.score >= MIN_MATCH:
                 if got.score < REANCHOR_MATCH:
                     self.schedule.urge("anchor")
@@ -222,10 +220,10 @@ class Follower:
             # not the face it was (a hat put on, a hand, another person in its place): what was
             # measured on it no longer stands
             self.schedule.changed()
-        box = near(self.detector, _gray(small), k, last)
+        box = near(self.detector, copies, last)
         self.schedule.done("anchor", now, box)
         if box is not None:
-            self._anchor, self._anchor_width = anchor_of(frame, box), None
+            self._anchor, self._anchor_width = anchor_of(copies.frame, box), None
         return box
 
     def measure(self, frame: np.ndarray, found: Box) -> tuple[Box, FaceShape | None, np.ndarray, tuple[int, int]]:

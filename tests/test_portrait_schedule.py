@@ -138,3 +138,42 @@ def test_a_still_is_not_judged_twice() -> None:
     assert analysis.fresh == {"crown", "backdrop"}
     photo = make_photo(capture, analysis, settings, detector=analyzer.detector, shapes=analyzer.shapes)
     assert photo.geometry["rechecked"] == []
+
+
+def _whole_frame_searches(analyzer: Analyzer) -> list[int]:
+    """Counts the analyser's whole-frame cascade searches (a search given no size range)."""
+    calls = [0]
+    faces = analyzer.detector.faces
+
+    def counted(small_gray: np.ndarray, k: float, size: object = None, step: float = 1.1) -> list:
+        calls[0] += size is None
+        return faces(small_gray, k, size, step)  # type: ignore[arg-type]
+
+    analyzer.detector.faces = counted  # type: ignore[method-assign]
+    return calls
+
+
+@pytest.mark.parametrize("roll", [0.0, 18.0], ids=["upright", "rolled"])
+def test_a_held_face_is_found_once_and_then_followed(roll: float) -> None:
+    analyzer = Analyzer(PortraitSection())
+    searches = _whole_frame_searches(analyzer)
+    pose = replace(GOOD, roll=roll)
+    found = [analyzer.analyse(_good(_scene(), pose, i / 30), now=i / 30).face for i in range(60)]
+    assert all(f is not None for f in found)
+    # the cascade the upright head needs once; a rolled one, which the near search cannot see, a few times
+    assert searches[0] <= (1 if roll == 0 else 4)
+
+
+def test_a_followed_face_is_measured_as_finely_as_a_found_one() -> None:
+    scene = _scene()
+    analyzer = Analyzer(PortraitSection())
+    eye_err, width_err = [], []
+    for i in range(45):
+        pose = natural_motion(GOOD, i / 30)
+        got = analyzer.analyse(scene.render(pose, t=i / 30), now=i / 30)
+        truth = scene.landmarks(pose)
+        assert got.eyes is not None and got.shape is not None
+        eye_err.append(abs(got.eyes.line_y - (truth.eyes[0][1] + truth.eyes[1][1]) / 2))
+        width_err.append(abs(got.shape.width / truth.face_width - 1))
+    assert np.mean(eye_err) < 2.0 and max(eye_err) < 4.0
+    assert np.mean(width_err) < 0.02 and max(width_err) < 0.04

@@ -185,7 +185,7 @@ class Analyzer:
             self._faces.forget()
             return Analysis([Check("face", False, float(len(faces)), "portrait.hint.one_person")],
                             measures=Measures(w, h, len(faces)), allow_headwear=allow_headwear)
-        raw_face, shape, gray, (ox, oy) = self._faces.measure(frame_bgr, faces[0]) if faces else (
+        raw_face, shape, gray, (ox, oy) = self._faces.measure(frame_bgr, faces[0], now) if faces else (
             None, None, None, (0, 0))
         face = self._track_face(raw_face, now)
         if face is None:

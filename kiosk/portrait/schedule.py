@@ -34,6 +34,8 @@ PERIODS: dict[str, float] = {"crown": 0.25, "backdrop": 0.25, "others": 0.3, "an
 #: (or changed its width by it) since they were taken makes them overdue
 MOVED_SHARE = 0.15
 PLACED = ("crown", "backdrop")
+#: a measure urged (``Schedule.urge``) runs again at most this soon after its last turn
+URGE_GAP_S = 0.25
 
 
 @dataclass
@@ -55,9 +57,15 @@ class Schedule:
         for task in self._tasks.values():
             task.last, task.where, task.stale = -1e9, None, False
 
-    def urge(self, name: str) -> None:
-        """``name`` is due now (its value is doubtful: a poor match, a changed size)."""
-        self._tasks[name].last = -1e9
+    def urge(self, name: str, now: float) -> None:
+        """``name`` is due now (its value is doubtful: a poor match, a changed size).
+
+        Not again within ``URGE_GAP_S`` of its last turn: what it could not
+        fix then (a rolled head the cascade does not see) waits for its period.
+        """
+        task = self._tasks[name]
+        if now - task.last >= URGE_GAP_S:
+            task.last = -1e9
 
     def changed(self) -> None:
         """The face looks different (it no longer matched its anchor): the placed measures start afresh."""

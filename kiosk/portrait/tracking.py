@@ -209,24 +209,39 @@ class Follower:
         return faces
 
     def _follow(self, copies: FrameCopies, last: Box, *, now: float, task: str | None) -> Box | None:
-        """The followed face in this frame: matched to its anchor, or found by the cascade around the last."""
+        """The followed face in this frame: matched to its anchor, or found by the cascade around the last.
+
+        On the anchor's turn the cascade looks first and its box becomes the
+        new anchor; a head the upright cascade misses (rolled) is still
+        followed by its match.
+        """
+        looked = False
+        if task == "anchor":
+            box, looked = self._reanchor(copies, last, now), True
+            if box is not None:
+                return box
         anchor = self._anchor
-        if task != "anchor" and anchor is not None:
+        if anchor is not None:
             got = follow(copies.frame, anchor, last)
             if got is not None and got.score >= MIN_MATCH:
                 if got.score < REANCHOR_MATCH:
-                    self.schedule.urge("anchor")
+                    self.schedule.urge("anchor", now)
                 return got.box
             # not the face it was (a hat put on, a hand, another person in its place): what was
             # measured on it no longer stands
             self.schedule.changed()
+        return None if looked else self._reanchor(copies, last, now)
+
+    def _reanchor(self, copies: FrameCopies, last: Box, now: float) -> Box | None:
+        """The face found by the cascade around ``last``, taken as the new anchor; None when not found."""
         box = near(self.detector, copies, last)
         self.schedule.done("anchor", now, box)
         if box is not None:
             self._anchor, self._anchor_width = anchor_of(copies.frame, box), None
         return box
 
-    def measure(self, frame: np.ndarray, found: Box) -> tuple[Box, FaceShape | None, np.ndarray, tuple[int, int]]:
+    def measure(self, frame: np.ndarray, found: Box,
+                now: float) -> tuple[Box, FaceShape | None, np.ndarray, tuple[int, int]]:
         """The face measured finely, its landmarks (frame pixels), and the gray region cut around it."""
         region, (ox, oy) = _face_region(frame, found)
         gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
@@ -247,7 +262,7 @@ class Follower:
             self._anchor_width = shape.width
         elif abs(shape.width / self._anchor_width - 1) > REANCHOR_WIDTH:
             # closer or farther than when the cascade last found the face: its box is the wrong size now
-            self.schedule.urge("anchor")
+            self.schedule.urge("anchor", now)
         return self.last, shape.moved(ox, oy), gray, (ox, oy)
 
 

@@ -255,20 +255,27 @@ DEFECTS: dict[str, tuple[str, Callable[..., np.ndarray], Pose]] = {
 }
 
 
-def hint_latency(scene: Scene, settings: PortraitSection, fps: int) -> dict[str, int | None]:
-    """Frames from a defect's appearance on a held face to its check failing (None: not in 2 s)."""
-    out: dict[str, int | None] = {}
+def hint_latency(scene: Scene, settings: PortraitSection, fps: int) -> dict[str, list[int | None]]:
+    """Frames from a defect's appearance on a held face to its check failing (None: not in 2 s).
+
+    The defect appears after a second of the face held still and then one
+    frame later, two, ... up to a third of a second: at every point of the
+    slower measures' turns, so the worst of them is the honest figure.
+    """
+    out: dict[str, list[int | None]] = {}
     for name, (check, draw, pose) in DEFECTS.items():
-        analyzer = Analyzer(settings)
-        held = fps  # a second of the face held still
-        for i in range(held):
-            analyzer.analyse(scene.render(natural_motion(pose, i / fps), t=i / fps), now=i / fps)
-        out[name] = None
-        for n in range(2 * fps):
-            t = (held + n) / fps
-            if check in {c.name for c in analyzer.analyse(draw(scene, pose, t), now=t).failing()}:
-                out[name] = n + 1
-                break
+        out[name] = []
+        for held in range(fps, fps + max(1, round(fps / 3))):
+            analyzer = Analyzer(settings)
+            for i in range(held):
+                analyzer.analyse(scene.render(natural_motion(pose, i / fps), t=i / fps), now=i / fps)
+            got = None
+            for n in range(2 * fps):
+                t = (held + n) / fps
+                if check in {c.name for c in analyzer.analyse(draw(scene, pose, t), now=t).failing()}:
+                    got = n + 1
+                    break
+            out[name].append(got)
     return out
 
 
@@ -320,10 +327,15 @@ def main() -> int:
             got = hint_latency(scene, settings, fps)
             # the n-th frame after the defect appeared comes n frame intervals after it, at the latest
             limit = math.floor(HINT_WITHIN_MS / 1000 * fps)
-            print(f"hint latency at {fps} fps (720p; target <= {limit} frames, {HINT_WITHIN_MS:.0f} ms): " + ", ".join(
-                f"{name} ({DEFECTS[name][0]}) " + ("never" if n is None else f"{n} fr {n * 1000 / fps:.0f} ms"
-                                                   + ("" if n <= limit else " MISSED"))
-                for name, n in got.items()))
+            print(f"hint latency at {fps} fps (720p, the defect appearing at {len(next(iter(got.values())))} "
+                  f"points of the turns; target <= {limit} frames, {HINT_WITHIN_MS:.0f} ms):")
+            for name, counts in got.items():
+                seen = [n for n in counts if n is not None]
+                worst = max(seen) if len(seen) == len(counts) else None
+                print(f"    {name:<14} ({DEFECTS[name][0]:<14}) " + (
+                    "not hinted within 2 s MISSED" if worst is None else
+                    f"worst {worst} fr {worst * 1000 / fps:.0f} ms, mean {np.mean(seen):.1f} fr"
+                    + ("" if worst <= limit else " MISSED")))
     return 0
 
 

@@ -2,9 +2,9 @@
 
 A person holds still in front of the station; then a defect appears (a hat is
 put on, a poster is hung beside the head, a shadow falls on the backdrop, the
-coat turns backdrop blue, a second person steps in). Counted in frames at the
-preview's rate, never timed: the check meant to catch it must fail within
-half a second's worth of frames. The standard photo judges the held checks
+coat turns backdrop blue, a second person steps in), at a few points of the
+slower measures' turns. Counted in frames at the preview's rate, never timed:
+the check meant to catch it must fail within half a second's worth of frames. The standard photo judges the held checks
 again on its capture.
 """
 
@@ -60,11 +60,10 @@ DEFECTS: dict[str, tuple[str, Draw, Pose]] = {
 }
 
 
-def frames_to_hint(check: str, draw: Draw, pose: Pose, fps: int) -> int | None:
-    """Frames from the defect's appearance until ``check`` fails (None: not within two seconds)."""
+def frames_to_hint(check: str, draw: Draw, pose: Pose, fps: int, held: int) -> int | None:
+    """Frames from the defect's appearance after ``held`` good frames until ``check`` fails (None: not in 2 s)."""
     analyzer = Analyzer(PortraitSection())
     scene = _scene()
-    held = round(1.0 * fps)
     for i in range(held):
         analysis = analyzer.analyse(_good(scene, pose, i / fps), now=i / fps)
         assert analysis.ok, analysis.first_hint()
@@ -80,10 +79,14 @@ def frames_to_hint(check: str, draw: Draw, pose: Pose, fps: int) -> int | None:
 @pytest.mark.parametrize("defect", list(DEFECTS))
 def test_a_defect_on_a_held_face_is_hinted_within_half_a_second(defect: str, fps: int) -> None:
     check, draw, pose = DEFECTS[defect]
-    frames = frames_to_hint(check, draw, pose, fps)
-    assert frames is not None, f"{check} never failed"
-    # the n-th frame after the defect appeared is n frame intervals after it, at the latest
-    assert frames <= math.floor(HINT_WITHIN_S * fps), f"{check} failed after {frames} frames at {fps} fps"
+    # the defect appears at several points of the slower measures' turns (the worst is just after a turn)
+    longest = max(p for name, p in PERIODS.items() if name != "anchor")
+    for offset in sorted({round(f * longest * fps) for f in (0.0, 0.45, 0.9)}):
+        # half a second held: the face is followed and the turns are under way
+        frames = frames_to_hint(check, draw, pose, fps, fps // 2 + offset)
+        assert frames is not None, f"{check} never failed"
+        # the n-th frame after the defect appeared is n frame intervals after it, at the latest
+        assert frames <= math.floor(HINT_WITHIN_S * fps), f"{check}: {frames} frames at {fps} fps (+{offset})"
 
 
 def test_a_followed_face_takes_at_most_one_slower_measure_per_frame() -> None:

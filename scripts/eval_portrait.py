@@ -111,9 +111,10 @@ def make_set(people: Sequence[str], capped: bool, n_good: int, n_defect: int, se
             out[name].append((frame, marks, bd))
         pose, _ = base(i)
         frame, marks = scenes[bd].render(pose), scenes[bd].landmarks(pose)
-        sign = 1 if i % 2 else -1
+        # the direction alternates every other frame, so that with two people each is seen both ways
+        sign = 1 if (i // 2) % 2 else -1
         out["yaw"].append((defects.warp_face(frame, marks, sign * float(rng.uniform(0.2, 0.3)), 0.0), marks, bd))
-        out["pitch"].append((defects.warp_face(frame, marks, 0.0, sign * float(rng.uniform(0.12, 0.18))), marks, bd))
+        out["pitch"].append((defects.turn_head(frame, marks, pitch_deg=sign * float(rng.uniform(22, 28))), marks, bd))
     return out
 
 

@@ -33,7 +33,8 @@ MAX_DARK_SHARE, MAX_BRIGHT_SHARE = 0.15, 0.08
 #: brighter one's: evenly lit real faces 0.85-1, light 30 % stronger on one side ~0.77, 60 % ~0.62
 MIN_CHEEK_OVERLAP, MIN_CHEEK_RATIO = 0.40, 0.70
 #: frontal: yaw and pitch read from the landmarks. A still frontal face reads within about
-#: +-11 degrees of yaw when lit from one side or rolled (the landmarks drift), -6..6 of pitch
+#: +-11 degrees of yaw when lit from one side or rolled (the landmarks drift); level faces of different
+#: people read -10..+8 of pitch (shape.PITCH_LEVEL_RATIO), heads tipped by 22-28 degrees 14 and beyond
 MAX_YAW_DEG, MAX_PITCH_DEG = 15.0, 15.0
 #: eyes: lid gap over eye width (open 0.25-0.35, closed below 0.15); luminance around the eyes
 #: over the cheeks' (bare eyes 0.6-0.9, sunglasses or hair over the eyes below 0.45); share of

@@ -117,7 +117,7 @@ def measure_look(gray: np.ndarray, points: np.ndarray) -> FaceLook:
         # narrow iris that a fixed window would dilute in the lids around it
         gap = float(np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / 2
         _, middle = _box_mean(gray, float(centre[0]), float(centre[1]), 0.5 * ew,
-                              min(0.3 * ew, max(0.1 * ew, 0.5 * gap)))
+                              min(0.3 * ew, max(0.2 * ew, 0.6 * gap)))
         if middle.size == 0 or ew < 4:
             iris.append(0.0)
             continue

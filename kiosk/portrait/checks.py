@@ -51,9 +51,10 @@ MIN_SHARPNESS = 45.0
 #: sharpness is judged on faces at least this wide (frame pixels of the detection box)
 SHARPNESS_MIN_FACE = 128.0
 #: backdrop inside the crop: mean Lab gradient (plain ~0.2, a cluttered wall ~9), share unlike the
-#: backdrop colour (plain 0, an object beside the head 0.05+) and L range (5th-95th percentile:
+#: backdrop colour (plain 0 on all 108 good captures of three people; a poster, flagpole or shoulder
+#: at the crop's edge 0.015-0.15, so 0.03 let a third of them through) and L range (5th-95th percentile:
 #: plain with noise ~3, a head's shadow or light falling off by a quarter across it 12+)
-MAX_BACKDROP_GRADIENT, MAX_BACKDROP_FOREIGN, MAX_BACKDROP_SPREAD = 2.5, 0.03, 10.0
+MAX_BACKDROP_GRADIENT, MAX_BACKDROP_FOREIGN, MAX_BACKDROP_SPREAD = 2.5, 0.01, 10.0
 #: distance to the batch colour: another reference colour is ~40 away in (a, b)
 MAX_COLOUR_DELTA_AB, MAX_COLOUR_DELTA_L = 20.0, 30.0
 #: share of the clothing below the chin that looks like the backdrop

@@ -70,7 +70,7 @@ def test_the_capped_subject_is_refused_for_the_cap_and_passes_with_the_operators
     assert headwear.detail["allowed"] is True
 
 
-@pytest.mark.parametrize("seed", [0, 1, 4])
+@pytest.mark.parametrize("seed", [0, 1, 4, 5], ids=["green-cap", "brown-beanie", "white-cap", "white-beanie"])
 def test_drawn_hats_are_refused(seed: int) -> None:
     frame, marks = good_frame()
     defects.hat(frame, marks, np.random.default_rng(seed))

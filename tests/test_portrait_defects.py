@@ -70,7 +70,7 @@ def test_the_capped_subject_is_refused_for_the_cap_and_passes_with_the_operators
     assert headwear.detail["allowed"] is True
 
 
-@pytest.mark.parametrize("seed", [0, 1, 4])
+@pytest.mark.parametrize("seed", [0, 1, 4, 5], ids=["green-cap", "brown-beanie", "white-cap", "white-beanie"])
 def test_drawn_hats_are_refused(seed: int) -> None:
     frame, marks = good_frame()
     defects.hat(frame, marks, np.random.default_rng(seed))
@@ -126,6 +126,32 @@ def test_a_head_tipped_down_is_told_to_raise_the_chin() -> None:
     analysis = analyse(defects.warp_face(frame, marks, 0.0, 0.12))
     assert failing(analysis) == {"pitch"}
     assert analysis.first_hint() == "portrait.hint.chin_up"
+
+
+@pytest.mark.parametrize(("degrees", "hint"), [(30.0, "portrait.hint.chin_down"), (-30.0, "portrait.hint.chin_up")],
+                         ids=["chin-up", "chin-down"])
+def test_a_head_rotated_up_or_down_in_depth_is_told_which_way(degrees: float, hint: str) -> None:
+    frame, marks = good_frame()
+    analysis = analyse(defects.turn_head(frame, marks, pitch_deg=degrees))
+    assert "pitch" in failing(analysis)
+    assert analysis.first_hint() == hint
+
+
+def test_a_slight_nod_up_is_still_frontal() -> None:
+    # this face reads -11 level (people differ by about 18 degrees of this measure), so only
+    # a nod towards the middle is pinned
+    frame, marks = good_frame()
+    analysis = analyse(defects.turn_head(frame, marks, pitch_deg=6.0))
+    assert analysis.ok, analysis.failing()
+
+
+def test_a_thin_pole_at_the_edge_of_the_crop_is_clutter() -> None:
+    frame, marks = good_frame()
+    # a pole one face width from the middle: about a hundredth of the backdrop inside the crop
+    x = round((marks.eyes[0][0] + marks.eyes[1][0]) / 2 + 1.0 * marks.face_width)
+    frame[:, x - 3:x + 3] = (40, 160, 200)
+    analysis = analyse(frame)
+    assert "background" in failing(analysis)
 
 
 def test_the_photo_is_framed_on_the_cheek_width_inside_every_band() -> None:

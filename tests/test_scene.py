@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -216,3 +218,24 @@ def test_default_pose_crops_to_the_standard_photo(scene: Scene) -> None:
     assert 200 <= eye_line <= 300
     # Both shoulders reach the crop's sides: the bottom row is all person.
     assert person[-1].mean() > 0.9
+
+
+def test_archived_people_are_unavailable_without_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kiosk.scene import archived
+
+    monkeypatch.setenv("KIOSK_EVAL_CACHE", str(tmp_path))
+    archived._read.cache_clear()
+    try:
+        assert archived.available() == []
+    finally:
+        archived._read.cache_clear()
+
+
+def test_the_archived_outline_stays_inside_the_source() -> None:
+    from kiosk.scene.archived import outline
+
+    pts = outline(500.0, 30.0, 430.0, 240.0, size=(900, 800), roll_deg=-12.0)
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    assert min(xs) >= 0 and max(xs) <= 899 and min(ys) >= 0 and max(ys) <= 800
+    # the head reaches up to the head top, the shoulders down to the bottom edge
+    assert min(ys) <= 40 and max(ys) == 800

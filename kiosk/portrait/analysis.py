@@ -6,11 +6,17 @@ smoothed over time (``[portrait] smoothing_s``) so that a hint does not
 flicker between frames; ``reset()`` forgets the history when a new person
 steps up. A still (``kiosk portrait``) is one fresh ``Analyzer``'s first frame.
 
-Faces are detected on a copy downscaled to ``detect_width``; the 68
-landmarks (eyes, cheek width, pose, eyes and mouth open) and the light on the
-face cut from the full frame; the head top, the crown (headwear) and the
-backdrop on downscaled colour copies, the backdrop only where it will be
-inside the photo's crop.
+Faces are found on a copy downscaled to ``detect_width`` and then followed
+from frame to frame (``tracking.py``); the 68 landmarks (eyes, cheek width,
+pose, eyes and mouth open) and the light on the face cut from the full frame;
+the head top, the crown (headwear) and the backdrop on downscaled colour
+copies, the backdrop only where it will be inside the photo's crop.
+
+What every frame measures and what a followed face measures at a lower rate
+(the crown, the backdrop and clothing, the search for a second person) is
+``schedule.py``'s choice: at most one of the slower measures per frame. A
+face just found takes every measure at once, so a still (and the standard
+photo's check of its capture) is judged on all of them.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ from kiosk.config import PortraitSection
 from kiosk.errors import KioskError
 from kiosk.portrait import background as bg
 from kiosk.portrait.checks import MAX_BACKDROP_GRADIENT, Check, Measures, judge
+from kiosk.portrait.copies import FrameCopies
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Landmarks, Plan, plan_crop
 from kiosk.portrait.headwear import crown_score
 from kiosk.portrait.photometry import FaceLight, FaceLook, face_patch, measure_light, measure_look
+from kiosk.portrait.schedule import Schedule
 from kiosk.portrait.shape import FaceShape, ShapeMeasures, ShapeModel
 from kiosk.portrait.smoothing import Smoother
+from kiosk.portrait.tracking import Follower
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +53,16 @@ MAX_FRAME_SIDE = 20_000
 NEW_PERSON_JUMP = 0.5
 #: live guidance keeps the crop this share of the frame inside its edges
 LIVE_FRAME_GUARD = 0.02
-#: between full-frame face searches (which also catch a second person), only
-#: the neighbourhood of the last face is searched: a fifth of the cost
-FULL_SCAN_S = 1.0
-#: heads rolled beyond what the frontal cascade sees are searched turned back by this much
-ROLL_RETRY_DEG = 14.0
 #: the Haar box is about this many times the cheek-to-cheek width (when landmarks are missing)
 BOX_PER_FACE_WIDTH = 1.2
 #: the backdrop's evenness and colour are measured on a copy this wide
 BACKDROP_WIDTH = 160
 #: the crown (headwear) is judged with the face scaled to this width (pixels)
 CROWN_FACE_WIDTH = 90.0
-#: the slower measures (crown, backdrop inside the crop, clothing) are taken at most this
-#: often on a face followed from frame to frame; the smoothing holds them in between
-#: (0.3 s), so a hint still reaches the person within a few tenths of a second
-SLOW_EVERY_S = 0.15
+#: the slower measures (``schedule.PERIODS``) are held this long between two turns
+SLOW_HOLD_S = 1.0
+#: the slower measures taken on a frame (``Analysis.fresh``) and the checks judged on them
+SLOW_CHECKS = {"crown": ("headwear",), "backdrop": ("background", "backdrop_light", "background_colour", "clothing")}
 
 
 class BadFrame(KioskError):
@@ -80,6 +84,10 @@ class Analysis:
     #: the unsmoothed sharpness of this very frame (auto-capture keeps the sharpest)
     sharpness: float = 0.0
     measures: Measures | None = field(default=None, repr=False)
+    #: the operator allowed headwear for this capture (``make_photo`` judges its capture alike)
+    allow_headwear: bool = False
+    #: the slower measures taken on this very frame (the others' values are held from earlier frames)
+    fresh: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -131,29 +139,28 @@ def check_frame(frame: Any) -> None:
 class Analyzer:
     """Analyses preview frames; keeps a short history to smooth the measurements."""
 
-    def __init__(self, settings: PortraitSection, frame_guard: float = LIVE_FRAME_GUARD) -> None:
+    def __init__(self, settings: PortraitSection, frame_guard: float = LIVE_FRAME_GUARD, *,
+                 detector: FaceDetector | None = None, shapes: ShapeModel | None = None) -> None:
         self.settings = settings
         self.frame_guard = frame_guard
-        self.detector = FaceDetector()
-        self.shapes = ShapeModel()
+        # a detector is not shared between threads (OpenCV's cascade keeps per-search state)
+        self.detector = detector or FaceDetector()
+        self.shapes = shapes or ShapeModel()
         self._reference = bg.reference_lab(settings.background)
         self._smooth = Smoother(settings.smoothing_s, hold_s=0.3)
+        self._schedule = Schedule()
+        self._faces = Follower(self.detector, self.shapes, self._schedule)
         self._clock = 0.0
-        self._last_raw: Box | None = None  # the face detected in the last frame
-        self._last_full = -1e9  # when the whole frame was last searched
-        self._tracked = False  # this frame's face came from the fine search around the last
         self._backdrop_model: bg.Backdrop | None = None  # this frame's backdrop colour
         self._tiny_lab: np.ndarray | None = None  # this frame's backdrop-sized Lab copy
-        self._last_slow = -1e9  # when the slower measures were last taken
         self._frame_w = 0  # width of the frame being analysed
 
     def reset(self) -> None:
         """Forget the smoothing history (a new person, or after a photo)."""
         self._smooth.reset()
-        self._last_raw = None
-        self._last_full = -1e9
-        self._tracked = False
-        self._last_slow = -1e9
+        self._faces.forget()
+        self._backdrop_model = None
+        self._tiny_lab = None
 
     def analyse(self, frame_bgr: np.ndarray, now: float | None = None, *, allow_headwear: bool = False) -> Analysis:
         """The checks of ``frame_bgr``; ``now`` (seconds, monotonic) keys the smoothing.
@@ -169,28 +176,27 @@ class Analyzer:
         now = self._clock
         h, w = frame_bgr.shape[:2]
         self._frame_w = w
-        k = min(1.0, self.settings.detect_width / w)
-        small = (cv2.resize(frame_bgr, (round(w * k), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-                 if k < 1 else frame_bgr)
-        small_gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        faces = self._find_faces(small_gray, k, now)
+        copies = FrameCopies(frame_bgr, self.settings.detect_width)
+        # at most one slower measure on a followed face; a face found afresh takes them all
+        task = self._schedule.pick(now, self._faces.last) if self._faces.following else None
+        faces = self._faces.find(copies, now, task)
         if len(faces) > 1:
             self._smooth.reset()
+            self._faces.forget()
             return Analysis([Check("face", False, float(len(faces)), "portrait.hint.one_person")],
-                            measures=Measures(w, h, len(faces)))
-        raw_face, shape, gray, (ox, oy) = self._measure_face(frame_bgr, faces[0], now) if faces else (
+                            measures=Measures(w, h, len(faces)), allow_headwear=allow_headwear)
+        raw_face, shape, gray, (ox, oy) = self._faces.measure(frame_bgr, faces[0], now) if faces else (
             None, None, None, (0, 0))
         face = self._track_face(raw_face, now)
         if face is None:
-            return Analysis([Check("face", False, 0.0, "portrait.hint.no_face")], measures=Measures(w, h, 0))
+            return Analysis([Check("face", False, 0.0, "portrait.hint.no_face")], measures=Measures(w, h, 0),
+                            allow_headwear=allow_headwear)
         eyes = self._track_eyes(shape.eyes if shape is not None else None, now)
         geometry = self._track("shape", ShapeMeasures.of(shape) if shape is not None else None, ShapeMeasures, now)
         # a face held over a missed detection is not measured again: the
         # pixels where it was may be anything now; the last measures stand
         held = gray is None
-        slow = not held and (not self._tracked or now - self._last_slow >= SLOW_EVERY_S)
-        if slow:
-            self._last_slow = now
+        slow = self._slow_now(task, raw_face, held=held, now=now)
         raw_light = raw_look = None
         if gray is not None:
             patch = face_patch(gray, _moved(face, -ox, -oy))
@@ -199,9 +205,10 @@ class Analyzer:
                 raw_look = measure_look(gray, shape.points - (ox, oy))
         light = self._track("light", raw_light, FaceLight, now)
         look = self._track("look", raw_look, FaceLook, now)
-        top, crown = self._head(frame_bgr, small, k, face, shape=shape, held=held, slow=slow, now=now)
+        top, crown = self._head(copies, face, shape=shape, held=held, slow=slow, now=now)
         plan = plan_crop(w, h, landmarks(face, eyes, top, geometry), self.settings.max_upscale, self.frame_guard)
-        bd, clothing = self._backdrop(k, face, top=top, geometry=geometry, plan=plan, slow=slow, now=now)
+        bd, clothing = self._backdrop(face, top=top, geometry=geometry, plan=plan, slow="backdrop" in slow,
+                                      now=now)
         if bd is not None and bd.gradient > MAX_BACKDROP_GRADIENT:
             # on a busy backdrop the first "non-backdrop" pixel is anything
             top = None
@@ -211,48 +218,57 @@ class Analyzer:
         if allow_headwear:
             log.info("portrait.headwear_allowed crown=%s", None if crown is None else round(crown, 3))
         return Analysis(judge(m, self.settings.tilt_max_deg, allow_headwear=allow_headwear), face, eyes, top, plan,
-                        geometry, raw_light.sharpness if raw_light else 0.0, m)
+                        geometry, raw_light.sharpness if raw_light else 0.0, m, allow_headwear, frozenset(slow))
 
-    def _measure_face(self, frame: np.ndarray, found: Box,
-                      now: float) -> tuple[Box, FaceShape | None, np.ndarray, tuple[int, int]]:
-        """The face measured finely, its landmarks (frame pixels), and the gray region cut around it."""
-        region, (ox, oy) = _face_region(frame, found)
-        gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
-        local = _moved(found, -ox, -oy)
-        # a face found by the fine search around the last one is measured
-        # already; a face from the whole-frame search needs the fine measure
-        fine = local if self._tracked else self.detector.refine(gray, local)
-        self._last_raw = _moved(fine, ox, oy)
-        shape = self.shapes.shape(gray, fine)
-        # the landmark model places 68 points in any box; points far outside
-        # it mean there was no face to place them on
-        if not _plausible(shape, fine):
-            return self._last_raw, None, gray, (ox, oy)
-        return self._last_raw, shape.moved(ox, oy), gray, (ox, oy)
+    def _slow_now(self, task: str | None, face: Box | None, *, held: bool, now: float) -> set[str]:
+        """The slower measures this frame takes: all on a face just found, else the schedule's pick.
 
-    def _head(self, frame: np.ndarray, small: np.ndarray, k: float, face: Box, *, shape: FaceShape | None,
-              held: bool, slow: bool, now: float) -> tuple[float | None, float | None]:
-        """Head top (frame pixels) and crown score (headwear), smoothed."""
+        A measure whose last value was taken where the face no longer is
+        starts afresh (its old value is dropped, not averaged in).
+        """
+        if held:
+            return set()
+        if not self._faces.tracked:
+            self._schedule.all_done(now, face)
+            for name in ("crown", "backdrop", "clothing"):
+                self._smooth.reset(name)
+            return set(SLOW_CHECKS)
+        if task not in SLOW_CHECKS:
+            return set()
+        if self._schedule.done(task, now, face):
+            for name in ("crown",) if task == "crown" else ("backdrop", "clothing"):
+                self._smooth.reset(name)
+        return {task}
+
+    def _head(self, copies: FrameCopies, face: Box, *, shape: FaceShape | None, held: bool, slow: set[str],
+              now: float) -> tuple[float | None, float | None]:
+        """Head top (frame pixels) and crown score (headwear), smoothed.
+
+        The backdrop's colour (its top corners) is taken with the backdrop
+        measures (``slow``) and stands in between: it changes with the
+        camera's exposure, not from one frame to the next.
+        """
         top_raw = crown_raw = None
-        backdrop = None
         if not held:
-            h, w = small.shape[:2]
-            kt = min(1.0, BACKDROP_WIDTH / (w / k))
-            tiny = cv2.resize(small, (max(1, round(w / k * kt)), max(1, round(h / k * kt))),
-                              interpolation=cv2.INTER_AREA)
-            self._tiny_lab = bg.to_lab(tiny)
-            backdrop = bg.estimate_backdrop(self._tiny_lab)
+            k = copies.k
+            w, h = copies.size
+            if "backdrop" in slow or self._backdrop_model is None:
+                kt = min(1.0, BACKDROP_WIDTH / (w / k))
+                tiny = cv2.resize(copies.small, (max(1, round(w / k * kt)), max(1, round(h / k * kt))),
+                                  interpolation=cv2.INTER_AREA)
+                self._tiny_lab = bg.to_lab(tiny)
+                self._backdrop_model = bg.estimate_backdrop(self._tiny_lab)
+            backdrop = self._backdrop_model
             # the head top wants the finer copy, but only the columns over the face
             x0 = max(0, int((face.cx - face.w * 0.3) * k))
             x1 = min(w, int((face.cx + face.w * 0.3) * k) + 1)
             y1 = min(h, int((face.y + face.h * 0.3) * k) + 1)
-            band = bg.distance_map(bg.to_lab(small[:y1, x0:x1]), backdrop)
+            band = bg.distance_map(bg.to_lab(copies.small_region(x0, 0, x1, y1)), backdrop)
             top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
-            if shape is not None and slow:
-                crown_raw = self._crown(frame, shape, top_raw, backdrop)
-        self._backdrop_model = backdrop
+            if shape is not None and "crown" in slow:
+                crown_raw = self._crown(copies.frame, shape, top_raw, backdrop)
         top_t = self._smooth.update("head_top", None if top_raw is None else (top_raw,), now)
-        crown_t = self._smooth.update("crown", None if crown_raw is None else (crown_raw,), now)
+        crown_t = self._smooth.update("crown", None if crown_raw is None else (crown_raw,), now, SLOW_HOLD_S)
         return (top_t[0] if top_t else None), (crown_t[0] if crown_t else None)
 
     @staticmethod
@@ -271,7 +287,7 @@ class Analyzer:
         local = (pts - (x0, y0)) * k
         return crown_score(bg.to_lab(region), local, None if top is None else (top - y0) * k, backdrop.lab)
 
-    def _backdrop(self, k: float, face: Box, *, top: float | None, geometry: ShapeMeasures | None, plan: Plan,
+    def _backdrop(self, face: Box, *, top: float | None, geometry: ShapeMeasures | None, plan: Plan,
                   slow: bool, now: float) -> tuple[bg.BackdropMeasures | None, float | None]:
         """Backdrop measures inside the photo's crop, and the clothing share (smoothed)."""
         bd_raw = clothing_raw = None
@@ -287,33 +303,10 @@ class Analyzer:
             mask = bg.backdrop_mask(tiny_lab.shape[:2], head, crop, kt)
             bd_raw = bg.measure_backdrop(tiny_lab, mask, self._reference, backdrop)
             clothing_raw = bg.clothing_share(tiny_lab, face, backdrop.lab, kt)
-        bd = self._track("backdrop", bd_raw, bg.BackdropMeasures, now)
-        clothing_t = self._smooth.update("clothing", None if clothing_raw is None else (clothing_raw,), now)
+        bd = self._track("backdrop", bd_raw, bg.BackdropMeasures, now, SLOW_HOLD_S)
+        clothing_t = self._smooth.update("clothing", None if clothing_raw is None else (clothing_raw,), now,
+                                         SLOW_HOLD_S)
         return bd, clothing_t[0] if clothing_t else None
-
-    def _find_faces(self, small_gray: np.ndarray, k: float, now: float) -> list[Box]:
-        """Faces of this frame: near the last one, or in the whole frame now and then."""
-        last = self._last_raw
-        if last is not None and now - self._last_full < FULL_SCAN_S:
-            sw, sh = small_gray.shape[1], small_gray.shape[0]
-            x0, y0 = max(0, int((last.x - last.w * 0.6) * k)), max(0, int((last.y - last.h * 0.6) * k))
-            x1, y1 = min(sw, int((last.x + last.w * 1.6) * k) + 1), min(sh, int((last.y + last.h * 1.6) * k) + 1)
-            near = self.detector.faces(small_gray[y0:y1, x0:x1], k, size=(last.w * k * 0.85, last.w * k * 1.18),
-                                       step=1.05)
-            if len(near) == 1:
-                face = near[0]
-                self._last_raw = Box(face.x + x0 / k, face.y + y0 / k, face.w, face.h)
-                self._tracked = True
-                return [self._last_raw]
-        self._tracked = False
-        faces = self.detector.faces(small_gray, k)
-        self._last_full = now
-        for angle in (ROLL_RETRY_DEG, -ROLL_RETRY_DEG):
-            if faces:
-                break
-            faces = self.detector.faces_rolled(small_gray, k, angle)
-        self._last_raw = faces[0] if len(faces) == 1 else None
-        return faces
 
     def _track_face(self, face: Box | None, now: float) -> Box | None:
         """The smoothed face; a face far from the last one is a new person and starts afresh."""
@@ -332,12 +325,12 @@ class Analyzer:
         got = self._smooth.update("eyes", value, now)
         return Eyes((got[0], got[1]), (got[2], got[3])) if got else None
 
-    def _track(self, name: str, value: Any, cls: Any, now: float) -> Any:
+    def _track(self, name: str, value: Any, cls: Any, now: float, hold_s: float | None = None) -> Any:
         """A measures dataclass of floats (and float tuples), smoothed field by field."""
         flat: tuple[float, ...] | None = None
         if value is not None:
             flat = tuple(float(x) for v in astuple(value) for x in (v if isinstance(v, tuple) else (v,)))
-        got = self._smooth.update(name, flat, now)
+        got = self._smooth.update(name, flat, now, hold_s)
         if got is None:
             return None
         if cls is bg.BackdropMeasures:
@@ -358,12 +351,6 @@ def landmarks(face: Box, eyes: Eyes | None, head_top: float | None,
     return Landmarks(width, cx, eye_y, head_top)
 
 
-def _plausible(shape: FaceShape, box: Box) -> bool:
-    """Landmarks that fit the box they were placed in: a real face, not noise."""
-    width = shape.width
-    return 0.55 * box.w <= width <= 1.2 * box.w and abs(shape.centre_x - box.cx) < 0.25 * box.w
-
-
 def _photo_region(plan: Plan, cx: float, face: Box, width: float) -> tuple[float, float, float, float]:
     """The rectangle the photo will be cut from (x, y, w, h), or the usual one around the face."""
     if plan.crop is not None:
@@ -373,15 +360,6 @@ def _photo_region(plan: Plan, cx: float, face: Box, width: float) -> tuple[float
     scale = 240.0 / width
     cw, ch = OUT_W / scale, OUT_H / scale
     return cx - cw / 2, face.y + 0.4 * face.h - 250.0 / scale, cw, ch
-
-
-def _face_region(frame: np.ndarray, face: Box) -> tuple[np.ndarray, tuple[int, int]]:
-    """The face box with a margin (room for ``FaceDetector.refine``), cut from the frame, and its offset."""
-    x0 = max(0, int(face.x - face.w * 0.4))
-    y0 = max(0, int(face.y - face.h * 0.4))
-    x1 = min(frame.shape[1], int(face.x + face.w * 1.4) + 1)
-    y1 = min(frame.shape[0], int(face.y + face.h * 1.4) + 1)
-    return frame[y0:y1, x0:x1], (x0, y0)
 
 
 def _moved(box: Box, dx: float, dy: float) -> Box:

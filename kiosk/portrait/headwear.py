@@ -25,6 +25,8 @@ import numpy as np
 UNLIKE = 22.0
 #: crown pixels this close to the backdrop colour are backdrop showing through
 BACKDROP_NEAR = 14.0
+#: lightness (L, 0-100) above the lightest reference that no mix of them reaches
+LIGHTER = 10.0
 
 
 def _weighted(lab: np.ndarray) -> np.ndarray:
@@ -84,9 +86,18 @@ def crown_score(lab: np.ndarray, points: np.ndarray, head_top: float | None,
     wc = _weighted(crown)
     points_ = [_weighted(r.astype(np.float32)) for r in (*refs, back)]
     unlike = np.ones(crown.shape[:2], bool)
+    skin_back = {0, len(points_) - 1} if len(refs) == 2 else set()
     for i, a in enumerate(points_):
-        for b in points_[i:]:
-            unlike &= _segment_distance(wc, a, b) > UNLIKE
+        for j in range(i, len(points_)):
+            if {i, j} == skin_back:
+                # skin meets the backdrop only along the head's outline, a row or two;
+                # in the crown's middle a colour between them is a light cap
+                continue
+            unlike &= _segment_distance(wc, a, points_[j]) > UNLIKE
+    # no mix of the references is lighter than the lightest of them: a pixel well above it
+    # is a light cap (a white one reads as a mix of skin, hair and a blue backdrop otherwise)
+    lightest = max(float(r[0]) for r in (*refs, back))
+    unlike |= crown[..., 0] > lightest + LIGHTER
     rows = unlike.mean(axis=1)
     band = max(1, round(0.1 * width))
     if len(rows) < band:

@@ -113,7 +113,11 @@ def measure_look(gray: np.ndarray, points: np.ndarray) -> FaceLook:
         # an iris: a round dark blob in the middle of the eye; at a fixed
         # working size an erosion removes thin dark lines (lashes of a closed
         # lid, a glasses rim) and keeps a blob a quarter of the eye wide
-        _, middle = _box_mean(gray, float(centre[0]), float(centre[1]), 0.5 * ew, 0.3 * ew)
+        # only as tall as the lids are apart: a squint of a smile shows a
+        # narrow iris that a fixed window would dilute in the lids around it
+        gap = float(np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / 2
+        _, middle = _box_mean(gray, float(centre[0]), float(centre[1]), 0.5 * ew,
+                              min(0.3 * ew, max(0.2 * ew, 0.6 * gap)))
         if middle.size == 0 or ew < 4:
             iris.append(0.0)
             continue

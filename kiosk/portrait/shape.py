@@ -19,28 +19,23 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
-import cv2
 import numpy as np
 
 from kiosk.errors import KioskError
 from kiosk.portrait.face import Box, Eyes
 
-#: a generic head (millimetres, x right, y up, z towards the camera) at six
-#: landmarks: nose tip, chin, outer eye corners, mouth corners; solvePnP fits
-#: it to the image to read the head's yaw and pitch
-_MODEL_POINTS = np.array([
-    (0.0, 0.0, 0.0), (0.0, -63.6, -12.5), (-43.3, 32.7, -26.0), (43.3, 32.7, -26.0),
-    (-28.9, -28.9, -24.1), (28.9, -28.9, -24.1)], dtype=np.float64)
-_MODEL_INDEX = (30, 8, 36, 45, 48, 54)
 #: how far the nose tip stands in front of the cheekbones, in half face widths
 YAW_DEPTH = 0.93
 #: the Haar box sits higher and is wider than the boxes dlib's model was
 #: trained on; this maps one onto the other (measured on the packaged faces)
 _BOX_SHIFT_Y, _BOX_SCALE = 0.14, 0.94
-#: the pitch the generic model reads on level, frontal real faces (a camera
-#: at eye height: -6 to +6 on the packaged portraits); subtracted so that 0
-#: means "looking straight ahead"
-PITCH_BIAS_DEG = 0.0
+#: pitch from how far down the face the nose tip sits: its distance below the
+#: eye line over the eye line's distance to the chin. Level faces read
+#: 0.26-0.32 (the three packaged bareheaded portraits: 0.324, 0.281, 0.264;
+#: people differ by about as much as 15 degrees of pitch change it), the
+#: middle of those is 0; a head tipped back brings the nose tip up towards the
+#: eyes (the tip stands out of the face), by about 0.0033 per degree
+PITCH_LEVEL_RATIO, PITCH_DEG_PER_RATIO = 0.29, 300.0
 
 
 class LandmarkModelError(KioskError):
@@ -107,10 +102,12 @@ class FaceShape:
         the tip stands about as far in front of the cheekbones as they are
         from the middle, so the offset over the half-width is about
         tan(yaw) (steadier than a fitted head at 150-300 px faces: the fit
-        swung by 15 degrees between frames of one still face). Pitch from a
-        generic head fitted to six landmarks by ``cv2.solvePnP``, the camera
-        put straight in front of the nose, so that where the face stands in
-        the frame does not read as a tilt.
+        swung by 15 degrees between frames of one still face). Pitch from
+        where the nose tip sits between the eye line and the chin
+        (``PITCH_LEVEL_RATIO``): a generic head fitted with ``cv2.solvePnP``
+        read one level face at +8 and another tipped down by 20 degrees at
+        +29 (its sign flips), and where the face stands in the frame does not
+        move this ratio.
         """
         p = self.points
         # along the cheek line (a rolled head is not a turned one), averaged over
@@ -120,28 +117,13 @@ class FaceShape:
         half = float(np.mean([np.linalg.norm(p[b] - p[a]) for a, b in ((1, 15), (2, 14), (3, 13))])) / 2
         offset = float(np.dot(p[[27, 28, 29, 30, 33]].mean(axis=0) - middle, across)) / max(1.0, half)
         yaw = math.degrees(math.atan(offset / YAW_DEPTH))
-        image = self.points[list(_MODEL_INDEX)].astype(np.float64)
-        nose = self.points[30]
-        f = 3.0 * max(1.0, self.width)
-        camera = np.array([[f, 0, nose[0]], [0, f, nose[1]], [0, 0, 1]], dtype=np.float64)
-        ok, rvec, _t = cv2.solvePnP(_MODEL_POINTS, image, camera, None, flags=cv2.SOLVEPNP_ITERATIVE)
-        if not ok:  # pragma: no cover - six points in general position always fit
-            return yaw, 0.0
-        rot, _ = cv2.Rodrigues(rvec)
-        # the model's z points out of the face; looking into the lens it is
-        # the camera's -z, and the pitch is 0
-        fwd = rot @ np.array([0.0, 0.0, 1.0])
-        pitch = math.degrees(math.atan2(-fwd[1], -fwd[2]))
-        return yaw, _wrap(pitch) - PITCH_BIAS_DEG
-
-
-def _wrap(angle: float) -> float:
-    """``angle`` folded into -90..90 (the sign of a face pointing away is meaningless)."""
-    while angle > 90:
-        angle -= 180
-    while angle < -90:
-        angle += 180
-    return angle
+        eye_line = (p[36:42].mean(axis=0) + p[42:48].mean(axis=0)) / 2
+        # measured square to the eye line, so a rolled head is not a tipped one
+        down = np.array([-across[1], across[0]])
+        to_chin = float(np.dot(p[8] - eye_line, down))
+        ratio = float(np.dot(p[30] - eye_line, down)) / max(1.0, to_chin)
+        pitch = (PITCH_LEVEL_RATIO - ratio) * PITCH_DEG_PER_RATIO
+        return yaw, max(-90.0, min(90.0, pitch))
 
 
 @cache

@@ -40,11 +40,16 @@ class Smoother:
         """The current value of ``name`` without a new measurement (None when missing too long)."""
         return self.update(name, None, now)
 
-    def update(self, name: str, value: tuple[float, ...] | None, now: float) -> tuple[float, ...] | None:
-        """The smoothed ``value`` of ``name`` at ``now``; None when missing for longer than ``hold_s``."""
+    def update(self, name: str, value: tuple[float, ...] | None, now: float,
+               hold_s: float | None = None) -> tuple[float, ...] | None:
+        """The smoothed ``value`` of ``name`` at ``now``; None when missing for longer than ``hold_s``.
+
+        ``hold_s`` overrides the smoother's own for this measurement: one
+        measured only every few frames is held until its next turn.
+        """
         track = self._tracks.get(name)
         if value is None:
-            if track is not None and now - track.seen <= self.hold_s:
+            if track is not None and now - track.seen <= (self.hold_s if hold_s is None else hold_s):
                 return tuple(float(v) for v in track.value)
             self._tracks.pop(name, None)
             return None

@@ -7,6 +7,12 @@ analysis passed in comes from a preview frame and is smoothed); the crop is
 then planned by ``framing.plan_crop`` and, when no crop inside the capture
 meets the standard, ``FramingError`` carries the hint that fixes it ("step
 back", "move to the centre") instead of padding the picture.
+
+A preview frame of a followed face holds the verdicts of the slower checks
+(headwear, backdrop, clothing) from earlier frames. Those are judged again on
+the capture itself before it becomes the photo: a check that passed on the
+preview and fails on the capture refuses it with its own hint, so a held
+verdict never reaches a saved photo.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from kiosk.config import PortraitSection
 from kiosk.errors import KioskError
 from kiosk.portrait import background as bg
 from kiosk.portrait import jpeg
-from kiosk.portrait.analysis import Analysis, check_frame, landmarks
+from kiosk.portrait.analysis import SLOW_CHECKS, Analysis, Analyzer, check_frame, landmarks
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Crop, plan_crop
 from kiosk.portrait.measurements import photo_measurements
@@ -68,6 +74,7 @@ def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSe
         raise FramingError(analysis.first_hint() or "portrait.hint.no_face", detail="no face in the analysis")
     detector = detector or FaceDetector()
     shapes = shapes or ShapeModel()
+    rechecked = _recheck(capture_bgr, analysis, settings, detector, shapes)
     h, w = capture_bgr.shape[:2]
     face, eyes, shape = _refine_face(capture_bgr, analysis.face, analysis.eyes, analysis.shape,
                                      detector=detector, shapes=shapes)
@@ -98,10 +105,34 @@ def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSe
         "quality": encoded.quality,
         "bytes": len(encoded.data),
         "size_in_band": encoded.in_band,
+        "rechecked": rechecked,
     }
     original = _original(capture_bgr, (x0, y0, x1, y1)) if settings.keep_original else None
     log.info("photo.made bytes=%d quality=%d scale=%.3f", len(encoded.data), encoded.quality, scale)
     return StandardPhoto(encoded.data, original, geometry, photo_measurements(geometry, analysis))
+
+
+def _recheck(capture: np.ndarray, analysis: Analysis, settings: PortraitSection, detector: FaceDetector,
+             shapes: ShapeModel) -> list[str]:
+    """The held checks of ``analysis`` judged again on the capture; raises when one fails there.
+
+    Only checks that passed on the preview are held against the capture: a
+    check that already failed there was the operator's call (a manual
+    shutter), not a stale verdict. Returns the names of the checks judged.
+    """
+    held = [name for measure, names in SLOW_CHECKS.items() if measure not in analysis.fresh for name in names]
+    passed = {c.name for c in analysis.checks if c.passed}
+    names = [n for n in held if n in passed]
+    if not names:
+        return []
+    still = Analyzer(settings, frame_guard=0.0, detector=detector, shapes=shapes)
+    fresh = still.analyse(capture, allow_headwear=analysis.allow_headwear)
+    for check in fresh.checks:
+        if check.name in names and not check.passed:
+            log.info("photo.recheck_failed check=%s value=%s", check.name,
+                     None if check.value is None else round(check.value, 3))
+            raise FramingError(check.hint_key or "portrait.hint.hold", detail=f"{check.name} fails on the capture")
+    return names
 
 
 def _pixel_crop(crop: Crop, w: int, h: int) -> tuple[int, int, int, int]:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from kiosk.scene.cutout import DEFAULT_SUBJECT, SUBJECTS, Subject, cutout, portrait_path
+from kiosk.scene.cutout import DEFAULT_SUBJECT, SUBJECTS, Subject, cutout, lookup, portrait_path
 from kiosk.scene.props import BACKGROUND_CHOICES, BACKGROUNDS, backdrop, phone_sprite, qr_image
 
 __all__ = [
@@ -290,6 +290,6 @@ class Scene:
 def _subject(pose: Pose) -> Subject:
     """The packaged portrait ``pose`` shows."""
     try:
-        return SUBJECTS[pose.subject]
+        return lookup(pose.subject)
     except KeyError:
         raise ValueError(f"subject must be one of {sorted(SUBJECTS)}, not {pose.subject!r}") from None

@@ -103,10 +103,19 @@ class Cutout:
     offset: tuple[int, int]  # source (0, 0) in padded coordinates
 
 
+def lookup(name: str) -> Subject:
+    """The subject ``name``: an installed portrait or one read from the evaluation's archive cache."""
+    if name in SUBJECTS:
+        return SUBJECTS[name]
+    from kiosk.scene.archived import ARCHIVED
+
+    return ARCHIVED[name]
+
+
 @cache
 def cutout(name: str = DEFAULT_SUBJECT) -> Cutout:
     """The portrait ``name`` (a key of ``SUBJECTS``) cut from its background: computed once, read-only after."""
-    subject = SUBJECTS[name]
+    subject = lookup(name)
     src = subject.load()[:subject.crop[1]]
     h, w = src.shape[:2]
     poly = np.zeros((h, w), np.uint8)

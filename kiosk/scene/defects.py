@@ -116,3 +116,52 @@ def open_mouth(frame: np.ndarray, m: Landmarks) -> None:
                 (60, 60, 150), -1, cv2.LINE_AA)  # lips
     cv2.ellipse(frame, (round(cx), round(mouth_y)), (round(0.16 * fw), round(0.11 * fw)), 0, 0, 360,
                 (25, 20, 45), -1, cv2.LINE_AA)  # the open mouth
+
+
+def turn_head(frame: np.ndarray, m: Landmarks, yaw_deg: float = 0.0, pitch_deg: float = 0.0) -> np.ndarray:
+    """The head rotated in depth: turned ``yaw_deg`` (> 0 to the image's right), tipped ``pitch_deg`` (> 0 chin up).
+
+    The head is modelled as a rounded solid from the head top to the chin,
+    the face half a face width in front of the ears, with the nose standing
+    out of it; every
+    pixel of the head moves as its point on that surface would under the
+    rotation (the nose tip most, the rim least), so the landmarks move as on
+    a real turned or tipped head: the nose off the middle, the eye-to-nose and
+    nose-to-chin distances foreshortened unequally. What a rotation would
+    hide or reveal (the far cheek, under the chin) is not drawn: the pixels
+    are moved, not invented.
+    """
+    fw = m.face_width
+    (lx, ly), (rx, ry) = m.eyes
+    eye_y = (ly + ry) / 2
+    cx = (lx + rx) / 2
+    top, chin = m.head_top[1], m.chin[1]
+    # the head's outline reaches a little below the chin; the rotation's axis
+    # passes through the ears, at the height of the middle of the head
+    cy, b = (top + chin) / 2 + 0.05 * (chin - top), 0.55 * (chin - top)
+    a = 0.62 * fw
+    nose_y = eye_y + 0.45 * (chin - eye_y)
+
+    def depth(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        # the face stands about half a face width in front of the ears from
+        # the brows down to the chin; the crown curves back; the nose stands out
+        u, v = (x - cx) / a, (y - cy) / b
+        profile = np.where(v < 0, np.sqrt(np.clip(1.0 - v * v, 0.0, 1.0)), np.clip((1.0 - v) / 0.15, 0.0, 1.0))
+        out = 0.5 * fw * np.sqrt(np.clip(1.0 - u * u, 0.0, 1.0)) * profile
+        return out + 0.2 * fw * np.exp(-(((x - cx) / (0.1 * fw)) ** 2 + ((y - nose_y) / (0.15 * fw)) ** 2))
+
+    ys, xs = np.mgrid[0:frame.shape[0], 0:frame.shape[1]].astype(np.float32)
+    # the head moves, the backdrop and shoulders do not: the displacement fades out past the rim
+    weight = np.clip((1.2 - np.sqrt(((xs - cx) / a) ** 2 + ((ys - cy) / b) ** 2)) / 0.2, 0.0, 1.0)
+    ty, tx = np.radians(pitch_deg), np.radians(yaw_deg)
+    # the source of each pixel: the inverse rotation, the depth read at the
+    # source point (found by a few fixed-point steps from the pixel itself)
+    src_x, src_y = xs, ys
+    for _ in range(4):
+        z = depth(src_x, src_y)
+        src_y = cy + (ys - cy + z * np.sin(ty)) / np.cos(ty)
+        src_x = cx + (xs - cx - z * np.sin(tx)) / np.cos(tx)
+    map_x = xs + weight * (src_x - xs)
+    map_y = ys + weight * (src_y - ys)
+    return cv2.remap(frame, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)

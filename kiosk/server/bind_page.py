@@ -42,8 +42,9 @@ from kiosk.config import ScannerSection
 from kiosk.errors import KioskError
 from kiosk.scanner import Scanner, classify
 from kiosk.scanner.pictures import picture_gray
+from kiosk.server import problems
 from kiosk.server.binding import Binder
-from kiosk.server.problems import Problem
+from kiosk.server.refusals import Refused
 from kiosk.server.schema import BindResponse
 from kiosk.text import table, text
 
@@ -144,22 +145,22 @@ def refusal_page(refusal: PageRefusal, ticket: str = "") -> str:
     return _document(_both("server.bind_page.failed", "h1", "bad") + reason + form_html(ticket))
 
 
-def _from_problem(problem: Problem) -> PageRefusal:
+def _from_problem(problem: Refused) -> PageRefusal:
     """The page's words for a refusal of the shared bind."""
     extra = dict(problem.extra)
     # A refused code says why in its own words (another school's, expired ...); the rest in this page's.
-    key = problem.error.key if problem.slug == "bad-code" and problem.error is not None else ""
+    key = problem.error.key if problem.kind == "bad-code" and problem.error is not None else ""
     if key not in table():
-        key = f"server.bind_page.problem.{problem.slug}"
+        key = f"server.bind_page.problem.{problem.kind}"
     if key not in table():
-        key = f"server.problem.{problem.slug}" if f"server.problem.{problem.slug}" in table() \
+        key = f"server.problem.{problem.kind}" if f"server.problem.{problem.kind}" in table() \
             else "server.problem.invalid"
     params: dict[str, object] = dict(problem.error.params) if problem.error is not None else {}
     if isinstance(extra.get("attempts_left"), int):
         params["attempts_left"] = extra["attempts_left"]
     if isinstance(extra.get("retry_after_s"), int):
         params["minutes"] = max(1, math.ceil(extra["retry_after_s"] / 60))
-    return PageRefusal(problem.status, key, **params)
+    return PageRefusal(problems.status_of(problem.kind), key, **params)
 
 
 def read_code_image(data: bytes, scanner: Scanner) -> str:
@@ -252,7 +253,7 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
     def bind(ticket: str, last4: str, payload: str, client: str) -> BindResponse:
         try:
             return binder.bind(ticket, payload, last4, trusted=False, now=clock(), client=client)
-        except Problem as problem:
+        except Refused as problem:
             raise _from_problem(problem) from None
 
     def bind_unknown(ticket: str, last4: str, client: str) -> BindResponse:
@@ -260,9 +261,9 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
         # unknown ticket with a readable code (the ticket and the last four do not match), whatever the image.
         try:
             return binder.bind(ticket, "", last4, trusted=False, now=clock(), client=client)
-        except Problem as problem:
+        except Refused as problem:
             refusal = _from_problem(problem)
-            if problem.slug == "bad-code":
+            if problem.kind == "bad-code":
                 refusal = PageRefusal(422, "server.bind_page.problem.wrong-last-four", **{
                     k: v for k, v in refusal.params.items() if k == "attempts_left"})
             raise refusal from None
@@ -273,7 +274,7 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
     def ticket_known(ticket: str) -> bool:
         try:
             return binder.has_ticket(ticket)
-        except Problem as problem:
+        except Refused as problem:
             raise _from_problem(problem) from None
 
     async def bind_from(ticket: str, last4: str, pasted: str, image: bytes | None, client: str) -> BindResponse:

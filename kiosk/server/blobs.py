@@ -70,13 +70,13 @@ class DatabaseBlobStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._row = db.upsert(blobs, ["sha256"], None, ["stored_ts"])
 
     def put(self, data: bytes) -> str:
         """Store ``data`` in one transaction; its sha256."""
         sha = hashlib.sha256(data).hexdigest()
         with self._db.write() as conn:
-            conn.execute(self._db.upsert(blobs, ["sha256"], {"sha256": sha, "stored_ts": time.time(),
-                                                             "size": len(data), "data": data}, ["stored_ts"]))
+            conn.execute(self._row, {"sha256": sha, "stored_ts": time.time(), "size": len(data), "data": data})
         return sha
 
     def get(self, sha256: str) -> bytes | None:
@@ -109,6 +109,7 @@ class FileBlobStore:
     def __init__(self, root: Path, db: Database) -> None:
         self.root = root
         self._db = db
+        self._index_row = db.upsert(blob_files, ["sha256"], None, ["stored_ts"])
         root.mkdir(parents=True, exist_ok=True)
         if not (root / _INDEXED_MARK).exists():
             self._index_existing()
@@ -133,8 +134,7 @@ class FileBlobStore:
         """Index then write ``data`` durably; its sha256 (only the time is refreshed when already stored)."""
         sha = hashlib.sha256(data).hexdigest()
         with self._db.write() as conn:
-            conn.execute(self._db.upsert(blob_files, ["sha256"], {"sha256": sha, "stored_ts": time.time(),
-                                                                  "size": len(data)}, ["stored_ts"]))
+            conn.execute(self._index_row, {"sha256": sha, "stored_ts": time.time(), "size": len(data)})
         final = self.path(sha)
         if final.exists() and final.stat().st_size == len(data):
             return sha

@@ -40,6 +40,9 @@ Dialect = Literal["sqlite", "postgresql"]
 #: how long an SQLite writer waits for another (another process's purge, say) before giving up
 SQLITE_BUSY_TIMEOUT_S = 30.0
 _WRITE = "kiosk_write"
+#: worker threads that run the routes (the server sets its thread pool to this), and so the
+#: PostgreSQL connections each server process keeps open
+ROUTE_THREADS = 16
 
 
 class DataDirError(KioskError):
@@ -133,10 +136,14 @@ class Database:
         maker = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return maker(table).on_conflict_do_nothing(index_elements=key)
 
-    def upsert(self, table: Table, key: list[str], values: dict[str, Any], update: list[str]) -> Any:
-        """``INSERT ... ON CONFLICT (key) DO UPDATE SET`` the ``update`` columns to the new values."""
+    def upsert(self, table: Table, key: list[str], values: dict[str, Any] | None, update: list[str]) -> Any:
+        """``INSERT ... ON CONFLICT (key) DO UPDATE SET`` the ``update`` columns to the new values.
+
+        With ``values`` None, the statement is executed with its values (``conn.execute(stmt, values)``):
+        built once, it is compiled once.
+        """
         maker = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = maker(table).values(**values)
+        stmt = maker(table) if values is None else maker(table).values(**values)
         return stmt.on_conflict_do_update(index_elements=key, set_={c: stmt.excluded[c] for c in update})
 
     def close(self) -> None:
@@ -172,12 +179,12 @@ def _sqlite_engine(url: URL) -> Engine:
 
 
 def _postgresql_engine(url: URL) -> Engine:
-    # No ping before each use (a round trip per transaction): a connection the database dropped
-    # (a restart) fails its one request, SQLAlchemy then discards the whole pool, and the station
-    # sends that record again. 20 kept open plus 20 more at a peak: the 40 threads that run the
-    # routes never wait for one, and a busy server does not open and close connections all the time
-    # (PostgreSQL's max_connections must allow 40 per server process).
-    return create_engine(url, pool_size=20, max_overflow=20, pool_timeout=60)
+    # A connection per route thread, kept open (opening one costs PostgreSQL a process), and a few
+    # more for the background work (purge, notices); PostgreSQL's max_connections must allow
+    # ROUTE_THREADS + 8 per server process. No ping before each use (a round trip per
+    # transaction): a connection the database dropped (a restart) fails its one request,
+    # SQLAlchemy then discards the whole pool, and the station sends that record again.
+    return create_engine(url, pool_size=ROUTE_THREADS, max_overflow=8, pool_timeout=60)
 
 
 def open_database(data_dir: Path, url: str = "") -> Database:

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: what an upload reads back of its stored record (from the insert, or of the record already there)
 _STORED = (records.c.fingerprint, records.c.status, records.c.ticket, records.c.queue_seq)
+#: a new queue number (statements built once: SQLAlchemy then reuses their compiled form)
+_TAKE_NUMBER = insert(queue_numbers).returning(queue_numbers.c.seq)
 #: fresh tickets tried for a record whose own ticket another record holds
 TICKET_TRIES = 5
 
@@ -108,8 +110,7 @@ def next_queue_seq(conn: Connection) -> int:
     It comes from an identity column, so two transactions, in one process or two,
     never get the same number.
     """
-    stmt = insert(queue_numbers).values(taken_at=datetime.now(UTC).isoformat()).returning(queue_numbers.c.seq)
-    return int(conn.execute(stmt).scalar_one())
+    return int(conn.execute(_TAKE_NUMBER, {"taken_at": datetime.now(UTC).isoformat()}).scalar_one())
 
 
 def secret_sha256(secret: str) -> str:
@@ -127,6 +128,8 @@ class RecordBook:
         self._max = max_photo_bytes
         #: called with the record id while its upload is in flight (tests hold an upload open with it)
         self._on_received = on_received
+        #: a new record's insert, which any clash turns into nothing (executed with its values)
+        self._insert_new = db.insert_ignoring(records, None).returning(*_STORED)
         #: where review results for students are queued (None: no notification channel)
         self.outbox: Outbox | None = None
 
@@ -207,7 +210,7 @@ class RecordBook:
         # The usual case in one statement: a new record that clashes with nothing. Any clash (the id,
         # a ticket, a student already in review, a status secret) inserts nothing, and is sorted out
         # below, the id's first.
-        inserted = conn.execute(self._db.insert_ignoring(records, None).values(**values).returning(*_STORED)).first()
+        inserted = conn.execute(self._insert_new, values).first()
         if inserted is not None:
             return inserted
         if conn.execute(select(records.c.record_id).where(records.c.record_id == record_id)).first():

@@ -117,16 +117,17 @@ def run(database: str, workers: int, stations: int, records: int, *, preload_n: 
         print(f"  preloaded {preload_n} records ({min(queued, preload_n)} queued) in {loaded:.0f} s", flush=True)
         if show_plans:
             print(explain(database), flush=True)
+    today = date.today()
+    # in the batches file, which every worker loads as it starts: a batch posted to the first
+    # worker would be overwritten by a worker starting later
+    batch = replace(BATCH, start_date=(today - timedelta(days=1)).isoformat(),
+                    end_date=(today + timedelta(days=1)).isoformat())
     site = ServerSite(root, database, settings={"workers": workers, "blob_store": blob_store,
                                                 "bind_station_max_misses": 10_000,
-                                                "bind_rate_per_minute_station": 100_000})
+                                                "bind_rate_per_minute_station": 100_000}, batch=batch)
     try:
         url = site.start()
         admin = {"Authorization": f"Bearer {site.admin_token}"}
-        today = date.today()
-        batch = replace(BATCH, start_date=(today - timedelta(days=1)).isoformat(),
-                        end_date=(today + timedelta(days=1)).isoformat())
-        requests.post(f"{url}/api/v1/batches", json=batch.to_json(), headers=admin, timeout=60).raise_for_status()
         per_station = records // stations
         codeless = per_station // CODELESS_EVERY + 1
         pool = [(s.payload, s.last_four) for s in

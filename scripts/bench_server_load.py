@@ -104,7 +104,7 @@ def prepare(plan: StationPlan, feature_code: str) -> list[Prepared]:
     out = []
     for i in range(plan.count):
         photo = photo_bytes(rng)
-        record_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        record_id = str(uuid.uuid4())  # not from the seeded generator: unique across stations and preloads
         codeless = bool(plan.students) and i % CODELESS_EVERY == CODELESS_EVERY - 1
         ticket = tickets.new_ticket() if codeless else None
         sha = hashlib.sha256(photo).hexdigest()

@@ -89,7 +89,6 @@ def preload(database: str, count: int, queued: int) -> float:
     columns = [c.name for c in records.columns]
     if database.startswith("postgresql"):
         import psycopg
-
         from sqlalchemy import create_engine
 
         # the secondary indexes are dropped for the load and built again after it, from the

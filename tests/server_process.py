@@ -21,7 +21,6 @@ from typing import Any
 from test_server_helpers import BATCH
 
 from kiosk.batch import Batch
-
 from kiosk.cli import main
 
 

@@ -1,13 +1,14 @@
 """Uploaded records: idempotent acceptance, review status, queue positions, the review queue.
 
 Accepting a record is idempotent on its id. The photo files are written first
-(content-addressed, so a replay rewrites nothing), then, in one transaction, the
-row is inserted with ``ON CONFLICT (record_id) DO NOTHING`` and read back: the
-primary key decides between a first upload and a replay, never a look-up before
-the insert, so concurrent replays of one id (in one process or several) get one
-row and every caller the same acknowledgement. A replay with the same content
-gets the record's acknowledgement again; the same id with other content is
-refused (422).
+(content-addressed, so a replay rewrites nothing; with the database blob store the
+photos go into the record's own transaction instead), then, in one transaction, the
+row is inserted with ``ON CONFLICT DO NOTHING ... RETURNING`` (what the
+acknowledgement needs) and, when nothing was inserted, read back: the primary key
+decides between a first upload and a replay, never a look-up before the insert,
+so concurrent replays of one id (in one process or several) get one row and every
+caller the same acknowledgement. A replay with the same content gets the record's
+acknowledgement again; the same id with other content is refused (422).
 
 One student has one photo in review per batch (a partial unique index on
 ``(batch, student_uid)`` over queued, approved and confirmed records): a second
@@ -166,16 +167,22 @@ class RecordBook:
                                      f"{'|' + secret_sha if secret_sha else ''}".encode()).hexdigest()
         if self._on_received is not None:
             self._on_received(record_id)
-        self._photos.put(upload.photo)
-        if upload.original is not None:
-            self._photos.put(upload.original)
+        joined = self._photos.joins_transaction
+        if not joined:  # the files first: a record is never committed without its photos
+            self._photos.put(upload.photo)
+            if upload.original is not None:
+                self._photos.put(upload.original)
         with self._db.write() as conn:
-            row = self._insert(conn, meta, canonical, fingerprint, original_sha=original_sha,
-                               uploaded_by=uploaded_by, station_id=station_id or meta.station_id, now=now,
-                               secret_sha=secret_sha)
-            created = row is not None
-            if row is None:
-                row = conn.execute(select(*_STORED).where(records.c.record_id == record_id)).one()
+            if joined:
+                self._photos.put(upload.photo, conn)
+                if upload.original is not None:
+                    self._photos.put(upload.original, conn)
+            inserted = self._insert(conn, meta, canonical, fingerprint, original_sha=original_sha,
+                                    uploaded_by=uploaded_by, station_id=station_id or meta.station_id, now=now,
+                                    secret_sha=secret_sha)
+            created = inserted is not None
+            row = inserted if inserted is not None else conn.execute(
+                select(*_STORED).where(records.c.record_id == record_id)).one()
             if row.fingerprint != fingerprint:
                 log.warning("record.conflict id=%s", record_id)
                 raise Refused("record-conflict", "a record with this id and other content was already received")

@@ -130,9 +130,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(db: Database, cfg: kconfig.ServerConfig, args: argparse.Namespace) -> int:
-    from kiosk.server.app import time_zone
     from kiosk.server.blobs import open_blob_store
     from kiosk.server.export import PENDING, ExportError, export_batch
+    from kiosk.server.state import time_zone
     from kiosk.text import bilingual
 
     try:

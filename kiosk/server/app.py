@@ -51,9 +51,7 @@ from kiosk.server.headers import SecurityHeaders
 from kiosk.server.limits import EdgeGuard, RateLimits, Route
 from kiosk.server.ratelimit import RateLimiter
 from kiosk.server.retention import purge_periodically
-from kiosk.server.state import ServerState, open_state, time_zone
-
-__all__ = ["API", "ServerApp", "ServerState", "create_app", "edge_routes", "open_state", "time_zone"]
+from kiosk.server.state import ServerState, open_state
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ memory or all its threads.
 from __future__ import annotations
 
 import asyncio
-import html
 import io
 import logging
 import math
@@ -46,6 +45,7 @@ from kiosk.server import problems
 from kiosk.server.binding import Binder
 from kiosk.server.refusals import Refused
 from kiosk.server.schema import BindResponse
+from kiosk.server.templating import render
 from kiosk.text import table, text
 
 log = logging.getLogger(__name__)
@@ -82,67 +82,44 @@ class PageRefusal(Exception):
         super().__init__(f"{status} {key}")
 
 
-def _both(key: str, tag: str = "p", cls: str = "", params: dict[str, object] | None = None) -> str:
-    """The string ``key`` in Chinese, then English, escaped."""
-    attr = f" class='{cls}'" if cls else ""
-    return "".join(f"<{tag} lang='{lang}'{attr}>{html.escape(text(key, lang, **(params or {})))}</{tag}>"
-                   for lang in ("zh", "en"))
+#: a line of the page: strings key, class, parameters
+Line = tuple[str, str, dict[str, object]]
 
 
-def _label(key: str) -> str:
-    return f"{html.escape(text(key, 'zh'))}<br><span lang='en'>{html.escape(text(key, 'en'))}</span>"
+def _page(heading: Line, lines: list[Line], *, ticket: str | None = None, link: str = "") -> str:
+    """The page (template ``bind/page.html``, autoescaped): a heading, lines, the status link, the form.
+
+    The form is shown when ``ticket`` is not None, prefilled with it.
+    """
+    return render("bind/page.html", "zh", tx=_text, stylesheet=STYLESHEET, heading=heading, lines=lines,
+                  link=link, form=ticket is not None, ticket=(ticket or "")[:64], path=PATH,
+                  max_ticket=_MAX_TICKET, max_last4=_MAX_LAST4, max_payload=_MAX_PAYLOAD)
 
 
-def _document(body: str) -> str:
-    title = html.escape(text("server.bind_page.title", "zh") + " / " + text("server.bind_page.title", "en"))
-    return ("<!doctype html><html lang='zh'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{title}</title><link rel='stylesheet' href='{STYLESHEET}'></head><body>{body}</body></html>")
-
-
-def form_html(ticket: str = "") -> str:
-    """The form, with ``ticket`` prefilled (escaped)."""
-    value = html.escape(ticket[:64], quote=True)
-    return (
-        f"<form method='post' action='{PATH}' enctype='multipart/form-data'>"
-        f"<label for='ticket'>{_label('server.bind_page.ticket_label')}</label>"
-        f"<input id='ticket' name='ticket' value='{value}' required maxlength='{_MAX_TICKET}' "
-        "autocapitalize='characters' autocomplete='off' spellcheck='false'>"
-        f"<label for='id_last4'>{_label('server.bind_page.last4_label')}</label>"
-        f"<input id='id_last4' name='id_last4' required maxlength='{_MAX_LAST4}' "
-        "autocapitalize='characters' autocomplete='off'>"
-        f"<label for='code_image'>{_label('server.bind_page.image_label')}</label>"
-        "<input id='code_image' name='code_image' type='file' accept='image/*'>"
-        f"<label for='code_text'>{_label('server.bind_page.text_label')}</label>"
-        f"<textarea id='code_text' name='code_text' rows='3' maxlength='{_MAX_PAYLOAD}' "
-        "autocomplete='off' spellcheck='false'></textarea>"
-        f"<button type='submit'>{html.escape(text('server.bind_page.submit', 'zh'))} / "
-        f"{html.escape(text('server.bind_page.submit', 'en'))}</button></form>"
-    )
+def _text(key: str, lang: str, params: dict[str, object] | None = None) -> str:
+    return text(key, lang, **(params or {}))
 
 
 def form_page(ticket: str = "") -> str:
-    """``GET /bind``: the introduction and the form."""
-    return _document(_both("server.bind_page.title", "h1") + _both("server.bind_page.intro") + form_html(ticket))
+    """``GET /bind``: the introduction and the form, ``ticket`` prefilled."""
+    return _page(("server.bind_page.title", "", {}), [("server.bind_page.intro", "", {})], ticket=ticket)
 
 
 def success_page(bound: BindResponse) -> str:
     """The record bound: its short id and its status, and a link to its status page."""
-    short = bound.record_id[:8].upper()
-    link = f"/api/v1/records/{html.escape(bound.record_id, quote=True)}"
-    return _document(
-        _both("server.bind_page.ok", "h1", "ok") + _both("server.bind_page.record", params={"record": short})
-        + _both(f"server.status.{bound.status}")
-        + f"<p><a href='{link}'>{_label('server.bind_page.status_link')}</a></p>")
+    return _page(("server.bind_page.ok", "ok", {}),
+                 [("server.bind_page.record", "", {"record": bound.record_id[:8].upper()}),
+                  (f"server.status.{bound.status}", "", {})],
+                 link=f"/api/v1/records/{bound.record_id}")
 
 
 def refusal_page(refusal: PageRefusal, ticket: str = "") -> str:
     """The reason in words, then the form again (ticket kept) to try once more."""
-    reason = _both(refusal.key, cls="bad", params=refusal.params)
+    lines: list[Line] = [(refusal.key, "bad", refusal.params)]
     left = refusal.params.get("attempts_left")
     if isinstance(left, int):
-        reason += _both("server.bind_page.attempts_left" if left else "server.bind_page.locked_now", params={"n": left})
-    return _document(_both("server.bind_page.failed", "h1", "bad") + reason + form_html(ticket))
+        lines.append(("server.bind_page.attempts_left" if left else "server.bind_page.locked_now", "", {"n": left}))
+    return _page(("server.bind_page.failed", "bad", {}), lines, ticket=ticket)
 
 
 def _from_problem(problem: Refused) -> PageRefusal:

@@ -124,13 +124,19 @@ def kind_for_status(status: int) -> str:
     return _BY_STATUS.get(status, "bad-request" if status < 500 else "internal")
 
 
+def refusal_headers(refused: Refused) -> dict[str, str]:
+    """The headers of the answer to ``refused``: a bearer challenge, when to come back."""
+    headers = {"WWW-Authenticate": "Bearer"} if problem_type(refused.kind).challenge else {}
+    if refused.retry_after_s is not None:
+        headers["Retry-After"] = str(refused.retry_after_s)
+    return headers
+
+
 def refusal_response(refused: Refused) -> JSONResponse:
     """The problem+json answer to ``refused``: status and headers from its registered type."""
     kind = problem_type(refused.kind)
-    headers = {"WWW-Authenticate": "Bearer"} if kind.challenge else {}
-    if refused.retry_after_s is not None:
-        headers["Retry-After"] = str(refused.retry_after_s)
-    return response(kind.status, kind.slug, refused.detail, headers=headers or None, **refused.extra)
+    return response(kind.status, kind.slug, refused.detail, headers=refusal_headers(refused) or None,
+                    **refused.extra)
 
 
 def title(slug: str) -> str:

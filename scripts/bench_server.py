@@ -3,7 +3,7 @@
 
 Starts real server processes (``kiosk server --workers W``) on SQLite or on a
 throw-away PostgreSQL cluster (initdb + pg_ctl, with the durability of a real
-one: fsync and synchronous commit on), gives each of S simulated stations its
+one, fsync and synchronous commit on, and 1 GB of shared buffers), gives each of S simulated stations its
 own token, and has them upload real 20-40 KB photos concurrently over HTTP, with
 a bind of a real collection code for every 5th record and a status poll of up
 to 100 of the station's ids after every 10th upload (scripts/bench_server_load.py).
@@ -26,8 +26,7 @@ the same configuration at each size and prints the figures side by side with
 their ratio; ``--explain`` prints the plans of the status poll's queries after
 the preload.
 
-The runs the figures in docs/server.md come from (about 10 minutes together on a
-2-core machine):
+The runs that judge the targets (about 10 minutes together on a quiet 2-core machine):
 
   # SQLite 1 process vs PostgreSQL 1 and 2 workers, 10 and 50 stations, as fast as they answer
   python scripts/bench_server.py --matrix --stations 10 50 --records 2000

@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -231,6 +232,7 @@ def main() -> int:
                     show(rows[-1])
                     if cluster is not None and database.startswith("postgresql") and engine == "postgresql":
                         cluster.drop_database(database)
+                    shutil.rmtree(root, ignore_errors=True)  # the run's photos, SQLite file and logs
                     time.sleep(1)
                 if len(rows) == 2:
                     compare(rows[0], rows[1])

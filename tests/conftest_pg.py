@@ -85,8 +85,13 @@ class PgCluster:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_cluster() -> PgCluster | None:
-    """Start a cluster in a temporary folder; None when PostgreSQL is not installed."""
+def start_cluster(*, durable: bool = False) -> PgCluster | None:
+    """Start a cluster in a temporary folder; None when PostgreSQL is not installed.
+
+    Tests run it without fsync (nothing in a test survives a power cut); ``durable`` keeps
+    PostgreSQL's defaults (fsync, synchronous commit, full pages) and gives it the
+    shared buffers a production server would have (docs/server.md), for a benchmark's figures.
+    """
     bin_dir = _bin_dir()
     if bin_dir is None:
         return None
@@ -99,8 +104,11 @@ def start_cluster() -> PgCluster | None:
     cluster = PgCluster(root=root, bin_dir=bin_dir, port=_free_port(), user=user)
     cluster.run("initdb", "-D", str(root / "data"), "-U", "kiosk", "-A", "trust", "-E", "UTF8", "--no-sync",
                 "--locale=C")
-    options = (f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+    options = f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=300"
+    if durable:
+        options += " -c shared_buffers=1GB"
+    else:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     cluster.run("pg_ctl", "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "-t", "60",
                 "start")
     return cluster

@@ -20,6 +20,7 @@ from typing import Any
 
 from test_server_helpers import BATCH
 
+from kiosk.batch import Batch
 from kiosk.cli import main
 
 
@@ -40,13 +41,15 @@ class ServerSite:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     #: how long a server may take to start (the machine may be busy with other tests)
     start_timeout_s: float = 300.0
+    #: the batch in the batches file every server process loads as it starts
+    batch: Batch = BATCH
 
     def __post_init__(self) -> None:
         codes = __import__("kiosk.codes", fromlist=["KeyRing"])
         self.key_file = self.root / "code-keys.json"
         self.ring = codes.KeyRing.generate(self.key_file)
         batches = self.root / "batches.toml"
-        lines = ["[[batch]]"] + [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in BATCH.to_json().items()
+        lines = ["[[batch]]"] + [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in self.batch.to_json().items()
                                  if v is not None and not isinstance(v, dict)]
         batches.write_text("\n".join(lines) + "\n", "utf-8")
         extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in self.settings.items())

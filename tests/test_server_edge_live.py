@@ -172,3 +172,33 @@ def test_half_sent_requests_do_not_stop_health_checks(server: Server) -> None:
             sock.close()
     log = server.log.read_text()
     assert "connection.closed why=header_timeout" in log and "edge.refused status=408" in log
+
+
+def test_endless_headers_are_answered_431_and_the_connection_closed(server: Server) -> None:
+    # llhttp (the C parser) has no header size limit of its own: the server's protocol sets 16 KB
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    answer = b""
+    try:
+        sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        for n in range(400):  # up to 400 x 100 bytes of headers, far past the bound, never ending
+            if select.select([sock], [], [], 0)[0]:
+                break  # the server has answered
+            try:
+                sock.sendall(f"X-Filler-{n}: {'x' * 84}\r\n".encode())
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        while True:
+            try:
+                data = sock.recv(4096)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            answer += data
+    finally:
+        sock.close()
+    # the answer, unless the close's reset (headers still unread) overtook it on the wire
+    assert answer.startswith(b"HTTP/1.1 431") or answer == b"", answer[:80]
+    assert "connection.closed why=header_too_large" in server.log.read_text()
+    # a request with ordinary headers is served as before
+    assert requests.get(f"http://127.0.0.1:{server.port}/api/v1/health", timeout=30).status_code == 200

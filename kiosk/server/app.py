@@ -25,6 +25,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -45,6 +46,7 @@ from kiosk.server import (
 )
 from kiosk.server.binding import CodeChecker
 from kiosk.server.callers import Callers
+from kiosk.server.db import ROUTE_THREADS
 from kiosk.server.headers import SecurityHeaders
 from kiosk.server.limits import EdgeGuard, RateLimits, Route
 from kiosk.server.ratelimit import RateLimiter
@@ -104,6 +106,9 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # as many threads run the routes as the pool keeps connections: more would only wait for
+        # the GIL and open connections beyond the pool (costly on PostgreSQL) to wait on the disk
+        to_thread.current_default_thread_limiter().total_tokens = ROUTE_THREADS
         task = asyncio.create_task(purge_periodically(st.maintain, purge_every_s)) if purge_every_s else None
         log.info("server.started data_dir=%s", section.data_dir)
         try:

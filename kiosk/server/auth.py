@@ -21,13 +21,17 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from kiosk.errors import KioskError
 from kiosk.server.db import Database
 from kiosk.server.tables import tokens
 
 log = logging.getLogger(__name__)
+
+#: the station of a live token's hash (built once: every request with a token runs it)
+_STATION_OF = select(tokens.c.station_id).where(tokens.c.token_sha256 == bindparam("sha"),
+                                                tokens.c.revoked_at.is_(None))
 
 
 class StationActive(KioskError):
@@ -141,6 +145,5 @@ class StationTokens:
     def station_for(self, token: str) -> str | None:
         """The station whose live token is ``token``, or None."""
         with self._db.read() as conn:
-            station = conn.execute(select(tokens.c.station_id).where(tokens.c.token_sha256 == hash_token(token),
-                                                                     tokens.c.revoked_at.is_(None))).scalar()
+            station = conn.execute(_STATION_OF, {"sha": hash_token(token)}).scalar()
         return None if station is None else str(station)

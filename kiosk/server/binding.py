@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.batch import Batch
@@ -184,8 +184,9 @@ class Binder:
             raise Refused("wrong-last-four", "the ticket and the last four do not match",
                           message_key="server.problem.wrong-last-four",
                           message=bilingual("server.problem.wrong-last-four"), **self._left(trusted, left))
-        status = self._bind(record_id, code, payload, id_last4, now)
-        self._forgive(ticket, who)
+        with self._db.write() as conn:
+            status = self._bind(conn, record_id, code, payload, id_last4=id_last4, now=now)
+            self._forgive(conn, ticket, who)  # in the bind's transaction: both happen, or neither
         log.info("bind.ok id=%s by=%s", record_id, who.by)
         return BindResponse.model_validate({"record_id": record_id, "status": status})
 
@@ -213,41 +214,44 @@ class Binder:
         captured = row.id_last4
         return row.code_payload is None and bool(captured) and not self._codes.last_four_matches(code, captured)
 
-    def _bind(self, record_id: str, code: Any, payload: str, id_last4: str, now: datetime) -> str:
-        """Store the code on the record; its status. 409 when another code is bound or the student is in review."""
+    def _bind(self, conn: Connection, record_id: str, code: Any, payload: str, *, id_last4: str,
+              now: datetime) -> str:
+        """Store the code on the record in ``conn``'s transaction; its status.
+
+        Refused when another code is bound or the student is in review.
+        """
         student_uid = str(getattr(code, "student_uid", "") or "") or None
         public = code.public_fields() if hasattr(code, "public_fields") else None
         tail = str(getattr(code, "id_tail", "") or id_last4)
-        with self._db.write() as conn:
-            current = conn.execute(select(records.c.status, records.c.student_uid, records.c.code_payload)
-                                   .where(records.c.record_id == record_id)).first()
-            if current is None:  # purged between the look-up and now
-                raise Refused("unknown-ticket", "no record holds this ticket")
-            if current.code_payload is not None:
-                same = (current.student_uid == student_uid) if student_uid and current.student_uid \
-                    else current.code_payload == payload
-                if not same:
-                    log.info("bind.conflict id=%s", record_id)
-                    raise Refused("bound-elsewhere", "this ticket is already bound to another code")
-                return str(current.status)
-            status = "queued" if current.status == "awaiting_code" else str(current.status)
-            values: dict[str, Any] = {
-                "code_payload": payload, "student_uid": student_uid, "id_last4": tail, "status": status,
-                "code_json": json.dumps(public, ensure_ascii=False) if public is not None else None,
-                "bound_at": now.isoformat()}
-            try:
-                with conn.begin_nested():
-                    if status == "queued":
-                        values["queue_seq"] = next_queue_seq(conn)
-                    done = conn.execute(update(records).where(records.c.record_id == record_id,
-                                                              records.c.code_payload.is_(None))
-                                        .values(**values).returning(records.c.record_id)).first()
-            except IntegrityError:
-                log.info("bind.student_in_review id=%s", record_id)
-                raise Refused("student-in-review",
-                              "this student already has a photo in review for this batch") from None
-            if done is None:  # another bind of this ticket got there first; SQLite never gets here
-                raise Refused("bound-elsewhere", "this ticket was just bound; look at its status")
+        current = conn.execute(select(records.c.status, records.c.student_uid, records.c.code_payload)
+                               .where(records.c.record_id == record_id)).first()
+        if current is None:  # purged between the look-up and now
+            raise Refused("unknown-ticket", "no record holds this ticket")
+        if current.code_payload is not None:
+            same = (current.student_uid == student_uid) if student_uid and current.student_uid \
+                else current.code_payload == payload
+            if not same:
+                log.info("bind.conflict id=%s", record_id)
+                raise Refused("bound-elsewhere", "this ticket is already bound to another code")
+            return str(current.status)
+        status = "queued" if current.status == "awaiting_code" else str(current.status)
+        values: dict[str, Any] = {
+            "code_payload": payload, "student_uid": student_uid, "id_last4": tail, "status": status,
+            "code_json": json.dumps(public, ensure_ascii=False) if public is not None else None,
+            "bound_at": now.isoformat()}
+        try:
+            with conn.begin_nested():
+                if status == "queued":
+                    values["queue_seq"] = next_queue_seq(conn)
+                done = conn.execute(update(records).where(records.c.record_id == record_id,
+                                                          records.c.code_payload.is_(None))
+                                    .values(**values).returning(records.c.record_id)).first()
+        except IntegrityError:
+            log.info("bind.student_in_review id=%s", record_id)
+            raise Refused("student-in-review",
+                          "this student already has a photo in review for this batch") from None
+        if done is None:  # another bind of this ticket got there first; SQLite never gets here
+            raise Refused("bound-elsewhere", "this ticket was just bound; look at its status")
         return status
 
     def _reserve(self, subjects: tuple[tuple[str, int], ...], now: datetime,
@@ -286,13 +290,12 @@ class Binder:
                     left.append(max(0, limit - int(seen.misses)))
         return min(left)
 
-    def _forgive(self, ticket: str, who: _Guesser) -> None:
+    def _forgive(self, conn: Connection, ticket: str, who: _Guesser) -> None:
         """After a right answer: the ticket's count starts again, the caller gets its guess back."""
         t = bind_attempts
-        with self._db.write() as conn:
-            conn.execute(delete(t).where(t.c.subject == f"ticket:{ticket}"))
-            conn.execute(update(t).where(t.c.subject == who.subjects[-1][0], t.c.locked_until.is_(None),
-                                         t.c.misses > 0).values(misses=t.c.misses - 1))
+        conn.execute(delete(t).where(t.c.subject == f"ticket:{ticket}"))
+        conn.execute(update(t).where(t.c.subject == who.subjects[-1][0], t.c.locked_until.is_(None),
+                                     t.c.misses > 0).values(misses=t.c.misses - 1))
 
     def _left(self, trusted: bool, left: int) -> dict[str, Any]:
         """``attempts_left`` for a phone's refusal (0 when the ticket is now locked)."""

@@ -14,7 +14,9 @@ asks "which photos are older than the cutoff?" with one index range scan
   it removes the row).
 - ``database`` (``blob_store = "database"``): the table ``blobs`` holds the bytes
   (``bytea`` on PostgreSQL, ``BLOB`` on SQLite): one backup holds everything,
-  and every server process sees every photo without a shared folder.
+  and every server process sees every photo without a shared folder. An upload
+  stores its photos in the transaction of its record: one commit makes both
+  durable, and a refused record leaves no photo behind.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 
 from kiosk.server.db import Database
 from kiosk.server.tables import blob_files, blobs
@@ -42,8 +44,15 @@ _INDEXED_MARK = ".indexed"
 class BlobStore(Protocol):
     """Where photos live, by their sha256."""
 
-    def put(self, data: bytes) -> str:
-        """Store ``data`` durably (refreshing its time when already stored); its sha256."""
+    #: whether ``put`` may join the caller's transaction (``conn``): the photo is then stored
+    #: exactly when the caller's rows are, by one commit
+    joins_transaction: bool
+
+    def put(self, data: bytes, conn: Connection | None = None) -> str:
+        """Store ``data`` durably (refreshing its time when already stored); its sha256.
+
+        With ``conn`` (only where ``joins_transaction``), in that transaction.
+        """
 
     def get(self, sha256: str) -> bytes | None:
         """The stored bytes of ``sha256``, or None."""
@@ -68,15 +77,21 @@ def open_blob_store(kind: str, db: Database, data_dir: Path) -> BlobStore:
 class DatabaseBlobStore:
     """Photos as rows of the ``blobs`` table."""
 
+    joins_transaction = True
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._row = db.upsert(blobs, ["sha256"], None, ["stored_ts"])
 
-    def put(self, data: bytes) -> str:
-        """Store ``data`` in one transaction; its sha256."""
+    def put(self, data: bytes, conn: Connection | None = None) -> str:
+        """Store ``data`` in ``conn``'s transaction, or in one of its own; its sha256."""
         sha = hashlib.sha256(data).hexdigest()
-        with self._db.write() as conn:
-            conn.execute(self._db.upsert(blobs, ["sha256"], {"sha256": sha, "stored_ts": time.time(),
-                                                             "size": len(data), "data": data}, ["stored_ts"]))
+        values = {"sha256": sha, "stored_ts": time.time(), "size": len(data), "data": data}
+        if conn is not None:
+            conn.execute(self._row, values)
+            return sha
+        with self._db.write() as own:
+            own.execute(self._row, values)
         return sha
 
     def get(self, sha256: str) -> bytes | None:
@@ -106,9 +121,13 @@ class DatabaseBlobStore:
 class FileBlobStore:
     """Photo files under ``root`` named by their sha256, indexed by time in ``blob_files``."""
 
+    #: the index row is committed before the file is written, so never in the caller's transaction
+    joins_transaction = False
+
     def __init__(self, root: Path, db: Database) -> None:
         self.root = root
         self._db = db
+        self._index_row = db.upsert(blob_files, ["sha256"], None, ["stored_ts"])
         root.mkdir(parents=True, exist_ok=True)
         if not (root / _INDEXED_MARK).exists():
             self._index_existing()
@@ -129,12 +148,14 @@ class FileBlobStore:
         """Where the photo with hash ``sha256`` lives."""
         return self.root / sha256[:2] / f"{sha256}.jpg"
 
-    def put(self, data: bytes) -> str:
-        """Index then write ``data`` durably; its sha256 (only the time is refreshed when already stored)."""
+    def put(self, data: bytes, conn: Connection | None = None) -> str:
+        """Index then write ``data`` durably; its sha256 (only the time is refreshed when already stored).
+
+        ``conn`` is not used: the index row is committed on its own, before the file is written.
+        """
         sha = hashlib.sha256(data).hexdigest()
-        with self._db.write() as conn:
-            conn.execute(self._db.upsert(blob_files, ["sha256"], {"sha256": sha, "stored_ts": time.time(),
-                                                                  "size": len(data)}, ["stored_ts"]))
+        with self._db.write() as own:
+            own.execute(self._index_row, {"sha256": sha, "stored_ts": time.time(), "size": len(data)})
         final = self.path(sha)
         if final.exists() and final.stat().st_size == len(data):
             return sha

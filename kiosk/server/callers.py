@@ -4,6 +4,9 @@ A station's calls carry its token; the admin token is accepted wherever a
 station token is; the bind call also takes no token at all (a student's phone).
 The review calls also take a console session (``Gate``, kiosk/server/console_auth.py).
 Each dependency returns the caller or raises ``Refused``, answered at the edge.
+The dependencies are coroutines: a token the edge guard already checked for the
+request is taken from there (no second look-up, no trip to a worker thread); any
+other is looked up in a worker thread.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.server.auth import is_admin
 from kiosk.server.console_auth import REVIEW_ROLES, Gate, Principal
+from kiosk.server.limits import verified_caller
 from kiosk.server.refusals import Refused
 
 log = logging.getLogger(__name__)
@@ -45,32 +50,37 @@ class Callers:
         """``"admin"``, the station the token belongs to, or None (the edge's check, before a body is read)."""
         return ADMIN if is_admin(token, self._admin_token) else self._station_for(token)
 
-    def _caller(self, creds: HTTPAuthorizationCredentials | None) -> str | None:
-        """``"admin"``, a station id, or None for no token; refused for a token that is not valid."""
+    async def _caller(self, request: Request, creds: HTTPAuthorizationCredentials | None) -> str | None:
+        """``"admin"``, a station id, or None for no token; refused for a token that is not valid.
+
+        A token the edge already checked for this request is not looked up again.
+        """
         if creds is None:
             return None
-        who = self.by_token(creds.credentials)
+        who = verified_caller(request.scope, creds.credentials)
+        if who is None:
+            who = await run_in_threadpool(self.by_token, creds.credentials)
         if who is None:
             log.info("auth.refused")
             raise Refused("unauthorized", "the token is not valid or was revoked")
         return who
 
-    def station(self, creds: Credentials) -> str:
+    async def station(self, request: Request, creds: Credentials) -> str:
         """The calling station's id (or "admin"); refused without a valid token."""
-        who = self._caller(creds)
+        who = await self._caller(request, creds)
         if who is None:
             raise Refused("unauthorized", "a bearer token is required")
         return who
 
-    def admin(self, creds: Credentials) -> str:
+    async def admin(self, request: Request, creds: Credentials) -> str:
         """Admin calls only: refused without a valid token ("unauthorized") and with a station's ("forbidden")."""
-        if self.station(creds) != ADMIN:
+        if await self.station(request, creds) != ADMIN:
             raise Refused("forbidden", "this call needs the admin token")
         return ADMIN
 
-    def optional(self, creds: Credentials) -> str | None:
+    async def optional(self, request: Request, creds: Credentials) -> str | None:
         """A station (or admin) when a token is given, None for an anonymous caller (a phone)."""
-        return self._caller(creds)
+        return await self._caller(request, creds)
 
     def reviewer(self, request: Request, creds: Credentials) -> Principal:
         """A console user who reviews (session cookie), or the admin token."""

@@ -1,8 +1,9 @@
 """The server's database: an SQLAlchemy Core engine over SQLite (the default) or PostgreSQL.
 
 ``with db.write() as conn:`` is one transaction, committed when the block ends
-and rolled back when it raises; ``with db.read() as conn:`` sees one consistent
-snapshot. Connections come from a pool, so reads run side by side.
+and rolled back when it raises; ``with db.read() as conn:`` reads (one snapshot
+on SQLite, one per statement on PostgreSQL). Connections come from a pool, so
+reads run side by side.
 
 On SQLite every connection uses WAL (readers never wait for the writer),
 ``synchronous=FULL`` (a committed record survives a power cut) and a busy
@@ -10,8 +11,9 @@ timeout; a write transaction starts with ``BEGIN IMMEDIATE``, which takes the
 file's write lock at once, so a transaction that reads and then writes never
 fails half-way with "database is locked" and never acts on a stale read. On
 PostgreSQL (``postgresql://...``, driven by psycopg 3) transactions are READ
-COMMITTED; invariants are held by constraints and single-statement updates, which
-that engine makes atomic across processes.
+COMMITTED (reads run without a transaction: see ``Database.read``); invariants are
+held by constraints and single-statement updates, which that engine makes atomic
+across processes.
 
 Uniqueness (a record id, a claim ticket, one student in review) is enforced by
 constraints, never by a look-up before an insert.
@@ -38,6 +40,9 @@ Dialect = Literal["sqlite", "postgresql"]
 #: how long an SQLite writer waits for another (another process's purge, say) before giving up
 SQLITE_BUSY_TIMEOUT_S = 30.0
 _WRITE = "kiosk_write"
+#: worker threads that run the routes (the server sets its thread pool to this), and so the
+#: PostgreSQL connections each server process keeps open
+ROUTE_THREADS = 16
 
 
 class DataDirError(KioskError):
@@ -83,6 +88,8 @@ class Database:
             self.url = self.url.set(drivername="postgresql+psycopg")
         self.dialect: Dialect = "postgresql" if self.url.get_backend_name() == "postgresql" else "sqlite"
         self.engine: Engine = _sqlite_engine(self.url) if self.dialect == "sqlite" else _postgresql_engine(self.url)
+        #: the same pool, for PostgreSQL's reads: no transaction around them (see ``read``)
+        self._reader: Engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if migrate:
             from kiosk.server.migrations import migrate as run_migrations
 
@@ -107,20 +114,36 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only view: one transaction, rolled back at the end."""
+        """A read-only view: on SQLite one transaction (one snapshot), rolled back at the end.
+
+        On PostgreSQL each statement runs on its own (autocommit): READ COMMITTED
+        gives every statement its own snapshot inside a transaction too, so the
+        BEGIN and ROLLBACK round trips would buy nothing.
+        """
+        if self.dialect == "postgresql":
+            with self._reader.connect() as conn:
+                yield conn
+            return
         with self.engine.connect() as conn, conn.begin() as tx:
             yield conn
             tx.rollback()
 
-    def insert_ignoring(self, table: Table, key: list[str]) -> Any:
-        """``INSERT ... ON CONFLICT (key) DO NOTHING`` for this engine (add ``.values(...)``)."""
+    def insert_ignoring(self, table: Table, key: list[str] | None) -> Any:
+        """``INSERT ... ON CONFLICT (key) DO NOTHING`` for this engine (add ``.values(...)``).
+
+        With ``key`` None, a clash with any unique constraint or index inserts nothing.
+        """
         maker = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return maker(table).on_conflict_do_nothing(index_elements=key)
 
-    def upsert(self, table: Table, key: list[str], values: dict[str, Any], update: list[str]) -> Any:
-        """``INSERT ... ON CONFLICT (key) DO UPDATE SET`` the ``update`` columns to the new values."""
+    def upsert(self, table: Table, key: list[str], values: dict[str, Any] | None, update: list[str]) -> Any:
+        """``INSERT ... ON CONFLICT (key) DO UPDATE SET`` the ``update`` columns to the new values.
+
+        With ``values`` None, the statement is executed with its values (``conn.execute(stmt, values)``):
+        built once, it is compiled once.
+        """
         maker = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = maker(table).values(**values)
+        stmt = maker(table) if values is None else maker(table).values(**values)
         return stmt.on_conflict_do_update(index_elements=key, set_={c: stmt.excluded[c] for c in update})
 
     def close(self) -> None:
@@ -156,7 +179,12 @@ def _sqlite_engine(url: URL) -> Engine:
 
 
 def _postgresql_engine(url: URL) -> Engine:
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=60)
+    # A connection per route thread, kept open (opening one costs PostgreSQL a process), and a few
+    # more for the background work (purge, notices); PostgreSQL's max_connections must allow
+    # ROUTE_THREADS + 8 per server process. No ping before each use (a round trip per
+    # transaction): a connection the database dropped (a restart) fails its one request,
+    # SQLAlchemy then discards the whole pool, and the station sends that record again.
+    return create_engine(url, pool_size=ROUTE_THREADS, max_overflow=8, pool_timeout=60)
 
 
 def open_database(data_dir: Path, url: str = "") -> Database:

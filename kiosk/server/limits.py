@@ -7,7 +7,8 @@ application reads a single byte of the body:
 1. refuses a declared ``Content-Length`` over the route's limit (413);
 2. checks the bearer token of routes that need one (401 without a valid one,
    403 for a station's token on an admin route), so an anonymous upload is
-   refused before its body is read;
+   refused before its body is read; the caller it found stays in the request's
+   scope (``verified_caller``), so the route does not look the token up again;
 3. takes one attempt from the client address's rate limit on rate-limited
    routes (the bind endpoints), a higher one for a valid station token (429
    with ``Retry-After``).
@@ -53,6 +54,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: ``auth`` of a route: none checked here, a token optional (checked when given), a station's, the admin's
 Auth = Literal["none", "optional", "station", "admin"]
+#: where a request's scope keeps the caller of the bearer token this guard checked: (token, caller)
+VERIFIED_CALLER = "kiosk.verified_caller"
 #: what a refusal page is made from: status, strings key of the reason, its parameters, extra headers
 PageRefusal = Callable[[int, str, dict[str, object], dict[str, str]], Response]
 _CLOSE = {"Connection": "close"}
@@ -101,6 +104,12 @@ def bearer_token(headers: Headers) -> str | None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
+
+
+def verified_caller(scope: Scope, token: str) -> str | None:
+    """The caller of ``token`` when this guard checked that very token for this request, else None."""
+    checked = scope.get("state", {}).get(VERIFIED_CALLER)
+    return checked[1] if checked is not None and checked[0] == token else None
 
 
 def client_address(scope: Scope) -> str:
@@ -170,6 +179,9 @@ class EdgeGuard:
             if token is not None:
                 who = await run_sync(self.caller, token)
                 token_refused = who is None
+                if who is not None:
+                    # the route's own dependency takes the caller from here instead of looking again
+                    scope.setdefault("state", {})[VERIFIED_CALLER] = (token, who)
         if route.rate_limited and self.rate_limits is not None:
             # a wrong token counts as an anonymous attempt: made-up tokens do not get round the limit
             limiter = self.rate_limits.station if who is not None else self.rate_limits.anonymous

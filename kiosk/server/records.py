@@ -1,13 +1,14 @@
 """Uploaded records: idempotent acceptance, review status, queue positions, the review queue.
 
 Accepting a record is idempotent on its id. The photo files are written first
-(content-addressed, so a replay rewrites nothing), then, in one transaction, the
-row is inserted with ``ON CONFLICT (record_id) DO NOTHING`` and read back: the
-primary key decides between a first upload and a replay, never a look-up before
-the insert, so concurrent replays of one id (in one process or several) get one
-row and every caller the same acknowledgement. A replay with the same content
-gets the record's acknowledgement again; the same id with other content is
-refused (422).
+(content-addressed, so a replay rewrites nothing; with the database blob store the
+photos go into the record's own transaction instead), then, in one transaction, the
+row is inserted with ``ON CONFLICT DO NOTHING ... RETURNING`` (what the
+acknowledgement needs) and, when nothing was inserted, read back: the primary key
+decides between a first upload and a replay, never a look-up before the insert,
+so concurrent replays of one id (in one process or several) get one row and every
+caller the same acknowledgement. A replay with the same content gets the record's
+acknowledgement again; the same id with other content is refused (422).
 
 One student has one photo in review per batch (a partial unique index on
 ``(batch, student_uid)`` over queued, approved and confirmed records): a second
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.server.audit import AuditEntry, of_record, write_entry
@@ -45,6 +46,10 @@ from kiosk.tickets import new_ticket
 
 log = logging.getLogger(__name__)
 
+#: what an upload reads back of its stored record (from the insert, or of the record already there)
+_STORED = (records.c.fingerprint, records.c.status, records.c.ticket, records.c.queue_seq)
+#: a new queue number (statements built once: SQLAlchemy then reuses their compiled form)
+_TAKE_NUMBER = insert(queue_numbers).returning(queue_numbers.c.seq)
 #: fresh tickets tried for a record whose own ticket another record holds
 TICKET_TRIES = 5
 
@@ -66,14 +71,33 @@ def queue_positions(conn: Connection, record_ids: Iterable[str]) -> dict[str, in
     ids = list(dict.fromkeys(record_ids))
     if not ids:
         return {}
-    top = conn.execute(select(func.max(records.c.queue_seq))
-                       .where(records.c.record_id.in_(ids), records.c.status == "queued")).scalar()
-    if top is None:
+    rows = conn.execute(select(records.c.record_id, records.c.queue_seq)
+                        .where(records.c.record_id.in_(ids), records.c.status == "queued"))
+    return places(conn, {str(r.record_id): int(r.queue_seq) for r in rows if r.queue_seq is not None})
+
+
+def places(conn: Connection, seqs: dict[str, int]) -> dict[str, int]:
+    """The 1-based queue places of queued records given by id and queue number (``queue_seq``).
+
+    The queue index ``(status, queue_seq)`` alone answers (an index-only scan up to the
+    largest number asked for): the cost grows with the queue's length, not the table's.
+    """
+    if not seqs:
         return {}
-    ranked = (select(records.c.record_id, func.row_number().over(order_by=records.c.queue_seq).label("pos"))
-              .where(records.c.status == "queued", records.c.queue_seq <= top).subquery())
-    rows = conn.execute(select(ranked.c.record_id, ranked.c.pos).where(ranked.c.record_id.in_(ids)))
-    return {str(r.record_id): int(r.pos) for r in rows}
+    if len(seqs) == 1:
+        (record_id, seq), = seqs.items()
+        return {record_id: queue_place(conn, seq)}
+    ranked = (select(records.c.queue_seq, func.row_number().over(order_by=records.c.queue_seq).label("pos"))
+              .where(records.c.status == "queued", records.c.queue_seq <= max(seqs.values())).subquery())
+    by_seq = {int(r.queue_seq): int(r.pos) for r in conn.execute(
+        select(ranked.c.queue_seq, ranked.c.pos).where(ranked.c.queue_seq.in_(list(seqs.values()))))}
+    return {record_id: by_seq[seq] for record_id, seq in seqs.items() if seq in by_seq}
+
+
+def queue_place(conn: Connection, seq: int) -> int:
+    """The 1-based place of the queued record whose queue number is ``seq`` (one count on the queue index)."""
+    return int(conn.execute(select(func.count()).select_from(records)
+                            .where(records.c.status == "queued", records.c.queue_seq <= seq)).scalar_one())
 
 
 def queue_position(conn: Connection, record_id: str) -> int | None:
@@ -87,8 +111,7 @@ def next_queue_seq(conn: Connection) -> int:
     It comes from an identity column, so two transactions, in one process or two,
     never get the same number.
     """
-    stmt = insert(queue_numbers).values(taken_at=datetime.now(UTC).isoformat()).returning(queue_numbers.c.seq)
-    return int(conn.execute(stmt).scalar_one())
+    return int(conn.execute(_TAKE_NUMBER, {"taken_at": datetime.now(UTC).isoformat()}).scalar_one())
 
 
 def secret_sha256(secret: str) -> str:
@@ -106,6 +129,8 @@ class RecordBook:
         self._max = max_photo_bytes
         #: called with the record id while its upload is in flight (tests hold an upload open with it)
         self._on_received = on_received
+        #: a new record's insert, which any clash turns into nothing (executed with its values)
+        self._insert_new = db.insert_ignoring(records, None).returning(*_STORED)
         #: where review results for students are queued (None: no notification channel)
         self.outbox: Outbox | None = None
 
@@ -142,27 +167,36 @@ class RecordBook:
                                      f"{'|' + secret_sha if secret_sha else ''}".encode()).hexdigest()
         if self._on_received is not None:
             self._on_received(record_id)
-        self._photos.put(upload.photo)
-        if upload.original is not None:
-            self._photos.put(upload.original)
+        joined = self._photos.joins_transaction
+        if not joined:  # the files first: a record is never committed without its photos
+            self._photos.put(upload.photo)
+            if upload.original is not None:
+                self._photos.put(upload.original)
         with self._db.write() as conn:
-            created = self._insert(conn, meta, canonical, fingerprint, original_sha=original_sha,
-                                   uploaded_by=uploaded_by, station_id=station_id or meta.station_id, now=now,
-                                   secret_sha=secret_sha)
-            row = conn.execute(select(records.c.fingerprint, records.c.status, records.c.ticket)
-                               .where(records.c.record_id == record_id)).one()
+            if joined:
+                self._photos.put(upload.photo, conn)
+                if upload.original is not None:
+                    self._photos.put(upload.original, conn)
+            inserted = self._insert(conn, meta, canonical, fingerprint, original_sha=original_sha,
+                                    uploaded_by=uploaded_by, station_id=station_id or meta.station_id, now=now,
+                                    secret_sha=secret_sha)
+            created = inserted is not None
+            row = inserted if inserted is not None else conn.execute(
+                select(*_STORED).where(records.c.record_id == record_id)).one()
             if row.fingerprint != fingerprint:
                 log.warning("record.conflict id=%s", record_id)
                 raise Refused("record-conflict", "a record with this id and other content was already received")
+            queued = row.status == "queued" and row.queue_seq is not None
             ack = RecordAck(record_id=record_id, photo_sha256=photo_sha, status=row.status,
-                            queue_position=queue_position(conn, record_id), ticket=row.ticket)
+                            queue_position=queue_place(conn, row.queue_seq) if queued else None, ticket=row.ticket)
         log.info("record.%s id=%s status=%s", "received" if created else "replayed", record_id, ack.status)
         return ack, created
 
     def _insert(self, conn: Connection, meta: RecordMetadata, canonical: str, fingerprint: str, *,
                 original_sha: str | None, uploaded_by: str, station_id: str, now: datetime,
-                secret_sha: str | None = None) -> bool:
-        """Insert the row in ``conn``'s transaction; False when a row with this id is already there."""
+                secret_sha: str | None = None) -> Row[Any] | None:
+        """Insert the row in ``conn``'s transaction; its ``_STORED`` columns, or None when a row with
+        this id is already there."""
         record_id = str(meta.record_id)
         captured = meta.captured_at.astimezone(UTC)
         # A codeless record bound at the station before its first upload arrives with its code.
@@ -178,18 +212,19 @@ class RecordBook:
             "student_uid": _student_uid(meta.code), "id_last4": meta.id_last4,
             "status": "awaiting_code" if awaiting else "queued", "status_secret_sha256": secret_sha,
         }
-        stmt = self._db.insert_ignoring(records, ["record_id"]).returning(records.c.record_id)
-        try:
-            with conn.begin_nested():
-                if not awaiting:
-                    values["queue_seq"] = next_queue_seq(conn)
-                return conn.execute(stmt.values(**values)).first() is not None
-        except IntegrityError:
-            pass
-        # Another constraint than the id's: a replay that also holds a ticket, a ticket held by
-        # another record, or a student who already has a record in review.
+        if not awaiting:
+            values["queue_seq"] = next_queue_seq(conn)
+        # The usual case in one statement: a new record that clashes with nothing. Any clash (the id,
+        # a ticket, a student already in review, a status secret) inserts nothing, and is sorted out
+        # below, the id's first.
+        inserted = conn.execute(self._insert_new, values).first()
+        if inserted is not None:
+            return inserted
         if conn.execute(select(records.c.record_id).where(records.c.record_id == record_id)).first():
-            return False
+            return None
+        stmt = self._db.insert_ignoring(records, ["record_id"]).returning(*_STORED)
+        # Another constraint than the id's: a ticket held by another record, a status secret
+        # another record holds, or a student who already has a record in review.
         if secret_sha is not None and conn.execute(
                 select(records.c.record_id).where(records.c.status_secret_sha256 == secret_sha)).first():
             log.warning("record.secret_taken id=%s", record_id)
@@ -201,7 +236,7 @@ class RecordBook:
                 values["ticket"] = new_ticket()
                 try:
                     with conn.begin_nested():
-                        inserted = conn.execute(stmt.values(**values)).first() is not None
+                        inserted = conn.execute(stmt.values(**values)).first()
                     log.warning("record.ticket_reassigned id=%s", record_id)
                     return inserted
                 except IntegrityError:
@@ -210,7 +245,7 @@ class RecordBook:
                     break  # not the ticket: the student already has a record in review
         log.info("record.duplicate_student id=%s", record_id)
         values.update(status=DUPLICATE, queue_seq=None)
-        return conn.execute(stmt.values(**values)).first() is not None
+        return conn.execute(stmt.values(**values)).first()
 
     def statuses(self, ids: list[str], *, station: str | None = None) -> list[RecordStatus]:
         """The review status of each id, in the order given ("unknown" for ids never received).
@@ -219,11 +254,13 @@ class RecordBook:
         only learns about the records it uploaded.
         """
         with self._db.read() as conn:
-            query = select(records.c.record_id, records.c.status, records.c.reason).where(records.c.record_id.in_(ids))
+            query = (select(records.c.record_id, records.c.status, records.c.reason, records.c.queue_seq)
+                     .where(records.c.record_id.in_(ids)))
             if station is not None:
                 query = query.where(records.c.uploaded_by == station)
             found = {str(r.record_id): r for r in conn.execute(query)}
-            positions = queue_positions(conn, [i for i, r in found.items() if r.status == "queued"])
+            positions = places(conn, {i: int(r.queue_seq) for i, r in found.items()
+                                      if r.status == "queued" and r.queue_seq is not None})
         out: list[RecordStatus] = []
         for record_id in ids:
             row = found.get(record_id)

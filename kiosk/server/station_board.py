@@ -9,7 +9,7 @@ The station id always comes from the caller's token.
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -83,7 +83,7 @@ class StationBoard:
                 for r in rows]
 
 
-def make_router(board: StationBoard, clock: Callable[[], datetime], station_auth: Callable[..., str],
+def make_router(board: StationBoard, clock: Callable[[], datetime], station_auth: Callable[..., Awaitable[str]],
                 problem_responses: Callable[..., dict[int | str, dict[str, Any]]]) -> APIRouter:
     """The stations' heartbeat and help calls (``station_auth``: the caller's station id, or "admin")."""
     router = APIRouter(prefix="/api/v1", tags=["station"])

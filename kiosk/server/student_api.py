@@ -8,7 +8,7 @@ both need a station token, and the station comes from the token, never the body.
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -74,7 +74,7 @@ class ContactResponse(BaseModel):
     consent: bool
 
 
-def make_router(students: StudentBook, station_auth: Callable[..., str],
+def make_router(students: StudentBook, station_auth: Callable[..., Awaitable[str]],
                 clock: Callable[[], datetime] | None = None) -> APIRouter:
     """The two station routes (mounted under ``/api/v1``)."""
     router = APIRouter(tags=["station"])

@@ -74,9 +74,21 @@ class Station:
             alert = open_calls[0].reason if open_calls else None
         except KioskError as exc:
             log.error("help.unreadable key=%s", exc.key)
-        # a call for staff outlives a restart: the banner stays until staff acknowledge it
-        ctx = dataclasses.replace(state.ctx, staff_alert=alert, public_url=self.parts.public_url)
+        # a call for staff outlives a restart: the banner stays until staff acknowledge it;
+        # and so do the students' retake counts of today's batch
+        ctx = dataclasses.replace(state.ctx, staff_alert=alert, public_url=self.parts.public_url,
+                                  retakes_used=self._retakes(batch.feature_code) if batch is not None else ())
         return dataclasses.replace(state, ctx=ctx)
+
+    def _retakes(self, batch_code: str) -> tuple[tuple[str, int], ...]:
+        """The retake counts kept for ``batch_code``; none when the store cannot say (logged)."""
+        try:
+            with self._lock:
+                return self.parts.store.retakes(batch_code)
+        except KioskError as exc:
+            # the worst outcome: a student gets the allowance again; never a station that will not start
+            log.error("retakes.unreadable key=%s", exc.key)
+            return ()
 
     @property
     def links(self) -> Links:
@@ -302,7 +314,7 @@ class Station:
             log.info("batch.not_set key=%s", exc.key)
             return [flow.BatchFailed(exc.key, tuple(sorted((k, str(v)) for k, v in exc.params.items())))]
         log.info("batch.set code=%s offline=%d", batch.feature_code, int(offline))
-        return [flow.BatchLoaded(batch, offline)]
+        return [flow.BatchLoaded(batch, offline, self._retakes(batch.feature_code))]
 
     def _gather_health(self, e: flow.GatherHealth) -> list[Event]:
         own = {
@@ -363,6 +375,11 @@ class Station:
         with self._lock:
             return [staff.find_records(self.parts.store, e.query, e.mode)]
 
+    def _count_retake(self, e: flow.CountRetake) -> list[Event]:
+        with self._lock:
+            self.parts.store.keep_retakes(e.digest, e.batch, e.used)
+        return []
+
     def _wipe_session(self, e: flow.WipeSession) -> list[Event]:
         self.frames.request_reset("none")
         log.info("session.wiped")
@@ -415,6 +432,7 @@ ROUTES: dict[type[Effect], EffectRoute] = {
     flow.StartCamera: EffectRoute(Station._start_camera, None),
     flow.StopCamera: EffectRoute(Station._stop_camera, None),
     flow.CallStaff: EffectRoute(Station._call_staff, None),
+    flow.CountRetake: EffectRoute(Station._count_retake, None),  # the retake is spent whether or not it is kept
     flow.WipeSession: EffectRoute(Station._wipe_session, None),
     flow.Quit: EffectRoute(Station._quit, None),
     flow.AcknowledgeHelp: EffectRoute(Station._acknowledge_help, flow.HelpUnacknowledged),

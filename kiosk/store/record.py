@@ -81,6 +81,9 @@ class NewRecord:
     phone: str | None = None
     name: str | None = None
     status_secret: str | None = None  # the student's capability to their status page (sent in the upload)
+    headwear_allowed: bool = False  # staff allowed religious/medical headwear for this capture
+    #: the photo's own compliance measurements, for the reviewer (scalar values by short keys; None: none)
+    measurements: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,24 @@ class Record:
     status_secret: str | None = None
     contact_phone: str | None = None  # left on the Done screen, with consent, for review-result notices
     contact_state: str | None = None  # "pending" | "sent" | "failed": the notice phone's push to the server
+    headwear_allowed: bool = False  # staff allowed religious/medical headwear for this capture (audited)
+    server_ticket: str | None = None  # the server's ticket for this record, when another station's held ``ticket``
+    measurements: dict[str, Any] | None = None  # the photo's compliance measurements, sent to the reviewer
     seq: int = field(default=0, compare=False)
+
+    @property
+    def claim_ticket(self) -> str | None:
+        """The ticket the student claims this record with now: the server's after a clash, else the station's.
+
+        ``ticket`` stays what the record was captured with: the upload sends it
+        unchanged, so a replay matches what the server already holds.
+        """
+        return self.server_ticket or self.ticket
+
+    @property
+    def ticket_replaced(self) -> bool:
+        """Whether the server gave this record another ticket than the one shown at capture."""
+        return self.server_ticket is not None
 
     @property
     def has_code(self) -> bool:
@@ -139,7 +159,7 @@ class Record:
         the code travels as a separate binding instead.
         """
         late = self.binding_state is not None
-        return {
+        out: dict[str, Any] = {
             "record_id": self.id,
             "batch": self.batch,
             "station_id": self.station_id,
@@ -157,7 +177,12 @@ class Record:
             "photo_bytes": self.photo_bytes,
             "original_sha256": self.original_sha256,
             "status_secret": self.status_secret,
+            "headwear_allowed": self.headwear_allowed,
         }
+        # left out when there are none: records stored before measurements were kept replay unchanged
+        if self.measurements:
+            out["measurements"] = self.measurements
+        return out
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready view without personal data, for listings and logs."""
@@ -167,7 +192,8 @@ class Record:
             "captured_at": format_time(self.captured_at),
             "codeless": self.codeless,
             "has_code": self.has_code,
-            "ticket": self.ticket,
+            "ticket": self.claim_ticket,
+            "ticket_replaced": self.ticket_replaced,
             "sync_state": self.sync_state,
             "attempts": self.attempts,
             "next_at": format_time(self.next_at) if self.next_at else None,
@@ -180,6 +206,7 @@ class Record:
             "photo_bytes": self.photo_bytes,
             "photo_deleted": self.photo_deleted_at is not None,
             "quarantined": self.quarantined,
+            "headwear_allowed": self.headwear_allowed,
         }
 
 
@@ -225,6 +252,9 @@ def record_from_row(row: Any, data_dir: Path) -> Record:
         status_secret=_column(row, "status_secret"),
         contact_phone=_column(row, "contact_phone"),
         contact_state=_column(row, "contact_state"),
+        headwear_allowed=bool(_column(row, "headwear_allowed")),
+        server_ticket=_column(row, "server_ticket"),
+        measurements=_json_column(row, "measurements"),
         seq=row["seq"],
     )
 
@@ -242,6 +272,8 @@ def capture_row(record: Record, data_dir: Path) -> dict[str, Any]:
         "photo_sha256": record.photo_sha256, "photo_bytes": record.photo_bytes,
         "original_path": str(record.original_path.relative_to(data_dir)) if record.original_path else None,
         "original_sha256": record.original_sha256, "status_secret": record.status_secret,
+        "headwear_allowed": int(record.headwear_allowed),
+        "measurements": json.dumps(record.measurements, ensure_ascii=False) if record.measurements else None,
     }
 
 
@@ -251,3 +283,15 @@ def _column(row: Any, name: str) -> Any:
         return row[name]
     except (KeyError, IndexError):
         return None
+
+
+def _json_column(row: Any, name: str) -> dict[str, Any] | None:
+    """A JSON object column added by a later migration; None when empty or unreadable (shown as no value)."""
+    text = _column(row, name)
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and value else None

@@ -14,7 +14,7 @@ overdue for its period. Between two measurements the last value stands (the
 smoothing holds it); when the face has moved or changed size since a
 measure was taken, that measure is overdue at once and its next value
 replaces the old rather than being averaged with it. A face just found (a
-new person, a still) takes them all at once, as before.
+new person, a still) takes them all at once.
 
 The periods keep each hint within half a second at 15-30 frames per
 second (a turn every period, plus a frame or two when turns coincide, plus

@@ -11,12 +11,13 @@ anchor's size and moves with the match, so a box never drifts: it is always
 the cascade's box, moved by what the pixels show.
 
 The cascade still has the last word: a poor match is searched again with the
-cascade around the last face (the fine search of the old code); the anchor is
-taken again now and then (``reanchor``: the face may have come closer or
-changed its look); and the whole frame, the followed face masked out, is
-searched now and then for a second person (``others``). Which of these run
-on a frame is the schedule's choice (``schedule.py``), so that they do not
-all land on one frame.
+cascade around the last face (``near``: a narrow range of sizes in fine
+steps); the anchor is taken again now and then (the face may have come
+closer or changed its look); and the whole frame, the followed face painted
+over, is searched now and then for a second person (``others``). Which of
+these run on a frame is the schedule's choice (``schedule.py``), so that they
+do not all land on one frame. A face that no longer matches its anchor has
+the measures taken on it marked stale (``Schedule.changed``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from kiosk.portrait.face import Box, FaceDetector
 from kiosk.portrait.schedule import Schedule
 from kiosk.portrait.shape import FaceShape, ShapeModel
 
-#: the anchor is matched at this face width (pixels): a finer one costs more and moves no better
+#: the anchor is matched at this face width (pixels; the match is refined to a fraction of one)
 TEMPLATE_WIDTH = 48
 #: the match is searched this share of the face width around the last box, each way
 SEARCH_MARGIN = 0.25

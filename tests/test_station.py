@@ -51,7 +51,11 @@ class Analysis:
 
 
 class FakeAnalyzer:
-    def analyse(self, frame_bgr: Any, now: float | None = None) -> Analysis:
+    def __init__(self) -> None:
+        self.leaves: list[bool] = []  # allow_headwear of each frame analysed
+
+    def analyse(self, frame_bgr: Any, now: float | None = None, *, allow_headwear: bool = False) -> Analysis:
+        self.leaves.append(allow_headwear)
         return Analysis(face=None if frame_bgr == "empty" else (1, 2, 3, 4))
 
     def reset(self) -> None:

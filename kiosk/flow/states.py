@@ -26,9 +26,11 @@ MENU_BATCH = "batch"
 MENU_STATS = "stats"
 MENU_QUIT = "quit"
 MENU_TICKETS = "tickets"
+MENU_HEADWEAR = "headwear"  # religious or medical headwear allowed for the next capture only
 MENU_HELP_DONE = "help_done"  # staff acknowledge the open call for help
 #: the operator menu, in the order the screen lists it (MENU_HELP_DONE shows only while a call is open)
-MENU_ITEMS = (MENU_CODELESS, MENU_BIND, MENU_TICKETS, MENU_STATUS, MENU_BATCH, MENU_STATS, MENU_QUIT)
+MENU_ITEMS = (MENU_CODELESS, MENU_BIND, MENU_TICKETS, MENU_HEADWEAR, MENU_STATUS, MENU_BATCH, MENU_STATS,
+              MENU_QUIT)
 
 
 # ---------------------------------------------------------------------------
@@ -47,6 +49,8 @@ class Context:
     public_url: str = ""  # the server's address as students' phones reach it (status and bind pages)
     #: retakes each student has used today, by ``retake_key``: waiting out a timeout does not reset them
     retakes_used: tuple[tuple[str, int], ...] = ()
+    #: staff allowed religious or medical headwear for the next capture; ends with that session
+    headwear_leave: bool = False
 
     def retakes_of(self, key: str | None) -> int:
         """Retakes the student with ``key`` has used in this batch (0 for an unknown or no key)."""

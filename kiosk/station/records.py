@@ -109,8 +109,12 @@ def _unused_ticket(store: RecordStore) -> str:
 
 
 def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow.Student, photo: Photo, *,
-                keep_original: bool, links: Links) -> flow.Event:
-    """Write the record durably: ``Saved`` with its receipt, or ``SaveFailed`` with nothing stored."""
+                keep_original: bool, links: Links, headwear_allowed: bool = False) -> flow.Event:
+    """Write the record durably: ``Saved`` with its receipt, or ``SaveFailed`` with nothing stored.
+
+    ``headwear_allowed``: taken under the staff's headwear leave; marked on the
+    record (the reviewer sees it) and written to the station log.
+    """
     code: CollectionCode | None = student.code
     try:
         new = NewRecord(
@@ -126,9 +130,12 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
             name=student.name or None,
             # the student's capability to their status page: unguessable, made here, only its hash on the server
             status_secret=secrets.token_urlsafe(24),
+            headwear_allowed=headwear_allowed,
         )
         original = photo.original_jpeg if keep_original else None
         record = store.add_record(new, photo.jpeg, original)
+        if headwear_allowed:
+            store.audit("headwear_allowed", "capture", record_id=record.id)
     except DiskFull:
         log.error("record.not_saved reason=disk_full")
         return flow.SaveFailed("flow.error.not_saved_disk_full")

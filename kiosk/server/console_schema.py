@@ -49,6 +49,8 @@ class ReviewDetail(BaseModel):
     queue_position: int | None
     identity: Identity | None
     measurements: dict[str, float | int | bool | str | None]
+    #: staff at the station allowed religious or medical headwear for this capture
+    headwear_allowed: bool = False
     previous: list[EarlierCapture]
     claimed_by: str
     claim_expires_at: str

@@ -170,6 +170,7 @@ class ReviewDesk:
         return ReviewDetail(
             record_id=record_id, batch=row.batch, station_id=row.station_id, captured_at=row.captured_at,
             queue_position=position, identity=_identity(row.code_json), measurements=_measurements(row.metadata),
+            headwear_allowed=_headwear_allowed(row.metadata),
             previous=previous, claimed_by=claim.reviewer, claim_expires_at=claim.expires.isoformat(),
             photo_url=f"/api/v1/records/{record_id}/photo")
 
@@ -206,6 +207,14 @@ def _identity(code_json: str | None) -> Identity | None:
     if not isinstance(code, dict):
         return None
     return Identity(**{k: str(code.get(k) or "")[:200] for k in Identity.model_fields})
+
+
+def _headwear_allowed(metadata: str) -> bool:
+    """Whether the station's staff allowed headwear for this capture (as sent in the metadata)."""
+    try:
+        return json.loads(metadata).get("headwear_allowed") is True
+    except (ValueError, AttributeError):
+        return False
 
 
 def _measurements(metadata: str) -> dict[str, Any]:

@@ -64,6 +64,9 @@ class RecordMetadata(BaseModel):
     measurements: dict[Annotated[str, Field(max_length=64)],
                        float | bool | Annotated[str, Field(max_length=64)] | None] | None = Field(default=None,
                                                                                              max_length=40)
+    #: staff allowed religious or medical headwear for this one capture (audited on the station); the
+    #: reviewer sees it beside the photo
+    headwear_allowed: bool = False
 
     @field_validator("batch")
     @classmethod
@@ -92,7 +95,9 @@ class RecordMetadata(BaseModel):
 
     def canonical(self) -> str:
         """The metadata as canonical JSON: equal records give equal text."""
-        return self.model_dump_json()
+        # Left out when false, so that a record uploaded before the field existed replays with the
+        # same text (and fingerprint) as the server stored then.
+        return self.model_dump_json(exclude=None if self.headwear_allowed else {"headwear_allowed"})
 
 
 class RecordAck(BaseModel):

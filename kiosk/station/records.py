@@ -112,8 +112,8 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
                 keep_original: bool, links: Links, headwear_allowed: bool = False) -> flow.Event:
     """Write the record durably: ``Saved`` with its receipt, or ``SaveFailed`` with nothing stored.
 
-    ``headwear_allowed``: taken under the staff's headwear leave; marked on the
-    record (the reviewer sees it) and written to the station log.
+    ``headwear_allowed``: staff allowed religious or medical headwear for this capture (sent to the
+    reviewer with the record) and written to the station log.
     """
     code: CollectionCode | None = student.code
     try:
@@ -134,8 +134,6 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
         )
         original = photo.original_jpeg if keep_original else None
         record = store.add_record(new, photo.jpeg, original)
-        if headwear_allowed:
-            store.audit("headwear_allowed", "capture", record_id=record.id)
     except DiskFull:
         log.error("record.not_saved reason=disk_full")
         return flow.SaveFailed("flow.error.not_saved_disk_full")
@@ -145,7 +143,13 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
     except StoreError as exc:
         log.error("record.not_saved reason=%s", exc.key)
         return flow.SaveFailed("flow.error.not_saved")
-    log.info("record.saved id=%s codeless=%d", record.id, int(record.codeless))
+    log.info("record.saved id=%s codeless=%d headwear_allowed=%d", record.id, int(record.codeless),
+             int(headwear_allowed))
+    if headwear_allowed:
+        try:
+            store.audit("headwear_allowed", "capture", record_id=record.id)
+        except StoreError as exc:  # the record is saved and carries the flag: a failed log line must not undo that
+            log.error("audit.failed kind=headwear_allowed key=%s", exc.key)
     return flow.Saved(receipt(record, links))
 
 

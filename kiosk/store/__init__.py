@@ -263,7 +263,7 @@ class Store(Outbox, StaffDesk):
                         self.data_dir / photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg),
                         self.data_dir / original_rel if original_rel else None,
                         sha256_hex(original_jpeg) if original_jpeg is not None else None,
-                        status_secret=new.status_secret)
+                        status_secret=new.status_secret, headwear_allowed=new.headwear_allowed)
         check_record(record.metadata(), photo_jpeg, original_jpeg)
         row = capture_row(record, self.data_dir)
         card_rel = card_path(photo_rel)

@@ -135,8 +135,14 @@ _V3 = [
     """,
 ]
 
+# Staff allowed religious or medical headwear for this one capture (audited in the
+# station log); the record carries it to the server so the reviewer sees why.
+_V4 = [
+    "ALTER TABLE records ADD COLUMN headwear_allowed INTEGER NOT NULL DEFAULT 0",
+]
+
 #: migration n (1-based) brings the schema from version n-1 to n
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 
 
 def current_version(conn: sqlite3.Connection) -> int:

@@ -81,6 +81,7 @@ class NewRecord:
     phone: str | None = None
     name: str | None = None
     status_secret: str | None = None  # the student's capability to their status page (sent in the upload)
+    headwear_allowed: bool = False  # staff allowed religious/medical headwear for this capture
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class Record:
     status_secret: str | None = None
     contact_phone: str | None = None  # left on the Done screen, with consent, for review-result notices
     contact_state: str | None = None  # "pending" | "sent" | "failed": the notice phone's push to the server
+    headwear_allowed: bool = False  # staff allowed religious/medical headwear for this capture (audited)
     seq: int = field(default=0, compare=False)
 
     @property
@@ -157,6 +159,7 @@ class Record:
             "photo_bytes": self.photo_bytes,
             "original_sha256": self.original_sha256,
             "status_secret": self.status_secret,
+            "headwear_allowed": self.headwear_allowed,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -180,6 +183,7 @@ class Record:
             "photo_bytes": self.photo_bytes,
             "photo_deleted": self.photo_deleted_at is not None,
             "quarantined": self.quarantined,
+            "headwear_allowed": self.headwear_allowed,
         }
 
 
@@ -225,6 +229,7 @@ def record_from_row(row: Any, data_dir: Path) -> Record:
         status_secret=_column(row, "status_secret"),
         contact_phone=_column(row, "contact_phone"),
         contact_state=_column(row, "contact_state"),
+        headwear_allowed=bool(_column(row, "headwear_allowed")),
         seq=row["seq"],
     )
 
@@ -242,6 +247,7 @@ def capture_row(record: Record, data_dir: Path) -> dict[str, Any]:
         "photo_sha256": record.photo_sha256, "photo_bytes": record.photo_bytes,
         "original_path": str(record.original_path.relative_to(data_dir)) if record.original_path else None,
         "original_sha256": record.original_sha256, "status_secret": record.status_secret,
+        "headwear_allowed": int(record.headwear_allowed),
     }
 
 

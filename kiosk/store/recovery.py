@@ -53,6 +53,9 @@ _PHOTO = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 _CAPTURE_COLUMNS = ("id", "batch", "station_id", "code_payload", "code_fields", "student_uid", "id_last4", "codeless",
                     "ticket", "phone", "name", "captured_at", "captured_day", "monotonic_ns", "boot_id", "photo_path",
                     "photo_sha256", "photo_bytes", "original_path", "original_sha256")
+#: columns added by later migrations, taken over when the source has them: the upload's metadata
+#: must be what the server may already hold, or a replay is refused as a conflict
+_LATER_COLUMNS = ("status_secret", "headwear_allowed")
 
 
 @dataclass
@@ -215,6 +218,7 @@ def _best_source(store: Store, record_id: str, salvaged: dict[str, Any] | None,
         if candidate and candidate.get("id") == record_id and candidate.get("photo_sha256") == sha and all(
                 k in candidate for k in _CAPTURE_COLUMNS):
             row = {k: candidate[k] for k in _CAPTURE_COLUMNS}
+            row.update({k: candidate[k] for k in _LATER_COLUMNS if k in candidate})
             original = row["original_path"]
             if original and not (store.data_dir / original).exists():
                 row["original_path"] = row["original_sha256"] = None

@@ -50,6 +50,9 @@ class CaptureScreen(Screen):
         lost = not state.ctx.camera_ok
         self.show_guidance(state.phase, state.count, state.hint_key, busy=state.busy)
         self.set_camera_lost(lost)
+        if not state.error:
+            # the student in a head covering sees that it is allowed, and the reviewer will see it too
+            self.set_info("staff.headwear.capture_note" if state.ctx.headwear_leave else None)
 
     def show_guidance(self, phase: str, count: int, hint_key: str | None, *, busy: bool = False) -> None:
         """The autocapture phase, countdown and hint of the latest analysis."""

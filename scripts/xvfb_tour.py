@@ -299,18 +299,15 @@ class Tour:
         self.tap("解锁")
         self.wait_screen("pin")
         self.keys("0000")
-        self.wait(lambda: self.window().get("screen") != "pin", 10, "the unlock")
+        self.wait_screen("verify")
+        # the staff who unlocked the code answered the call: the banner goes
+        self.wait(lambda: not self.window().get("staff_alert"), 10, "the call answered")
         self.shot("unlocked")
-        self.operator()
-        self.shot("menu_with_call")
-        self.tap("已到场，关闭呼叫提示")
-        self.wait(lambda: not self.window().get("staff_alert"), 10, "the call acknowledged")
-        self.shot("call_acknowledged")
-        self.tap("退出菜单，回到首页")
-        self.wait_screen("welcome")
-        # the unlocked code works again
-        self.student_to_capture(3, "0018")
-        self.tap("取消，不采集了")
+        self.keys("0018")  # the unlocked code works again
+        self.wait_screen("confirm")
+        self.tap("不是我")
+        self.wait_screen("scan")
+        self.tap("返回")
         self.wait_screen("welcome")
 
     def path_no_code(self) -> None:
@@ -319,9 +316,15 @@ class Tour:
         self.wait_screen("scan")
         self.wait(lambda: bool(self.window().get("staff_alert")), 10, "the staff banner")
         self.shot("staff_called")
+        self.tap("返回")
+        self.wait_screen("welcome")
+        self.wait(lambda: bool(self.window().get("staff_alert")), 10, "the banner kept")
+        self.shot("banner_on_welcome")
         self.operator()
+        self.shot("menu_with_call")
         self.tap("已到场，关闭呼叫提示")
         self.wait(lambda: not self.window().get("staff_alert"), 10, "the call acknowledged")
+        self.shot("call_acknowledged")
         self.tap("退出菜单，回到首页")
         self.wait_screen("welcome")
 

@@ -152,15 +152,19 @@ class Tour:
         except TourFailed:
             return False
 
-    def keys(self, keys: str, name: str = "station", *, submit: bool = True) -> None:
-        """Tap keys on the on-screen keypad, then its OK key."""
+    def keys(self, keys: str, name: str = "station", *, submit: bool = True, pad: int = -1, ok: str = "确定") -> None:
+        """Tap keys on the on-screen keypad (``pad``: which, left to right, when there are two), then OK."""
         time.sleep(0.8)
         for key in keys:
-            c = self.find(key, name, exact=True)
+            matches = sorted((c for c in self.window(name).get("controls", [])
+                              if c["kind"] == "QPushButton" and c["text"] == key), key=lambda c: c["x"])
+            if not matches:
+                raise TourFailed(f"{self.path}: no key {key!r} on {name}: {self.describe(name)}")
+            c = matches[pad if len(matches) > 1 else 0]
             self.xdotool("mousemove", str(c["x"] + c["w"] // 2), str(c["y"] + c["h"] // 2), "click", "1")
             time.sleep(0.15)
         if submit:
-            self.tap("确定", name, exact=True)
+            self.tap(ok, name, exact=True)
 
     def remote(self, text: str, name: str = "remote") -> None:
         """Tap a button on a demo remote (the person in front of that station's camera)."""
@@ -335,7 +339,6 @@ class Tour:
         self.tap("无码采集")
         self.wait_screen("codeless")
         self.shot("form")
-        phone = self.find("", kinds=("QLineEdit",))  # noqa: F841 - the fields are filled by their keypads
         self.keys_into_form("13800138000", "1111")
         self.wait_screen("consent")
         self.tap("同意，开始拍照")
@@ -351,19 +354,11 @@ class Tour:
         self.wait_screen("welcome")
 
     def keys_into_form(self, phone: str, last_four: str) -> None:
-        """The codeless form: the phone on its keypad, then the last four on theirs (the second OK sends)."""
-        self.keys(phone, submit=False)
-        self.tap("下一项") if self.has("下一项") else None
-        time.sleep(0.3)
-        if self.window().get("screen") == "codeless":
-            self._form_last_four(last_four)
-
-    def _form_last_four(self, last_four: str) -> None:
-        field = [c for c in self.window().get("controls", []) if c["kind"] == "QLineEdit"]
-        if len(field) >= 2:
-            c = field[1]
-            self.xdotool("mousemove", str(c["x"] + c["w"] // 2), str(c["y"] + c["h"] // 2), "click", "1")
-        self.keys(last_four)
+        """The codeless form: the phone on the left keypad, the last four on the right one, then start."""
+        self.keys(phone, submit=False, pad=0)
+        self.keys(last_four, submit=False, pad=-1)
+        self.shot("form_filled")
+        self.tap("开始拍照")
 
     def path_desk(self) -> None:
         """The ticket desk: by phone, by ticket, the waiting list, the ticket shown again."""
@@ -371,7 +366,7 @@ class Tour:
         self.tap("认领码查询")
         self.wait_screen("desk")
         self.shot("desk")
-        self.keys("13800138000")
+        self.keys("13800138000", ok="查找")
         self.wait(lambda: not self.window().get("busy"), 10, "the search")
         self.shot("by_phone")
         self.tap("待绑定列表")
@@ -398,7 +393,7 @@ class Tour:
         self.wait_screen("menu")
         self.tap("补绑采集码")
         self.wait_screen("bind")
-        self.keys(ticket.replace("-", ""))
+        self.keys(ticket.replace("-", ""), ok="查找记录")
         self.wait(lambda: not self.window().get("busy"), 10, "the ticket")
         self.shot("ticket_found")
         self.remote("出示 2 号学生的采集码")

@@ -84,6 +84,7 @@ class Harness:
             path.parent.mkdir(parents=True, exist_ok=True)
             assert self.window.screenshot(str(path)), path
             assert self.window.height() <= size[1] + 1, f"{name} does not fit {folder}"
+            assert self.window.width() <= size[0] + 1, f"{name} is wider than the {folder} screen"
             needed = self.window.current.minimumSizeHint().height()
             assert needed <= self.window.stack.height() + 1, f"{name} needs {needed} px in {folder}"
         self.window.resize(*PORTRAIT)

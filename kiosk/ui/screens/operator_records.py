@@ -6,12 +6,12 @@ from typing import Any
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QPixmap
-from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
+from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from kiosk import flow
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.keyed import key_event
-from kiosk.ui.widgets.charpad import DIGITS, LETTERS, CharPad
+from kiosk.ui.widgets.charpad import LETTERS, CharPad
 from kiosk.ui.widgets.keypad import SUBMIT, Keypad
 from kiosk.ui.widgets.preview import Preview
 
@@ -31,8 +31,14 @@ class CodelessScreen(Screen):
     def build(self) -> None:
         """Two fields, their keypads, start and back."""
         self.fields: dict[str, QLineEdit] = {}
-        self.phone_pad = CharPad(self.lang, DIGITS, columns=3, max_len=11, submit_key="ui.app.ok")
+        # the digits-only layout of the same keypad: both pads have four rows of four keys that line up
+        # side by side (its masking does not matter: the pad's own display is hidden, the field shows the number)
+        self.phone_pad = Keypad(self.lang, pin=True, max_len=11)
         self.last4_pad = Keypad(self.lang, max_len=flow.LAST_FOUR_MAX)
+        for pad in (self.phone_pad, self.last4_pad):
+            for key in pad.findChildren(QPushButton):
+                # eight keys across must fit a 1080 px portrait screen: less side padding, the same touch target
+                key.setProperty("compact", True)
         columns = QHBoxLayout()
         columns.setSpacing(24)
         for field, key, length, pad in (("phone", "ui.codeless.phone", 20, self.phone_pad),

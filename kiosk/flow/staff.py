@@ -186,7 +186,8 @@ def _on_desk(s: TicketDesk, e: Event) -> Result | None:
             return dataclasses.replace(s, shown=None), ()
         return OperatorMenu(ctx=s.ctx), ()
     if isinstance(e, MenuChosen) and e.item in ("phone", "ticket"):
-        return dataclasses.replace(s, mode=e.item, typed="", error=None, shown=None), ()
+        # back to a keypad: the waiting list gives way to it
+        return dataclasses.replace(s, mode=e.item, typed="", error=None, shown=None, records=(), listed=False), ()
     if isinstance(e, MenuChosen) and e.item == "waiting":
         return dataclasses.replace(s, busy=True, error=None, shown=None), (FindRecords(query="", mode="waiting"),)
     if isinstance(e, RecordChosen) and 0 <= e.index < len(s.records):

@@ -6,7 +6,7 @@ from typing import Any
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QPixmap
-from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
+from PyQt5.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from kiosk import flow
 from kiosk.ui.screens.base import Screen
@@ -158,29 +158,30 @@ class BindScreen(Screen):
         """The record's photo and masked name beside the code's masked name and school."""
         card = QFrame()
         card.setObjectName("card")
-        row = QHBoxLayout(card)
-        left = QVBoxLayout()
-        left.addWidget(self.label("staff.bind.record", "sub"))
+        # one row per thing compared, so the record's and the code's stand level, side by side
+        grid = QGridLayout(card)
+        grid.setHorizontalSpacing(32)
+        grid.addWidget(self.label("staff.bind.record", "sub"), 0, 0)
+        grid.addWidget(self.label("staff.bind.code", "sub"), 0, 1)
+        self.record_name = QLabel()
+        self.record_name.setObjectName("heading")
+        self.code_name = QLabel()
+        self.code_name.setObjectName("heading")
+        grid.addWidget(self.record_name, 1, 0)
+        grid.addWidget(self.code_name, 1, 1)
+        self.record_line = QLabel()
+        self.record_line.setWordWrap(True)
+        self.code_line = QLabel()
+        self.code_line.setWordWrap(True)
+        grid.addWidget(self.record_line, 2, 0)
+        grid.addWidget(self.code_line, 2, 1)
         self.thumb = QLabel()
         self.thumb.setFixedSize(240, 320)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        left.addWidget(self.thumb)
-        self.record_name = QLabel()
-        self.record_name.setObjectName("heading")
-        self.record_line = QLabel()
-        left.addWidget(self.record_name)
-        left.addWidget(self.record_line)
-        right = QVBoxLayout()
-        right.addWidget(self.label("staff.bind.code", "sub"))
-        self.code_name = QLabel()
-        self.code_name.setObjectName("heading")
-        self.code_line = QLabel()
-        self.code_line.setWordWrap(True)
-        right.addWidget(self.code_name)
-        right.addWidget(self.code_line)
-        right.addStretch(1)
-        row.addLayout(left)
-        row.addLayout(right, 1)
+        grid.addWidget(self.thumb, 3, 0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(4, 1)
         return card
 
     def _ticket_key(self, key: str) -> None:
@@ -205,7 +206,7 @@ class BindScreen(Screen):
         for button in (self.confirm, self.override):
             button.setEnabled(not state.busy)
         prompts = {"ticket": "staff.bind.ticket_keys", "code": "ui.bind.scan_code", "last4": "ui.verify.heading",
-                   "confirm": "staff.bind.confirm", "override": "staff.bind.override", "done": "ui.bind.bound"}
+                   "confirm": "staff.bind.compare_hint", "override": "staff.bind.compare_hint", "done": "ui.bind.bound"}
         self.lang.bind(self.sub, self.sub.setText, prompts.get(stage, "ui.bind.ticket_hint"))
         if self.ticket.text() != state.ticket_text:
             self.ticket.setText(state.ticket_text)

@@ -69,6 +69,11 @@ def camera_lost_error(state: State, ctx: Context) -> State:
 
 
 def on_camera(state: State, back: bool) -> Result:
+    """The camera went (``back`` False) or came back: Capture says so, calls staff and keeps the session.
+
+    Guidance starts afresh either way: a countdown interrupted by the loss is
+    not shown again (its hint would read "0…").
+    """
     ctx = dataclasses.replace(state.ctx, camera_ok=back)
     if isinstance(state, StillThere):
         inner, effects = on_camera(dataclasses.replace(state.resume, ctx=state.ctx), back)
@@ -82,8 +87,9 @@ def on_camera(state: State, back: bool) -> Result:
             params = () if error is None else state.error_params
             # a fresh idle window once the camera is back: the student waited for us
             return dataclasses.replace(state, ctx=ctx, error=error, error_params=params, since=None,
-                                       phase="waiting", count=0, progress=0.0), ()
-        lost = camera_lost_error(dataclasses.replace(state, phase="waiting", count=0, progress=0.0), ctx)
+                                       phase="waiting", count=0, progress=0.0, hint_key=None), ()
+        lost = camera_lost_error(dataclasses.replace(state, phase="waiting", count=0, progress=0.0, hint_key=None),
+                                ctx)
         return lost, (CallStaff(reason="camera_lost"),)
     return dataclasses.replace(state, ctx=ctx), ()
 

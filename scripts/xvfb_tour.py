@@ -21,6 +21,7 @@ grab (``ImageGrab.grab(xdisplay=...)``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -421,6 +422,12 @@ class Tour:
         self.shot("camera_back")
         self.tap("取消，不采集了")
         self.wait_screen("welcome")
+        # the call stays until staff come and acknowledge it
+        self.operator()
+        self.tap("已到场，关闭呼叫提示")
+        self.wait(lambda: not self.window().get("staff_alert"), 10, "the call acknowledged")
+        self.tap("退出菜单，回到首页")
+        self.wait_screen("welcome")
 
     def path_still_there(self) -> None:
         """Idle on Review: 还在吗？ with its countdown, then 继续 brings Review back."""
@@ -513,10 +520,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  FAILED: {exc}", flush=True)
                 tour.shot("failed")
                 failed.append(name)
-                try:
+                with contextlib.suppress(TourFailed):
                     tour.home()
-                except TourFailed:
-                    pass
     finally:
         tour.stop()
     print(f"{len(tour.shots)} screenshots in {tour.out}; failed: {', '.join(failed) or 'none'}")

@@ -94,7 +94,7 @@ class DoneScreen(Screen):
         super().set_portrait(portrait)
         self.split.setStretch(0, 0 if portrait else 3)
         self.split.setStretch(1, 1 if portrait else 2)
-        self.codes_row.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.codes_row.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)  # type: ignore[call-overload]
         for qr in (self.status_qr, self.ticket_qr):
             qr.set_hint(340 if portrait else 300)
 

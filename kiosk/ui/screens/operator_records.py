@@ -36,9 +36,9 @@ class CodelessScreen(Screen):
         self.phone_pad = Keypad(self.lang, pin=True, max_len=11)
         self.last4_pad = Keypad(self.lang, max_len=flow.LAST_FOUR_MAX)
         for pad in (self.phone_pad, self.last4_pad):
-            for key in pad.findChildren(QPushButton):
+            for button in pad.findChildren(QPushButton):
                 # eight keys across must fit a 1080 px portrait screen: less side padding, the same touch target
-                key.setProperty("compact", True)
+                button.setProperty("compact", True)
         columns = QHBoxLayout()
         columns.setSpacing(24)
         for field, key, length, pad in (("phone", "ui.codeless.phone", 20, self.phone_pad),
@@ -178,7 +178,7 @@ class BindScreen(Screen):
         self.thumb = QLabel()
         self.thumb.setFixedSize(240, 320)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        grid.addWidget(self.thumb, 3, 0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.thumb, 3, 0, Qt.AlignmentFlag.AlignLeft)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         grid.setRowStretch(4, 1)

@@ -1,0 +1,69 @@
+"""The station's real window under Xvfb, tapped with xdotool: the short check of ``scripts/xvfb_tour.py``.
+
+Skipped where Xvfb, xdotool or Pillow's X grab are missing. The whole tour
+(every path, a few minutes) is ``scripts/xvfb_tour.py``; this drives the first
+steps only: a tap on the real window, a code held up to the demo camera, the
+keypad typed by taps, and a grab of the X screen.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tour_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("xvfb_tour", ROOT / "scripts" / "xvfb_tour.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _x_grab_works() -> bool:
+    try:
+        from PIL import features
+
+        return bool(features.check("xcb"))
+    except Exception:  # any failure means no X grab here
+        return False
+
+
+def _free_display() -> str:
+    for n in range(90, 120):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return f":{n}"
+    pytest.skip("no free X display number")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool") and _x_grab_works()),
+                    reason="needs Xvfb, xdotool and Pillow's X grab")
+def test_a_student_taps_the_real_window_and_the_code_is_read(tmp_path: Path) -> None:
+    xvfb_tour = _tour_module()
+    tour = xvfb_tour.Tour(tmp_path, _free_display(), "540x960")
+    tour.path = "smoke"
+    try:
+        tour.start(own_display=True)
+        tour.wait_screen("welcome")
+        tour.tap("扫码拍照")
+        tour.wait_screen("scan")
+        tour.remote("出示 1 号学生的采集码")
+        tour.wait_screen("verify")
+        tour.remote("收起二维码")
+        tour.keys("123X")
+        tour.wait_screen("confirm")
+        shot = tour.shot("confirm")
+    finally:
+        tour.stop()
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        assert image.size == (540, 960)
+        assert len(set(image.convert("L").resize((54, 96)).getdata())) > 8  # drawn, not a blank window

@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,6 +54,7 @@ class Tour:
         self.n = 0
         self.path = ""
         self.shots: list[Path] = []
+        self.ticket_shown_last = ""  # the claim ticket the codeless path saw on Done
 
     # -- processes ----------------------------------------------------------------
 
@@ -348,6 +350,10 @@ class Tour:
         self.wait_screen("capture")
         self.capture_to_done()
         self.shot("done_ticket")
+        # the ticket as the student sees it, e.g. 04YR-681Z-5
+        tickets = [c["text"] for c in self.window().get("controls", [])
+                   if c["kind"] == "QLabel" and re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]", c["text"])]
+        self.ticket_shown_last = tickets[0] if tickets else ""
         self.tap("工作人员：学生已保存认领码")
         self.wait(lambda: self._enabled("完成", "station", True), 10, "finish enabled")
         self.shot("ticket_handed")
@@ -370,6 +376,12 @@ class Tour:
         self.keys("13800138000", ok="查找")
         self.wait(lambda: not self.window().get("busy"), 10, "the search")
         self.shot("by_phone")
+        self.tap("按认领码")
+        ticket = self.ticket_shown_last
+        if ticket:
+            self.keys(ticket.replace("-", ""), ok="查找")
+            self.wait(lambda: not self.window().get("busy"), 10, "the search")
+            self.shot("by_ticket")
         self.tap("待绑定列表")
         self.wait(lambda: not self.window().get("busy"), 10, "the list")
         self.shot("waiting_list")
@@ -445,6 +457,7 @@ class Tour:
 
     def path_second_station(self) -> None:
         """Student 1's code at the second station: the server's record is shown, no second capture."""
+        self.home("second")  # idle since the start: it shows its attract screen, a touch brings Welcome
         self.tap("扫码拍照", "second")
         self.wait_screen("scan", "second")
         self.remote("出示 1 号学生的采集码", "remote2")

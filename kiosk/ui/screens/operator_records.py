@@ -149,7 +149,8 @@ class BindScreen(Screen):
         self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
         self.confirm = self.button("staff.bind.confirm", flow.SubmitTapped(), primary=True)
         self.override = self.button("staff.bind.override", flow.StaffOverrideTapped(), primary=True)
-        self.done = self.button("staff.menu.to_menu", flow.FinishTapped(), primary=True)
+        # "back" already leads to the menu: after a binding the other choice is the next one
+        self.done = self.button("staff.bind.next", flow.SubmitTapped(), primary=True)
         for button in (self.confirm, self.override, self.done):
             button.hide()  # each belongs to one stage; shown by show_state
             self.buttons_row.addWidget(button)
@@ -206,7 +207,7 @@ class BindScreen(Screen):
         for button in (self.confirm, self.override):
             button.setEnabled(not state.busy)
         prompts = {"ticket": "staff.bind.ticket_keys", "code": "ui.bind.scan_code", "last4": "ui.verify.heading",
-                   "confirm": "staff.bind.compare_hint", "override": "staff.bind.compare_hint", "done": "ui.bind.bound"}
+                   "confirm": "staff.bind.compare_hint", "override": "staff.bind.compare_hint", "done": "staff.bind.bound_receipt"}
         self.lang.bind(self.sub, self.sub.setText, prompts.get(stage, "ui.bind.ticket_hint"))
         if self.ticket.text() != state.ticket_text:
             self.ticket.setText(state.ticket_text)

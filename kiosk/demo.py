@@ -1,9 +1,10 @@
 """The demo: the whole station loop on one machine, with the production code paths.
 
 ``DemoSite`` sets up a temporary data folder with demo code keys, the
-reference server on a loopback port with a demo batch, a station token file
-(mode 0600), the station's store and a sync loop in a thread (the same
-``SyncClient`` the sync daemon runs). The camera is the configured one, or the
+reference server on a loopback port with a demo batch and a reviewer and a
+coordinator for its review console, a station token file (mode 0600), the
+station's store and a sync loop in a thread (the same ``SyncClient`` the sync
+daemon runs). The camera is the configured one, or the
 demo camera when none is found (always the demo camera when headless).
 """
 
@@ -15,9 +16,10 @@ import os
 import shutil
 import tempfile
 import threading
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kiosk.batch import Batch
 from kiosk.config import (
@@ -37,11 +39,18 @@ STATION_ID = "demo-01"
 FEATURE_CODE = "DEMO26"
 
 
-def demo_batch(today: date | None = None) -> Batch:
-    """Today's demo collection day (with a fee notice, so every screen shows)."""
-    day = (today or date.today()).isoformat()
-    return Batch(feature_code=FEATURE_CODE, school_code="10001", school_name="示范大学", start_date=day,
-                 end_date=day, hours="08:30-17:00", fee_required=True,
+def demo_batch(today: date | None = None, zone: str = ServerSection().timezone) -> Batch:
+    """Today's demo collection day (with a fee notice, so every screen shows).
+
+    "Today" is this machine's date and the date in the server's zone (they differ for part of the
+    day when this machine runs on UTC): the day runs over both, so a photo taken now falls inside
+    it and the student's page does not name a deadline before the photo was taken.
+    """
+    here = today or date.today()
+    there = today or datetime.now(ZoneInfo(zone)).date()
+    return Batch(feature_code=FEATURE_CODE, school_code="10001", school_name="示范大学",
+                 start_date=min(here, there).isoformat(), end_date=max(here, there).isoformat(), hours="08:30-17:00",
+                 fee_required=True,
                  fee_note="本次采集费用由学校统一支付，您无需缴费。/ The school pays the fee; you pay nothing.",
                  help_phone="400-800-1234", help_hours="周一至周五 9:00-17:00（法定节假日除外）")
 
@@ -61,6 +70,8 @@ class DemoSite:
         self.sync_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.students: list[Any] = []
+        #: the review console's reviewer and coordinator (kiosk/console_tour.py)
+        self.console_users: tuple[Any, ...] = ()
         self.batch = demo_batch()
         self.config = StationConfig()
         self._extra_stores: list[Any] = []
@@ -69,6 +80,7 @@ class DemoSite:
         """Keys, server, batch, token, store and sync loop; the station's config."""
         from kiosk.codes import demo_codes
         from kiosk.codes.keyring import KeyRing
+        from kiosk.console_tour import add_demo_users
         from kiosk.server.embedded import EmbeddedServer
         from kiosk.store import Store
         from kiosk.sync import SyncClient
@@ -88,6 +100,7 @@ class DemoSite:
         with os.fdopen(fd, "w") as out:
             out.write(self.server.issue_station_token(STATION_ID))
         self.students = demo_codes(keyring, self.batch, n=3)
+        self.console_users = add_demo_users(self.server.state.accounts, self.server.state.clock())
         station_dir = self.root / "station"
         station_dir.mkdir(mode=0o700, exist_ok=True)
         base = StationConfig()

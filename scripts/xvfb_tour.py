@@ -71,7 +71,8 @@ class Tour:
             self.procs.append(subprocess.Popen(["Xvfb", self.display, "-screen", "0", screen, "-nolisten", "tcp"],
                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             time.sleep(1.0)
-        env = dict(os.environ, DISPLAY=self.display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT))
+        # BROWSER=true: the demo's "open the page in the desktop's browser" does nothing on this X screen
+        env = dict(os.environ, DISPLAY=self.display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT), BROWSER="true")
         log = (self.out / "demo.log").open("wb")
         self.procs.append(subprocess.Popen(
             [sys.executable, "-m", "kiosk", "demo", "--windowed", "--second-station", "--window-size", self.size,

@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from test_server_helpers import jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.batch import Batch
-from kiosk.server.app import ServerState, create_app, open_state
+from kiosk.server.app import create_app
 from kiosk.server.notify import Notifier
+from kiosk.server.state import ServerState, open_state
 
 ADMIN = "admin-token-for-the-student-tests"
 BATCH = Batch(feature_code="1S95KT", school_code="10001", school_name="示例大学", start_date="2026-06-01",

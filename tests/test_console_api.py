@@ -189,13 +189,17 @@ def test_a_bad_heartbeat_is_422(client: TestClient, station: dict[str, str], bod
     assert client.get("/api/v1/dashboard", headers=ADMIN_AUTH).json()["stations"] == []
 
 
-def test_dashboard_counts_by_state(client: TestClient, station: dict[str, str]) -> None:
+def test_dashboard_counts_by_state(client: TestClient, station: dict[str, str], clock: Clock) -> None:
     ids = [upload(client, station, i) for i in range(3)]
     client.post(f"/api/v1/review/{ids[0]}/decision", json={"action": "approve"}, headers=ADMIN_AUTH)
     board = client.get(f"/api/v1/dashboard?batch={BATCH.feature_code.lower()}", headers=ADMIN_AUTH).json()
     assert board["batch"] == BATCH.feature_code
     assert board["counts"]["queued"] == 2 and board["counts"]["approved"] == 1
-    assert board["throughput"][0]["received"] == 3 and board["throughput"][0]["decided"] == 1
+    # the hours before the first record are not listed
+    assert [(h["received"], h["decided"]) for h in board["throughput"]] == [(3, 1)]
+    clock.advance(hours=2)
+    later = client.get("/api/v1/dashboard", headers=ADMIN_AUTH).json()
+    assert [(h["received"], h["decided"]) for h in later["throughput"]] == [(0, 0), (0, 0), (3, 1)]
 
 
 def test_the_user_command_reads_the_password_from_stdin(tmp_path: Path, clock: Clock) -> None:

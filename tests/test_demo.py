@@ -37,6 +37,13 @@ def test_headless_demo_runs_end_to_end(tmp_path: Path) -> None:
             for lang in ("zh", "en"):
                 assert f"student_{page}_{lang}.png" in shots, (page, shots)
         assert "confirmed and downloaded" in done.stdout
+        # the review console: the reviewer decided both records by keys, the coordinator saw the dashboard
+        for page in ("login", "review", "review_done", "dashboard"):
+            for lang in ("zh", "en"):
+                assert f"console_{page}_{lang}.png" in shots, (page, shots)
+        assert "review console: approved with the key A" in done.stdout
+        assert "review console: rejected with the key 1" in done.stdout
+        assert "dashboard: approved 0, rejected 1, confirmed 1" in done.stdout
         assert (out / "student_photo.jpg").read_bytes().startswith(b"\xff\xd8\xff")
     # no personal data in what the demo prints or logs
     assert "13800138000" not in done.stdout + done.stderr

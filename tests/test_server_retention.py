@@ -13,7 +13,8 @@ from sqlalchemy import text
 from test_server_helpers import jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.cli import main
-from kiosk.server.app import ServerState, create_app
+from kiosk.server.app import create_app
+from kiosk.server.state import ServerState
 
 ADMIN = "admin-token-for-the-tests"
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

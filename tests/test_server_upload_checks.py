@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from test_server_helpers import BATCH, assert_problem, jpeg, metadata, put_headers, server_config, upload_parts
 
 from kiosk.server.app import create_app
-from kiosk.server.problems import Problem
+from kiosk.server.refusals import Refused
 from kiosk.server.upload_checks import check_capture_time, check_jpeg
 
 ADMIN = "admin-token-for-the-tests"
@@ -85,9 +85,9 @@ def test_a_picture_claiming_huge_dimensions_is_refused_before_decoding() -> None
     header = bytearray(jpeg(2))
     sof = header.index(b"\xff\xc0")
     header[sof + 5:sof + 9] = (3000).to_bytes(2, "big") + (10000).to_bytes(2, "big")  # height, width: 30 MP
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(Refused) as refused:
         check_jpeg(bytes(header), "original", 10_000_000)
-    assert refused.value.slug == "not-a-photo" and "too many pixels" in refused.value.detail
+    assert refused.value.kind == "not-a-photo" and "too many pixels" in refused.value.detail
     check_jpeg(GOOD, "photo", 10_000_000)
 
 
@@ -113,11 +113,11 @@ def test_capture_times_within_the_dates_and_the_skew_are_accepted() -> None:
                      datetime(2026, 6, 4, 3, 59, tzinfo=UTC)):
         check_capture_time(captured, BATCH, now, skew)
     for captured in (datetime(2026, 5, 31, 3, 59, tzinfo=UTC), datetime(2026, 6, 4, 4, 0, tzinfo=UTC)):
-        with pytest.raises(Problem):
+        with pytest.raises(Refused):
             check_capture_time(captured, BATCH, now, skew)
     # an unknown batch bounds only the future
     check_capture_time(datetime(2001, 1, 1, tzinfo=UTC), None, now, skew)
-    with pytest.raises(Problem):
+    with pytest.raises(Refused):
         check_capture_time(now + timedelta(hours=13), None, now, skew)
 
 

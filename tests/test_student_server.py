@@ -94,6 +94,11 @@ def test_confirming_a_rejected_photo_is_refused_and_changes_nothing(world: World
     assert world.status(up) == "rejected"
     assert world.client.post(f"/s/{up.secret}/dispute", data={"reason": "x"}).status_code == 409
     assert world.client.get(f"/s/{up.secret}/download").status_code == 409
+    # the same refusals on the page opened with the code and the last four
+    held = {"code": up.code_payload, "last4": "123X", "lang": "zh"}
+    by_code = world.client.post("/s/code/confirm", data=held)
+    assert by_code.status_code == 409 and "审核未通过" in by_code.text
+    assert world.client.post("/s/code/download", data=held).status_code == 409
     assert world.status(up) == "rejected"
 
 

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             width, _, height = args.window_size.partition("x")
             session.window.resize(int(width), int(height))
             session.window.move(0, 0)
-        _open_student_page(site)
+        _open_pages(site)
         panel = _remote(source, site, session.window)
         session.start()
         if args.second_station:
@@ -180,32 +180,53 @@ def _drive(session, source, site, out: Path, started: float) -> int:  # type: ig
         print(f"demo failed: {exc.detail}", file=sys.stderr)
         driver.shot("failed")
         return 1
-    if not _student_tour(site, record_id, first, out, driver.say):
+    # the first student's record first, then the others waiting (the bound codeless one)
+    waiting = [item.record_id for item in site.server.state.records.queue(10, 0, None).records]
+    if not _browser_tours(site, [record_id] + [r for r in waiting if r != record_id], first, out, driver.say):
         return 1
     print(f"done in {time.monotonic() - started:.1f}s: {len(driver.shots)} screenshots in {out}/")
     return 0
 
 
-def _open_student_page(site) -> None:  # type: ignore[no-untyped-def]
-    """Windowed: the student's page in the desktop's browser, beside the station."""
+def _open_pages(site) -> None:  # type: ignore[no-untyped-def]
+    """Windowed: the review console's sign-in and the student's page in the desktop's browser."""
+    from kiosk.console_tour import login_url
     from kiosk.student_tour import open_in_browser
 
-    url = f"{site.server.base_url}/s?lang=zh"
-    opened = open_in_browser(url)
-    print(f"student page: {url}{'' if opened else ' (no browser found: open it by hand)'}")
+    for what, url in (("review console", login_url(site.server.base_url)),
+                      ("student page", f"{site.server.base_url}/s?lang=zh")):
+        opened = open_in_browser(url)
+        print(f"{what}: {url}{'' if opened else ' (no browser found: open it by hand)'}")
+    for user in site.console_users:
+        print(f"console {user.role}: name {user.name}, password {user.password}")
 
 
-def _student_tour(site, record_id: str, student, out: Path, say) -> bool:  # type: ignore[no-untyped-def]
-    """Headless: the first student's page in Chromium, from queued to downloaded (skipped without Chromium)."""
-    from kiosk.student_tour import browser_available, tour
+def _browser_tours(site, record_ids: list[str], student, out: Path, say) -> bool:  # type: ignore[no-untyped-def]
+    """Headless: the review console and the first student's page in Chromium (skipped without Chromium).
+
+    The reviewer approves the first student's record (and rejects the second's)
+    at the console while the student's page waits; the student confirms and
+    downloads; the coordinator opens the dashboard.
+    """
+    from kiosk import console_tour
+    from kiosk.student_tour import browser_available, headless_chromium, tour
 
     if not browser_available():
-        say("student page: skipped (Playwright or /usr/bin/chromium is not installed)")
+        log.warning("demo.browser_missing")
+        say("review console and student page: skipped (Playwright or /usr/bin/chromium is not installed)")
         return True
-    record = site.store.get(record_id)
+    reviewer, coordinator = site.console_users
+    base = site.server.base_url
+    record = site.store.get(record_ids[0])
     secret = (record.metadata().get("status_secret") if record is not None else None) or None
-    result = tour(site.server.base_url, site.server.admin_token, record_id, out, secret=secret,
-                  code=(student.payload, student.last_four), say=say)
+    with headless_chromium() as browser:
+        def review() -> None:
+            console_tour.review(browser, base, reviewer, out, approve_id=record_ids[0],
+                                reject_id=record_ids[1] if len(record_ids) > 1 else None, say=say)
+
+        result = tour(browser, base, record_ids[0], out, review=review, secret=secret,
+                      code=(student.payload, student.last_four), say=say)
+        console_tour.dashboard(browser, base, coordinator, out, say=say)
     photo = site.server.state.photos.path(record.metadata()["photo_sha256"]).read_bytes() if record else b""
     if result.photo != photo:
         print("demo failed: the downloaded photo is not the stored one", file=sys.stderr)

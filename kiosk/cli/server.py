@@ -130,9 +130,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(db: Database, cfg: kconfig.ServerConfig, args: argparse.Namespace) -> int:
-    from kiosk.server.app import time_zone
     from kiosk.server.blobs import open_blob_store
     from kiosk.server.export import PENDING, ExportError, export_batch
+    from kiosk.server.state import time_zone
     from kiosk.text import bilingual
 
     try:
@@ -177,12 +177,12 @@ def _token(db: Database, args: argparse.Namespace, now: datetime) -> int:
 def _unlock(db: Database, cfg: kconfig.ServerConfig, ticket: str) -> int:
     from kiosk.server.batches import BatchBook
     from kiosk.server.binding import Binder, BindLimits, KioskCodes
-    from kiosk.server.problems import Problem
+    from kiosk.server.refusals import Refused
 
     binder = Binder(db, BatchBook(db), KioskCodes(cfg.codes), BindLimits())
     try:
         had = binder.unlock(ticket)
-    except Problem as exc:
+    except Refused as exc:
         print(f"{ticket}: {exc.detail}", file=sys.stderr)
         return 2
     print(f"{ticket}: {'unlocked' if had else 'was not locked'}")

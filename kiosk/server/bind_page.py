@@ -20,7 +20,6 @@ memory or all its threads.
 from __future__ import annotations
 
 import asyncio
-import html
 import io
 import logging
 import math
@@ -42,9 +41,11 @@ from kiosk.config import ScannerSection
 from kiosk.errors import KioskError
 from kiosk.scanner import Scanner, classify
 from kiosk.scanner.pictures import picture_gray
+from kiosk.server import problems
 from kiosk.server.binding import Binder
-from kiosk.server.problems import Problem
+from kiosk.server.refusals import Refused
 from kiosk.server.schema import BindResponse
+from kiosk.server.templating import render
 from kiosk.text import table, text
 
 log = logging.getLogger(__name__)
@@ -81,85 +82,62 @@ class PageRefusal(Exception):
         super().__init__(f"{status} {key}")
 
 
-def _both(key: str, tag: str = "p", cls: str = "", params: dict[str, object] | None = None) -> str:
-    """The string ``key`` in Chinese, then English, escaped."""
-    attr = f" class='{cls}'" if cls else ""
-    return "".join(f"<{tag} lang='{lang}'{attr}>{html.escape(text(key, lang, **(params or {})))}</{tag}>"
-                   for lang in ("zh", "en"))
+#: a line of the page: strings key, class, parameters
+Line = tuple[str, str, dict[str, object]]
 
 
-def _label(key: str) -> str:
-    return f"{html.escape(text(key, 'zh'))}<br><span lang='en'>{html.escape(text(key, 'en'))}</span>"
+def _page(heading: Line, lines: list[Line], *, ticket: str | None = None, link: str = "") -> str:
+    """The page (template ``bind/page.html``, autoescaped): a heading, lines, the status link, the form.
+
+    The form is shown when ``ticket`` is not None, prefilled with it.
+    """
+    return render("bind/page.html", "zh", tx=_text, stylesheet=STYLESHEET, heading=heading, lines=lines,
+                  link=link, form=ticket is not None, ticket=(ticket or "")[:64], path=PATH,
+                  max_ticket=_MAX_TICKET, max_last4=_MAX_LAST4, max_payload=_MAX_PAYLOAD)
 
 
-def _document(body: str) -> str:
-    title = html.escape(text("server.bind_page.title", "zh") + " / " + text("server.bind_page.title", "en"))
-    return ("<!doctype html><html lang='zh'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{title}</title><link rel='stylesheet' href='{STYLESHEET}'></head><body>{body}</body></html>")
-
-
-def form_html(ticket: str = "") -> str:
-    """The form, with ``ticket`` prefilled (escaped)."""
-    value = html.escape(ticket[:64], quote=True)
-    return (
-        f"<form method='post' action='{PATH}' enctype='multipart/form-data'>"
-        f"<label for='ticket'>{_label('server.bind_page.ticket_label')}</label>"
-        f"<input id='ticket' name='ticket' value='{value}' required maxlength='{_MAX_TICKET}' "
-        "autocapitalize='characters' autocomplete='off' spellcheck='false'>"
-        f"<label for='id_last4'>{_label('server.bind_page.last4_label')}</label>"
-        f"<input id='id_last4' name='id_last4' required maxlength='{_MAX_LAST4}' "
-        "autocapitalize='characters' autocomplete='off'>"
-        f"<label for='code_image'>{_label('server.bind_page.image_label')}</label>"
-        "<input id='code_image' name='code_image' type='file' accept='image/*'>"
-        f"<label for='code_text'>{_label('server.bind_page.text_label')}</label>"
-        f"<textarea id='code_text' name='code_text' rows='3' maxlength='{_MAX_PAYLOAD}' "
-        "autocomplete='off' spellcheck='false'></textarea>"
-        f"<button type='submit'>{html.escape(text('server.bind_page.submit', 'zh'))} / "
-        f"{html.escape(text('server.bind_page.submit', 'en'))}</button></form>"
-    )
+def _text(key: str, lang: str, params: dict[str, object] | None = None) -> str:
+    return text(key, lang, **(params or {}))
 
 
 def form_page(ticket: str = "") -> str:
-    """``GET /bind``: the introduction and the form."""
-    return _document(_both("server.bind_page.title", "h1") + _both("server.bind_page.intro") + form_html(ticket))
+    """``GET /bind``: the introduction and the form, ``ticket`` prefilled."""
+    return _page(("server.bind_page.title", "", {}), [("server.bind_page.intro", "", {})], ticket=ticket)
 
 
 def success_page(bound: BindResponse) -> str:
     """The record bound: its short id and its status, and a link to its status page."""
-    short = bound.record_id[:8].upper()
-    link = f"/api/v1/records/{html.escape(bound.record_id, quote=True)}"
-    return _document(
-        _both("server.bind_page.ok", "h1", "ok") + _both("server.bind_page.record", params={"record": short})
-        + _both(f"server.status.{bound.status}")
-        + f"<p><a href='{link}'>{_label('server.bind_page.status_link')}</a></p>")
+    return _page(("server.bind_page.ok", "ok", {}),
+                 [("server.bind_page.record", "", {"record": bound.record_id[:8].upper()}),
+                  (f"server.status.{bound.status}", "", {})],
+                 link=f"/api/v1/records/{bound.record_id}")
 
 
 def refusal_page(refusal: PageRefusal, ticket: str = "") -> str:
     """The reason in words, then the form again (ticket kept) to try once more."""
-    reason = _both(refusal.key, cls="bad", params=refusal.params)
+    lines: list[Line] = [(refusal.key, "bad", refusal.params)]
     left = refusal.params.get("attempts_left")
     if isinstance(left, int):
-        reason += _both("server.bind_page.attempts_left" if left else "server.bind_page.locked_now", params={"n": left})
-    return _document(_both("server.bind_page.failed", "h1", "bad") + reason + form_html(ticket))
+        lines.append(("server.bind_page.attempts_left" if left else "server.bind_page.locked_now", "", {"n": left}))
+    return _page(("server.bind_page.failed", "bad", {}), lines, ticket=ticket)
 
 
-def _from_problem(problem: Problem) -> PageRefusal:
+def _from_problem(problem: Refused) -> PageRefusal:
     """The page's words for a refusal of the shared bind."""
     extra = dict(problem.extra)
     # A refused code says why in its own words (another school's, expired ...); the rest in this page's.
-    key = problem.error.key if problem.slug == "bad-code" and problem.error is not None else ""
+    key = problem.error.key if problem.kind == "bad-code" and problem.error is not None else ""
     if key not in table():
-        key = f"server.bind_page.problem.{problem.slug}"
+        key = f"server.bind_page.problem.{problem.kind}"
     if key not in table():
-        key = f"server.problem.{problem.slug}" if f"server.problem.{problem.slug}" in table() \
+        key = f"server.problem.{problem.kind}" if f"server.problem.{problem.kind}" in table() \
             else "server.problem.invalid"
     params: dict[str, object] = dict(problem.error.params) if problem.error is not None else {}
     if isinstance(extra.get("attempts_left"), int):
         params["attempts_left"] = extra["attempts_left"]
     if isinstance(extra.get("retry_after_s"), int):
         params["minutes"] = max(1, math.ceil(extra["retry_after_s"] / 60))
-    return PageRefusal(problem.status, key, **params)
+    return PageRefusal(problems.status_of(problem.kind), key, **params)
 
 
 def read_code_image(data: bytes, scanner: Scanner) -> str:
@@ -252,7 +230,7 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
     def bind(ticket: str, last4: str, payload: str, client: str) -> BindResponse:
         try:
             return binder.bind(ticket, payload, last4, trusted=False, now=clock(), client=client)
-        except Problem as problem:
+        except Refused as problem:
             raise _from_problem(problem) from None
 
     def bind_unknown(ticket: str, last4: str, client: str) -> BindResponse:
@@ -260,9 +238,9 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
         # unknown ticket with a readable code (the ticket and the last four do not match), whatever the image.
         try:
             return binder.bind(ticket, "", last4, trusted=False, now=clock(), client=client)
-        except Problem as problem:
+        except Refused as problem:
             refusal = _from_problem(problem)
-            if problem.slug == "bad-code":
+            if problem.kind == "bad-code":
                 refusal = PageRefusal(422, "server.bind_page.problem.wrong-last-four", **{
                     k: v for k, v in refusal.params.items() if k == "attempts_left"})
             raise refusal from None
@@ -273,7 +251,7 @@ def make_router(binder: Binder, clock: Callable[[], datetime],
     def ticket_known(ticket: str) -> bool:
         try:
             return binder.has_ticket(ticket)
-        except Problem as problem:
+        except Refused as problem:
             raise _from_problem(problem) from None
 
     async def bind_from(ticket: str, last4: str, pasted: str, image: bytes | None, client: str) -> BindResponse:

@@ -40,8 +40,8 @@ from kiosk.config import CodesSection
 from kiosk.errors import KioskError
 from kiosk.server.batches import BatchBook
 from kiosk.server.db import Database
-from kiosk.server.problems import Problem
 from kiosk.server.records import next_queue_seq, normalise_stored_ticket
+from kiosk.server.refusals import Refused
 from kiosk.server.schema import BindResponse
 from kiosk.server.tables import bind_attempts, records
 from kiosk.text import bilingual
@@ -105,7 +105,7 @@ def normalise_typed_ticket(text: str) -> str:
     try:
         return normalise_stored_ticket(normalise_ticket(text))
     except KioskError as exc:
-        raise Problem(422, "bad-ticket", "the ticket is mistyped", error=exc, message_key=exc.key,
+        raise Refused("bad-ticket", "the ticket is mistyped", error=exc, message_key=exc.key,
                       message=exc.bilingual()) from None
 
 
@@ -154,7 +154,7 @@ class Binder:
                                .where(records.c.ticket == ticket)).first()
         if row is None and trusted:
             log.info("bind.unknown_ticket by=station station=%s", station or "-")
-            raise Problem(404, "unknown-ticket", "no record holds this ticket")
+            raise Refused("unknown-ticket", "no record holds this ticket")
         record_id = str(row.record_id) if row is not None else "-"
         limits = self._limits
         if trusted:
@@ -166,13 +166,13 @@ class Binder:
             code = self._codes.parse(payload, self._batches.get(row.batch) if row is not None else None, now)
         except CodesUnavailable as exc:
             log.error("bind.codes_unavailable detail=%s", exc.detail)
-            raise Problem(503, "codes-unavailable", "collection codes cannot be checked now",
-                          headers={"Retry-After": "60"}) from None
+            raise Refused("codes-unavailable", "collection codes cannot be checked now",
+                          retry_after_s=60) from None
         except KioskError as exc:
             # Not a code of this batch: no guess at the ticket's secret, so the ticket's count is untouched.
             left = self._reserve(who.subjects[-1:], now, peek=who.subjects[:-1])
             log.info("bind.refused id=%s why=%s by=%s", record_id, exc.key, who.by)
-            raise Problem(422, "bad-code", "the collection code was refused", error=exc, message_key=exc.key,
+            raise Refused("bad-code", "the collection code was refused", error=exc, message_key=exc.key,
                           message=exc.bilingual(), **self._left(trusted, left)) from None
         left = self._reserve(who.subjects, now)
         if row is None or not self._codes.last_four_matches(code, id_last4):
@@ -180,7 +180,7 @@ class Binder:
                      "unknown_ticket" if row is None else "last_four", who.by, left)
             if left == 0:
                 log.warning("bind.locked_now id=%s by=%s", record_id, who.by)
-            raise Problem(422, "wrong-last-four", "the ticket and the last four do not match",
+            raise Refused("wrong-last-four", "the ticket and the last four do not match",
                           message_key="server.problem.wrong-last-four",
                           message=bilingual("server.problem.wrong-last-four"), **self._left(trusted, left))
         status = self._bind(record_id, code, payload, id_last4, now)
@@ -197,13 +197,13 @@ class Binder:
             current = conn.execute(select(records.c.status, records.c.student_uid, records.c.code_payload)
                                    .where(records.c.record_id == record_id)).first()
             if current is None:  # purged between the look-up and now
-                raise Problem(404, "unknown-ticket", "no record holds this ticket")
+                raise Refused("unknown-ticket", "no record holds this ticket")
             if current.code_payload is not None:
                 same = (current.student_uid == student_uid) if student_uid and current.student_uid \
                     else current.code_payload == payload
                 if not same:
                     log.info("bind.conflict id=%s", record_id)
-                    raise Problem(409, "bound-elsewhere", "this ticket is already bound to another code")
+                    raise Refused("bound-elsewhere", "this ticket is already bound to another code")
                 return str(current.status)
             status = "queued" if current.status == "awaiting_code" else str(current.status)
             values: dict[str, Any] = {
@@ -219,10 +219,10 @@ class Binder:
                                         .values(**values).returning(records.c.record_id)).first()
             except IntegrityError:
                 log.info("bind.student_in_review id=%s", record_id)
-                raise Problem(409, "student-in-review",
+                raise Refused("student-in-review",
                               "this student already has a photo in review for this batch") from None
             if done is None:  # another bind of this ticket got there first; SQLite never gets here
-                raise Problem(409, "bound-elsewhere", "this ticket was just bound; look at its status")
+                raise Refused("bound-elsewhere", "this ticket was just bound; look at its status")
         return status
 
     def _reserve(self, subjects: tuple[tuple[str, int], ...], now: datetime,
@@ -250,8 +250,8 @@ class Binder:
                     until = conn.execute(select(t.c.locked_until).where(t.c.subject == subject)).scalar()
                     wait = max(1, math.ceil(float(until or now_ts) - now_ts))
                     log.info("bind.locked subject=%s", subject.split(":", 1)[0])
-                    raise Problem(429, "too-many-attempts", "too many wrong attempts; try later",
-                                  headers={"Retry-After": str(wait)}, retry_after_s=wait)
+                    raise Refused("too-many-attempts", "too many wrong attempts; try later",
+                                  retry_after_s=wait)
                 left.append(max(0, limit - int(row.misses)))
             for subject, limit in peek:
                 seen = conn.execute(select(t.c.misses, t.c.locked_until).where(t.c.subject == subject)).first()
@@ -274,7 +274,7 @@ class Binder:
         return {} if trusted else {"attempts_left": left}
 
     def has_ticket(self, ticket_text: str) -> bool:
-        """Whether a record holds the ticket (``Problem`` 422 bad-ticket when it is mistyped)."""
+        """Whether a record holds the ticket (``Refused`` bad-ticket when it is mistyped)."""
         ticket = normalise_typed_ticket(ticket_text)
         with self._db.read() as conn:
             return conn.execute(select(records.c.record_id).where(records.c.ticket == ticket)).first() is not None

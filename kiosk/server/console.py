@@ -21,12 +21,12 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from kiosk.server import dashboard
+from kiosk.server import dashboard, problems
 from kiosk.server.accounts import Accounts, LoginRefused, Session
 from kiosk.server.console_api import batch_filter
 from kiosk.server.console_auth import COORDINATE_ROLES, REVIEW_ROLES
 from kiosk.server.console_schema import REASONS
-from kiosk.server.problems import Problem
+from kiosk.server.refusals import Refused
 from kiosk.server.review_desk import ReviewDesk
 from kiosk.server.sessions import LOGIN_COOKIE, SESSION_COOKIE, cookie_secure, new_token, tokens_match
 from kiosk.server.station_board import StationBoard
@@ -98,6 +98,16 @@ def make_router(accounts: Accounts, desk: ReviewDesk, board: StationBoard, db: A
         return page(request, "message.html", lang, session, 403, page="", heading=text("console.denied.title", lang),
                     message=text("console.denied.role", lang, roles=names), back=f"{PREFIX}/login?lang={lang}")
 
+    def admitted(request: Request, lang: str, name: str, roles: tuple[str, ...]) -> Session | Response:
+        """The session of a user with one of ``roles``, or the answer to anyone else: the sign-in page
+        (saying so when their session has ended), or "not for your role"."""
+        session = signed_in(request)
+        if session is None:
+            return to_login(lang, f"{PREFIX}/{name}", expired=SESSION_COOKIE in request.cookies)
+        if session.user.role not in roles:
+            return denied(request, lang, session, roles)
+        return session
+
     def login_page(request: Request, lang: str, *, status: int = 200, error: str = "", notice: str = "",
                    name: str = "", next_path: str = "") -> HTMLResponse:
         nonce = new_token()
@@ -164,11 +174,9 @@ def make_router(accounts: Accounts, desk: ReviewDesk, board: StationBoard, db: A
     def review_page(request: Request, lang: str = Query("zh"), batch: str = Query("", max_length=16),
                     record: str = Query("", max_length=64)) -> Response:
         lang = page_language(lang)
-        session = signed_in(request)
-        if session is None:
-            return to_login(lang, f"{PREFIX}/review", expired=SESSION_COOKIE in request.cookies)
-        if session.user.role not in REVIEW_ROLES:
-            return denied(request, lang, session, REVIEW_ROLES)
+        session = admitted(request, lang, "review", REVIEW_ROLES)
+        if not isinstance(session, Session):
+            return session
         code = batch_filter(batch)
         now = clock()
         notice, status = "", 200
@@ -176,10 +184,10 @@ def make_router(accounts: Accounts, desk: ReviewDesk, board: StationBoard, db: A
         if record:
             try:
                 item = desk.open(record, session.user.name, now)
-            except Problem as problem:
-                notice = text("console.review.claimed_elsewhere", lang) if problem.slug == "claimed" else \
+            except Refused as problem:
+                notice = text("console.review.claimed_elsewhere", lang) if problem.kind == "claimed" else \
                     problem.detail
-                status = problem.status
+                status = problems.status_of(problem.kind)
         if item is None:
             item = desk.next(session.user.name, now, code).record
         suffix = f"&batch={code}" if code else ""
@@ -191,11 +199,9 @@ def make_router(accounts: Accounts, desk: ReviewDesk, board: StationBoard, db: A
     def dashboard_page(request: Request, lang: str = Query("zh"), batch: str = Query("", max_length=16),
                        refresh: str = Query("", max_length=8)) -> Response:
         lang = page_language(lang)
-        session = signed_in(request)
-        if session is None:
-            return to_login(lang, f"{PREFIX}/dashboard", expired=SESSION_COOKIE in request.cookies)
-        if session.user.role not in COORDINATE_ROLES:
-            return denied(request, lang, session, COORDINATE_ROLES)
+        session = admitted(request, lang, "dashboard", COORDINATE_ROLES)
+        if not isinstance(session, Session):
+            return session
         board_now = dashboard.board(db, board, batch_filter(batch), clock(), silent_s)
         labels = {"timezone": tz.key, "silent": text("console.dashboard.silent", lang),
                   "no_help": text("console.dashboard.no_help", lang),

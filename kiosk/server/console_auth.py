@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kiosk.server.accounts import Accounts
 from kiosk.server.auth import is_admin
-from kiosk.server.problems import Problem
+from kiosk.server.refusals import Refused
 from kiosk.server.sessions import CSRF_HEADER, SESSION_COOKIE, tokens_match
 
 log = logging.getLogger(__name__)
@@ -61,20 +61,18 @@ class Gate:
                 return Principal("admin", "admin", "token")
             if self._station_for(creds.credentials) is not None:
                 log.info("console.refused why=station_token")
-                raise Problem(403, "forbidden", "a station token may not review; sign in or send the admin token")
+                raise Refused("forbidden", "a station token may not review; sign in or send the admin token")
             log.info("console.refused why=token")
-            raise Problem(401, "unauthorized", "only the admin token or a console session may call this",
-                          headers={"WWW-Authenticate": "Bearer"})
+            raise Refused("unauthorized", "only the admin token or a console session may call this")
         cookie = request.cookies.get(SESSION_COOKIE)
         session = self.accounts.session(cookie, self._clock())
         if session is None:
             log.info("console.refused why=%s", "session_expired" if cookie else "no_session")
-            raise Problem(401, "session-expired" if cookie else "unauthorized",
-                          "sign in again" if cookie else "sign in on /console/login or send the admin token",
-                          headers={"WWW-Authenticate": "Bearer"})
+            raise Refused("session-expired" if cookie else "unauthorized",
+                          "sign in again" if cookie else "sign in on /console/login or send the admin token")
         if request.method not in SAFE_METHODS and not tokens_match(session.csrf, request.headers.get(CSRF_HEADER)):
             log.warning("console.refused why=csrf")
-            raise Problem(403, "csrf", f"the {CSRF_HEADER} header is missing or wrong")
+            raise Refused("csrf", f"the {CSRF_HEADER} header is missing or wrong")
         return Principal(session.user.name, session.user.role, "session", session.csrf)
 
     def require(self, *roles: str) -> Callable[..., Principal]:
@@ -90,5 +88,5 @@ class Gate:
         who = self.principal(request, creds)
         if who.role not in roles:
             log.info("console.refused why=role")
-            raise Problem(403, "forbidden", f"this call needs the role {' or '.join(roles)}")
+            raise Refused("forbidden", f"this call needs the role {' or '.join(roles)}")
         return who

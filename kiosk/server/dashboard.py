@@ -25,7 +25,11 @@ def batch_codes(db: Database) -> list[str]:
 
 
 def board(db: Database, stations: StationBoard, batch: str | None, now: datetime, silent_s: float) -> Dashboard:
-    """The dashboard of ``batch`` at ``now`` (when unknown: the batch that last received a record)."""
+    """The dashboard of ``batch`` at ``now`` (when unknown: the batch that last received a record).
+
+    Throughput: one row per hour, newest first, back at most ``HOURS`` hours and no further than the
+    oldest hour in which a record arrived or was decided.
+    """
     codes = batch_codes(db)
     if batch not in codes:
         batch = _busiest(db) or (codes[0] if codes else None)
@@ -54,6 +58,9 @@ def board(db: Database, stations: StationBoard, batch: str | None, now: datetime
                     decided[slot] += 1
     rows = [HourRow(hour=(hour0 + timedelta(hours=i)).isoformat(), received=received[i], decided=decided[i])
             for i in reversed(range(HOURS))]
+    # the hours before the batch's first record here are empty rows, not news: shown from the first busy one
+    while len(rows) > 1 and rows[-1].received == 0 and rows[-1].decided == 0:
+        rows.pop()
     return Dashboard(batch=batch, batches=codes, counts=counts, throughput=rows, stations=station_rows,
                      help=stations.open_help(), generated_at=now.isoformat())
 

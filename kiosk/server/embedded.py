@@ -22,10 +22,11 @@ import uvicorn
 
 from kiosk.batch import Batch
 from kiosk.config import ServerConfig
-from kiosk.server.app import ServerState, create_app, open_state
+from kiosk.server.app import create_app
 from kiosk.server.auth import new_token, read_admin_token
 from kiosk.server.binding import CodeChecker
 from kiosk.server.serving import uvicorn_settings
+from kiosk.server.state import ServerState, open_state
 
 log = logging.getLogger(__name__)
 

@@ -41,6 +41,7 @@ from starlette.responses import Response
 
 from kiosk.server import problems
 from kiosk.server.ratelimit import RateLimiter, RepeatGate, retry_after
+from kiosk.server.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,7 @@ class EdgeGuard:
         if route.auth != "none":
             token = bearer_token(headers)
             if token is None and route.auth in ("station", "admin"):
-                return self._refuse(scope, route, 401, "unauthorized", "a bearer token is required",
-                                    headers={"WWW-Authenticate": "Bearer"})
+                return self._refuse(scope, route, Refused("unauthorized", "a bearer token is required"))
             if token is not None:
                 who = await run_sync(self.caller, token)
                 token_refused = who is None
@@ -176,15 +176,14 @@ class EdgeGuard:
             wait = limiter.take(client_address(scope))
             if wait > 0:
                 seconds = retry_after(wait)
-                return self._refuse(scope, route, 429, "rate-limited",
-                                    f"too many attempts from this address; retry in {seconds} s",
-                                    headers={"Retry-After": str(seconds)}, retry_after_s=seconds,
+                return self._refuse(scope, route, Refused("rate-limited",
+                                                          f"too many attempts from this address; retry in {seconds} s",
+                                                          retry_after_s=seconds),
                                     by="station" if who is not None else "phone")
         if token_refused:
-            return self._refuse(scope, route, 401, "unauthorized", "the token is not valid or was revoked",
-                                headers={"WWW-Authenticate": "Bearer"})
+            return self._refuse(scope, route, Refused("unauthorized", "the token is not valid or was revoked"))
         if route.auth == "admin" and who != self.admin:
-            return self._refuse(scope, route, 403, "forbidden", "this call needs the admin token")
+            return self._refuse(scope, route, Refused("forbidden", "this call needs the admin token"))
         return None
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, route: Route | None, limit: int) -> None:
@@ -229,28 +228,32 @@ class EdgeGuard:
             if refused.status == 413:
                 answer = self._too_large(scope, route, limit)
             else:
-                answer = self._refuse(scope, route, 408, "timeout",
-                                      f"the request body did not arrive within {self.body_timeout_s:g} s")
+                answer = self._refuse(scope, route, Refused(
+                    "timeout", f"the request body did not arrive within {self.body_timeout_s:g} s"))
             await answer(scope, receive, send)
 
     def _too_large(self, scope: Scope, route: Route | None, limit: int) -> Response:
-        return self._refuse(scope, route, 413, "too-large", f"the request body is larger than {limit} bytes",
+        return self._refuse(scope, route, Refused("too-large", f"the request body is larger than {limit} bytes"),
                             mb=max(1, limit // 1_000_000))
 
-    def _refuse(self, scope: Scope, route: Route | None, status: int, slug: str, detail: str, *,
-                headers: dict[str, str] | None = None, by: str = "", **extra: Any) -> Response:
-        """The refusal (problem+json, or the route's page) and its one, rate-limited, log line."""
+    def _refuse(self, scope: Scope, route: Route | None, refused: Refused, *, by: str = "",
+                mb: int | None = None) -> Response:
+        """The refusal (problem+json, or the route's page) and its one, rate-limited, log line.
+
+        ``mb``: the size limit in megabytes, for a page's words (not sent in a problem body).
+        """
+        kind = problems.problem_type(refused.kind)
+        status, slug = kind.status, kind.slug
         key = f"{status}|{scope['path'] if route is None else route.path}|{client_address(scope)}"
         held_back = self._log_gate.passes(key)
         if held_back is not None:
             log.info("edge.refused status=%d path=%s net=%s%s%s", status, scope["path"],
                      client_network(client_address(scope)),
                      f" by={by}" if by else "", f" held_back={held_back}" if held_back else "")
-        all_headers = {**(headers or {}), **_CLOSE}
+        all_headers = {**problems.refusal_headers(refused), **_CLOSE}
         if route is not None and route.page and self.page_refusal is not None:
-            params: dict[str, object] = {"mb": extra["mb"]} if "mb" in extra else {}
-            if "retry_after_s" in extra:
-                params["minutes"] = max(1, math.ceil(int(extra["retry_after_s"]) / 60))
+            params: dict[str, object] = {"mb": mb} if mb is not None else {}
+            if refused.retry_after_s is not None:
+                params["minutes"] = max(1, math.ceil(refused.retry_after_s / 60))
             return self.page_refusal(status, slug, params, all_headers)
-        body_extra = {k: v for k, v in extra.items() if k == "retry_after_s"}
-        return problems.response(status, slug, detail, headers=all_headers, **body_extra)
+        return problems.response(status, slug, refused.detail, headers=all_headers, **refused.extra)

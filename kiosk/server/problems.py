@@ -1,6 +1,8 @@
 """Refusals as ``application/problem+json`` (RFC 9457): every 4xx carries type, title, status, detail.
 
-A route raises ``Problem``; the handlers installed by ``install_handlers`` turn it,
+The server's books raise ``Refused(kind)`` (kiosk/server/refusals.py) and know
+nothing of HTTP; ``REGISTRY`` below is the one list of problem types, each with
+its status. The handlers installed by ``install_handlers`` turn a refusal,
 FastAPI's validation errors and Starlette's own HTTP errors (unknown path, wrong
 method, unreadable multipart body) into the same body, so a client never has to
 parse two error shapes. Titles come from the strings table (``server.problem.*``),
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +22,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kiosk.errors import KioskError
+from kiosk.server.refusals import Refused
+from kiosk.server.schema import ProblemDoc
 from kiosk.text import bilingual, table
 
 log = logging.getLogger(__name__)
@@ -28,42 +32,111 @@ PROBLEM_JSON = "application/problem+json"
 #: how long a client is asked to wait when the server's disk or database cannot take a write
 STORAGE_RETRY_AFTER_S = 60
 
-#: the problem slug used for a plain HTTP status that no route chose a slug for
-_STATUS_SLUGS = {
-    400: "bad-request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    409: "conflict",
-    413: "too-large",
-    415: "unsupported-media-type",
-    422: "invalid",
-    429: "too-many-attempts",
-    500: "internal",
-    503: "unavailable",
-}
+@dataclass(frozen=True)
+class ProblemType:
+    """One kind of refusal: its slug (``/problems/<slug>``, title ``server.problem.<slug>``) and HTTP status.
 
-
-class Problem(Exception):
-    """A refusal with its HTTP status, a problem slug (``server.problem.<slug>``) and a detail.
-
-    ``detail`` is sent to the client and logged: never put personal data in it.
-    ``error`` keeps the refused input's ``KioskError`` (not sent) so a page can word it in each language.
-    ``logged`` is set by a caller that has already logged the refusal, so it is not logged twice.
+    ``challenge``: the answer asks for a bearer token (``WWW-Authenticate``).
     """
 
-    logged = False
+    slug: str
+    status: int
+    challenge: bool = False
 
-    def __init__(self, status: int, slug: str, detail: str = "", *, headers: dict[str, str] | None = None,
-                 error: KioskError | None = None, **extra: Any) -> None:
-        self.status = status
-        self.error = error
-        self.slug = slug
-        self.detail = detail
-        self.headers = headers or {}
-        self.extra = extra
-        super().__init__(f"{status} {slug}: {detail}")
+
+#: Every kind of refusal the server answers with. The domain raises ``Refused(kind)``; the edge
+#: takes the status from here. The first type of each status also names a bare HTTP error of it.
+REGISTRY: dict[str, ProblemType] = {p.slug: p for p in (
+    # plain HTTP refusals (no route chose a kind: unknown path, wrong method, unreadable body)
+    ProblemType("bad-request", 400),
+    ProblemType("unauthorized", 401, challenge=True),
+    ProblemType("forbidden", 403),
+    ProblemType("not-found", 404),
+    ProblemType("method-not-allowed", 405),
+    ProblemType("timeout", 408),
+    ProblemType("conflict", 409),
+    ProblemType("too-large", 413),
+    ProblemType("unsupported-media-type", 415),
+    ProblemType("invalid", 422),
+    ProblemType("too-many-attempts", 429),
+    ProblemType("internal", 500),
+    ProblemType("unavailable", 503),
+    # access
+    ProblemType("session-expired", 401, challenge=True),
+    ProblemType("csrf", 403),
+    ProblemType("rate-limited", 429),
+    # uploads
+    ProblemType("idempotency-key", 400),
+    ProblemType("invalid-metadata", 422),
+    ProblemType("not-jpeg", 422),
+    ProblemType("not-a-photo", 422),
+    ProblemType("hash-mismatch", 422),
+    ProblemType("size-mismatch", 422),
+    ProblemType("original-missing", 422),
+    ProblemType("record-conflict", 422),
+    ProblemType("secret-taken", 422),
+    ProblemType("captured-outside-batch", 422),
+    ProblemType("help-conflict", 422),
+    # records, batches, stations
+    ProblemType("unknown-record", 404),
+    ProblemType("unknown-batch", 404),
+    ProblemType("unknown-station", 404),
+    ProblemType("station-active", 409),
+    # review
+    ProblemType("not-waiting", 404),
+    ProblemType("claimed", 409),
+    ProblemType("review-conflict", 409),
+    # the student's confirmation and download
+    ProblemType("not-approved", 409),
+    ProblemType("not-confirmed", 409),
+    # binding a code
+    ProblemType("unknown-ticket", 404),
+    ProblemType("bad-ticket", 422),
+    ProblemType("bad-code", 422),
+    ProblemType("wrong-last-four", 422),
+    ProblemType("bound-elsewhere", 409),
+    ProblemType("student-in-review", 409),
+    ProblemType("codes-unavailable", 503),
+)}
+
+#: the kind named for a bare HTTP status
+_BY_STATUS: dict[int, str] = {}
+for _type in REGISTRY.values():
+    _BY_STATUS.setdefault(_type.status, _type.slug)
+
+
+def problem_type(kind: str) -> ProblemType:
+    """The registered type of ``kind``; an unregistered kind is a server bug, answered as 500 "internal"."""
+    found = REGISTRY.get(kind)
+    if found is None:
+        log.error("problem.unregistered kind=%s", kind)
+        return REGISTRY["internal"]
+    return found
+
+
+def status_of(kind: str) -> int:
+    """The HTTP status a refusal of ``kind`` is answered with."""
+    return problem_type(kind).status
+
+
+def kind_for_status(status: int) -> str:
+    """The kind of a bare HTTP error with ``status`` (no route chose one)."""
+    return _BY_STATUS.get(status, "bad-request" if status < 500 else "internal")
+
+
+def refusal_headers(refused: Refused) -> dict[str, str]:
+    """The headers of the answer to ``refused``: a bearer challenge, when to come back."""
+    headers = {"WWW-Authenticate": "Bearer"} if problem_type(refused.kind).challenge else {}
+    if refused.retry_after_s is not None:
+        headers["Retry-After"] = str(refused.retry_after_s)
+    return headers
+
+
+def refusal_response(refused: Refused) -> JSONResponse:
+    """The problem+json answer to ``refused``: status and headers from its registered type."""
+    kind = problem_type(refused.kind)
+    return response(kind.status, kind.slug, refused.detail, headers=refusal_headers(refused) or None,
+                    **refused.extra)
 
 
 def title(slug: str) -> str:
@@ -100,11 +173,12 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
 def install_handlers(app: FastAPI) -> None:
     """Make every refusal of ``app`` a problem+json body."""
 
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Problem)
+    async def on_refused(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Refused)
+        answer = refusal_response(exc)
         if not exc.logged:
-            log.info("request.refused path=%s status=%s problem=%s", request.url.path, exc.status, exc.slug)
-        return response(exc.status, exc.slug, exc.detail, headers=exc.headers, **exc.extra)
+            log.info("request.refused path=%s status=%s problem=%s", request.url.path, answer.status_code, exc.kind)
+        return answer
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -114,9 +188,8 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        slug = _STATUS_SLUGS.get(exc.status_code, "bad-request" if exc.status_code < 500 else "internal")
         headers = dict(exc.headers) if exc.headers else None
-        return response(exc.status_code, slug, str(exc.detail), headers=headers)
+        return response(exc.status_code, kind_for_status(exc.status_code), str(exc.detail), headers=headers)
 
     async def on_storage(request: Request, exc: Exception) -> JSONResponse:
         # A full disk or a busy database passes: say so, and when to come back, rather than 500.
@@ -130,7 +203,7 @@ def install_handlers(app: FastAPI) -> None:
         log.exception("request.failed path=%s error=%s", request.url.path, type(exc).__name__)
         return response(500, "internal", "internal error")
 
-    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(Refused, on_refused)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(OSError, on_storage)
@@ -138,3 +211,8 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, on_storage)
     app.add_exception_handler(sqlite3.OperationalError, on_storage)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` entries of a route's refusals: problem+json with these statuses."""
+    return {code: {"model": ProblemDoc, "content": {PROBLEM_JSON: {}}} for code in codes}

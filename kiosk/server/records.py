@@ -37,7 +37,7 @@ from kiosk.server.audit import AuditEntry, of_record, write_entry
 from kiosk.server.blobs import BlobStore
 from kiosk.server.db import Database
 from kiosk.server.outbox import Outbox
-from kiosk.server.problems import Problem
+from kiosk.server.refusals import Refused
 from kiosk.server.schema import RecordAck, RecordMetadata, RecordStatus, ReviewItem, ReviewQueue, ReviewResult
 from kiosk.server.tables import DUPLICATE, queue_numbers, records
 from kiosk.server.upload_checks import check_jpeg
@@ -121,17 +121,17 @@ class RecordBook:
         check_jpeg(upload.photo, "photo", self._max)
         photo_sha = hashlib.sha256(upload.photo).hexdigest()
         if photo_sha != meta.photo_sha256:
-            raise Problem(422, "hash-mismatch", "the photo's sha256 is not metadata.photo_sha256")
+            raise Refused("hash-mismatch", "the photo's sha256 is not metadata.photo_sha256")
         if len(upload.photo) != meta.photo_bytes:
-            raise Problem(422, "size-mismatch", "the photo's size is not metadata.photo_bytes")
+            raise Refused("size-mismatch", "the photo's size is not metadata.photo_bytes")
         original_sha = None
         if upload.original is not None:
             check_jpeg(upload.original, "original", self._max)
             original_sha = hashlib.sha256(upload.original).hexdigest()
             if meta.original_sha256 is not None and original_sha != meta.original_sha256:
-                raise Problem(422, "hash-mismatch", "the original's sha256 is not metadata.original_sha256")
+                raise Refused("hash-mismatch", "the original's sha256 is not metadata.original_sha256")
         elif meta.original_sha256 is not None:
-            raise Problem(422, "original-missing", "metadata.original_sha256 is set but no original was sent")
+            raise Refused("original-missing", "metadata.original_sha256 is set but no original was sent")
         if station_id is not None and station_id != meta.station_id:
             log.warning("record.station_mismatch id=%s token=%s claimed=%s", record_id, station_id, meta.station_id)
         # The status link's secret is kept only as its hash: not in the stored metadata text, and
@@ -153,7 +153,7 @@ class RecordBook:
                                .where(records.c.record_id == record_id)).one()
             if row.fingerprint != fingerprint:
                 log.warning("record.conflict id=%s", record_id)
-                raise Problem(422, "record-conflict", "a record with this id and other content was already received")
+                raise Refused("record-conflict", "a record with this id and other content was already received")
             ack = RecordAck(record_id=record_id, photo_sha256=photo_sha, status=row.status,
                             queue_position=queue_position(conn, record_id), ticket=row.ticket)
         log.info("record.%s id=%s status=%s", "received" if created else "replayed", record_id, ack.status)
@@ -193,7 +193,7 @@ class RecordBook:
         if secret_sha is not None and conn.execute(
                 select(records.c.record_id).where(records.c.status_secret_sha256 == secret_sha)).first():
             log.warning("record.secret_taken id=%s", record_id)
-            raise Problem(422, "secret-taken", "another record already holds this status secret")
+            raise Refused("secret-taken", "another record already holds this status secret")
         if ticket is not None and conn.execute(select(records.c.record_id).where(records.c.ticket == ticket)).first():
             # Another station made the same ticket (40 bits, made offline): the record is kept under a
             # fresh ticket of the server's, which the acknowledgement carries back; never dead-lettered.
@@ -284,10 +284,10 @@ class RecordBook:
                 row = conn.execute(select(records.c.status, records.c.reason)
                                    .where(records.c.record_id == record_id)).first()
                 if row is None:
-                    raise Problem(404, "unknown-record", "no record with this id")
+                    raise Refused("unknown-record", "no record with this id")
                 if row.status == target:
                     return ReviewResult(record_id=record_id, status=row.status, reason=row.reason)
-                raise Problem(409, "review-conflict", f"cannot {action} a record that is {row.status}")
+                raise Refused("review-conflict", f"cannot {action} a record that is {row.status}")
             write_entry(conn, AuditEntry(record_id, changed.batch, reviewer, action, reason_code, kept_reason,
                                          now.isoformat()), now)
             if self.outbox is not None and target in ("approved", "rejected"):

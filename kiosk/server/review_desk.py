@@ -25,8 +25,8 @@ from sqlalchemy import delete, func, or_, select
 from kiosk.server import tables as t
 from kiosk.server.console_schema import ClaimAnswer, Decision, EarlierCapture, Identity, ReviewDetail
 from kiosk.server.db import Database
-from kiosk.server.problems import Problem
 from kiosk.server.records import RecordBook
+from kiosk.server.refusals import Refused
 from kiosk.server.schema import ReviewResult
 from kiosk.server.upsert import upsert
 from kiosk.text import text
@@ -141,11 +141,11 @@ class ReviewDesk:
         claim = self.take(record_id, reviewer, now)
         if claim is None:
             log.info("review.claim_refused id=%s", record_id)
-            raise Problem(409, "claimed", "another reviewer holds this record")
+            raise Refused("claimed", "another reviewer holds this record")
         detail = self.detail(record_id, claim)
         if detail is None:
             self.release(record_id, reviewer)
-            raise Problem(404, "not-waiting", "this record is not waiting for review")
+            raise Refused("not-waiting", "this record is not waiting for review")
         return detail
 
     # -- what the page shows -----------------------------------------------
@@ -180,7 +180,7 @@ class ReviewDesk:
         """Apply ``decision`` to ``record_id`` for ``reviewer``; 409 when another reviewer holds it."""
         if self.take(record_id, reviewer, now) is None:
             log.info("review.decision_refused id=%s why=claimed", record_id)
-            raise Problem(409, "claimed", "another reviewer holds this record; nothing was changed")
+            raise Refused("claimed", "another reviewer holds this record; nothing was changed")
         try:
             if decision.action == "approve":
                 return self._records.review(record_id, "approve", None, now, reviewer=reviewer)
@@ -194,7 +194,7 @@ class ReviewDesk:
         """409 when a reviewer other than ``caller`` holds ``record_id`` (for decisions without a claim)."""
         holder = self.holder(record_id, now)
         if holder is not None and holder != caller:
-            raise Problem(409, "claimed", "a reviewer holds this record; nothing was changed")
+            raise Refused("claimed", "a reviewer holds this record; nothing was changed")
 
 
 def _identity(code_json: str | None) -> Identity | None:

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from kiosk.server import tables as t
 from kiosk.server.console_schema import Heartbeat, HeartbeatAck, HelpAck, HelpRequest, HelpRow, StationRow
 from kiosk.server.db import Database
-from kiosk.server.problems import Problem
+from kiosk.server.refusals import Refused
 from kiosk.server.upsert import insert_new, upsert
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class StationBoard:
                 if (row.station_id, row.reason, row.raised_at) != (station_id, ask.reason, raised) \
                         or (row.acknowledged_at is not None and row.acknowledged_at != acked):
                     log.info("help.conflict station=%s", station_id)
-                    raise Problem(422, "help-conflict", "a help request with this id and other content exists")
+                    raise Refused("help-conflict", "a help request with this id and other content exists")
                 if row.acknowledged_at is None and acked is not None:
                     conn.execute(update(h).where(h.c.request_id == request_id, h.c.acknowledged_at.is_(None))
                                  .values(acknowledged_at=acked))
@@ -90,7 +90,7 @@ def make_router(board: StationBoard, clock: Callable[[], datetime], station_auth
 
     def station_only(who: Annotated[str, Depends(station_auth)]) -> str:
         if who == "admin":
-            raise Problem(403, "forbidden", "this call needs a station token")
+            raise Refused("forbidden", "this call needs a station token")
         return who
 
     @router.post("/stations/heartbeat", response_model=HeartbeatAck, responses=problem_responses(401, 403, 422))

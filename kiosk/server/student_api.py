@@ -10,15 +10,15 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kiosk.batch import BatchError, normalise_feature_code
 from kiosk.server import problems
-from kiosk.server.problems import Problem
-from kiosk.server.schema import ProblemDoc, Status
+from kiosk.server.refusals import Refused
+from kiosk.server.schema import Status
 from kiosk.server.students import StudentBook
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,6 @@ class ContactResponse(BaseModel):
     consent: bool
 
 
-def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ProblemDoc, "content": {problems.PROBLEM_JSON: {}}} for code in codes}
-
-
 def make_router(students: StudentBook, station_auth: Callable[..., str],
                 clock: Callable[[], datetime] | None = None) -> APIRouter:
     """The two station routes (mounted under ``/api/v1``)."""
@@ -86,18 +82,19 @@ def make_router(students: StudentBook, station_auth: Callable[..., str],
     def now() -> datetime:
         return clock() if clock is not None else datetime.now(UTC)
 
-    @router.post("/students/lookup", response_model=LookupResponse, responses=_responses(401, 422))
+    @router.post("/students/lookup", response_model=LookupResponse, responses=problems.responses(401, 422))
     def lookup(body: LookupRequest, who: Annotated[str, Depends(station_auth)]) -> LookupResponse:
         """The student's current record in the batch (so a second station shows it instead of capturing again)."""
         found = students.lookup(body.batch, body.student_uid)
         return LookupResponse(record=LookupRecord.model_validate(found) if found else None)
 
-    @router.put("/records/{record_id}/contact", response_model=ContactResponse, responses=_responses(401, 404, 422))
+    @router.put("/records/{record_id}/contact", response_model=ContactResponse,
+                responses=problems.responses(401, 404, 422))
     def contact(record_id: uuid.UUID, body: ContactRequest,
                 who: Annotated[str, Depends(station_auth)]) -> ContactResponse:
         """Keep the student's phone number for the review result (only the uploading station may)."""
         if not students.set_contact(str(record_id), who, body.phone, now()):
-            raise Problem(404, "unknown-record", "no record with this id was uploaded by this station")
+            raise Refused("unknown-record", "no record with this id was uploaded by this station")
         return ContactResponse(record_id=str(record_id), consent=True)
 
     return router

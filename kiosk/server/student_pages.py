@@ -26,6 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kiosk.server import problems
 from kiosk.server.batches import BatchBook
 from kiosk.server.blobs import BlobStore
 from kiosk.server.schema import RecordStatus
@@ -115,7 +116,8 @@ def _refused(lang: str, refusal: StudentRefusal, back_url: str, view: StudentVie
         params["state"] = _state_words(str(params["state"]), lang)
     return _html(message_page(lang, "student.refused.title", refusal.key, back_url=back_url,
                               help_phone=view.help_phone if view else "",
-                              help_hours=view.help_hours if view else "", params=params), refusal.status)
+                              help_hours=view.help_hours if view else "", params=params),
+                 problems.status_of(refusal.kind))
 
 
 def _state_words(status: str, lang: str) -> str:
@@ -136,6 +138,18 @@ def make_router(pages: StudentPages) -> APIRouter:
     def by_secret(secret: str) -> StudentRecord | None:
         return pages.book.by_secret(secret) if SECRET_PATTERN.match(secret) else None
 
+    def live(secret: str, lang: str) -> tuple[StudentRecord, StudentView] | Response:
+        """The record of the link and its view; or the page for a link that names none, or one past retention."""
+        record = by_secret(secret)
+        if record is None:
+            log.info("student_page.unknown")
+            return not_found(lang)
+        view = pages.view(record)
+        if pages.expired(view):
+            log.info("student_page.expired id=%s", view.record_id)
+            return _gone(lang, view)
+        return record, view
+
     def photo_bytes(record: StudentRecord) -> bytes | None:
         sha = str(record.row["photo_sha256"])
         try:
@@ -147,7 +161,7 @@ def make_router(pages: StudentPages) -> APIRouter:
     def jpeg(record: StudentRecord, view: StudentView, lang: str, *, attachment: bool) -> Response:
         data = photo_bytes(record)
         if data is None:
-            return _refused(lang, StudentRefusal(503, "student.refused.photo_missing"), "", view)
+            return _refused(lang, StudentRefusal("unavailable", "student.refused.photo_missing"), "", view)
         headers = dict(PRIVATE)
         if attachment:
             headers["Content-Disposition"] = f'attachment; filename="{view.download_name}"'
@@ -183,7 +197,7 @@ def make_router(pages: StudentPages) -> APIRouter:
         try:
             record = pages.book.by_code(code, last4, pages.clock())
         except StudentRefusal as refusal:
-            return _html(access_page(lang, refusal.key, **refusal.params), refusal.status)
+            return _html(access_page(lang, refusal.key, **refusal.params), problems.status_of(refusal.kind))
         if record is None:
             return _html(access_page(lang, "student.access.not_found"), 404)
         view = pages.view(record)
@@ -195,7 +209,7 @@ def make_router(pages: StudentPages) -> APIRouter:
                 return _gone(lang, view)
             if action == "download":
                 if view.status != "confirmed":
-                    return _refused(lang, StudentRefusal(409, "student.refused.not_confirmed"), "", view)
+                    return _refused(lang, StudentRefusal("not-confirmed", "student.refused.not_confirmed"), "", view)
                 return jpeg(record, view, lang, attachment=True)
             try:
                 record = _act(record, action, form)
@@ -217,52 +231,44 @@ def make_router(pages: StudentPages) -> APIRouter:
             return pages.book.confirm(record_id, pages.clock())
         reason = form.get("reason", "").strip()
         if not reason or len(reason) > DISPUTE_MAX:
-            raise StudentRefusal(422, "student.refused.dispute_reason", n=DISPUTE_MAX)
+            raise StudentRefusal("invalid", "student.refused.dispute_reason", n=DISPUTE_MAX)
         return pages.book.dispute(record_id, reason, pages.clock())
 
     @router.get(PREFIX + "/{secret}", response_class=HTMLResponse)
     def status(secret: str, lang: str | None = None, done: str | None = None) -> Response:
         """The student's page."""
         lang = page_language(lang)
-        record = by_secret(secret)
-        if record is None:
-            log.info("student_page.unknown")
-            return not_found(lang)
-        view = pages.view(record)
-        if pages.expired(view):
-            return _gone(lang, view)
+        found = live(secret, lang)
+        if isinstance(found, Response):
+            return found
+        _, view = found
         return _html(status_page(view, _link_access(secret), lang, done if done in _DONE else None))
 
     @router.get(PREFIX + "/{secret}/photo.jpg")
     def photo(secret: str, lang: str | None = None) -> Response:
         """The photo to look at, once it passed review."""
-        lang = page_language(lang)
-        record = by_secret(secret)
-        if record is None:
-            return not_found(lang)
-        view = pages.view(record)
-        if pages.expired(view):
-            return _gone(lang, view)
-        if view.status not in ("approved", "confirmed"):
-            return not_found(lang)
-        return jpeg(record, view, lang, attachment=False)
+        return photo_file(secret, page_language(lang), attachment=False)
 
     @router.get(PREFIX + "/{secret}/download")
     def download(secret: str, lang: str | None = None) -> Response:
         """The confirmed photo as a file: exactly the stored bytes."""
-        lang = page_language(lang)
-        record = by_secret(secret)
-        if record is None:
-            return not_found(lang)
-        view = pages.view(record)
-        if pages.expired(view):
-            log.info("student_page.expired id=%s", view.record_id)
-            return _gone(lang, view)
-        if view.status != "confirmed":
-            return _refused(lang, StudentRefusal(409, "student.refused.not_confirmed"),
+        return photo_file(secret, page_language(lang), attachment=True)
+
+    def photo_file(secret: str, lang: str, *, attachment: bool) -> Response:
+        """The link's photo: to look at once approved, as a download once confirmed."""
+        found = live(secret, lang)
+        if isinstance(found, Response):
+            return found
+        record, view = found
+        if not attachment:
+            if view.status not in ("approved", "confirmed"):
+                return not_found(lang)
+        elif view.status != "confirmed":
+            return _refused(lang, StudentRefusal("not-confirmed", "student.refused.not_confirmed"),
                             f"{PREFIX}/{quote(secret)}?lang={lang}", view)
-        log.info("student_page.download id=%s", view.record_id)
-        return jpeg(record, view, lang, attachment=True)
+        else:
+            log.info("student_page.download id=%s", view.record_id)
+        return jpeg(record, view, lang, attachment=attachment)
 
     @router.post(PREFIX + "/{secret}/{action}")
     async def act(secret: str, action: str, request: Request) -> Response:

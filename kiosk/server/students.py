@@ -25,6 +25,7 @@ from sqlalchemy import Connection, and_, case, delete, or_, select, update
 from kiosk.codes import normalise_last_four
 from kiosk.server.db import Database
 from kiosk.server.records import next_queue_seq, queue_position, secret_sha256
+from kiosk.server.refusals import Refused
 from kiosk.server.student_view import batch_end
 from kiosk.server.tables import batches, bind_attempts, records
 
@@ -40,14 +41,13 @@ _COLUMNS = (records.c.record_id, records.c.batch, records.c.station_id, records.
 _RANK = {"queued": 0, "approved": 0, "confirmed": 0, "awaiting_code": 1, "rejected": 2}
 
 
-class StudentRefusal(Exception):
-    """A student's action refused: HTTP status, strings key and its parameters."""
+class StudentRefusal(Refused):
+    """A student's action refused: its kind (a problem type), the page's strings key and its parameters."""
 
-    def __init__(self, status: int, key: str, **params: object) -> None:
-        self.status = status
+    def __init__(self, kind: str, key: str, **params: object) -> None:
+        super().__init__(kind, key)
         self.key = key
         self.params = params
-        super().__init__(f"{status} {key}")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class StudentBook:
     def by_code(self, payload: str, last4: str, now: datetime) -> StudentRecord | None:
         """The student's current record for a pasted code and typed last four; None when they do not match.
 
-        ``StudentRefusal`` (429) while the code is locked after too many wrong last fours.
+        ``StudentRefusal`` ("too-many-attempts") while the code is locked after too many wrong last fours.
         """
         payload = payload.strip()
         subject = "status:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
@@ -126,7 +126,7 @@ class StudentBook:
                 until = conn.execute(select(t.c.locked_until).where(t.c.subject == subject)).scalar()
                 minutes = max(1, math.ceil((float(until or now_ts) - now_ts) / 60))
                 log.info("student_page.locked")
-                raise StudentRefusal(429, "student.access.locked", minutes=minutes)
+                raise StudentRefusal("too-many-attempts", "student.access.locked", minutes=minutes)
 
     def confirm(self, record_id: str, now: datetime, *, by: str = "student") -> StudentRecord:
         """Confirm an approved photo (a confirmed one stays as it is); 409 refusal otherwise."""
@@ -136,7 +136,8 @@ class StudentBook:
             row = conn.execute(select(*_COLUMNS).where(records.c.record_id == record_id)).first()
             if row is None or row.status != "confirmed":
                 log.info("student_page.confirm_refused id=%s", record_id)
-                raise StudentRefusal(409, "student.refused.not_approved", state=row.status if row else "unknown")
+                raise StudentRefusal("not-approved", "student.refused.not_approved",
+                                     state=row.status if row else "unknown")
             record = _record(conn, row)
         log.info("record.confirmed id=%s by=%s", record_id, by)
         return record
@@ -151,7 +152,8 @@ class StudentBook:
             row = conn.execute(select(*_COLUMNS).where(records.c.record_id == record_id)).first()
             if changed is None or row is None:
                 log.info("student_page.dispute_refused id=%s", record_id)
-                raise StudentRefusal(409, "student.refused.not_approved", state=row.status if row else "unknown")
+                raise StudentRefusal("not-approved", "student.refused.not_approved",
+                                     state=row.status if row else "unknown")
             record = _record(conn, row)
         log.info("record.disputed id=%s", record_id)
         return record

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from PIL import Image
 
 from kiosk.batch import Batch
-from kiosk.server.problems import Problem
+from kiosk.server.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,14 @@ BATCH_ZONE = timezone(timedelta(hours=8))
 def check_jpeg(data: bytes, part: str, max_bytes: int) -> None:
     """Refuse a picture that is too large (413), not a JPEG (422 not-jpeg) or does not decode (422 not-a-photo)."""
     if len(data) > max_bytes:
-        raise Problem(413, "too-large", f"{part} is {len(data)} bytes; at most {max_bytes}")
+        raise Refused("too-large", f"{part} is {len(data)} bytes; at most {max_bytes}")
     if not data.startswith(JPEG_MAGIC):
         log.info("upload.refused part=%s why=not_jpeg", part)
-        raise Problem(422, "not-jpeg", f"{part} is not a JPEG")
+        raise Refused("not-jpeg", f"{part} is not a JPEG")
     why = _undecodable(data)
     if why:
         log.info("upload.refused part=%s why=%s", part, why)
-        raise Problem(422, "not-a-photo", f"{part} is not a whole JPEG image ({why.replace('_', ' ')})")
+        raise Refused("not-a-photo", f"{part} is not a whole JPEG image ({why.replace('_', ' ')})")
 
 
 def _undecodable(data: bytes) -> str:
@@ -81,7 +81,7 @@ def check_capture_time(captured_at: datetime, batch: Batch | None, now: datetime
     """
     if captured_at > now + skew:
         log.info("upload.refused why=captured_in_future")
-        raise Problem(422, "captured-outside-batch",
+        raise Refused("captured-outside-batch",
                       f"captured_at is more than {_hours(skew)} ahead of the server's clock")
     if batch is None:
         return
@@ -92,7 +92,7 @@ def check_capture_time(captured_at: datetime, batch: Batch | None, now: datetime
     closes = datetime.combine(last + timedelta(days=1), time.min, BATCH_ZONE) + skew
     if not opens <= captured_at < closes:
         log.info("upload.refused why=captured_outside_batch")
-        raise Problem(422, "captured-outside-batch",
+        raise Refused("captured-outside-batch",
                       f"captured_at is outside the batch's dates {batch.start_date} to {batch.end_date} "
                       f"(give or take {_hours(skew)})")
 

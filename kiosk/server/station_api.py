@@ -1,0 +1,124 @@
+"""The station API: a batch's settings, uploading records, their review status, binding a code.
+
+``PUT /api/v1/records/{id}`` takes the record as multipart (metadata JSON, the
+photo, the original) with ``Idempotency-Key`` equal to the record id: 201 the
+first time, 200 with the same body on an identical replay. The bind call is
+also a phone's (no token), rate-limited at the edge.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from kiosk.server import problems
+from kiosk.server.batches import BatchBook
+from kiosk.server.binding import Binder
+from kiosk.server.blobs import BlobStore
+from kiosk.server.callers import ADMIN, Callers, client_address
+from kiosk.server.db import Database
+from kiosk.server.records import RecordBook, Upload
+from kiosk.server.refusals import Refused
+from kiosk.server.retention import discard_orphans
+from kiosk.server.schema import (
+    BatchModel,
+    BindRequest,
+    BindResponse,
+    RecordAck,
+    RecordMetadata,
+    StatusRequest,
+    StatusResponse,
+)
+from kiosk.server.upload_checks import check_capture_time
+
+API = "/api/v1"
+
+
+def make_router(*, records: RecordBook, batches: BatchBook, binder: Binder, db: Database, photos: BlobStore,
+                callers: Callers, clock: Callable[[], datetime], max_photo_bytes: int,
+                capture_skew: timedelta) -> APIRouter:
+    """The station's calls (mounted at the root; paths under ``/api/v1``)."""
+    router = APIRouter()
+    Station = Annotated[str, Depends(callers.station)]
+
+    @router.get(f"{API}/batches/{{feature_code}}", response_model=BatchModel, tags=["station"],
+                responses=problems.responses(401, 404))
+    def get_batch(feature_code: str, who: Station) -> JSONResponse:
+        """The batch (collection day) with this feature code."""
+        batch = batches.get(feature_code)
+        if batch is None:
+            raise Refused("unknown-batch", "no batch with this feature code")
+        # served as stored: a batch added in-process skipped the API's checks, and must not turn into a 500
+        return JSONResponse(batch.to_json())
+
+    @router.put(f"{API}/records/{{record_id}}", response_model=RecordAck, status_code=201, tags=["station"],
+                responses={200: {"model": RecordAck, "description": "identical replay"},
+                           **problems.responses(400, 401, 409, 413, 422)})
+    def put_record(
+        *,
+        record_id: uuid.UUID,
+        response: Response,
+        who: Station,
+        metadata: Annotated[str, Form(description="the record's metadata, JSON text")],
+        photo: Annotated[UploadFile, File(description="the standard photo, image/jpeg")],
+        original: Annotated[UploadFile | None, File(description="the head-and-shoulders original")] = None,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    ) -> RecordAck:
+        """Receive a record: 201 the first time, 200 with the same body on an identical replay."""
+        if idempotency_key is None or idempotency_key.strip().lower() != str(record_id):
+            raise Refused("idempotency-key", "the Idempotency-Key header must equal the record id")
+        meta = _metadata(metadata, record_id)
+        check_capture_time(meta.captured_at, batches.get(meta.batch), clock(), capture_skew)
+        photo_data = photo.file.read(max_photo_bytes + 1)
+        original_data = original.file.read(max_photo_bytes + 1) if original is not None else None
+        try:
+            ack, created = records.accept(Upload(meta, photo_data, original_data), who, clock(),
+                                          station_id=None if who == ADMIN else who)
+        except Refused as refused:
+            if problems.status_of(refused.kind) == 422:  # refused after its files were written: none may stay
+                discard_orphans(db, photos, [hashlib.sha256(data).hexdigest()
+                                             for data in (photo_data, original_data) if data is not None])
+            raise
+        response.status_code = 201 if created else 200
+        return ack
+
+    @router.post(f"{API}/records/status", response_model=StatusResponse, tags=["station"],
+                 responses=problems.responses(401, 422))
+    def record_status(body: StatusRequest, who: Station) -> StatusResponse:
+        """Review status and queue position of many records at once (a station's own records only)."""
+        return StatusResponse(records=records.statuses(body.ids, station=None if who == ADMIN else who))
+
+    @router.post(f"{API}/bind", response_model=BindResponse, tags=["station", "public"],
+                 responses=problems.responses(401, 404, 409, 422, 429, 503))
+    def bind(body: BindRequest, request: Request,
+             who: Annotated[str | None, Depends(callers.optional)]) -> BindResponse:
+        """Bind a collection code to the codeless record holding the ticket (station, or phone without a token)."""
+        try:
+            return binder.bind(body.ticket, body.code_payload, body.id_last4, trusted=who is not None,
+                               now=clock(), client=client_address(request), station=who)
+        except Refused as refused:
+            # the binder logs each refusal it decides on; only a mistyped ticket is refused before it looks
+            refused.logged = refused.kind != "bad-ticket"
+            raise
+
+    return router
+
+
+def _metadata(text: str, record_id: uuid.UUID) -> RecordMetadata:
+    """The upload's metadata part, checked; refused as "invalid-metadata" naming the first bad field."""
+    try:
+        meta = RecordMetadata.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "metadata"
+        raise Refused("invalid-metadata", f"{where}: {first.get('msg', 'invalid')}",
+                      errors=[{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
+                              for e in exc.errors()]) from None
+    if meta.record_id != record_id:
+        raise Refused("invalid-metadata", "metadata.record_id must equal the record id in the path")
+    return meta

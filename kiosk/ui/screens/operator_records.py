@@ -207,7 +207,8 @@ class BindScreen(Screen):
         for button in (self.confirm, self.override):
             button.setEnabled(not state.busy)
         prompts = {"ticket": "staff.bind.ticket_keys", "code": "ui.bind.scan_code", "last4": "ui.verify.heading",
-                   "confirm": "staff.bind.compare_hint", "override": "staff.bind.compare_hint", "done": "staff.bind.bound_receipt"}
+                   "confirm": "staff.bind.compare_hint", "override": "staff.bind.compare_hint",
+                   "done": "staff.bind.bound_receipt"}
         self.lang.bind(self.sub, self.sub.setText, prompts.get(stage, "ui.bind.ticket_hint"))
         if self.ticket.text() != state.ticket_text:
             self.ticket.setText(state.ticket_text)

@@ -67,3 +67,25 @@ def test_a_student_taps_the_real_window_and_the_code_is_read(tmp_path: Path) -> 
     with Image.open(shot) as image:
         assert image.size == (540, 960)
         assert len(set(image.convert("L").resize((54, 96)).getdata())) > 8  # drawn, not a blank window
+
+
+def test_the_widget_map_names_the_screen_and_where_each_button_is(qtbot, tmp_path: Path) -> None:
+    import json
+
+    from kiosk.ui.widget_map import WidgetMap
+    from tests.test_ui_fakes import FakeStation
+    from tests.test_ui_screens import Harness
+
+    ui = Harness(qtbot, FakeStation())
+    try:
+        watcher = WidgetMap(tmp_path / "widgets.json")
+        watcher.watch("station", ui.window, ui.session)
+        watcher.write()
+        station = json.loads((tmp_path / "widgets.json").read_text(encoding="utf-8"))["station"]
+        assert station["screen"] == "welcome" and station["state"] == "Welcome" and not station["busy"]
+        [start] = [c for c in station["controls"] if c["text"] == "扫码拍照"]
+        centre = ui.window.screens["welcome"].start.mapToGlobal(ui.window.screens["welcome"].start.rect().center())
+        assert start["enabled"] and start["x"] < centre.x() < start["x"] + start["w"]
+        assert start["y"] < centre.y() < start["y"] + start["h"]
+    finally:
+        ui.session.stop()

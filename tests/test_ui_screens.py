@@ -173,10 +173,11 @@ def test_status_lookup_offline(ui: Harness) -> None:
     ui.station.server_down = True
     ui.tap(ui.window.screens["welcome"].status)
     assert ui.screen() == "status"
+    assert ui.window.current.sub.isVisible()  # "show your code"
     ui.shot("11_status_scan")
     ui.scan(GOOD)
     screen = ui.window.current
-    assert screen.card.isVisible()
+    assert screen.card.isVisible() and not screen.sub.isVisible()  # no "show your code" over the answer
     assert screen.short_id.text() == "R7K1Q"
     assert screen.freshness.isVisible()
     ui.shot("12_status_found")

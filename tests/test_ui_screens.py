@@ -80,6 +80,10 @@ class Harness:
         for folder, size in (("portrait", PORTRAIT), ("landscape", LANDSCAPE)):
             self.window.resize(*size)
             self.qtbot.wait(30)
+            # a station is laid out once for its display's orientation; turning the window here can leave a
+            # layout of the other orientation holding it a few pixels wide until it is asked again
+            self.window.resize(*size)
+            self.qtbot.wait(10)
             path = SHOTS / folder / f"{name}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             assert self.window.screenshot(str(path)), path

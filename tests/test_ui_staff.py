@@ -235,6 +235,7 @@ def test_the_headwear_leave_by_touch_shows_on_capture_and_ends_with_the_session(
     assert any(isinstance(e, flow.StartCamera) and e.allow_headwear for e in ui.station.effects)
     shot(ui, "21_headwear_capture")
     ui.send(flow.ShutterTapped())
+    assert ui.screen() == "review" and "头饰" in w.current.banner.text() and w.current.banner.isVisible()
     ui.send(flow.AcceptTapped())
     saves = [e for e in ui.station.effects if isinstance(e, flow.SaveRecord)]
     assert saves[-1].headwear_allowed and ui.screen() == "done" and not ui.state.ctx.headwear_leave

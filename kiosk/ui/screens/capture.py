@@ -153,6 +153,9 @@ class ReviewScreen(Screen):
             self.set_info("ui.capture.saving")
         elif failed and getattr(state, "staff_called", False) and not state.error:
             self.set_info("ui.welcome.staff_called")
+        elif not state.error:
+            # the head covering in the photo is allowed: the student should not retake for it
+            self.set_info("staff.headwear.capture_note" if state.ctx.headwear_leave else None)
 
     def _fit(self) -> None:
         if self._pixmap.isNull():

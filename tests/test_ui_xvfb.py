@@ -47,7 +47,7 @@ def _free_display() -> str:
                     reason="needs Xvfb, xdotool and Pillow's X grab")
 def test_a_student_taps_the_real_window_and_the_code_is_read(tmp_path: Path) -> None:
     xvfb_tour = _tour_module()
-    tour = xvfb_tour.Tour(tmp_path, _free_display(), "540x960")
+    tour = xvfb_tour.Tour(tmp_path, _free_display(), "1080x1920")  # the portrait touch screen
     tour.path = "smoke"
     try:
         tour.start(own_display=True)
@@ -65,7 +65,7 @@ def test_a_student_taps_the_real_window_and_the_code_is_read(tmp_path: Path) -> 
     from PIL import Image
 
     with Image.open(shot) as image:
-        assert image.size == (540, 960)
+        assert image.size == (1080, 1920)
         assert len(set(image.convert("L").resize((54, 96)).getdata())) > 8  # drawn, not a blank window
 
 

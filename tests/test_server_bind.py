@@ -228,3 +228,47 @@ def test_without_a_usable_key_file_binding_is_unavailable_not_a_crash(tmp_path: 
         answer = client.post("/api/v1/bind", json={"ticket": ticket, "code_payload": "KC1.x", "id_last4": "1234"})
     assert_problem(answer, 503, "codes-unavailable")
     assert answer.headers["retry-after"] == "60"
+
+
+def test_a_clashed_ticket_binds_only_the_record_that_first_held_it(world: World) -> None:
+    # two stations made the same ticket; each student typed their own last four at the codeless capture
+    first, second = world.students[0], world.students[1]
+    assert codes.normalise_last_four(first.last_four) != codes.normalise_last_four(second.last_four)
+    ticket = tickets.new_ticket()
+    acks, ids = [], []
+    for seed, (student, station) in enumerate(((first, "campus-a.st-1"), (second, "campus-b.st-1"))):
+        token = world.app.state.server.tokens.issue(station, world.clock.now)
+        photo = jpeg(seed + 20)
+        meta = metadata(photo, codeless=True, ticket=ticket, captured_at=world.clock.now, id_last4=student.last_four)
+        parts, headers = upload_parts(meta, photo), put_headers(token, meta["record_id"])
+        answer = world.client.put(f"/api/v1/records/{meta['record_id']}", files=parts, headers=headers)
+        assert answer.status_code == 201, answer.text
+        replay = world.client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
+                                  headers=headers)
+        assert replay.status_code == 200 and replay.json() == answer.json()  # the same ack, the same ticket
+        acks.append(answer.json())
+        ids.append(meta["record_id"])
+    assert acks[0]["ticket"] == ticket
+    fresh = acks[1]["ticket"]
+    assert fresh != ticket and tickets.is_ticket(fresh)
+    # the second student, holding the clashed ticket, cannot bind the first student's record
+    assert_problem(bind(world, ticket, second), 422, "wrong-last-four")
+    with world.app.state.server.db.read() as conn:
+        states = conn.execute(text("SELECT record_id, status FROM records")).all()
+    assert {r.status for r in states} == {"awaiting_code"}
+    assert bind(world, fresh, second).json() == {"record_id": ids[1], "status": "queued"}
+    assert bind(world, ticket, first).json() == {"record_id": ids[0], "status": "queued"}
+
+
+def test_a_station_binding_is_not_checked_against_the_capture_last_four(world: World) -> None:
+    # the station's operator compared them (and may override, audited): the server takes the station's word
+    student = world.students[2]
+    ticket = tickets.new_ticket()
+    photo = jpeg(30)
+    meta = metadata(photo, codeless=True, ticket=ticket, captured_at=world.clock.now, id_last4="0000")
+    assert world.client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
+                            headers=put_headers(world.station["Authorization"][7:], meta["record_id"])
+                            ).status_code == 201
+    if codes.normalise_last_four(student.last_four) != "0000":
+        assert_problem(bind(world, ticket, student), 422, "wrong-last-four")
+    assert bind(world, ticket, student, phone=False).json()["record_id"] == meta["record_id"]

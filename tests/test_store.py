@@ -17,6 +17,7 @@ from kiosk.store import AlreadyBound, DiskFull, NewRecord, Store, StoreError, Un
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 JPEG = jpeg_bytes(2)
+ORIGINAL = jpeg_bytes(3, seed=1)  # another whole JPEG: the server refuses bytes after the end marker
 
 
 class Clock:
@@ -73,13 +74,13 @@ def test_open_sets_wal_full_and_schema_version(store: Store) -> None:
 
 
 def test_add_record_keeps_everything_and_the_photo(store: Store, clock: Clock) -> None:
-    rec = store.add_record(code_record(), JPEG, original_jpeg=JPEG + b"orig")
+    rec = store.add_record(code_record(), JPEG, original_jpeg=ORIGINAL)
     got = store.get(rec.id)
     assert got == rec
     assert len(rec.id) == 36 and rec.sync_state == "pending"
     assert rec.captured_at == T0 and rec.monotonic_ns > 0 and rec.boot_id
     assert rec.photo_path.read_bytes() == JPEG and rec.photo_bytes == len(JPEG)
-    assert rec.original_path is not None and rec.original_path.read_bytes() == JPEG + b"orig"
+    assert rec.original_path is not None and rec.original_path.read_bytes() == ORIGINAL
     assert rec.code_fields == {"masked_name": "张*", "student_uid": "U1"}
     meta = rec.metadata()
     assert meta["record_id"] == rec.id and meta["captured_at"] == "2026-06-01T09:00:00.000000Z"

@@ -58,7 +58,8 @@ def test_a_photo_over_the_servers_limit_is_refused(cfg: Path, capsys: pytest.Cap
     PHOTO[: len(PHOTO) // 2],  # cut short
     b"",
     b"GIF89a" + bytes(100),
-], ids=["html", "truncated", "empty", "gif"])
+    PHOTO + b"<html><script>alert(1)</script></html>",  # a whole JPEG with a page after its end (the server refuses)
+], ids=["html", "truncated", "empty", "gif", "data-after-end"])
 def test_a_file_that_does_not_decode_as_a_jpeg_is_refused(cfg: Path, photo: bytes,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     assert add(cfg, photo, *CODELESS) == 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 from console_helpers import PASSWORD, STUDENTS, Clock
 from fastapi.testclient import TestClient
+from store_schema import downgrade
 from test_server_helpers import BATCH, IN_BATCH, jpeg, metadata, put_headers, server_config, upload_parts
 from test_sync_fakes import jpeg_bytes
 
@@ -47,11 +47,7 @@ def test_a_station_database_of_the_older_schema_gains_the_column_as_false(tmp_pa
         record = store.add_record(new_record(), JPEG)
         version = len(migrations.MIGRATIONS)
     # back to the schema before the column: what a station upgraded from the previous release holds
-    conn = sqlite3.connect(data / Store.DB_NAME)
-    conn.execute("ALTER TABLE records DROP COLUMN headwear_allowed")
-    conn.execute(f"PRAGMA user_version = {migrations.MIGRATIONS.index(migrations._V4)}")
-    conn.commit()
-    conn.close()
+    downgrade(data / Store.DB_NAME, 3)
     with Store.open(data) as store:
         assert store.startup.schema_to == version
         got = store.get(record.id)

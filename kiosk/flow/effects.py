@@ -107,6 +107,15 @@ class CallStaff(Effect):
 
 
 @dataclass(frozen=True)
+class CountRetake(Effect):
+    """Keep a student's retake count of this batch, so that it outlives a restart (nothing waits on it)."""
+
+    digest: str  # ``Context.retake_digest``: never the student's id
+    batch: str  # the feature code ("" with no batch set)
+    used: int
+
+
+@dataclass(frozen=True)
 class WipeSession(Effect):
     """Forget everything about the student outside the state (frames, photos, widgets)."""
 

@@ -394,6 +394,7 @@ class BatchLoaded(Event):
 
     batch: Batch
     offline: bool = False
+    retakes: tuple[tuple[str, int], ...] = ()  # the retake counts the station kept for this batch
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ from kiosk.flow.states import (
     Statistics,
     Student,
     TicketDesk,
+    merge_retakes,
 )
 
 #: longest values the codeless form keeps (the controller validates the rest)
@@ -286,8 +287,8 @@ def _on_health(s: StationStatus, e: Event) -> Outcome:
 def _on_batch(s: BatchSetup, e: Event) -> Outcome:
     if s.busy:
         if isinstance(e, BatchLoaded):
-            # retakes are counted per collection day: another batch starts them afresh
-            used = s.ctx.retakes_used if s.ctx.batch == e.batch else ()
+            # retakes are counted per collection day: another batch starts from the counts kept for it
+            used = merge_retakes(s.ctx.retakes_used, e.retakes) if s.ctx.batch == e.batch else e.retakes
             ctx = dataclasses.replace(s.ctx, batch=e.batch, retakes_used=used)
             return dataclasses.replace(s, ctx=ctx, busy=False, loaded=e.batch, offline=e.offline), ()
         if isinstance(e, BatchFailed):

@@ -47,22 +47,46 @@ class Context:
     camera_ok: bool = True
     staff_alert: str | None = None  # reason of a call for staff not yet acknowledged (shown on every screen)
     public_url: str = ""  # the server's address as students' phones reach it (status and bind pages)
-    #: retakes each student has used today, by ``retake_key``: waiting out a timeout does not reset them
+    #: retakes each student has used in this batch, by ``retake_digest``: waiting out a timeout does not
+    #: reset them, and the station passes in those it stored, so neither does a restart
     retakes_used: tuple[tuple[str, int], ...] = ()
     #: staff allowed religious or medical headwear for the next capture; ends with that session
     headwear_leave: bool = False
 
+    def retake_digest(self, key: str) -> str:
+        """How the student with ``key`` is counted in this batch (see ``retake_digest``)."""
+        return retake_digest(self.batch.feature_code if self.batch is not None else "", key)
+
     def retakes_of(self, key: str | None) -> int:
         """Retakes the student with ``key`` has used in this batch (0 for an unknown or no key)."""
-        return dict(self.retakes_used).get(key, 0) if key else 0
+        return dict(self.retakes_used).get(self.retake_digest(key), 0) if key else 0
 
     def with_retake(self, key: str | None) -> Context:
         """This context with one more retake counted for ``key``."""
         if not key:
             return self
         used = dict(self.retakes_used)
-        used[key] = used.get(key, 0) + 1
+        digest = self.retake_digest(key)
+        used[digest] = used.get(digest, 0) + 1
         return dataclasses.replace(self, retakes_used=tuple(sorted(used.items())))
+
+
+def retake_digest(batch_code: str, key: str) -> str:
+    """A student's retake count's key: a digest of the batch and the student's ``retake_key``.
+
+    The station stores counts under it, so its database never holds a
+    student id for them.
+    """
+    return hashlib.sha256(f"retake|{batch_code}|{key}".encode()).hexdigest()[:32]
+
+
+def merge_retakes(*counts: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    """Retake counts from several sources as one: the highest count of each student wins."""
+    merged: dict[str, int] = {}
+    for source in counts:
+        for digest, used in source:
+            merged[digest] = max(used, merged.get(digest, 0))
+    return tuple(sorted(merged.items()))
 
 
 @dataclass(frozen=True)
@@ -314,6 +338,7 @@ class RecordCard:
     phone_tail: str = ""  # the phone's last four, to tell records apart
     captured_at: str = ""  # local time, "06-01 09:30"
     has_code: bool = False
+    ticket_replaced: bool = False  # the server gave a new ticket (another station made the same): tell the student
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,7 @@ from typing import Any
 from kiosk.flow.effects import (
     CallStaff,
     CheckLastFour,
+    CountRetake,
     Effect,
     LookupReceipt,
     LookupStatus,
@@ -290,8 +291,13 @@ def _on_review(s: Review, e: Event) -> Outcome:
         if s.retakes_left <= 0:
             return None
         student = dataclasses.replace(s.student, retakes=s.student.retakes + 1)
-        # counted in the context too: a new session of this student today starts from here
-        return Capture(ctx=s.ctx.with_retake(s.student.retake_key()), student=student), ()
+        # counted in the context too: a new session of this student today starts from here,
+        # and kept by the station: a restart does not reset it either
+        key = s.student.retake_key()
+        ctx = s.ctx.with_retake(key)
+        count = (CountRetake(digest=ctx.retake_digest(key), batch=ctx.batch.feature_code if ctx.batch else "",
+                             used=ctx.retakes_of(key)),) if key else ()
+        return Capture(ctx=ctx, student=student), count
     if isinstance(e, BackTapped):
         return welcome(s.ctx), (WipeSession(),)
     if isinstance(e, AcceptTapped):

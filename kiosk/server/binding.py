@@ -5,7 +5,8 @@ token). Order of checks: the ticket's spelling (its check character), the code
 parses for the record's batch (a code that is not even valid for the batch says
 nothing about the ticket's secret, so it counts against the caller only), then
 one guess is *reserved* and only then are the typed last four compared with the
-code's; only after that is the record compared with any code already bound, so a
+code's (and, from a phone, the last four typed at the codeless capture with the
+code's: see ``Binder._capture_differs``); only after that is the record compared with any code already bound, so a
 refusal never tells a guesser more than "no match".
 
 The guess counter is the lock: in one write transaction each subject the guess
@@ -150,8 +151,8 @@ class Binder:
         """
         ticket = normalise_typed_ticket(ticket_text)
         with self._db.read() as conn:
-            row = conn.execute(select(records.c.record_id, records.c.batch)
-                               .where(records.c.ticket == ticket)).first()
+            row = conn.execute(select(records.c.record_id, records.c.batch, records.c.id_last4,
+                                      records.c.code_payload).where(records.c.ticket == ticket)).first()
         if row is None and trusted:
             log.info("bind.unknown_ticket by=station station=%s", station or "-")
             raise Refused("unknown-ticket", "no record holds this ticket")
@@ -175,9 +176,9 @@ class Binder:
             raise Refused("bad-code", "the collection code was refused", error=exc, message_key=exc.key,
                           message=exc.bilingual(), **self._left(trusted, left)) from None
         left = self._reserve(who.subjects, now)
-        if row is None or not self._codes.last_four_matches(code, id_last4):
-            log.info("bind.refused id=%s why=%s by=%s left=%d", record_id,
-                     "unknown_ticket" if row is None else "last_four", who.by, left)
+        why = self._mismatch(row, code, id_last4, trusted)
+        if why:
+            log.info("bind.refused id=%s why=%s by=%s left=%d", record_id, why, who.by, left)
             if left == 0:
                 log.warning("bind.locked_now id=%s by=%s", record_id, who.by)
             raise Refused("wrong-last-four", "the ticket and the last four do not match",
@@ -187,6 +188,30 @@ class Binder:
         self._forgive(ticket, who)
         log.info("bind.ok id=%s by=%s", record_id, who.by)
         return BindResponse.model_validate({"record_id": record_id, "status": status})
+
+    def _mismatch(self, row: Any, code: Any, id_last4: str, trusted: bool) -> str:
+        """Why the ticket, the code and the last four do not belong together ("" when they do)."""
+        if row is None:
+            return "unknown_ticket"
+        if not self._codes.last_four_matches(code, id_last4):
+            return "last_four"
+        if not trusted and self._capture_differs(row, code):
+            return "capture_last_four"
+        return ""
+
+    def _capture_differs(self, row: Any, code: Any) -> bool:
+        """Whether the last four typed at the codeless capture are not the code's (another student's record).
+
+        A phone has no operator to compare the photo, so it is refused, with the
+        same answer as wrong last four (no hint that the ticket exists). This is
+        what keeps a ticket two stations made alike from binding the wrong
+        record: the server kept it for the first record, and the second
+        student, holding the same ticket, types other last four. A station
+        compares them itself (its operator may override, audited), so its
+        binding is not checked again here.
+        """
+        captured = row.id_last4
+        return row.code_payload is None and bool(captured) and not self._codes.last_four_matches(code, captured)
 
     def _bind(self, record_id: str, code: Any, payload: str, id_last4: str, now: datetime) -> str:
         """Store the code on the record; its status. 409 when another code is bound or the student is in review."""

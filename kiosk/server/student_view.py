@@ -15,7 +15,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kiosk.errors import KioskError
 from kiosk.server.templating import render
+from kiosk.tickets import display
 
 #: the longest dispute reason kept (the same bound as a reviewer's reason)
 DISPUTE_MAX = 500
@@ -46,6 +48,9 @@ class StudentView:
     notify_phone: str | None = None
     help_phone: str = ""
     help_hours: str = ""
+    #: a codeless record's claim ticket as the server holds it, grouped (``ABCD-EFGH-J``), while it awaits its
+    #: code: the server's own when another station's record already held the one shown at capture
+    ticket: str = ""
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
 
     @property
@@ -117,7 +122,18 @@ def view_of(row: Mapping[str, Any], batch: Any, *, retention_days: int, zone: Zo
         masked_name=str(code.get("masked_name") or ""), number_tail=tail(str(code.get("student_number") or "")),
         deadline=date.fromisoformat(batch.end_date) if batch else None,
         confirmed_at=confirmed, confirmed_by=row.get("confirmed_by"), notify_phone=notify_phone,
-        help_phone=batch.help_phone if batch else "", help_hours=batch.help_hours if batch else "", zone=zone)
+        help_phone=batch.help_phone if batch else "", help_hours=batch.help_hours if batch else "",
+        ticket=_shown_ticket(row.get("ticket")) if row["status"] == "awaiting_code" else "", zone=zone)
+
+
+def _shown_ticket(ticket: object) -> str:
+    """A stored ticket grouped for people, or as stored when it is not one of ``kiosk.tickets``' (never a crash)."""
+    if not isinstance(ticket, str) or not ticket:
+        return ""
+    try:
+        return display(ticket)
+    except KioskError:
+        return ticket
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 _COLUMNS = (records.c.record_id, records.c.batch, records.c.station_id, records.c.uploaded_by,
             records.c.captured_at, records.c.status, records.c.reason, records.c.photo_sha256,
             records.c.code_json, records.c.id_last4, records.c.student_uid, records.c.confirmed_at,
-            records.c.confirmed_by, records.c.dispute_reason, records.c.contact_phone, records.c.contact_consent_at)
+            records.c.confirmed_by, records.c.dispute_reason, records.c.contact_phone, records.c.contact_consent_at,
+            records.c.ticket)
 #: which of a student's records is "the" record: one in review first, then one waiting for its code,
 #: then the latest rejected
 _RANK = {"queued": 0, "approved": 0, "confirmed": 0, "awaiting_code": 1, "rejected": 2}

@@ -66,9 +66,21 @@ class Station:
             alert = open_calls[0].reason if open_calls else None
         except KioskError as exc:
             log.error("help.unreadable key=%s", exc.key)
-        # a call for staff outlives a restart: the banner stays until staff acknowledge it
-        ctx = dataclasses.replace(state.ctx, staff_alert=alert, public_url=self.parts.public_url)
+        # a call for staff outlives a restart: the banner stays until staff acknowledge it;
+        # and so do the students' retake counts of today's batch
+        ctx = dataclasses.replace(state.ctx, staff_alert=alert, public_url=self.parts.public_url,
+                                  retakes_used=self.retakes(batch.feature_code) if batch is not None else ())
         return dataclasses.replace(state, ctx=ctx)
+
+    def retakes(self, batch_code: str) -> tuple[tuple[str, int], ...]:
+        """The retake counts kept for ``batch_code``; none when the store cannot say (logged)."""
+        try:
+            with self.lock:
+                return self.parts.store.retakes(batch_code)
+        except KioskError as exc:
+            # the worst outcome: a student gets the allowance again; never a station that will not start
+            log.error("retakes.unreadable key=%s", exc.key)
+            return ()
 
     @property
     def links(self) -> Links:

@@ -43,7 +43,13 @@ class RecordStore(Protocol):
         """This student's records, newest first."""
 
     def find_by_ticket(self, ticket: str) -> Record | None:
-        """The codeless record holding ``ticket``."""
+        """The codeless record claimed with ``ticket`` now (the server's ticket after a clash)."""
+
+    def replaced_ticket(self, ticket: str) -> Record | None:
+        """The record captured with ``ticket`` whose ticket the server replaced."""
+
+    def ticket_in_use(self, ticket: str) -> bool:
+        """Whether any record holds ``ticket`` (made here or given by the server)."""
 
     def bind_code(self, ticket: str, code_payload: str, code_fields: dict[str, Any] | None,
                   student_uid: str | None, id_last4: str | None) -> Record:
@@ -75,6 +81,12 @@ class RecordStore(Protocol):
 
     def audit(self, kind: str, detail: str = "", record_id: str | None = None) -> None:
         """Append an operator action to the station log."""
+
+    def retakes(self, batch: str) -> tuple[tuple[str, int], ...]:
+        """The retake counts kept for ``batch`` (by the flow's retake digest)."""
+
+    def keep_retakes(self, digest: str, batch: str, used: int) -> int:
+        """Keep a student's retake count of ``batch``."""
 
 
 class CodeReader(Protocol):

@@ -84,7 +84,7 @@ def status_link(record_id: str, template: str, secret: str | None = None, public
 def receipt(record: Record, links: Links | str = "") -> flow.Receipt:
     """The Done screen's receipt for ``record``."""
     links = links if isinstance(links, Links) else Links(template=links)
-    codeless_ticket = record.ticket if record.codeless and record.ticket else None
+    codeless_ticket = record.claim_ticket if record.codeless and record.claim_ticket else None
     until = (record.captured_at.astimezone().date() + timedelta(days=links.check_days)).isoformat()
     return flow.Receipt(
         record_id=record.id,
@@ -100,10 +100,11 @@ def receipt(record: Record, links: Links | str = "") -> flow.Receipt:
 
 
 def _unused_ticket(store: RecordStore) -> str:
-    # 40 random bits make a clash unlikely; checking costs one indexed lookup
+    # 40 random bits make a clash unlikely; checking costs one indexed lookup. A clash with another
+    # station's ticket is found by the server, which gives the record a fresh one (adopted at sync).
     for _ in range(5):
         ticket = new_ticket()
-        if store.find_by_ticket(ticket) is None:
+        if not store.ticket_in_use(ticket):
             return ticket
     raise StoreError("store.failed", "no free ticket")
 
@@ -187,6 +188,10 @@ def find_ticket(store: RecordStore, text: str) -> flow.Event:
         return flow.TicketRejected(exc.key)
     record: Record | None = store.find_by_ticket(ticket)
     if record is None:
+        if store.replaced_ticket(ticket) is not None:
+            # on the server this ticket is another station's record: binding by it could bind the wrong student
+            log.info("ticket.replaced")
+            return flow.TicketRejected("flow.error.ticket_replaced")
         log.info("ticket.unknown")
         return flow.TicketRejected("flow.error.ticket_unknown")
     if record.code_payload is not None:
@@ -197,7 +202,7 @@ def find_ticket(store: RecordStore, text: str) -> flow.Event:
 def bind_code(store: RecordStore, ticket: str, code: CollectionCode, links: Links) -> flow.Event:
     """Bind ``code`` (its last four already checked) to the ticket's record: ``Bound`` or ``BindFailed``."""
     others = [r for r in store.find_by_student(code.student_uid)
-              if r.ticket != ticket and r.review_status != "rejected"]
+              if r.claim_ticket != ticket and r.review_status != "rejected"]
     if others:
         # the student already has a capture with this code: a second would compete with it in review
         log.info("bind.refused reason=code_in_use")

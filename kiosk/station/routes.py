@@ -50,6 +50,7 @@ ROUTES: dict[type[Effect], EffectRoute] = {
     flow.StartCamera: EffectRoute(student_effects.start_camera, None),
     flow.StopCamera: EffectRoute(student_effects.stop_camera, None),
     flow.CallStaff: EffectRoute(staff_effects.call_staff, None),
+    flow.CountRetake: EffectRoute(student_effects.count_retake, None),  # the retake is spent whether or not it is kept
     flow.WipeSession: EffectRoute(student_effects.wipe_session, None),
     flow.Quit: EffectRoute(student_effects.leave_kiosk, None),
     flow.AcknowledgeHelp: EffectRoute(staff_effects.acknowledge_help, flow.HelpUnacknowledged),

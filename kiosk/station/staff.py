@@ -70,7 +70,7 @@ def ask_server(lookup: RemoteLookup | None, batch: str, code: CollectionCode) ->
 def record_card(record: Record) -> flow.RecordCard:
     """A codeless record as the operator sees it: photo, masked name, phone's last four, when."""
     photo = record.photo_path if record.photo_deleted_at is None and record.photo_path.exists() else None
-    ticket = record.ticket or ""
+    ticket = record.claim_ticket or ""
     try:
         shown = display(ticket) if ticket else ""
     except TicketError:
@@ -82,6 +82,7 @@ def record_card(record: Record) -> flow.RecordCard:
         phone_tail=(record.phone or "")[-4:],
         captured_at=record.captured_at.astimezone().strftime("%m-%d %H:%M"),
         has_code=record.has_code,
+        ticket_replaced=record.ticket_replaced,
     )
 
 
@@ -108,6 +109,10 @@ def find_records(store: RecordStore, query: str, mode: str) -> flow.Event:
         except TicketError as exc:
             return flow.RecordsUnavailable(exc.key)
         record = store.find_by_ticket(ticket)
+        if record is None and store.replaced_ticket(ticket) is not None:
+            # the server gave that record a new ticket (this one is another station's): find it by phone
+            log.info("desk.ticket_replaced")
+            return flow.RecordsUnavailable("flow.error.ticket_replaced")
         return flow.RecordsFound(() if record is None else (record_card(record),))
     number = re.sub(r"\D", "", query)
     if len(number) < 7:

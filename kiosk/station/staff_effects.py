@@ -83,7 +83,7 @@ def fetch_batch(station: Station, e: flow.FetchBatch) -> list[Event]:
         log.info("batch.not_set key=%s", exc.key)
         return [flow.BatchFailed(exc.key, tuple(sorted((k, str(v)) for k, v in exc.params.items())))]
     log.info("batch.set code=%s offline=%d", batch.feature_code, int(offline))
-    return [flow.BatchLoaded(batch, offline)]
+    return [flow.BatchLoaded(batch, offline, station.retakes(batch.feature_code))]
 
 
 def gather_health(station: Station, e: flow.GatherHealth) -> list[Event]:

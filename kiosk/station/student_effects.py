@@ -188,3 +188,10 @@ def leave_kiosk(station: Station, e: flow.Quit) -> list[Event]:
     """Log that staff left kiosk mode (the app closes the window)."""
     log.warning("kiosk.leave requested=operator")
     return []
+
+
+def count_retake(station: Station, e: flow.CountRetake) -> list[Event]:
+    """Keep the student's retake count for the batch, so that a restart does not give the allowance again."""
+    with station.lock:
+        station.parts.store.keep_retakes(e.digest, e.batch, e.used)
+    return []

@@ -53,6 +53,7 @@ from kiosk.store.record import (
     record_from_row,
     sha256_hex,
 )
+from kiosk.store.retakes import RetakeBook
 from kiosk.store.retention import PurgeReport, purge_records
 from kiosk.store.staff import HELP_REASONS, HelpRequest, StaffDesk
 
@@ -72,11 +73,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(Outbox, StaffDesk):
+class Store(Outbox, StaffDesk, RetakeBook):
     """The station's records: one instance per process, used by one thread at a time.
 
     The sync side (queue, review status, bindings) is inherited from ``Outbox``,
-    the staff side (help requests, notice phones, the station log) from ``StaffDesk``.
+    the staff side (help requests, notice phones, the station log) from ``StaffDesk``,
+    the retake counts that outlive a restart from ``RetakeBook``.
     """
 
     DB_NAME = "kiosk.db"
@@ -328,9 +330,30 @@ class Store(Outbox, StaffDesk):
 
     @typed
     def find_by_ticket(self, ticket: str) -> Record | None:
-        """The codeless record holding claim ticket ``ticket`` (normalised by the caller)."""
-        row = self._conn.execute("SELECT * FROM records WHERE ticket = ?", (ticket,)).fetchone()
+        """The codeless record claimed with ``ticket`` now (normalised by the caller).
+
+        That is its ``claim_ticket``: the server's when it replaced the record's
+        own after a clash, else the one made here. A ticket the server replaced
+        finds nothing (see ``replaced_ticket``): on the server it belongs to
+        another station's record, so it must not bind this one.
+        """
+        row = self._conn.execute("SELECT * FROM records WHERE server_ticket = ? UNION ALL "
+                                 "SELECT * FROM records WHERE ticket = ? AND server_ticket IS NULL LIMIT 1",
+                                 (ticket, ticket)).fetchone()
         return self._record(row) if row else None
+
+    @typed
+    def replaced_ticket(self, ticket: str) -> Record | None:
+        """The record captured with ``ticket`` whose ticket the server replaced (another station's held it)."""
+        row = self._conn.execute("SELECT * FROM records WHERE ticket = ? AND server_ticket IS NOT NULL",
+                                 (ticket,)).fetchone()
+        return self._record(row) if row else None
+
+    @typed
+    def ticket_in_use(self, ticket: str) -> bool:
+        """Whether any record here holds ``ticket``, as made here or as given by the server."""
+        return self._conn.execute("SELECT 1 FROM records WHERE ticket = ? OR server_ticket = ? LIMIT 1",
+                                  (ticket, ticket)).fetchone() is not None
 
     @typed
     def records(self, limit: int | None = 100, state: str | None = None) -> list[Record]:
@@ -374,7 +397,7 @@ class Store(Outbox, StaffDesk):
 
     def bind_code(self, ticket: str, code_payload: str, code_fields: dict[str, Any] | None,
                   student_uid: str | None, id_last4: str | None) -> Record:
-        """Attach a collection code to the codeless record holding ``ticket``.
+        """Attach a collection code to the codeless record claimed with ``ticket`` (see ``find_by_ticket``).
 
         A record that has never been offered to the server simply uploads with
         its code. One that is (or may be) there already, because an attempt
@@ -382,8 +405,9 @@ class Store(Outbox, StaffDesk):
         the sync client pushes. Binding the same code again is a no-op.
         """
         with self.write() as conn:
-            row = conn.execute("SELECT id, sync_state, attempts, code_payload FROM records WHERE ticket = ?",
-                               (ticket,)).fetchone()
+            row = conn.execute("SELECT id, sync_state, attempts, code_payload FROM records WHERE server_ticket = ? "
+                               "UNION ALL SELECT id, sync_state, attempts, code_payload FROM records "
+                               "WHERE ticket = ? AND server_ticket IS NULL LIMIT 1", (ticket, ticket)).fetchone()
             if row is None:
                 raise UnknownTicket(detail="ticket not found")
             record_id = row["id"]

@@ -4,31 +4,29 @@ A record the server will always refuse (a photo over its size limit, a file
 that is not a JPEG, a name longer than the server stores) must not be queued:
 it would be dead-lettered at the next sync, long after the student has left.
 The record's upload metadata is validated with the server's own pydantic model
-(``kiosk.server.schema.RecordMetadata``, pydantic only, no web framework), so
-the station and the server can never disagree about fields; the photo is
+(``kiosk.server.schema.RecordMetadata``, pydantic only, no web framework), and
+its pictures with the server's own check (``kiosk.server.upload_checks``,
+Pillow only), so the station and the server can never disagree; the photo is
 checked against the server's default size limit and decoded in full.
 """
 
 from __future__ import annotations
 
-import io
 import logging
-import warnings
 from typing import Any
 
-from PIL import Image
 from pydantic import ValidationError
 
 from kiosk.config import ServerSection
+from kiosk.server.refusals import Refused
 from kiosk.server.schema import RecordMetadata
+from kiosk.server.upload_checks import check_jpeg as server_check_jpeg
 from kiosk.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 #: the server's default limit on a photo (and an original), in bytes
 MAX_PHOTO_BYTES: int = ServerSection.max_photo_bytes
-#: more pixels than any camera the station uses; a larger "JPEG" is a decompression bomb
-MAX_PIXELS = 50_000_000
 
 
 class RecordRefused(StoreError):
@@ -38,27 +36,20 @@ class RecordRefused(StoreError):
 
 
 def check_jpeg(data: bytes, part: str, max_bytes: int = MAX_PHOTO_BYTES) -> None:
-    """Refuse ``data`` unless it is a whole, decodable JPEG of at most ``max_bytes``.
+    """Refuse ``data`` unless the server will take it as a picture: a whole JPEG of at most ``max_bytes``.
 
-    The magic bytes alone prove nothing (an HTML page after ``FF D8 FF``, a
-    file cut short by a full disk): the image is decoded to its last pixel.
+    The server's own check (``kiosk.server.upload_checks.check_jpeg``) decides,
+    so the two never disagree: the magic bytes alone prove nothing (an HTML page
+    after ``FF D8 FF``, a file cut short by a full disk, bytes after the end
+    marker), and the image is decoded to its last pixel.
     """
-    if len(data) > max_bytes:
-        raise RecordRefused("store.refused.too_large", f"{part} bytes={len(data)}", part=part,
-                            size_kb=len(data) // 1000, max_kb=max_bytes // 1000)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise RecordRefused("store.refused.not_jpeg", f"{part} pixels={width * height}", part=part)
-                image.load()
-    except RecordRefused:
-        raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        # OSError: not an image, truncated, or a broken stream; SyntaxError: a malformed marker
-        raise RecordRefused("store.refused.not_jpeg", f"{part}: {type(exc).__name__}", part=part) from None
+        server_check_jpeg(data, part, max_bytes)
+    except Refused as refused:
+        if refused.kind == "too-large":
+            raise RecordRefused("store.refused.too_large", f"{part} bytes={len(data)}", part=part,
+                                size_kb=len(data) // 1000, max_kb=max_bytes // 1000) from None
+        raise RecordRefused("store.refused.not_jpeg", f"{part}: {refused.kind}", part=part) from None
 
 
 def check_metadata(metadata: dict[str, Any]) -> RecordMetadata:

@@ -15,6 +15,15 @@ import sqlite3
 
 SYNC_STATES = ("pending", "sending", "sent", "retry", "dead")
 
+
+def _append_only(table: str, message: str) -> list[str]:
+    """The triggers that refuse to change or remove a row of the audit table ``table``, saying ``message``."""
+    return [f"""
+    CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}
+    BEGIN SELECT RAISE(ABORT, '{message}'); END
+    """ for op in ("UPDATE", "DELETE")]
+
+
 _V1 = [
     """
     CREATE TABLE records (
@@ -80,14 +89,7 @@ _V1 = [
     """,
     "CREATE INDEX events_record ON events (record_id)",
     # Audit: events are written once and never changed or removed.
-    """
-    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END
-    """,
-    """
-    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END
-    """,
+    *_append_only("events", "events are append-only"),
 ]
 
 # A code bound after an upload may have begun is pushed separately, with the
@@ -125,14 +127,7 @@ _V3 = [
         detail TEXT
     )
     """,
-    """
-    CREATE TRIGGER station_log_no_update BEFORE UPDATE ON station_log
-    BEGIN SELECT RAISE(ABORT, 'the station log is append-only'); END
-    """,
-    """
-    CREATE TRIGGER station_log_no_delete BEFORE DELETE ON station_log
-    BEGIN SELECT RAISE(ABORT, 'the station log is append-only'); END
-    """,
+    *_append_only("station_log", "the station log is append-only"),
 ]
 
 # Staff allowed religious or medical headwear for this one capture (audited in the
@@ -141,8 +136,32 @@ _V4 = [
     "ALTER TABLE records ADD COLUMN headwear_allowed INTEGER NOT NULL DEFAULT 0",
 ]
 
+# Tickets are made offline on each station, so two stations can make the same one; the
+# server then keeps the later record under a fresh ticket of its own, which the upload's
+# acknowledgement carries back. The station adopts it: the record keeps the ticket it
+# was captured with (``ticket``, sent unchanged in every replay) and gains the server's.
+_V5 = [
+    "ALTER TABLE records ADD COLUMN server_ticket TEXT",
+    "CREATE INDEX records_server_ticket ON records (server_ticket) WHERE server_ticket IS NOT NULL",
+]
+
+# Retakes each student has used in a batch, so that a restart of the station does not give a
+# student a fresh allowance. Keyed by a digest of the batch and the student, never an id.
+_V6 = [
+    """
+    CREATE TABLE retakes (
+        digest TEXT PRIMARY KEY,
+        batch TEXT NOT NULL,
+        used INTEGER NOT NULL CHECK (used >= 0),
+        updated_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX retakes_batch ON retakes (batch)",
+    "CREATE INDEX retakes_updated ON retakes (updated_at)",
+]
+
 #: migration n (1-based) brings the schema from version n-1 to n
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 
 
 def current_version(conn: sqlite3.Connection) -> int:

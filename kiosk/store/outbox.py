@@ -10,14 +10,13 @@ records as with one. Every change of state appends an event.
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.store.errors import typed
+from kiosk.store.part import StorePart
 from kiosk.store.record import Record, format_time
+from kiosk.tickets import TicketError, normalise_ticket
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +26,11 @@ FINAL_REVIEW = ("confirmed", "rejected")
 ACTIVE = ("pending", "sending", "retry")
 
 
+def normalise_stored(ticket: str) -> str:
+    """A ticket as the server stores it: upper case, without separators (a record's own may be spelt otherwise)."""
+    return "".join(ch for ch in ticket.upper() if ch.isalnum())
+
+
 def queue_place(value: object) -> int | None:
     """A queue position from the server if it is one (1 .. 2**31-1), else None: never a crash on storing it."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31:
@@ -34,26 +38,8 @@ def queue_place(value: object) -> int | None:
     return None
 
 
-class Outbox:
+class Outbox(StorePart):
     """The sync half of ``Store``; needs the store's connection, clock, transactions and events."""
-
-    _conn: sqlite3.Connection
-    _clock: Callable[[], datetime]
-
-    def write(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction (provided by ``Store``)."""
-        raise NotImplementedError
-
-    def event(self, conn: sqlite3.Connection, record_id: str, kind: str, from_state: str | None,
-              to_state: str | None, *, detail: str = "") -> None:
-        """Append an audit event (provided by ``Store``)."""
-        raise NotImplementedError
-
-    def _row(self, record_id: str) -> sqlite3.Row:
-        raise NotImplementedError
-
-    def _record(self, row: sqlite3.Row) -> Record:
-        raise NotImplementedError
 
     def lease_next(self, worker: str, lease_s: float, now: datetime) -> Record | None:
         """Lease the oldest record that is due to a sync worker, or None.
@@ -107,7 +93,12 @@ class Outbox:
         return True
 
     def mark_sent(self, record_id: str, ack: dict[str, Any]) -> None:
-        """The server acknowledged the record (``ack`` is its answer: status, queue_position)."""
+        """The server acknowledged the record (``ack`` is its answer: status, queue_position, ticket).
+
+        A ticket in the answer other than the record's own is adopted first (see
+        ``adopt_ticket``), so that a record is never ``sent`` with its clashed ticket.
+        """
+        self.adopt_ticket(record_id, ack.get("ticket"))
         position = ack.get("queue_position")
         status = ack.get("status")
         self._finish(record_id, "sent",
@@ -117,6 +108,43 @@ class Outbox:
                       queue_place(position)),
                      detail=f"status={status}", only_if_sending=False)
         log.info("record.sent id=%s", record_id)
+
+    def adopt_ticket(self, record_id: str, server_ticket: object) -> str | None:
+        """Keep the server's ticket for a codeless record when it is not the one made here; the one adopted.
+
+        Another station made the same ticket and its record reached the server
+        first: the server keeps this record under a fresh ticket and says so in
+        every acknowledgement of it (replays too). The station's own stays in
+        ``ticket`` (the upload sends it unchanged); ``server_ticket`` is what the
+        student claims the record with from now on. A ticket in the answer that
+        is not a valid ticket is not adopted (logged): the record keeps its own.
+        """
+        if server_ticket is None:
+            return None
+        try:
+            adopted = normalise_ticket(server_ticket) if isinstance(server_ticket, str) else None
+        except TicketError:
+            adopted = None
+        if adopted is None:
+            log.warning("record.ticket_ack_unusable id=%s", record_id)
+            return None
+        with self.write() as conn:
+            row = self._row(record_id)
+            if row["ticket"] is None:
+                return None
+            own = normalise_stored(row["ticket"])
+            kept = None if adopted == own else adopted
+            if kept == row["server_ticket"]:
+                return kept
+            conn.execute("UPDATE records SET server_ticket = ? WHERE id = ?", (kept, record_id))
+            self.event(conn, record_id, "ticket_reassigned" if kept else "ticket_confirmed", None, None,
+                       detail="server")
+        # the tickets themselves are not logged: a ticket is the key to a student's record
+        if kept:
+            log.warning("record.ticket_reassigned id=%s", record_id)
+        else:
+            log.info("record.ticket_confirmed id=%s", record_id)
+        return kept
 
     def mark_retry(self, record_id: str, error: str, next_at: datetime, *, worker: str | None = None) -> None:
         """Sending failed for a passing reason; try again at ``next_at``.

@@ -126,7 +126,22 @@ class Record:
     contact_phone: str | None = None  # left on the Done screen, with consent, for review-result notices
     contact_state: str | None = None  # "pending" | "sent" | "failed": the notice phone's push to the server
     headwear_allowed: bool = False  # staff allowed religious/medical headwear for this capture (audited)
+    server_ticket: str | None = None  # the server's ticket for this record, when another station's held ``ticket``
     seq: int = field(default=0, compare=False)
+
+    @property
+    def claim_ticket(self) -> str | None:
+        """The ticket the student claims this record with now: the server's after a clash, else the station's.
+
+        ``ticket`` stays what the record was captured with: the upload sends it
+        unchanged, so a replay matches what the server already holds.
+        """
+        return self.server_ticket or self.ticket
+
+    @property
+    def ticket_replaced(self) -> bool:
+        """Whether the server gave this record another ticket than the one shown at capture."""
+        return self.server_ticket is not None
 
     @property
     def has_code(self) -> bool:
@@ -170,7 +185,8 @@ class Record:
             "captured_at": format_time(self.captured_at),
             "codeless": self.codeless,
             "has_code": self.has_code,
-            "ticket": self.ticket,
+            "ticket": self.claim_ticket,
+            "ticket_replaced": self.ticket_replaced,
             "sync_state": self.sync_state,
             "attempts": self.attempts,
             "next_at": format_time(self.next_at) if self.next_at else None,
@@ -230,6 +246,7 @@ def record_from_row(row: Any, data_dir: Path) -> Record:
         contact_phone=_column(row, "contact_phone"),
         contact_state=_column(row, "contact_state"),
         headwear_allowed=bool(_column(row, "headwear_allowed")),
+        server_ticket=_column(row, "server_ticket"),
         seq=row["seq"],
     )
 

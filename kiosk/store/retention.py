@@ -3,6 +3,7 @@
 * A photo (and its original) is deleted ``photo_days_after_ack`` days after
   the server acknowledged it: the server holds the copy that counts.
 * Everything about a record is deleted ``record_days`` days after capture.
+* A student's retake count is deleted ``record_days`` days after it last changed.
 * A record the server has not acknowledged (or whose code, bound at the
   station, it has not taken yet) is never deleted, however old: it is
   reported as a warning for the operator instead.
@@ -39,6 +40,7 @@ class PurgeReport:
     unsent_kept: list[str] = field(default_factory=list)  # past retention but never acknowledged
     bytes_freed: int = 0
     errors: list[str] = field(default_factory=list)  # files that could not be removed (errno)
+    retakes_deleted: int = 0  # retake counts older than the records' limit
 
     @property
     def warnings(self) -> list[str]:
@@ -91,6 +93,8 @@ def purge_records(store: Store, now: datetime, photo_days_after_ack: int, record
         for r in whole:
             w.execute("DELETE FROM records WHERE id = ?", (r["id"],))
             store.event(w, r["id"], "deleted", "sent", None, detail="retention")
+        # nothing about a student outlives the records' limit: their retake counts go too
+        report.retakes_deleted = w.execute("DELETE FROM retakes WHERE updated_at <= ?", (record_limit,)).rowcount
     if files:
         durable.fsync_dir(store.photos_dir)
     log.info("retention.purged photos=%d records=%d unsent_kept=%d bytes=%d", len(report.photos_deleted),

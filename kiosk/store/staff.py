@@ -14,12 +14,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
 from kiosk.store.errors import UnknownRecord, typed
+from kiosk.store.part import StorePart
 from kiosk.store.record import Record, format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -54,23 +53,8 @@ def _help(row: sqlite3.Row) -> HelpRequest:
                        acknowledged_at=parse_time(row["acknowledged_at"]), synced=row["synced"])
 
 
-class StaffDesk:
+class StaffDesk(StorePart):
     """The staff half of ``Store``; needs the store's connection, clock and transactions."""
-
-    _conn: sqlite3.Connection
-    _clock: Callable[[], datetime]
-
-    def write(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction (provided by ``Store``)."""
-        raise NotImplementedError
-
-    def event(self, conn: sqlite3.Connection, record_id: str, kind: str, from_state: str | None,
-              to_state: str | None, *, detail: str = "") -> None:
-        """Append a record's audit event (provided by ``Store``)."""
-        raise NotImplementedError
-
-    def _record(self, row: sqlite3.Row) -> Record:
-        raise NotImplementedError
 
     # -- help requests ----------------------------------------------------------
 

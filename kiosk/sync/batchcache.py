@@ -1,4 +1,4 @@
-"""The batch cache: the last batch fetched from the server, kept in the data dir for offline days."""
+"""Today's batch: fetched from the server, and the last one fetched kept in the data dir for offline days."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import json
 import logging
 from pathlib import Path
 
+import requests
 from pydantic import ValidationError
 
 from kiosk import durable
 from kiosk.batch import Batch, BatchError, normalise_feature_code
+from kiosk.config import SyncSection
 from kiosk.server.schema import BatchModel
+from kiosk.sync.outcome import json_body
+from kiosk.sync.session import SyncError, load_token, make_session, timeouts
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +69,38 @@ def load_cached_batch(data_dir: Path, feature_code: str | None = None) -> Batch 
     except (OSError, ValueError, BatchError) as exc:
         log.warning("batch.cache_unreadable error=%s", type(exc).__name__)
         return None
+
+
+def fetch_batch(settings: SyncSection, data_dir: Path, feature_code: str,
+                session: requests.Session | None = None) -> Batch:
+    """Today's batch from the server, cached in ``data_dir`` for offline use.
+
+    Raises ``SyncError`` ("sync.batch_unavailable" or "sync.batch_unknown")
+    when the server cannot give it; callers then fall back to
+    ``load_cached_batch``.
+    """
+    code = normalise_feature_code(feature_code)
+    if not settings.server_url:
+        raise SyncError("sync.no_server")
+    own = session is None
+    session = session or make_session(settings, load_token(settings.token_file))
+    try:
+        answer = session.get(f"{settings.server_url.rstrip('/')}/api/v1/batches/{code}",
+                             timeout=timeouts(settings), allow_redirects=False)
+    except requests.RequestException as exc:
+        raise SyncError("sync.batch_unavailable", type(exc).__name__) from None
+    finally:
+        if own:
+            session.close()
+    if answer.status_code == 404:
+        raise SyncError("sync.batch_unknown", "http 404", code=code)
+    data = json_body(answer.content) if answer.status_code == 200 else None
+    if data is None:
+        raise SyncError("sync.batch_unavailable", f"http {answer.status_code}")
+    try:
+        batch = batch_from_wire(data)
+    except BatchError as exc:
+        raise SyncError("sync.batch_unavailable", exc.detail) from None
+    save_batch(data_dir, batch)
+    log.info("batch.fetched code=%s", batch.feature_code)
+    return batch

@@ -18,7 +18,7 @@ from kiosk.store.outbox import queue_place
 from kiosk.store.record import format_time, parse_time
 
 if TYPE_CHECKING:
-    from kiosk.sync import SyncClient
+    from kiosk.sync.client import SyncClient
 
 log = logging.getLogger(__name__)
 

@@ -101,8 +101,9 @@ class TicketDeskScreen(Screen):
             self.ticket_text.setText(shown.ticket_display)
             self.ticket_qr.set_text(bind_link(state.ctx.public_url, shown.ticket) if shown.ticket else "")
             bound = f"　{self.lang.t('staff.desk.bound')}" if shown.has_code else ""
+            replaced = f"\n{self.lang.t('staff.desk.replaced')}" if shown.ticket_replaced else ""
             self.detail.setText(self.lang.t("staff.desk.row", ticket=shown.short_id, tail=shown.phone_tail,
-                                            at=shown.captured_at) + bound)
+                                            at=shown.captured_at) + bound + replaced)
         if state.busy and not state.error:
             self.set_info("ui.app.busy")
         elif not state.error:

@@ -22,8 +22,10 @@ STUDENTS = [
     {"student_uid": "u-0003", "school_name": "示例大学", "masked_name": "欧阳**", "student_number": "2022010003",
      "level": "博士研究生"},
 ]
-MEASUREMENTS = {"head_top_px": 61.5, "eye_line_px": 262.0, "face_width_px": 221.4, "tilt_deg": 0.8,
-                "background_delta_e": 3.2, "eyes_found": True}
+#: what a station sends (kiosk.portrait.measurements), a few of its keys
+MEASUREMENTS = {"head_top_px": 62, "eye_line_px": 262, "face_width_px": 221, "tilt_deg": 0.8,
+                "sharpness": 65, "background_rgb": "#64C5FF", "background_delta_ab": 3.2, "eyes_found": True,
+                "checks_failed": ""}
 
 
 @dataclass

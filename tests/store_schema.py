@@ -10,6 +10,7 @@ UNDO: dict[int, list[str]] = {
     4: ["ALTER TABLE records DROP COLUMN headwear_allowed"],
     5: ["DROP INDEX records_server_ticket", "ALTER TABLE records DROP COLUMN server_ticket"],
     6: ["DROP TABLE retakes"],
+    7: ["ALTER TABLE records DROP COLUMN measurements"],
 }
 
 

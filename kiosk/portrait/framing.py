@@ -17,10 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-OUT_W, OUT_H = 480, 640
-HEAD_TOP = (50.0, 110.0)
-EYE_LINE = (200.0, 300.0)
-FACE_WIDTH = (180.0, 300.0)
+from kiosk.photo_standard import EYE_LINE, FACE_WIDTH, HEAD_TOP, OUT_H, OUT_W
+
 #: the plan aims this many output pixels inside each band, so rounding and
 #: a few pixels of measuring error cannot push a photo out of the standard
 GUARD_PX = 6.0

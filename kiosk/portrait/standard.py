@@ -25,6 +25,7 @@ from kiosk.portrait import jpeg
 from kiosk.portrait.analysis import Analysis, check_frame, landmarks
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Crop, plan_crop
+from kiosk.portrait.measurements import photo_measurements
 from kiosk.portrait.shape import ShapeMeasures, ShapeModel
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,16 @@ class FramingError(KioskError):
 
 @dataclass(frozen=True)
 class StandardPhoto:
-    """The standard photo, the optional original, and what the photo measures."""
+    """The standard photo, the optional original, and what the photo measures.
+
+    ``measurements`` is what the record carries to the reviewer
+    (``measurements.photo_measurements``: short keys, rounded scalars).
+    """
 
     jpeg: bytes
     original_jpeg: bytes | None
     geometry: dict[str, Any] = field(default_factory=dict)
+    measurements: dict[str, float | int | bool | str] = field(default_factory=dict)
 
 
 def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSection,
@@ -81,6 +87,7 @@ def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSe
     geometry: dict[str, Any] = {
         "head_top_px": round((top - y0) * scale, 1) if top is not None else None,
         "eye_line_px": round((eye_y - y0) * scale, 1),
+        "chin_px": round((shape.chin_y - y0) * scale, 1) if shape is not None else None,
         "face_width_px": round(marks.face_width * scale, 1),
         "face_centre_px": round((marks.face_cx - x0) * scale, 1),
         "tilt_deg": round(eyes.angle_deg, 2) if eyes is not None else None,
@@ -94,7 +101,7 @@ def make_photo(capture_bgr: np.ndarray, analysis: Analysis, settings: PortraitSe
     }
     original = _original(capture_bgr, (x0, y0, x1, y1)) if settings.keep_original else None
     log.info("photo.made bytes=%d quality=%d scale=%.3f", len(encoded.data), encoded.quality, scale)
-    return StandardPhoto(encoded.data, original, geometry)
+    return StandardPhoto(encoded.data, original, geometry, photo_measurements(geometry, analysis))
 
 
 def _pixel_crop(crop: Crop, w: int, h: int) -> tuple[int, int, int, int]:

@@ -28,6 +28,7 @@ from kiosk.server.console_auth import COORDINATE_ROLES, REVIEW_ROLES
 from kiosk.server.console_schema import REASONS
 from kiosk.server.refusals import Refused
 from kiosk.server.review_desk import ReviewDesk
+from kiosk.server.review_measures import measure_rows
 from kiosk.server.sessions import LOGIN_COOKIE, SESSION_COOKIE, cookie_secure, new_token, tokens_match
 from kiosk.server.station_board import StationBoard
 from kiosk.server.templating import page_language, render
@@ -191,7 +192,9 @@ def make_router(accounts: Accounts, desk: ReviewDesk, board: StationBoard, db: A
         if item is None:
             item = desk.next(session.user.name, now, code).record
         suffix = f"&batch={code}" if code else ""
+        measures = measure_rows(item.measurements, lang) if item is not None else []
         return page(request, "review.html", lang, session, status, page="review", item=item, reasons=REASONS,
+                    measures=measures,
                     batches=dashboard.batch_codes(db), batch=code or "", waiting=desk.waiting(code, now),
                     notice=notice, lang_suffix=suffix)
 

@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk import flow
 from kiosk.batch import Batch
@@ -109,6 +109,12 @@ def _unused_ticket(store: RecordStore) -> str:
     raise StoreError("store.failed", "no free ticket")
 
 
+def _measurements_of(photo: Photo) -> dict[str, Any] | None:
+    """The photo's own compliance measurements for the reviewer, when it carries them (``StandardPhoto`` does)."""
+    found = getattr(photo, "measurements", None)
+    return dict(found) if found else None
+
+
 def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow.Student, photo: Photo, *,
                 keep_original: bool, links: Links, headwear_allowed: bool = False) -> flow.Event:
     """Write the record durably: ``Saved`` with its receipt, or ``SaveFailed`` with nothing stored.
@@ -132,6 +138,7 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
             # the student's capability to their status page: unguessable, made here, only its hash on the server
             status_secret=secrets.token_urlsafe(24),
             headwear_allowed=headwear_allowed,
+            measurements=_measurements_of(photo),
         )
         original = photo.original_jpeg if keep_original else None
         record = store.add_record(new, photo.jpeg, original)

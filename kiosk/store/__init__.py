@@ -28,7 +28,7 @@ from typing import Any
 
 from kiosk import durable
 from kiosk.store import migrations
-from kiosk.store.admission import RecordRefused, check_record
+from kiosk.store.admission import RecordRefused, admissible_measurements, check_record
 from kiosk.store.damage import MARKER, Damage, diagnose, write_marker
 from kiosk.store.errors import (
     AlreadyBound,
@@ -265,7 +265,8 @@ class Store(Outbox, StaffDesk, RetakeBook):
                         self.data_dir / photo_rel, sha256_hex(photo_jpeg), len(photo_jpeg),
                         self.data_dir / original_rel if original_rel else None,
                         sha256_hex(original_jpeg) if original_jpeg is not None else None,
-                        status_secret=new.status_secret, headwear_allowed=new.headwear_allowed)
+                        status_secret=new.status_secret, headwear_allowed=new.headwear_allowed,
+                        measurements=admissible_measurements(new.measurements))
         check_record(record.metadata(), photo_jpeg, original_jpeg)
         row = capture_row(record, self.data_dir)
         card_rel = card_path(photo_rel)

@@ -13,9 +13,10 @@ checked against the server's default size limit and decoded in full.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import math
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from kiosk.config import ServerSection
 from kiosk.server.refusals import Refused
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 
 #: the server's default limit on a photo (and an original), in bytes
 MAX_PHOTO_BYTES: int = ServerSection.max_photo_bytes
+#: the server's own model of a record's measurements (their number, names and values)
+_MEASUREMENTS_FIELD = RecordMetadata.model_fields["measurements"]
+_MEASUREMENTS: TypeAdapter[Any] = TypeAdapter(
+    Annotated[_MEASUREMENTS_FIELD.annotation, *_MEASUREMENTS_FIELD.metadata])  # type: ignore[arg-type]
 
 
 class RecordRefused(StoreError):
@@ -74,3 +79,24 @@ def check_record(metadata: dict[str, Any], photo: bytes, original: bytes | None)
     if original is not None:
         check_jpeg(original, "original")
     check_metadata(metadata)
+
+
+def admissible_measurements(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``values`` when the server will take them as a record's measurements, else None (logged).
+
+    A photo's measurements only inform its reviewer: measurements the server
+    would refuse (too many, too long, not a finite number) are dropped, never
+    the capture they came with.
+    """
+    if not values:
+        return None
+    try:
+        _MEASUREMENTS.validate_python(values)
+    except ValidationError:
+        usable = False
+    else:  # a NaN or an infinity would not survive the upload's JSON
+        usable = all(math.isfinite(v) for v in values.values() if isinstance(v, float))
+    if not usable:
+        log.warning("record.measurements_dropped count=%d", len(values))
+        return None
+    return values

@@ -160,8 +160,15 @@ _V6 = [
     "CREATE INDEX retakes_updated ON retakes (updated_at)",
 ]
 
+# The photo's own compliance measurements (head top, eye line, face width, pose, light,
+# backdrop ...), a JSON object sent in the upload for the reviewer. NULL for records
+# captured before: their upload leaves the key out, so a replay is what the server holds.
+_V7 = [
+    "ALTER TABLE records ADD COLUMN measurements TEXT",
+]
+
 #: migration n (1-based) brings the schema from version n-1 to n
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 
 
 def current_version(conn: sqlite3.Connection) -> int:

@@ -82,6 +82,8 @@ class NewRecord:
     name: str | None = None
     status_secret: str | None = None  # the student's capability to their status page (sent in the upload)
     headwear_allowed: bool = False  # staff allowed religious/medical headwear for this capture
+    #: the photo's own compliance measurements, for the reviewer (scalar values by short keys; None: none)
+    measurements: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class Record:
     contact_state: str | None = None  # "pending" | "sent" | "failed": the notice phone's push to the server
     headwear_allowed: bool = False  # staff allowed religious/medical headwear for this capture (audited)
     server_ticket: str | None = None  # the server's ticket for this record, when another station's held ``ticket``
+    measurements: dict[str, Any] | None = None  # the photo's compliance measurements, sent to the reviewer
     seq: int = field(default=0, compare=False)
 
     @property
@@ -156,7 +159,7 @@ class Record:
         the code travels as a separate binding instead.
         """
         late = self.binding_state is not None
-        return {
+        out: dict[str, Any] = {
             "record_id": self.id,
             "batch": self.batch,
             "station_id": self.station_id,
@@ -176,6 +179,10 @@ class Record:
             "status_secret": self.status_secret,
             "headwear_allowed": self.headwear_allowed,
         }
+        # left out when there are none: records stored before measurements were kept replay unchanged
+        if self.measurements:
+            out["measurements"] = self.measurements
+        return out
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready view without personal data, for listings and logs."""
@@ -247,6 +254,7 @@ def record_from_row(row: Any, data_dir: Path) -> Record:
         contact_state=_column(row, "contact_state"),
         headwear_allowed=bool(_column(row, "headwear_allowed")),
         server_ticket=_column(row, "server_ticket"),
+        measurements=_json_column(row, "measurements"),
         seq=row["seq"],
     )
 
@@ -265,6 +273,7 @@ def capture_row(record: Record, data_dir: Path) -> dict[str, Any]:
         "original_path": str(record.original_path.relative_to(data_dir)) if record.original_path else None,
         "original_sha256": record.original_sha256, "status_secret": record.status_secret,
         "headwear_allowed": int(record.headwear_allowed),
+        "measurements": json.dumps(record.measurements, ensure_ascii=False) if record.measurements else None,
     }
 
 
@@ -274,3 +283,15 @@ def _column(row: Any, name: str) -> Any:
         return row[name]
     except (KeyError, IndexError):
         return None
+
+
+def _json_column(row: Any, name: str) -> dict[str, Any] | None:
+    """A JSON object column added by a later migration; None when empty or unreadable (shown as no value)."""
+    text = _column(row, name)
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and value else None

@@ -55,7 +55,7 @@ _CAPTURE_COLUMNS = ("id", "batch", "station_id", "code_payload", "code_fields", 
                     "photo_sha256", "photo_bytes", "original_path", "original_sha256")
 #: columns added by later migrations, taken over when the source has them: the upload's metadata
 #: must be what the server may already hold, or a replay is refused as a conflict
-_LATER_COLUMNS = ("status_secret", "headwear_allowed", "server_ticket")
+_LATER_COLUMNS = ("status_secret", "headwear_allowed", "server_ticket", "measurements")
 
 
 @dataclass

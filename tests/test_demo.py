@@ -29,7 +29,7 @@ def test_headless_demo_runs_end_to_end(tmp_path: Path) -> None:
     for screen in ("welcome", "scan", "verify", "confirm", "fee", "review", "done", "pin", "operator_menu",
                    "codeless", "done_ticket", "bind_last_four", "bind_done", "station_status", "batch_setup",
                    "statistics", "status", "staff_called", "staff_alert_acknowledged", "bind_compare",
-                   "status_second_station"):
+                   "status_second_station", "consent", "still_there", "attract"):
         assert any(name.endswith(f"_{screen}.png") for name in shots), (screen, shots)
     assert all((out / name).stat().st_size > 10_000 for name in shots)
     if browser_available():  # the student's page, driven in Chromium, ends with the downloaded photo

@@ -559,3 +559,12 @@ def test_a_code_already_captured_shows_its_status_not_a_second_capture() -> None
     state, effects = flow.step(scan, flow.AlreadyCaptured(code=CODE, view=view))
     assert isinstance(state, flow.StatusShown) and state.view == view and state.code == CODE
     assert state.error == "flow.status.already_captured" and not state.may_start() and effects == ()
+
+
+def test_a_countdown_cut_by_the_camera_is_not_shown_again() -> None:
+    state, _ = run(at_capture(), flow.Guidance("countdown", 2, "portrait.hint.countdown", face=True))
+    assert state.hint_key == "portrait.hint.countdown"
+    state, _ = run(state, flow.CameraLost())
+    assert state.hint_key is None and state.count == 0
+    state, _ = run(state, flow.CameraBack())
+    assert state.phase == "waiting" and state.hint_key is None and state.count == 0  # not "0…"

@@ -51,7 +51,11 @@ class Analysis:
 
 
 class FakeAnalyzer:
-    def analyse(self, frame_bgr: Any, now: float | None = None) -> Analysis:
+    def __init__(self) -> None:
+        self.leaves: list[bool] = []  # allow_headwear of each frame analysed
+
+    def analyse(self, frame_bgr: Any, now: float | None = None, *, allow_headwear: bool = False) -> Analysis:
+        self.leaves.append(allow_headwear)
         return Analysis(face=None if frame_bgr == "empty" else (1, 2, 3, 4))
 
     def reset(self) -> None:
@@ -690,3 +694,37 @@ def test_a_second_visit_shows_the_first_record_instead_of_a_second_capture(
     station.parts.store.set_review(record.id, "rejected", None, "眼睛闭合")
     state, _ = drive(station, state, flow.BackTapped(), flow.StartTapped(), flow.CodeScanned(me.payload))
     assert isinstance(state, flow.Verify)
+
+
+def test_the_headwear_leave_reaches_the_analyser_and_the_record_for_one_capture(
+        tmp_path: Path, keys: KeyRing, students: list[Any]) -> None:
+    station = make_station(tmp_path, keys)
+    store = station.parts.store
+    analyzer = station.parts.analyzer
+    assert isinstance(analyzer, FakeAnalyzer)
+    state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_HEADWEAR), flow.BackTapped())
+    assert isinstance(state, flow.Welcome) and state.ctx.headwear_leave
+    assert [(e["kind"], e["detail"]) for e in store.station_log()] == [("headwear_leave", "granted")]
+
+    def one_student(state: flow.State, me: Any) -> tuple[flow.State, Any]:
+        state, _ = drive(station, state, flow.StartTapped(), flow.CodeScanned(me.payload), *type_keys(me.last_four),
+                         flow.ThatsMeTapped(), flow.AgreeTapped())
+        assert isinstance(state, flow.Capture)
+        analyzer.leaves.clear()
+        state = capture_photo(station, state)
+        leaves = list(analyzer.leaves)
+        state, _ = drive(station, state, flow.AcceptTapped())
+        assert isinstance(state, flow.Done)
+        record = store.get(state.receipt.record_id)
+        state, _ = drive(station, state, flow.FinishTapped())
+        return state, (record, leaves)
+
+    state, (record, leaves) = one_student(state, students[0])
+    assert leaves and all(leaves)  # every frame of that capture was judged with headwear allowed
+    assert record.headwear_allowed and record.metadata()["headwear_allowed"] is True
+    assert store.station_log()[0]["kind"] == "headwear_allowed"
+    assert store.events(record.id)[-1]["kind"] == "headwear_allowed"
+    # the next student gets no leave: the analyser judges headwear again and the record says so
+    state, (record, leaves) = one_student(state, students[1])
+    assert leaves and not any(leaves)
+    assert not record.headwear_allowed

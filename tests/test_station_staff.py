@@ -91,6 +91,8 @@ def test_a_locked_code_calls_staff_as_lockout(tmp_path: Path, keys: KeyRing, stu
     state, _ = drive(station, state, *type_keys("0000"))
     assert isinstance(state, flow.Verify) and not state.busy
     assert [e["kind"] for e in station.parts.store.station_log()] == ["code_unlocked"]
+    # the staff who unlocked it answered the call: the banner goes, the coordinator hears it was acknowledged
+    assert state.ctx.staff_alert is None and station.parts.store.open_help() == []
     state, _ = drive(station, state, *type_keys(students[0].last_four))
     assert isinstance(state, flow.Confirm)
 

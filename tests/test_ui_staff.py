@@ -210,3 +210,36 @@ def test_a_record_not_uploaded_yet_is_not_called_offline(ui: Harness) -> None:
                                                                                 refreshed=False))
     ui.session._render()
     assert "连不上" in status.freshness.text()
+
+
+def test_the_headwear_leave_by_touch_shows_on_capture_and_ends_with_the_session(ui: Harness) -> None:
+    w = ui.window
+    operator(ui)
+    item = w.current.items[flow.MENU_HEADWEAR]
+    assert item.text() == "允许宗教/医疗头饰（仅本次拍摄）"
+    ui.tap(item)
+    assert ui.state.ctx.headwear_leave and ui.station.effects[-1] == flow.GrantHeadwear(granted=True)
+    assert item.text().startswith("撤销头饰准许") and "下一位学生" in w.current.banner.text()
+    shot(ui, "20_headwear_granted")
+    ui.send(flow.MenuChosen(item=flow.MENU_CODELESS))
+    screen = w.current
+    for key in "13800138000":
+        ui.qtbot.mouseClick(screen.phone_pad.keys[key], Qt.LeftButton)
+    ui.qtbot.keyClicks(screen.fields["id_last4"], "1234")
+    ui.send(flow.SubmitTapped())
+    ui.send(flow.AgreeTapped())
+    if ui.screen() == "fee":
+        ui.send(flow.FeeAcknowledged())
+    assert ui.screen() == "capture"
+    assert w.current.banner.isVisible() and "头饰" in w.current.banner.text()
+    assert any(isinstance(e, flow.StartCamera) and e.allow_headwear for e in ui.station.effects)
+    shot(ui, "21_headwear_capture")
+    ui.send(flow.ShutterTapped())
+    assert ui.screen() == "review" and "头饰" in w.current.banner.text() and w.current.banner.isVisible()
+    ui.send(flow.AcceptTapped())
+    saves = [e for e in ui.station.effects if isinstance(e, flow.SaveRecord)]
+    assert saves[-1].headwear_allowed and ui.screen() == "done" and not ui.state.ctx.headwear_leave
+    ui.tap(w.current.handed)
+    ui.tap(w.current.finish)
+    operator(ui)
+    assert w.current.items[flow.MENU_HEADWEAR].text() == "允许宗教/医疗头饰（仅本次拍摄）"

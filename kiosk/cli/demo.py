@@ -26,6 +26,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     mode.add_argument("--windowed", action="store_true", help="open the station's window")
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="screenshots go here (headless)")
     p.add_argument("--verbose", action="store_true", help="show the station's log lines")
+    p.add_argument("--window-size", default="", metavar="WxH",
+                   help="windowed: the station window's size, e.g. 1080x1920 (the portrait touch screen)")
+    p.add_argument("--second-station", action="store_true",
+                   help="windowed: a second station's window on the same server (status asked of the server)")
+    p.add_argument("--widget-map", type=Path, default=None, metavar="FILE",
+                   help="windowed: keep FILE up to date with every visible control's text and screen position, "
+                        "for driving the windows from a script (scripts/xvfb_tour.py)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
                            grabber=grabber, camera_name=getattr(source, "name", ""),
                            lookup_remote=student_lookup(config, site.store))
     session = build_ui(config, station, grabber, kiosk_mode=False, state=station.initial_state())
+    second = None
     try:
         if headless:
             return _drive(session, source, site, args.out, started)
@@ -57,13 +65,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo codes (last four): {', '.join(s.last_four for s in site.students)}; operator PIN 0000")
         session.window.left_kiosk.connect(app.quit)
         session.window.present()
+        if args.window_size:
+            width, _, height = args.window_size.partition("x")
+            session.window.resize(int(width), int(height))
+            session.window.move(0, 0)
         _open_pages(site)
-        panel = _remote(source, site, session.window)  # noqa: F841 - lives as long as the loop
+        panel = _remote(source, site, session.window)
         session.start()
+        if args.second_station:
+            second = _SecondStation(site, config, session.window, panel or session.window)
+        watcher = _widget_map(args.widget_map, session, second, panel)  # noqa: F841 - lives as long as the loop
         wake = quit_on_signals(app)  # noqa: F841 - the timer must live as long as the loop
         return int(app.exec_())
     finally:
         session.stop()
+        if second is not None:
+            second.stop()
         grabber.stop()
         source.close()
         site.close()
@@ -78,11 +95,54 @@ def _remote(source, site, window):  # type: ignore[no-untyped-def]
     from kiosk.ui.demo_panel import DemoPanel
 
     panel = DemoPanel(source, site.students)
+    panel.show()
     geometry = window.frameGeometry()
     panel.move(geometry.right() + 10, geometry.top())
-    panel.show()
     print("demo remote: hold up a code, move the person or unplug the camera from the small window")
     return panel
+
+
+class _SecondStation:
+    """A second station on the same server: its own window, store, camera and demo remote."""
+
+    def __init__(self, site, config, first, beside) -> None:  # type: ignore[no-untyped-def]
+        from kiosk.ui.session import build_ui
+        from kiosk.ui.wiring import open_camera
+
+        station = site.second_station()
+        self.source, self.grabber = open_camera(config)
+        self.session = build_ui(config, station, self.grabber, kiosk_mode=False, state=station.initial_state())
+        self.window = self.session.window
+        self.window.setWindowTitle("demo-02")
+        self.window.present()
+        self.window.resize(first.width(), first.height())
+        self.window.move(beside.frameGeometry().right() + 10, 0)
+        self.panel = _remote(self.source, site, self.window)
+        self.session.start()
+        print("second station: demo-02, its own records and camera, the same server")
+
+    def stop(self) -> None:
+        """Stop its session and camera."""
+        self.session.stop()
+        self.grabber.stop()
+        self.source.close()
+
+
+def _widget_map(path, session, second, panel):  # type: ignore[no-untyped-def]
+    """Keep ``path`` up to date with the windows' controls (None: nothing written)."""
+    if path is None:
+        return None
+    from kiosk.ui.widget_map import WidgetMap
+
+    watcher = WidgetMap(path)
+    watcher.watch("station", session.window, session)
+    if second is not None:
+        watcher.watch("second", second.window, second.session)
+        if second.panel is not None:
+            watcher.watch("remote2", second.panel)
+    if panel is not None:
+        watcher.watch("remote", panel)
+    return watcher
 
 
 def _drive(session, source, site, out: Path, started: float) -> int:  # type: ignore[no-untyped-def]

@@ -70,6 +70,7 @@ class StartCamera(Effect):
 
     slow: ClassVar[bool] = False
     purpose: str
+    allow_headwear: bool = False  # "portrait" under the staff's headwear leave: the analyser lets headwear pass
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class SaveRecord(Effect):
     student: Student = field(repr=False)
     photo: Any = field(repr=False, compare=False)
     batch: Batch | None = None
+    headwear_allowed: bool = False  # taken under the staff's headwear leave: marked on the record
 
 
 @dataclass(frozen=True)
@@ -211,3 +213,11 @@ class UnlockCode(Effect):
     """Lift the last-four lock of a code, by staff after checking the student's ID -> CodeUnlocked (audited)."""
 
     code: CollectionCode = field(repr=False)
+
+
+@dataclass(frozen=True)
+class GrantHeadwear(Effect):
+    """Staff allowed (or withdrew) religious or medical headwear for the next capture: audited -> nothing."""
+
+    slow: ClassVar[bool] = False
+    granted: bool = True

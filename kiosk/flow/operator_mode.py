@@ -53,6 +53,7 @@ from kiosk.flow.events import (
     TicketFound,
     TicketRejected,
 )
+from kiosk.flow.headwear import on_headwear_item
 from kiosk.flow.staff_events import (
     BindChecked,
     StaffOverrideTapped,
@@ -61,6 +62,7 @@ from kiosk.flow.states import (
     MENU_BATCH,
     MENU_BIND,
     MENU_CODELESS,
+    MENU_HEADWEAR,
     MENU_QUIT,
     MENU_STATS,
     MENU_STATUS,
@@ -145,6 +147,8 @@ def _on_menu(s: OperatorMenu, e: Event) -> Outcome:
             return BatchSetup(ctx=s.ctx, typed=typed), ()
         if item == MENU_STATS:
             return Statistics(ctx=s.ctx, busy=True), (LoadStats(),)
+        if item == MENU_HEADWEAR:
+            return on_headwear_item(s)
         if item == MENU_QUIT:
             return s, (Quit(),)
         return None

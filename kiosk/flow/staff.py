@@ -89,10 +89,12 @@ def staff_step(state: State, event: Event) -> Result | None:
 
         return step(dataclasses.replace(state, locked=None, unconfirmed=None), event)
     if isinstance(state, PinEntry) and state.busy and isinstance(event, PinAccepted):
+        # staff deciding at the station have answered the call that brought them: it is acknowledged too
+        answered: tuple[Effect, ...] = (AcknowledgeHelp(),) if state.ctx.staff_alert is not None else ()
         if state.resume is not None:
-            return Verify(ctx=state.ctx, code=state.resume), ()
+            return Verify(ctx=state.ctx, code=state.resume), answered
         if state.unlock is not None:
-            return Verify(ctx=state.ctx, code=state.unlock, busy=True), (UnlockCode(code=state.unlock),)
+            return Verify(ctx=state.ctx, code=state.unlock, busy=True), (UnlockCode(code=state.unlock), *answered)
     if isinstance(state, Verify) and state.busy:
         if isinstance(event, CodeLockedOut):
             # as the screen's own rule, and the code kept so that staff can lift its lock
@@ -184,7 +186,8 @@ def _on_desk(s: TicketDesk, e: Event) -> Result | None:
             return dataclasses.replace(s, shown=None), ()
         return OperatorMenu(ctx=s.ctx), ()
     if isinstance(e, MenuChosen) and e.item in ("phone", "ticket"):
-        return dataclasses.replace(s, mode=e.item, typed="", error=None, shown=None), ()
+        # back to a keypad: the waiting list gives way to it
+        return dataclasses.replace(s, mode=e.item, typed="", error=None, shown=None, records=(), listed=False), ()
     if isinstance(e, MenuChosen) and e.item == "waiting":
         return dataclasses.replace(s, busy=True, error=None, shown=None), (FindRecords(query="", mode="waiting"),)
     if isinstance(e, RecordChosen) and 0 <= e.index < len(s.records):

@@ -26,9 +26,11 @@ MENU_BATCH = "batch"
 MENU_STATS = "stats"
 MENU_QUIT = "quit"
 MENU_TICKETS = "tickets"
+MENU_HEADWEAR = "headwear"  # religious or medical headwear allowed for the next capture only
 MENU_HELP_DONE = "help_done"  # staff acknowledge the open call for help
 #: the operator menu, in the order the screen lists it (MENU_HELP_DONE shows only while a call is open)
-MENU_ITEMS = (MENU_CODELESS, MENU_BIND, MENU_TICKETS, MENU_STATUS, MENU_BATCH, MENU_STATS, MENU_QUIT)
+MENU_ITEMS = (MENU_CODELESS, MENU_BIND, MENU_TICKETS, MENU_HEADWEAR, MENU_STATUS, MENU_BATCH, MENU_STATS,
+              MENU_QUIT)
 
 
 # ---------------------------------------------------------------------------
@@ -48,6 +50,8 @@ class Context:
     #: retakes each student has used in this batch, by ``retake_digest``: waiting out a timeout does not
     #: reset them, and the station passes in those it stored, so neither does a restart
     retakes_used: tuple[tuple[str, int], ...] = ()
+    #: staff allowed religious or medical headwear for the next capture; ends with that session
+    headwear_leave: bool = False
 
     def retake_digest(self, key: str) -> str:
         """How the student with ``key`` is counted in this batch (see ``retake_digest``)."""

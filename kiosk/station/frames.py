@@ -42,11 +42,18 @@ class FrameState:
         self._latest: tuple[Any, Any] | None = None  # (frame, analysis) last guided
         self._flags = threading.Lock()  # held for microseconds only: safe on the GUI thread
         self._reset_to: str | None = None  # "portrait", "scan" or "none": frame state to start afresh
+        self._leave_next = False  # the headwear leave of the reset asked for
+        self.allow_headwear = False  # the portrait being guided is under the staff's headwear leave
 
-    def request_reset(self, purpose: str) -> None:
-        """Start the frame state afresh for ``purpose`` ("portrait", "scan", "none"); never waits."""
+    def request_reset(self, purpose: str, *, allow_headwear: bool = False) -> None:
+        """Start the frame state afresh for ``purpose`` ("portrait", "scan", "none"); never waits.
+
+        ``allow_headwear``: a portrait under the staff's headwear leave; any
+        other reset ends it.
+        """
         with self._flags:
             self._reset_to = purpose
+            self._leave_next = allow_headwear and purpose == "portrait"
         self._settle()
 
     @contextmanager
@@ -72,8 +79,10 @@ class FrameState:
         """Start the frame state afresh if asked to; the caller holds ``_frames``."""
         with self._flags:
             purpose, self._reset_to = self._reset_to, None
+            leave = self._leave_next
         if purpose is None:
             return
+        self.allow_headwear = leave
         self._latest = None
         self._autocapture = None
         # a new person, a retake or nobody: no smoothing or frames carried over from before
@@ -90,7 +99,7 @@ class FrameState:
         with self._held():
             if self.parts.analyzer is None:
                 return None
-            return self.parts.analyzer.analyse(capture)
+            return self.parts.analyzer.analyse(capture, allow_headwear=self.allow_headwear)
 
     def shoot_now(self) -> tuple[Any, Any, str | None]:
         """The tap-to-shoot capture: auto-capture's sharpest recent frame, else the latest guided one."""
@@ -121,7 +130,7 @@ class FrameState:
             return []
         with self._held():
             try:
-                analysis: FrameAnalysis = analyzer.analyse(frame, now)
+                analysis: FrameAnalysis = analyzer.analyse(frame, now, allow_headwear=self.allow_headwear)
             except KioskError as exc:
                 log.warning("portrait.analysis_failed key=%s", exc.key)
                 return []

@@ -135,8 +135,11 @@ class FrameAnalysis(Protocol):
 class Analyzer(Protocol):
     """What the station needs of ``kiosk.portrait.analysis.Analyzer``."""
 
-    def analyse(self, frame_bgr: Any, now: float | None = None) -> Any:
-        """The face analysis of one frame (``now``: monotonic seconds, for smoothing)."""
+    def analyse(self, frame_bgr: Any, now: float | None = None, *, allow_headwear: bool = False) -> Any:
+        """The face analysis of one frame (``now``: monotonic seconds, for smoothing).
+
+        ``allow_headwear``: staff allowed religious or medical headwear for this capture.
+        """
 
     def reset(self) -> None:
         """Forget smoothing carried over from earlier frames (a new person)."""

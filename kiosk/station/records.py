@@ -120,7 +120,7 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
     """Write the record durably: ``Saved`` with its receipt, or ``SaveFailed`` with nothing stored.
 
     ``headwear_allowed``: staff allowed religious or medical headwear for this capture (sent to the
-    reviewer with the record).
+    reviewer with the record) and written to the station log.
     """
     code: CollectionCode | None = student.code
     try:
@@ -151,7 +151,13 @@ def save_record(store: RecordStore, station_id: str, batch: Batch, student: flow
     except StoreError as exc:
         log.error("record.not_saved reason=%s", exc.key)
         return flow.SaveFailed("flow.error.not_saved")
-    log.info("record.saved id=%s codeless=%d", record.id, int(record.codeless))
+    log.info("record.saved id=%s codeless=%d headwear_allowed=%d", record.id, int(record.codeless),
+             int(headwear_allowed))
+    if headwear_allowed:
+        try:
+            store.audit("headwear_allowed", "capture", record_id=record.id)
+        except StoreError as exc:  # the record is saved and carries the flag: a failed log line must not undo that
+            log.error("audit.failed kind=headwear_allowed key=%s", exc.key)
     return flow.Saved(receipt(record, links))
 
 

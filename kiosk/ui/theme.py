@@ -124,6 +124,7 @@ def style_sheet(scale: Scale) -> str:
     QPushButton[primary="true"]:pressed {{ background: {PRIMARY_DARK}; }}
     QPushButton[primary="true"]:disabled {{ background: {DISABLED_BACKGROUND}; color: {DISABLED_TEXT};
                                            border: 2px dashed {DISABLED_BORDER}; }}
+    QPushButton[compact="true"] {{ padding: 8px 4px; }}
     QPushButton[main="true"] {{ min-height: {MAIN_PX}px; font-size: {scale.heading}px; border-radius: 18px; }}
     QPushButton[quiet="true"] {{ border: none; background: transparent; text-decoration: underline; }}
     #header QPushButton {{ background: transparent; color: white; border: 2px solid white; }}

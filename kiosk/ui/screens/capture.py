@@ -50,6 +50,9 @@ class CaptureScreen(Screen):
         lost = not state.ctx.camera_ok
         self.show_guidance(state.phase, state.count, state.hint_key, busy=state.busy)
         self.set_camera_lost(lost)
+        if not state.error:
+            # the student in a head covering sees that it is allowed, and the reviewer will see it too
+            self.set_info("staff.headwear.capture_note" if state.ctx.headwear_leave else None)
 
     def show_guidance(self, phase: str, count: int, hint_key: str | None, *, busy: bool = False) -> None:
         """The autocapture phase, countdown and hint of the latest analysis."""
@@ -150,6 +153,9 @@ class ReviewScreen(Screen):
             self.set_info("ui.capture.saving")
         elif failed and getattr(state, "staff_called", False) and not state.error:
             self.set_info("ui.welcome.staff_called")
+        elif not state.error:
+            # the head covering in the photo is allowed: the student should not retake for it
+            self.set_info("staff.headwear.capture_note" if state.ctx.headwear_leave else None)
 
     def _fit(self) -> None:
         if self._pixmap.isNull():

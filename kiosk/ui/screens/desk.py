@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk import flow
 from kiosk.tickets import bind_link
@@ -50,6 +50,10 @@ class TicketDeskScreen(Screen):
         self.results = QVBoxLayout()
         self.result_buttons: list[QPushButton] = []
         self.first.addLayout(self.results)
+        # in the keypad's place while a list is up: the list stays under the mode buttons, not mid-screen
+        self.filler = QWidget()
+        self.filler.hide()
+        self.first.addWidget(self.filler, 1)
         self.preview = Preview(mirror=self.mirror)  # the ticket's QR, held up by the student
         self.preview.setMinimumSize(200, 120)
         self.second.addWidget(self.preview, 1)
@@ -60,12 +64,16 @@ class TicketDeskScreen(Screen):
         self.ticket_text.setObjectName("big")
         self.ticket_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.ticket_qr = QrCode(size=280)
+        self.ticket_qr.set_hint(360)
         self.detail = QLabel()
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         col.addWidget(self.ticket_text)
         col.addWidget(self.ticket_qr, 0, Qt.AlignmentFlag.AlignHCenter)
         col.addWidget(self.detail)
-        col.addWidget(self.label("staff.desk.show_again", "sub"))
+        again = self.label("staff.desk.show_again", "sub")
+        again.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        col.addWidget(again)
+        col.addStretch(1)  # the ticket, its code and the words together at the top of the card
         self.second.addWidget(self.card)
         self.card.hide()
         self.buttons_row.addWidget(self.button("staff.menu.to_menu", flow.BackTapped()))
@@ -75,14 +83,18 @@ class TicketDeskScreen(Screen):
         super().show_state(state)
         assert isinstance(state, flow.TicketDesk)
         shown = state.shown
-        self.phone_pad.setVisible(shown is None and state.mode == "phone")
-        self.ticket_pad.setVisible(shown is None and state.mode == "ticket")
+        # the waiting list takes the keypad's place: a list under a keypad full of a number looks like its result
+        typing = shown is None and not state.listed
+        self.phone_pad.setVisible(typing and state.mode == "phone")
+        self.ticket_pad.setVisible(typing and state.mode == "ticket")
+        self.filler.setVisible(shown is None and state.listed)
         pad = self.phone_pad if state.mode == "phone" else self.ticket_pad
         pad.set_value(state.typed)
         pad.setEnabled(not state.busy)
-        self.lang.bind(self.sub, self.sub.setText,
-                       "staff.desk.hint_phone" if state.mode == "phone" else "staff.desk.hint_ticket")
-        self.preview.setVisible(shown is None and state.mode == "ticket")
+        hint = ("staff.desk.hint_listed" if state.listed else
+                "staff.desk.hint_phone" if state.mode == "phone" else "staff.desk.hint_ticket")
+        self.lang.bind(self.sub, self.sub.setText, hint)
+        self.preview.setVisible(typing and state.mode == "ticket")
         self.card.setVisible(shown is not None)
         self._list(state.records if shown is None else ())
         if shown is not None:

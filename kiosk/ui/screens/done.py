@@ -41,6 +41,7 @@ class DoneScreen(Screen):
         self.until.setObjectName("heading")
         box.addWidget(self.until)
         self.contact_button = self.button("staff.done.contact", flow.ContactTapped())
+        box.addSpacing(12)
         box.addWidget(self.contact_button)
         self.contact_saved = self.label("staff.done.contact_saved", "info")
         box.addWidget(self.contact_saved)
@@ -65,15 +66,18 @@ class DoneScreen(Screen):
         self.ticket_box = self._qr_box(self.ticket_qr, "staff.done.ticket_keep", self.ticket_text,
                                        "staff.done.ticket_heading")
         self.status_qr = QrCode(size=150)
-        self.status_box = self._qr_box(self.status_qr, "staff.done.status_qr")
+        # titled like the ticket, so that the two codes line up side by side
+        self.status_box = self._qr_box(self.status_qr, "staff.done.status_qr", title_key="staff.done.status_heading")
         codes.addWidget(self.ticket_box)
         codes.addWidget(self.status_box)
         self.codes = QFrame()
         self.codes.setLayout(codes)
         self.second.addWidget(self.contact_box)
-        self.second.addWidget(self.codes, 1)
+        self.second.addWidget(self.codes)
         self.no_link = self.label("staff.done.no_link", "sub")
         self.second.addWidget(self.no_link)
+        # the codes sit right under the receipt (portrait) or beside it (landscape); the room left is below
+        self.second.addStretch(1)
 
         self.handed = self.button("staff.done.ticket_handed", flow.TicketHandedTapped())
         self.finish = self.button("ui.done.finish", flow.FinishTapped(), primary=True)
@@ -82,32 +86,36 @@ class DoneScreen(Screen):
         self.buttons_row.addWidget(self.finish)
 
     def set_portrait(self, portrait: bool) -> None:
-        """Receipt and QR codes side by side in both orientations: the codes grow into the room there is.
+        """Portrait: the receipt across the width, the QR codes centred right under it.
 
-        On a narrow portrait screen the receipt gets half the width, its lines wrap.
+        Landscape: the receipt on the left, the codes beside it. Either way each
+        QR's caption sits directly under its code, and the free room is below.
         """
-        self.split.setDirection(QBoxLayout.Direction.LeftToRight)
-        self.split.setStretch(0, 1 if portrait else 3)
+        super().set_portrait(portrait)
+        self.split.setStretch(0, 0 if portrait else 3)
         self.split.setStretch(1, 1 if portrait else 2)
-
+        self.codes_row.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)  # type: ignore[call-overload]
+        for qr in (self.status_qr, self.ticket_qr):
+            qr.set_hint(340 if portrait else 300)
 
     def _qr_box(self, qr: QrCode, caption_key: str, extra: QLabel | None = None, title_key: str = "") -> QFrame:
         # at least 150 px (a phone reads that from an arm away), larger where the screen has room
         qr.setMinimumSize(150, 150)
         qr.setMaximumSize(360, 360)
-        qr.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        qr.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         frame = QFrame()
         col = QVBoxLayout(frame)
         if title_key:
             title = self.label(title_key, "heading")
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             col.addWidget(title)
-        col.addWidget(qr, 1)
+        col.addWidget(qr, 0, Qt.AlignmentFlag.AlignHCenter)
         if extra is not None:
             col.addWidget(extra)
         caption = self.label(caption_key, "sub")
         caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         col.addWidget(caption)
+        col.addStretch(1)  # the caption stays under its code, not at the foot of the column
         return frame
 
     def show_state(self, state: flow.State) -> None:

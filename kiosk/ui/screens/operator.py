@@ -21,6 +21,7 @@ _MENU_KEYS = {
     flow.MENU_STATS: "ui.operator.stats",
     flow.MENU_QUIT: "ui.operator.leave",
     flow.MENU_TICKETS: "staff.menu.tickets",
+    flow.MENU_HEADWEAR: "staff.headwear.grant",
 }
 
 
@@ -80,6 +81,9 @@ class MenuScreen(Screen):
         self.help_done.setEnabled(not state.busy)
         leave = self.items[flow.MENU_QUIT]
         self.lang.bind(leave, leave.setText, "staff.menu.confirm_leave" if state.confirm_quit else "ui.operator.leave")
+        headwear = self.items[flow.MENU_HEADWEAR]
+        self.lang.bind(headwear, headwear.setText,
+                       "staff.headwear.withdraw" if state.ctx.headwear_leave else "staff.headwear.grant")
         if state.error:
             return
         if state.notice == "flow.operator.confirm_quit":

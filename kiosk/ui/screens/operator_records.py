@@ -6,12 +6,12 @@ from typing import Any
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QPixmap
-from PyQt5.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
+from PyQt5.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from kiosk import flow
 from kiosk.ui.screens.base import Screen
 from kiosk.ui.screens.keyed import key_event
-from kiosk.ui.widgets.charpad import DIGITS, LETTERS, CharPad
+from kiosk.ui.widgets.charpad import LETTERS, CharPad
 from kiosk.ui.widgets.keypad import SUBMIT, Keypad
 from kiosk.ui.widgets.preview import Preview
 
@@ -31,8 +31,14 @@ class CodelessScreen(Screen):
     def build(self) -> None:
         """Two fields, their keypads, start and back."""
         self.fields: dict[str, QLineEdit] = {}
-        self.phone_pad = CharPad(self.lang, DIGITS, columns=3, max_len=11, submit_key="ui.app.ok")
+        # the digits-only layout of the same keypad: both pads have four rows of four keys that line up
+        # side by side (its masking does not matter: the pad's own display is hidden, the field shows the number)
+        self.phone_pad = Keypad(self.lang, pin=True, max_len=11)
         self.last4_pad = Keypad(self.lang, max_len=flow.LAST_FOUR_MAX)
+        for pad in (self.phone_pad, self.last4_pad):
+            for button in pad.findChildren(QPushButton):
+                # eight keys across must fit a 1080 px portrait screen: less side padding, the same touch target
+                button.setProperty("compact", True)
         columns = QHBoxLayout()
         columns.setSpacing(24)
         for field, key, length, pad in (("phone", "ui.codeless.phone", 20, self.phone_pad),
@@ -143,7 +149,8 @@ class BindScreen(Screen):
         self.buttons_row.addWidget(self.button("ui.app.back", flow.BackTapped()))
         self.confirm = self.button("staff.bind.confirm", flow.SubmitTapped(), primary=True)
         self.override = self.button("staff.bind.override", flow.StaffOverrideTapped(), primary=True)
-        self.done = self.button("staff.menu.to_menu", flow.FinishTapped(), primary=True)
+        # "back" already leads to the menu: after a binding the other choice is the next one
+        self.done = self.button("staff.bind.next", flow.SubmitTapped(), primary=True)
         for button in (self.confirm, self.override, self.done):
             button.hide()  # each belongs to one stage; shown by show_state
             self.buttons_row.addWidget(button)
@@ -152,29 +159,30 @@ class BindScreen(Screen):
         """The record's photo and masked name beside the code's masked name and school."""
         card = QFrame()
         card.setObjectName("card")
-        row = QHBoxLayout(card)
-        left = QVBoxLayout()
-        left.addWidget(self.label("staff.bind.record", "sub"))
+        # one row per thing compared, so the record's and the code's stand level, side by side
+        grid = QGridLayout(card)
+        grid.setHorizontalSpacing(32)
+        grid.addWidget(self.label("staff.bind.record", "sub"), 0, 0)
+        grid.addWidget(self.label("staff.bind.code", "sub"), 0, 1)
+        self.record_name = QLabel()
+        self.record_name.setObjectName("heading")
+        self.code_name = QLabel()
+        self.code_name.setObjectName("heading")
+        grid.addWidget(self.record_name, 1, 0)
+        grid.addWidget(self.code_name, 1, 1)
+        self.record_line = QLabel()
+        self.record_line.setWordWrap(True)
+        self.code_line = QLabel()
+        self.code_line.setWordWrap(True)
+        grid.addWidget(self.record_line, 2, 0)
+        grid.addWidget(self.code_line, 2, 1)
         self.thumb = QLabel()
         self.thumb.setFixedSize(240, 320)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        left.addWidget(self.thumb)
-        self.record_name = QLabel()
-        self.record_name.setObjectName("heading")
-        self.record_line = QLabel()
-        left.addWidget(self.record_name)
-        left.addWidget(self.record_line)
-        right = QVBoxLayout()
-        right.addWidget(self.label("staff.bind.code", "sub"))
-        self.code_name = QLabel()
-        self.code_name.setObjectName("heading")
-        self.code_line = QLabel()
-        self.code_line.setWordWrap(True)
-        right.addWidget(self.code_name)
-        right.addWidget(self.code_line)
-        right.addStretch(1)
-        row.addLayout(left)
-        row.addLayout(right, 1)
+        grid.addWidget(self.thumb, 3, 0, Qt.AlignmentFlag.AlignLeft)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(4, 1)
         return card
 
     def _ticket_key(self, key: str) -> None:
@@ -199,7 +207,8 @@ class BindScreen(Screen):
         for button in (self.confirm, self.override):
             button.setEnabled(not state.busy)
         prompts = {"ticket": "staff.bind.ticket_keys", "code": "ui.bind.scan_code", "last4": "ui.verify.heading",
-                   "confirm": "staff.bind.confirm", "override": "staff.bind.override", "done": "ui.bind.bound"}
+                   "confirm": "staff.bind.compare_hint", "override": "staff.bind.compare_hint",
+                   "done": "staff.bind.bound_receipt"}
         self.lang.bind(self.sub, self.sub.setText, prompts.get(stage, "ui.bind.ticket_hint"))
         if self.ticket.text() != state.ticket_text:
             self.ticket.setText(state.ticket_text)

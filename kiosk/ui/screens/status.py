@@ -58,6 +58,8 @@ class StatusScreen(Screen):
         view = state.view
         self.card.setVisible(view is not None)
         self.preview.setVisible(view is None)
+        # "show your code" only while a code is wanted: once the status is up the prompt would be wrong
+        self.sub.setVisible(view is None)
         self.start.setVisible(state.code is not None and not state.busy and state.may_start())
         if state.busy and not state.error:
             self.set_info("ui.app.busy")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import segno
-from PyQt5.QtCore import QRectF, Qt
+from PyQt5.QtCore import QRectF, QSize, Qt
 from PyQt5.QtGui import QColor, QPainter
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
@@ -15,8 +15,19 @@ class QrCode(QWidget):
         super().__init__(parent)
         self.setMinimumSize(size, size)
         self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        self._hint = size
         self._matrix: list[list[bool]] = []
         self.set_text(text)
+
+    def set_hint(self, side: int) -> None:
+        """The side the code asks for when there is room (it never shrinks below its minimum)."""
+        self._hint = side
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        """A square of the side asked for, at least the minimum."""
+        side = max(self._hint, self.minimumWidth())
+        return QSize(side, side)
 
     def set_text(self, text: str) -> None:
         """Show the code of ``text`` (nothing when empty)."""

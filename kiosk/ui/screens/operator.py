@@ -67,7 +67,7 @@ class MenuScreen(Screen):
             button.setMinimumHeight(110)
             grid.addWidget(button, i // 2, i % 2)
             self.items[item] = button
-        self.first.addStretch(1)
+        # the menu sits right under the heading (staff read it top down); the space left goes below
         self.first.addWidget(self.help_done)
         self.first.addLayout(grid)
         self.first.addStretch(1)

@@ -13,10 +13,16 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from kiosk.scanner.decoders import make_decoder
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +111,21 @@ def tour(browser: Any, base_url: str, record_id: str, out_dir: Path, *, review: 
     finally:
         context.close()
     return result
+
+
+def status_link_on_screen(screenshot: Path) -> str | None:
+    """The student's status link (``.../s/<secret>``) in a QR on ``screenshot``, as a phone would read it."""
+    with Image.open(screenshot) as picture:
+        gray = np.asarray(picture.convert("L"))
+    links = [d.text for d in make_decoder("zxing").decode(gray) if "/s/" in d.text]
+    return links[0] if links else None
+
+
+def link_secret(link: str) -> str | None:
+    """The secret of a status link ``https://host/s/<secret>`` (None when it is not one)."""
+    path = urllib.parse.urlsplit(link).path
+    secret = path.split("/s/", 1)[1] if "/s/" in path else ""
+    return secret if secret and "/" not in secret else None
 
 
 def open_in_browser(url: str, opener: Callable[[str], Any] | None = None) -> bool:

@@ -37,6 +37,8 @@ def test_headless_demo_runs_end_to_end(tmp_path: Path) -> None:
             for lang in ("zh", "en"):
                 assert f"student_{page}_{lang}.png" in shots, (page, shots)
         assert "confirmed and downloaded" in done.stdout
+        # the student's page was opened from the link on the Done screen's QR, as a phone would
+        assert "student page: link read off the Done screen's QR" in done.stdout
         # the review console: the reviewer decided both records by keys, the coordinator saw the dashboard
         for page in ("login", "review", "review_done", "dashboard"):
             for lang in ("zh", "en"):

@@ -215,10 +215,25 @@ def _browser_tours(site, record_ids: list[str], student, out: Path, say) -> bool
         log.warning("demo.browser_missing")
         say("review console and student page: skipped (Playwright or /usr/bin/chromium is not installed)")
         return True
+    from kiosk.student_tour import link_secret, status_link_on_screen
+
     reviewer, coordinator = site.console_users
     base = site.server.base_url
     record = site.store.get(record_ids[0])
-    secret = (record.metadata().get("status_secret") if record is not None else None) or None
+    stored = (record.metadata().get("status_secret") if record is not None else None) or None
+    # the student's phone reads the link off the Done screen, so the demo does too
+    done_shots = sorted(out.glob("*_done.png"))
+    link = status_link_on_screen(done_shots[0]) if done_shots else None
+    secret = link_secret(link) if link else None
+    if secret is None:
+        log.warning("demo.status_link_unread shots=%d", len(done_shots))
+        say("student page: no status link read off the Done screen's QR; opened from the station's record")
+        secret = stored
+    elif secret != stored:
+        print("demo failed: the Done screen's QR does not hold the record's status link", file=sys.stderr)
+        return False
+    else:
+        say("student page: link read off the Done screen's QR")
     with headless_chromium() as browser:
         def review() -> None:
             console_tour.review(browser, base, reviewer, out, approve_id=record_ids[0],

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
+from fastapi.testclient import TestClient
 from test_server_helpers import BATCH, IN_BATCH, jpeg, metadata, put_headers, server_config, upload_parts
 
+from kiosk.server.app import create_app
 from kiosk.server.embedded import EmbeddedServer
 
 PASSWORD = "a long enough password"
@@ -80,3 +84,37 @@ def problem(answer: Any) -> dict[str, Any]:
     """The problem+json body of a refused call."""
     assert answer.headers["content-type"].startswith("application/problem+json"), answer.headers
     return dict(json.loads(answer.text))
+
+
+@contextlib.contextmanager
+def review_client(tmp: Path, admin_token: str) -> Iterator[TestClient]:
+    """An in-process server with the batch, a reviewer ``ann`` and a station token (``state.station_token``)."""
+    clock = Clock()
+    app = create_app(server_config(tmp), admin_token=admin_token, clock=clock, purge_every_s=None)
+    state = app.state.server
+    state.batches.put(BATCH, clock())
+    state.accounts.add("ann", "reviewer", PASSWORD, clock())
+    state.station_token = state.tokens.issue("station-01", clock())
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client
+
+
+def sign_in(client: TestClient) -> None:
+    """Sign ``ann`` in to the console through its login form (the CSRF nonce from the login cookie)."""
+    client.get("/console/login")
+    nonce = client.cookies.get("kiosk_login")
+    signed = client.post("/console/login", data={"name": "ann", "password": PASSWORD, "csrf_token": nonce},
+                         follow_redirects=False)
+    assert signed.status_code == 303, signed.text
+
+
+def upload_through(client: TestClient, seed: int, **extra: Any) -> str:
+    """Upload a record of student ``seed`` with the station token of ``review_client``; its id."""
+    photo = jpeg(seed)
+    code = {**STUDENTS[seed % 3], "student_uid": f"u-{seed}", "format": "reference"}
+    meta = metadata(photo, code=code, captured_at=IN_BATCH, **extra)
+    token = client.app.state.server.station_token  # type: ignore[attr-defined]
+    answer = client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
+                        headers=put_headers(token, meta["record_id"]))
+    assert answer.status_code == 201, answer.text
+    return str(meta["record_id"])

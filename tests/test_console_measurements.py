@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import PASSWORD, STUDENTS, Clock
+from console_helpers import review_client, sign_in, upload_through
 from fastapi.testclient import TestClient
-from test_server_helpers import BATCH, IN_BATCH, jpeg, metadata, put_headers, server_config, upload_parts
 
-from kiosk.server.app import create_app
 from kiosk.server.review_measures import ORDER, measure_rows
 from kiosk.text import text
 
@@ -25,34 +23,11 @@ SENT: dict[str, Any] = {"head_top_px": 38, "eye_line_px": 262, "chin_px": 448, "
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    clock = Clock()
-    app = create_app(server_config(tmp_path), admin_token=ADMIN, clock=clock, purge_every_s=None)
-    state = app.state.server
-    state.batches.put(BATCH, clock())
-    state.accounts.add("ann", "reviewer", PASSWORD, clock())
-    state.station_token = state.tokens.issue("station-01", clock())
-    with TestClient(app, base_url="http://testserver") as c:
-        client_login(c)
+    with review_client(tmp_path, ADMIN) as c:
+        sign_in(c)
         yield c
 
 
-def client_login(c: TestClient) -> None:
-    c.get("/console/login")
-    nonce = c.cookies.get("kiosk_login")
-    signed = c.post("/console/login", data={"name": "ann", "password": PASSWORD, "csrf_token": nonce},
-                    follow_redirects=False)
-    assert signed.status_code == 303, signed.text
-
-
-def _upload(client: TestClient, seed: int, **extra: Any) -> str:
-    photo = jpeg(seed)
-    code = {**STUDENTS[seed % 3], "student_uid": f"u-{seed}", "format": "reference"}
-    meta = metadata(photo, code=code, captured_at=IN_BATCH, **extra)
-    token = client.app.state.server.station_token  # type: ignore[attr-defined]
-    answer = client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
-                        headers=put_headers(token, meta["record_id"]))
-    assert answer.status_code == 201, answer.text
-    return str(meta["record_id"])
 
 
 def _row(page: str, key: str) -> str:
@@ -62,7 +37,7 @@ def _row(page: str, key: str) -> str:
 
 
 def test_the_review_page_shows_each_measurement_with_its_band_in_both_languages(client: TestClient) -> None:
-    record = _upload(client, 1, measurements=SENT)
+    record = upload_through(client, 1, measurements=SENT)
     for lang, band, outside, failed in (("zh", "（标准 50–110 px）", "超出标准", "站点检查未通过"),
                                         ("en", "(standard 50–110 px)", "outside the standard",
                                          "failed the station&#39;s check")):
@@ -84,7 +59,7 @@ def test_the_review_page_shows_each_measurement_with_its_band_in_both_languages(
 
 
 def test_a_record_without_measurements_says_so(client: TestClient) -> None:
-    record = _upload(client, 2)
+    record = upload_through(client, 2)
     page = client.get(f"/console/review?record={record}&lang=en").text
     assert f'data-record="{record}"' in page and 'id="measurements"' not in page
     assert text("console.review.no_measurements", "en") in page

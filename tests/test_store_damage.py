@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from store_damage_helpers import damage
 from test_sync_fakes import jpeg_bytes
 
 from kiosk import doctor, flow
@@ -98,15 +99,7 @@ def test_a_truncated_database_stops_everything_and_recovery_rebuilds_the_queue(
 
 def test_rows_the_damaged_database_still_holds_are_salvaged(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
     queue_three(cfg)
-    db = data(cfg) / "kiosk.db"
-    with sqlite3.connect(db) as conn:
-        page = conn.execute("PRAGMA page_size").fetchone()[0]
-        # a fresh index takes the file's last page whatever the migrations made before it: that page is cut
-        conn.execute("CREATE INDEX damage_probe ON records (batch)")
-    for card in (data(cfg) / "photos").glob("*.json"):
-        card.unlink()  # the rows must come from the database itself
-    raw = db.read_bytes()
-    db.write_bytes(raw[:-page])  # the last page (an index) cut off
+    damage(data(cfg), "row")  # the cards gone, the last page (an index) cut off
     assert diagnose(data(cfg)).kind == "truncated"  # type: ignore[union-attr]
     assert main(["records", "recover", "--config", str(cfg)]) == 0
     recs = listed(cfg, capsys, "--state", "dead")

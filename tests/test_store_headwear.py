@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import PASSWORD, STUDENTS, Clock
+from console_helpers import review_client, sign_in, upload_through
 from fastapi.testclient import TestClient
 from store_schema import downgrade
-from test_server_helpers import BATCH, IN_BATCH, jpeg, metadata, put_headers, server_config, upload_parts
+from test_server_helpers import jpeg, metadata
 from test_sync_fakes import jpeg_bytes
 
-from kiosk.server.app import create_app
 from kiosk.server.schema import RecordMetadata
 from kiosk.store import NewRecord, Store, migrations
 
@@ -64,30 +63,14 @@ def test_false_is_left_out_of_the_canonical_metadata_so_older_uploads_replay_unc
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    clock = Clock()
-    app = create_app(server_config(tmp_path), admin_token=ADMIN, clock=clock, purge_every_s=None)
-    state = app.state.server
-    state.batches.put(BATCH, clock())
-    state.accounts.add("ann", "reviewer", PASSWORD, clock())
-    state.station_token = state.tokens.issue("station-01", clock())
-    with TestClient(app, base_url="http://testserver") as c:
+    with review_client(tmp_path, ADMIN) as c:
         yield c
 
 
-def _upload(client: TestClient, seed: int, **extra: Any) -> str:
-    photo = jpeg(seed)
-    code = {**STUDENTS[seed % 3], "student_uid": f"u-{seed}", "format": "reference"}
-    meta = metadata(photo, code=code, captured_at=IN_BATCH, **extra)
-    token = client.app.state.server.station_token  # type: ignore[attr-defined]
-    answer = client.put(f"/api/v1/records/{meta['record_id']}", files=upload_parts(meta, photo),
-                        headers=put_headers(token, meta["record_id"]))
-    assert answer.status_code == 201, answer.text
-    return str(meta["record_id"])
-
 
 def test_the_reviewer_sees_headwear_allowed_by_staff(client: TestClient) -> None:
-    allowed = _upload(client, 1, headwear_allowed=True)
-    plain = _upload(client, 2)
+    allowed = upload_through(client, 1, headwear_allowed=True)
+    plain = upload_through(client, 2)
     auth = {"Authorization": f"Bearer {ADMIN}"}
     detail = client.post(f"/api/v1/review/{allowed}/claim", headers=auth).json()
     assert detail["headwear_allowed"] is True
@@ -95,11 +78,7 @@ def test_the_reviewer_sees_headwear_allowed_by_staff(client: TestClient) -> None
     assert other["headwear_allowed"] is False
     for record in (allowed, plain):
         assert client.delete(f"/api/v1/review/{record}/claim", headers=auth).status_code == 204
-    client.get("/console/login")
-    nonce = client.cookies.get("kiosk_login")
-    signed = client.post("/console/login", data={"name": "ann", "password": PASSWORD, "csrf_token": nonce},
-                         follow_redirects=False)
-    assert signed.status_code == 303, signed.text
+    sign_in(client)
     for lang, line in (("zh", "头饰已获工作人员准许"), ("en", "Headwear allowed by staff")):
         page = client.get(f"/console/review?record={allowed}&lang={lang}")
         assert page.status_code == 200 and f'data-record="{allowed}"' in page.text

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from store_damage_helpers import damage
 from store_schema import downgrade
 from test_sync_fakes import jpeg_bytes
 
@@ -91,16 +91,7 @@ def test_recovery_keeps_the_measurements_a_replay_must_send(tmp_path: Path, sour
         measured = store.add_record(new_record(measurements=MEASUREMENTS), JPEG)
         plain = store.add_record(new_record(), JPEG)
         sent = {r.id: r.metadata() for r in (measured, plain)}
-    db = data / Store.DB_NAME
-    if source == "card":
-        db.write_bytes(b"")  # the database lost: the record cards rebuild the records
-    else:
-        with sqlite3.connect(db) as conn:
-            page = conn.execute("PRAGMA page_size").fetchone()[0]
-            conn.execute("CREATE INDEX damage_probe ON records (batch)")
-        for card in (data / "photos").glob("*.json"):
-            card.unlink()
-        db.write_bytes(db.read_bytes()[:-page])  # the last page cut: the rows are salvaged
+    damage(data, source)
     assert recover(data, station_id="st-1") is not None
     with Store.open(data) as store:
         release_recovered(store)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
+from store_damage_helpers import damage
 from store_schema import downgrade
 from test_sync_fakes import jpeg_bytes
 
@@ -135,16 +135,7 @@ def test_recovery_keeps_what_a_replay_must_send_and_the_adopted_ticket(tmp_path:
                                             id_last4="1234", status_secret="s" * 32, headwear_allowed=True), JPEG)
         _send(store, record.id, given)
         metadata = record.metadata()
-    db = data / Store.DB_NAME
-    if source == "card":
-        db.write_bytes(b"")  # the database lost: the record card rebuilds the record
-    else:
-        with sqlite3.connect(db) as conn:
-            page = conn.execute("PRAGMA page_size").fetchone()[0]
-            conn.execute("CREATE INDEX damage_probe ON records (batch)")
-        for card in (data / "photos").glob("*.json"):
-            card.unlink()
-        db.write_bytes(db.read_bytes()[:-page])  # the last page cut: the rows are salvaged
+    damage(data, source)
     assert recover(data, station_id="st-1") is not None
     with Store.open(data) as store:
         release_recovered(store)

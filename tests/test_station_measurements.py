@@ -9,13 +9,10 @@ console knows, inside the standard's bands.
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 from pathlib import Path
 
-from test_station_real import BATCH, NOW, build, feed
+from test_station_real import student_to_done
 
-from kiosk import flow
-from kiosk.codes import KeyRing, demo_codes
 from kiosk.config import PortraitSection
 from kiosk.portrait import Analyzer
 from kiosk.portrait.measurements import MAX_VALUES, photo_measurements
@@ -25,23 +22,7 @@ from kiosk.server.schema import RecordMetadata
 
 
 def test_a_real_capture_stores_its_measurements(tmp_path: Path) -> None:
-    keys = KeyRing.new()
-    me = demo_codes(keys, BATCH, n=1, now=NOW - timedelta(days=1))[0]
-    station = build(tmp_path, keys)
-    scene = Scene(1280, 720)
-    state, _ = station.dispatch(station.initial_state(), flow.StartTapped())
-    showing = [scene.render(Pose(), code_text=me.payload, t=i / 10) for i in range(5)]
-    state, t = feed(station, state, showing, 0.0, flow.Verify)
-    assert isinstance(state, flow.Verify), state
-    for event in [*(flow.KeyPressed(k) for k in me.last_four), flow.SubmitTapped(), flow.ThatsMeTapped(),
-                  flow.AgreeTapped()]:
-        state, _ = station.dispatch(state, event)
-    assert isinstance(state, flow.Capture), state
-    posing = [scene.render(Pose(), t=t + i / 10) for i in range(60)]
-    state, _ = feed(station, state, posing, t, flow.Review)
-    assert isinstance(state, flow.Review), state
-    state, _ = station.dispatch(state, flow.AcceptTapped())
-    assert isinstance(state, flow.Done), state
+    station, state = student_to_done(tmp_path)
     record = station.parts.store.get(state.receipt.record_id)
     assert record is not None and record.measurements, record
     got = record.measurements

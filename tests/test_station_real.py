@@ -60,7 +60,8 @@ def feed(station: Station, state: flow.State, frames: list, t0: float, until: ty
     return state, t
 
 
-def test_a_student_with_real_parts(tmp_path: Path) -> None:
+def student_to_done(tmp_path: Path) -> tuple[Station, flow.Done]:
+    """A student with a code through every real part, from Welcome to Done: the station and its Done state."""
     keys = KeyRing.new()
     me = demo_codes(keys, BATCH, n=1, now=NOW - timedelta(days=1))[0]
     station = build(tmp_path, keys)
@@ -77,7 +78,12 @@ def test_a_student_with_real_parts(tmp_path: Path) -> None:
     state, t = feed(station, state, posing, t, flow.Review)
     assert isinstance(state, flow.Review), state
     state, _ = station.dispatch(state, flow.AcceptTapped())
-    assert isinstance(state, flow.Done)
+    assert isinstance(state, flow.Done), state
+    return station, state
+
+
+def test_a_student_with_real_parts(tmp_path: Path) -> None:
+    station, state = student_to_done(tmp_path)
     record = station.parts.store.get(state.receipt.record_id)
     assert record is not None and record.student_uid is not None
     with Image.open(io.BytesIO(record.photo_path.read_bytes())) as photo:

@@ -209,14 +209,12 @@ def _browser_tours(site, record_ids: list[str], student, out: Path, say) -> bool
     downloads; the coordinator opens the dashboard.
     """
     from kiosk import console_tour
-    from kiosk.student_tour import browser_available, headless_chromium, tour
+    from kiosk.student_tour import browser_available, headless_chromium, link_secret, status_link_on_screen, tour
 
     if not browser_available():
         log.warning("demo.browser_missing")
         say("review console and student page: skipped (Playwright or /usr/bin/chromium is not installed)")
         return True
-    from kiosk.student_tour import link_secret, status_link_on_screen
-
     reviewer, coordinator = site.console_users
     base = site.server.base_url
     record = site.store.get(record_ids[0])

@@ -126,9 +126,9 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     app.docs_paths = ("/docs", "/redoc") if section.api_docs else ()
     app.state.server = st
     problems.install_handlers(app)
-    callers = Callers(st.admin_token, st.tokens.station_for, st.gate)
+    callers = Callers(st.admin_token, st.tokens.station_for, st.gate, st.tokens.remembered)
     app.add_middleware(EdgeGuard, routes=edge_routes(config), default_max_body=section.max_json_bytes,
-                       caller=callers.by_token, body_timeout_s=section.body_timeout_s,
+                       caller=callers.by_token, known_caller=callers.known, body_timeout_s=section.body_timeout_s,
                        rate_limits=RateLimits(RateLimiter(section.bind_rate_per_minute),
                                               RateLimiter(section.bind_rate_per_minute_station)),
                        page_refusal=bind_page.edge_refusal)

@@ -73,7 +73,7 @@ def make_router(*, records: RecordBook, batches: BatchBook, binder: Binder, db: 
         if idempotency_key is None or idempotency_key.strip().lower() != str(record_id):
             raise Refused("idempotency-key", "the Idempotency-Key header must equal the record id")
         meta = _metadata(metadata, record_id)
-        check_capture_time(meta.captured_at, batches.get(meta.batch), clock(), capture_skew)
+        check_capture_time(meta.captured_at, batches.recent(meta.batch), clock(), capture_skew)
         photo_data = photo.file.read(max_photo_bytes + 1)
         original_data = original.file.read(max_photo_bytes + 1) if original is not None else None
         try:

@@ -148,8 +148,7 @@ def include_routers(app: FastAPI, st: ServerState, callers: Callers) -> None:
     app.include_router(public_api.make_router(records=st.records, clock=st.clock))
     app.include_router(station_api.make_router(
         records=st.records, batches=st.batches, binder=st.binder, db=st.db, photos=st.photos, callers=callers,
-        clock=st.clock, max_photo_bytes=section.max_photo_bytes,
-        capture_skew=timedelta(hours=section.capture_skew_hours)))
+        clock=st.clock, capture_skew=timedelta(hours=section.capture_skew_hours)))
     app.include_router(review_api.make_router(records=st.records, desk=st.desk, photos=st.photos, callers=callers,
                                               clock=st.clock))
     app.include_router(admin_api.make_router(batches=st.batches, tokens=st.tokens, binder=st.binder,

@@ -141,14 +141,16 @@ def include_routers(app: FastAPI, st: ServerState, callers: Callers) -> None:
     """Every area's router, each given the parts of ``st`` it uses."""
     section = st.config.server
     silent_s = section.station_silent_minutes * 60
+    # first: the stations' calls are most of the traffic, and routes are tried in order (no other
+    # router has a path and method of these)
+    app.include_router(station_api.make_router(
+        records=st.records, batches=st.batches, binder=st.binder, db=st.db, photos=st.photos, callers=callers,
+        clock=st.clock, capture_skew=timedelta(hours=section.capture_skew_hours)))
     # before review_api: ``POST /review/claim`` must not be read as a review of record "claim"
     app.include_router(station_board.make_router(st.stations, st.clock, callers.station, problems.responses))
     app.include_router(console_api.make_router(st.db, st.desk, st.stations, st.gate, clock=st.clock,
                                                silent_s=silent_s, problem_responses=problems.responses))
     app.include_router(public_api.make_router(records=st.records, clock=st.clock))
-    app.include_router(station_api.make_router(
-        records=st.records, batches=st.batches, binder=st.binder, db=st.db, photos=st.photos, callers=callers,
-        clock=st.clock, capture_skew=timedelta(hours=section.capture_skew_hours)))
     app.include_router(review_api.make_router(records=st.records, desk=st.desk, photos=st.photos, callers=callers,
                                               clock=st.clock))
     app.include_router(admin_api.make_router(batches=st.batches, tokens=st.tokens, binder=st.binder,

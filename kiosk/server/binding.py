@@ -164,7 +164,7 @@ class Binder:
             who = _Guesser(((f"ticket:{ticket}", limits.max_misses),
                             (f"client:{client or '-'}", limits.client_max_misses)), "phone")
         try:
-            code = self._codes.parse(payload, self._batches.get(row.batch) if row is not None else None, now)
+            code = self._codes.parse(payload, self._batches.recent(row.batch) if row is not None else None, now)
         except CodesUnavailable as exc:
             log.error("bind.codes_unavailable detail=%s", exc.detail)
             raise Refused("codes-unavailable", "collection codes cannot be checked now",

@@ -48,7 +48,7 @@ background and framing, only whether the check meant for them refuses):
 * ``surprised`` (feat/tests/data/0-f1-su-ph.jpg): an East Asian woman,
   frontal, bareheaded, eyes wide, mouth wide open in surprise: a real open
   mouth.
-* ``turned_away`` (feat/tests/data/45-m7-di-ph.jpg): an East Asian man,
+* ``turned_45`` (feat/tests/data/45-m7-di-ph.jpg): an East Asian man,
   head turned about 45 degrees to the image's left, grimacing: a real turn
   so far that the frontal face finder does not find a face at all (so
   ``face`` refusing counts as well as ``yaw``).
@@ -172,7 +172,7 @@ AS_PHOTOGRAPHED = {
     "luispedro": (_loader(_MAHOTAS, "mahotas/demos/data/luispedro.jpg"), frozenset({"yaw"})),
     "talking": (_loader(_FR, _FR_IMAGES + "obama2.jpg"), frozenset({"mouth", "yaw"})),
     "surprised": (_loader(_FEAT, _FEAT_IMAGES + "0-f1-su-ph.jpg"), frozenset({"mouth"})),
-    "turned_away": (_loader(_FEAT, _FEAT_IMAGES + "45-m7-di-ph.jpg"), frozenset({"face", "yaw"})),
+    "turned_45": (_loader(_FEAT, _FEAT_IMAGES + "45-m7-di-ph.jpg"), frozenset({"face", "yaw"})),
 }
 
 

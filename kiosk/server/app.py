@@ -25,7 +25,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -52,6 +52,7 @@ from kiosk.server.limits import EdgeGuard, RateLimits, Route
 from kiosk.server.ratelimit import RateLimiter
 from kiosk.server.retention import purge_periodically
 from kiosk.server.state import ServerState, open_state
+from kiosk.server.status import StatusReader
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,15 @@ _STATUS_BODY = 128_000
 _UUID = "[0-9A-Fa-f-]{32,36}"
 
 
-def edge_routes(config: ServerConfig) -> list[Route]:
-    """The edge's rules: body limits, tokens checked before the body, and the rate-limited bind routes."""
+def edge_routes(config: ServerConfig, status_threads: CapacityLimiter | None = None) -> list[Route]:
+    """The edge's rules: body limits, tokens checked before the body, and the rate-limited bind routes.
+
+    ``status_threads``: where the status poll's token is checked (its own threads, kiosk/server/status.py).
+    """
     json_max = config.server.max_json_bytes
     return [
         Route("PUT", f"{API}/records/{_UUID}", 2 * config.server.max_photo_bytes + _BODY_SLACK, auth="station"),
-        Route("POST", f"{API}/records/status", _STATUS_BODY, auth="station"),
+        Route("POST", f"{API}/records/status", _STATUS_BODY, auth="station", threads=status_threads),
         Route("POST", f"{API}/bind", json_max, auth="optional", rate_limited=True),
         Route("POST", bind_page.PATH, bind_page.MAX_BODY, rate_limited=True, page=True),
         Route("POST", f"{API}/review/[^/]+", json_max, auth="admin"),
@@ -127,18 +131,20 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     app.state.server = st
     problems.install_handlers(app)
     callers = Callers(st.admin_token, st.tokens.station_for, st.gate)
-    app.add_middleware(EdgeGuard, routes=edge_routes(config), default_max_body=section.max_json_bytes,
-                       caller=callers.by_token, body_timeout_s=section.body_timeout_s,
+    statuses = StatusReader(st.db)
+    app.add_middleware(EdgeGuard, routes=edge_routes(config, statuses.limiter),
+                       default_max_body=section.max_json_bytes, caller=callers.by_token,
+                       body_timeout_s=section.body_timeout_s,
                        rate_limits=RateLimits(RateLimiter(section.bind_rate_per_minute),
                                               RateLimiter(section.bind_rate_per_minute_station)),
                        page_refusal=bind_page.edge_refusal)
     app.mount("/static", StaticFiles(packages=[("kiosk.server", "static")]), name="static")
-    include_routers(app, st, callers)
+    include_routers(app, st, callers, statuses)
     return app
 
 
-def include_routers(app: FastAPI, st: ServerState, callers: Callers) -> None:
-    """Every area's router, each given the parts of ``st`` it uses."""
+def include_routers(app: FastAPI, st: ServerState, callers: Callers, statuses: StatusReader) -> None:
+    """Every area's router, each given the parts of ``st`` it uses (and the status polls' reader)."""
     section = st.config.server
     silent_s = section.station_silent_minutes * 60
     # before review_api: ``POST /review/claim`` must not be read as a review of record "claim"
@@ -147,8 +153,8 @@ def include_routers(app: FastAPI, st: ServerState, callers: Callers) -> None:
                                                silent_s=silent_s, problem_responses=problems.responses))
     app.include_router(public_api.make_router(records=st.records, clock=st.clock))
     app.include_router(station_api.make_router(
-        records=st.records, batches=st.batches, binder=st.binder, db=st.db, photos=st.photos, callers=callers,
-        clock=st.clock, max_photo_bytes=section.max_photo_bytes,
+        records=st.records, statuses=statuses, batches=st.batches, binder=st.binder, db=st.db, photos=st.photos,
+        callers=callers, clock=st.clock, max_photo_bytes=section.max_photo_bytes,
         capture_skew=timedelta(hours=section.capture_skew_hours)))
     app.include_router(review_api.make_router(records=st.records, desk=st.desk, photos=st.photos, callers=callers,
                                               clock=st.clock))

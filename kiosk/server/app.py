@@ -25,7 +25,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -64,15 +64,14 @@ _STATUS_BODY = 128_000
 _UUID = "[0-9A-Fa-f-]{32,36}"
 
 
-def edge_routes(config: ServerConfig, status_threads: CapacityLimiter | None = None) -> list[Route]:
-    """The edge's rules: body limits, tokens checked before the body, and the rate-limited bind routes.
-
-    ``status_threads``: where the status poll's token is checked (its own threads, kiosk/server/status.py).
-    """
+def edge_routes(config: ServerConfig) -> list[Route]:
+    """The edge's rules: body limits, tokens checked before the body, and the rate-limited bind routes."""
     json_max = config.server.max_json_bytes
     return [
         Route("PUT", f"{API}/records/{_UUID}", 2 * config.server.max_photo_bytes + _BODY_SLACK, auth="station"),
-        Route("POST", f"{API}/records/status", _STATUS_BODY, auth="station", threads=status_threads),
+        # the status poll checks its token itself, in the one hand-over to a thread that reads the statuses
+        # (kiosk/server/status.py): its body is small, and a second hand-over would double its waits
+        Route("POST", f"{API}/records/status", _STATUS_BODY),
         Route("POST", f"{API}/bind", json_max, auth="optional", rate_limited=True),
         Route("POST", bind_page.PATH, bind_page.MAX_BODY, rate_limited=True, page=True),
         Route("POST", f"{API}/review/[^/]+", json_max, auth="admin"),
@@ -131,15 +130,13 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     app.state.server = st
     problems.install_handlers(app)
     callers = Callers(st.admin_token, st.tokens.station_for, st.gate)
-    statuses = StatusReader(st.db)
-    app.add_middleware(EdgeGuard, routes=edge_routes(config, statuses.limiter),
-                       default_max_body=section.max_json_bytes, caller=callers.by_token,
-                       body_timeout_s=section.body_timeout_s,
+    app.add_middleware(EdgeGuard, routes=edge_routes(config), default_max_body=section.max_json_bytes,
+                       caller=callers.by_token, body_timeout_s=section.body_timeout_s,
                        rate_limits=RateLimits(RateLimiter(section.bind_rate_per_minute),
                                               RateLimiter(section.bind_rate_per_minute_station)),
                        page_refusal=bind_page.edge_refusal)
     app.mount("/static", StaticFiles(packages=[("kiosk.server", "static")]), name="static")
-    include_routers(app, st, callers, statuses)
+    include_routers(app, st, callers, StatusReader(st.db, callers.by_token))
     return app
 
 

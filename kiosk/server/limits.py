@@ -73,10 +73,6 @@ class Route:
     rate_limited: bool = False
     #: refusals are pages (HTML), not problem+json
     page: bool = False
-    #: the threads the token check runs on (an anyio ``CapacityLimiter``): None, the route threads; a
-    #: route answered on threads of its own (the status poll) checks its token there too, never
-    #: waiting behind other routes
-    threads: Any = field(default=None, compare=False)
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -181,7 +177,7 @@ class EdgeGuard:
             if token is None and route.auth in ("station", "admin"):
                 return self._refuse(scope, route, Refused("unauthorized", "a bearer token is required"))
             if token is not None:
-                who = await run_sync(self.caller, token, limiter=route.threads)
+                who = await run_sync(self.caller, token)
                 token_refused = who is None
                 if who is not None:
                     # the route's own dependency takes the caller from here instead of looking again

@@ -12,20 +12,28 @@ with the ids as one array parameter on PostgreSQL (one short statement text,
 which the driver prepares once per connection), and the answer is written as
 JSON directly: a poll costs a fraction of a millisecond of Python.
 
-Polls run on threads of their own (``STATUS_THREADS``, with the edge's token
-check of the same requests), so a poll never waits for a worker thread behind
-uploads; they take their connections from the same pool, within its overflow.
+A poll is handed to a thread once: its token is checked there, then its
+statuses read (the edge leaves this route's token alone), on threads of its own
+(``STATUS_THREADS``), so a poll never waits for a worker thread behind uploads;
+they take their connections from the same pool, within its overflow. Each
+hand-over costs a wait for the interpreter's lock while uploads keep it busy:
+that wait, not the database, was most of a poll's time under load.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from anyio import CapacityLimiter
 
+from kiosk.server.callers import ADMIN
 from kiosk.server.db import Database
+from kiosk.server.refusals import Refused
+
+log = logging.getLogger(__name__)
 
 #: threads that answer status polls (and check their tokens) beside the route threads; each holds a
 #: pool connection while it reads, within the pool's overflow (kiosk/server/db.py)
@@ -73,19 +81,26 @@ def stored_statuses(db: Database, ids: Sequence[str],
 class StatusReader:
     """The status call's answers, on threads of their own."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, caller: Callable[[str], str | None]) -> None:
         self._db = db
+        #: the station a bearer token belongs to ("admin" for the admin token), or None
+        self._caller = caller
         #: the threads polls run on (anyio's, limited to ``STATUS_THREADS`` at once)
         self.limiter = CapacityLimiter(STATUS_THREADS)
 
-    def answer(self, ids: Sequence[str], station: str | None = None) -> bytes:
-        """The JSON body of the status call: ``{"records": [...]}``, one entry per id in the order given.
+    def answer(self, token: str, ids: Sequence[str]) -> bytes:
+        """The JSON body of the status call by the holder of ``token``: ``{"records": [...]}``, one
+        entry per id in the order given; ``Refused`` ("unauthorized") for a token not valid.
 
         Each entry is ``{"record_id", "status", "queue_position", "reason"}`` ("unknown",
-        null, null for an id not stored, or another station's), written as the API's
-        schema (``StatusResponse``) would write it.
+        null, null for an id not stored, or another station's; the admin token sees every
+        station's), written as the API's schema (``StatusResponse``) would write it.
         """
-        found = stored_statuses(self._db, ids, station)
+        who = self._caller(token)
+        if who is None:
+            log.info("auth.refused")
+            raise Refused("unauthorized", "the token is not valid or was revoked")
+        found = stored_statuses(self._db, ids, None if who == ADMIN else who)
         out = []
         for record_id in ids:
             status, reason, place = found.get(record_id, ("unknown", None, None))

@@ -207,7 +207,7 @@ def explain(database: str) -> str:
         out = [f"-- status of {len(ids)} queued records of one station: {took:.1f} ms, {len(seen)} statements"]
         with db.read() as conn:
             for statement, parameters in seen:
-                if not statement.lstrip().upper().startswith("SELECT"):
+                if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                     continue
                 plan = conn.exec_driver_sql(f"{word} {statement}", parameters).all()
                 out.append(" ".join(statement.split())[:160] + " ...")

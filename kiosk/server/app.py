@@ -136,7 +136,7 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
                                               RateLimiter(section.bind_rate_per_minute_station)),
                        page_refusal=bind_page.edge_refusal)
     app.mount("/static", StaticFiles(packages=[("kiosk.server", "static")]), name="static")
-    include_routers(app, st, callers, StatusReader(st.db, callers.by_token))
+    include_routers(app, st, callers, StatusReader(st.db, st.admin_token))
     return app
 
 

@@ -10,26 +10,27 @@ queue's length, never with the records stored over the year.
 The statement is plain SQL run by the driver (no statement building per poll),
 with the ids as one array parameter on PostgreSQL (one short statement text,
 which the driver prepares once per connection), and the answer is written as
-JSON directly: a poll costs a fraction of a millisecond of Python.
+JSON directly, without models.
 
-A poll is handed to a thread once: its token is checked there, then its
-statuses read (the edge leaves this route's token alone), on threads of its own
-(``STATUS_THREADS``), so a poll never waits for a worker thread behind uploads;
-they take their connections from the same pool, within its overflow. Each
-hand-over costs a wait for the interpreter's lock while uploads keep it busy:
-that wait, not the database, was most of a poll's time under load.
+A poll is handed to a thread once, and its token is checked in the same
+statement that reads its statuses (the edge leaves this route's token alone),
+on threads of its own (``STATUS_THREADS``), so a poll never waits for a worker
+thread behind uploads; they take their connections from the same pool, within
+its overflow. Each hand-over to a thread, and each answer from the database,
+costs a wait for the interpreter's lock while uploads keep it busy: under load
+those waits, not the database, were most of a poll's time.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from anyio import CapacityLimiter
 
-from kiosk.server.callers import ADMIN
+from kiosk.server.auth import hash_token, is_admin
 from kiosk.server.db import Database
 from kiosk.server.refusals import Refused
 
@@ -50,41 +51,73 @@ _PLACES = """
           AND queue_seq <= (SELECT max(queue_seq) FROM asked WHERE status = 'queued')
     ) r ON a.status = 'queued' AND r.queue_seq = a.queue_seq
 """
-_ASKED = "WITH asked AS (SELECT record_id, status, reason, queue_seq FROM records WHERE {where})"
-#: per dialect: (any station's records, one station's), the ids one parameter either way
+#: the station of a live token (as kiosk/server/auth.py looks it up), and the records asked for
+_CALLER = "caller AS (SELECT station_id FROM tokens WHERE token_sha256 = {sha} AND revoked_at IS NULL)"
+_ASKED = "asked AS (SELECT record_id, status, reason, queue_seq FROM records WHERE record_id {ids}{mine})"
+
+
+def _statements(ids: str, param: str) -> tuple[str, str, str]:
+    """(any station's records, one station's, the token holder's) in one dialect's parameter style.
+
+    The token holder's statement answers the token's station first, as a row with no
+    status (none if the token is not live), then that station's records.
+    """
+    anyone = "WITH " + _ASKED.format(ids=ids, mine="") + _PLACES
+    one = "WITH " + _ASKED.format(ids=ids, mine=f" AND uploaded_by = {param.format('station')}") + _PLACES
+    holder = ("WITH " + _CALLER.format(sha=param.format("sha")) + ", "
+              + _ASKED.format(ids=ids, mine=" AND uploaded_by = (SELECT station_id FROM caller)")
+              + " SELECT station_id, NULL, NULL, NULL FROM caller UNION ALL" + _PLACES)
+    return anyone, one, holder
+
+
+#: per dialect, the ids one parameter either way (an array; a JSON list on SQLite)
 _SQL = {
-    "postgresql": (_ASKED.format(where="record_id = ANY(%(ids)s::text[])") + _PLACES,
-                   _ASKED.format(where="record_id = ANY(%(ids)s::text[]) AND uploaded_by = %(station)s") + _PLACES),
-    "sqlite": (_ASKED.format(where="record_id IN (SELECT value FROM json_each(:ids))") + _PLACES,
-               _ASKED.format(where="record_id IN (SELECT value FROM json_each(:ids)) AND uploaded_by = :station")
-               + _PLACES),
+    "postgresql": _statements("= ANY(%(ids)s::text[])", "%({})s"),
+    "sqlite": _statements("IN (SELECT value FROM json_each(:ids))", ":{}"),
 }
+#: a record's status, reason and queue place (None when not queued)
+Found = tuple[str, str | None, int | None]
 
 
-def stored_statuses(db: Database, ids: Sequence[str],
-                    station: str | None = None) -> dict[str, tuple[str, str | None, int | None]]:
+def _params(db: Database, ids: Sequence[str], **more: str) -> dict[str, Any]:
+    return {"ids": list(ids) if db.dialect == "postgresql" else json.dumps(list(ids)), **more}
+
+
+def _found(rows: Sequence[Any]) -> dict[str, Found]:
+    return {str(r[0]): (str(r[1]), r[2], None if r[3] is None else int(r[3])) for r in rows if r[1] is not None}
+
+
+def stored_statuses(db: Database, ids: Sequence[str], station: str | None = None) -> dict[str, Found]:
     """``record_id -> (status, reason, queue place or None)`` of those of ``ids`` that are stored.
 
     With ``station``, only that station's records (another's are left out, as if unknown).
     """
     if not ids:
         return {}
-    text, by_station = _SQL[db.dialect]
-    params: dict[str, Any] = {"ids": list(ids) if db.dialect == "postgresql" else json.dumps(list(ids))}
-    if station is not None:
-        params["station"] = station
+    anyone, one, _ = _SQL[db.dialect]
     with db.read() as conn:
-        found = conn.exec_driver_sql(by_station if station is not None else text, params).all()
-    return {str(r[0]): (str(r[1]), r[2], None if r[3] is None else int(r[3])) for r in found}
+        if station is None:
+            return _found(conn.exec_driver_sql(anyone, _params(db, ids)).all())
+        return _found(conn.exec_driver_sql(one, _params(db, ids, station=station)).all())
+
+
+def statuses_for_token(db: Database, token: str, ids: Sequence[str]) -> dict[str, Found] | None:
+    """``stored_statuses`` of the station whose live token is ``token``, checked in the same
+    statement; None when the token is not a live station token."""
+    _, _, holder = _SQL[db.dialect]
+    with db.read() as conn:
+        rows = conn.exec_driver_sql(holder, _params(db, ids, sha=hash_token(token))).all()
+    if not any(r[1] is None for r in rows):
+        return None
+    return _found(rows)
 
 
 class StatusReader:
     """The status call's answers, on threads of their own."""
 
-    def __init__(self, db: Database, caller: Callable[[str], str | None]) -> None:
+    def __init__(self, db: Database, admin_token: str) -> None:
         self._db = db
-        #: the station a bearer token belongs to ("admin" for the admin token), or None
-        self._caller = caller
+        self._admin_token = admin_token
         #: the threads polls run on (anyio's, limited to ``STATUS_THREADS`` at once)
         self.limiter = CapacityLimiter(STATUS_THREADS)
 
@@ -96,11 +129,13 @@ class StatusReader:
         null, null for an id not stored, or another station's; the admin token sees every
         station's), written as the API's schema (``StatusResponse``) would write it.
         """
-        who = self._caller(token)
-        if who is None:
+        if is_admin(token, self._admin_token):
+            found: dict[str, Found] | None = stored_statuses(self._db, ids)
+        else:
+            found = statuses_for_token(self._db, token, ids)
+        if found is None:
             log.info("auth.refused")
             raise Refused("unauthorized", "the token is not valid or was revoked")
-        found = stored_statuses(self._db, ids, None if who == ADMIN else who)
         out = []
         for record_id in ids:
             status, reason, place = found.get(record_id, ("unknown", None, None))

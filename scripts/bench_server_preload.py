@@ -14,7 +14,7 @@ the same spread; its secondary indexes built after), then
 ``VACUUM (ANALYZE)``: what autovacuum would have done over the year (left to
 itself it would run during the measurement). SQLite is filled with
 ``executemany`` in large transactions, then ``ANALYZE``.
-``explain`` prints the plans of the status poll's and the queue place's queries.
+``explain`` prints the plan of the status poll's statement, as a station's token runs it.
 """
 
 from __future__ import annotations
@@ -156,18 +156,18 @@ def preload(database: str, count: int, queued: int) -> float:
             conn.execute("VACUUM (ANALYZE) records")
     else:
         path = database.removeprefix("sqlite:///")
-        conn = sqlite3.connect(path, isolation_level=None)
+        lite = sqlite3.connect(path, isolation_level=None)
         try:
             sql = f"INSERT INTO records ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             chunk: list[tuple[Any, ...]] = []
             for row in rows(count, queued):
                 chunk.append(row)
                 if len(chunk) == CHUNK:
-                    _sqlite_chunk(conn, sql, chunk)
-            _sqlite_chunk(conn, sql, chunk)
-            conn.execute("ANALYZE")
+                    _sqlite_chunk(lite, sql, chunk)
+            _sqlite_chunk(lite, sql, chunk)
+            lite.execute("ANALYZE")
         finally:
-            conn.close()
+            lite.close()
     return time.perf_counter() - started
 
 
@@ -179,10 +179,11 @@ def _sqlite_chunk(conn: sqlite3.Connection, sql: str, chunk: list[tuple[Any, ...
 
 
 def explain(database: str) -> str:
-    """The plans of the status poll's and the queue places' queries, run as the server runs them."""
+    """The plan of the status poll's statement for 100 queued records, run as the server runs it."""
     from sqlalchemy import event
 
-    from kiosk.server.records import RecordBook
+    from kiosk.server.auth import StationTokens
+    from kiosk.server.status import statuses_for_token
 
     db = Database(database)
     seen: list[tuple[str, Any]] = []
@@ -197,10 +198,11 @@ def explain(database: str) -> str:
         def note(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
             seen.append((statement, parameters))
 
+        token = StationTokens(db).issue(station, datetime.now(UTC), rotate=True)
+        statuses_for_token(db, token, ids)  # the first run prepares; the second is the one shown
         event.listen(db.engine, "before_cursor_execute", note)
-        book = RecordBook(db, None, 1)  # type: ignore[arg-type]
         started = time.perf_counter()
-        book.statuses(ids, station=station)
+        statuses_for_token(db, token, ids)
         took = (time.perf_counter() - started) * 1000
         event.remove(db.engine, "before_cursor_execute", note)
         word = "EXPLAIN ANALYZE" if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN"

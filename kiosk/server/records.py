@@ -255,10 +255,12 @@ class RecordBook:
         only learns about the records it uploaded (kiosk/server/status.py).
         """
         found = stored_statuses(self._db, ids, station)
-        return [RecordStatus.model_validate({"record_id": record_id, "status": "unknown"}) if record_id not in found
-                else RecordStatus.model_validate({"record_id": record_id, "status": found[record_id][0],
-                                                  "reason": found[record_id][1],
-                                                  "queue_position": found[record_id][2]}) for record_id in ids]
+        out = []
+        for record_id in ids:
+            status, reason, place = found.get(record_id, ("unknown", None, None))
+            out.append(RecordStatus.model_validate({"record_id": record_id, "status": status, "reason": reason,
+                                                    "queue_position": place}))
+        return out
 
     def queue(self, limit: int, offset: int = 0, batch: str | None = None) -> ReviewQueue:
         """Records waiting for review, first in line first; only ``batch``'s when given.

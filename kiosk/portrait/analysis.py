@@ -7,7 +7,7 @@ flicker between frames; ``reset()`` forgets the history when a new person
 steps up. A still (``kiosk portrait``) is one fresh ``Analyzer``'s first frame.
 
 Faces are found on a copy downscaled to ``detect_width`` and then followed
-from frame to frame (``tracking.py``); the 68 landmarks (eyes, cheek width,
+from frame to frame (``tracking.py``); the face mesh (eyes, cheek width,
 pose, eyes and mouth open) and the light on the face cut from the full frame;
 the head top, the crown (headwear) and the backdrop on downscaled colour
 copies, the backdrop only where it will be inside the photo's crop.
@@ -116,7 +116,16 @@ class Analysis:
         if self.head_top is not None:
             out["head_top"] = round(self.head_top, 1)
         if self.shape is not None:
-            out["face_width"] = round(self.shape.width, 1)
+            g = self.shape
+            out["face_width"] = round(g.width, 1)
+            # what the face mesh measured (``shape.ShapeMeasures``): pose in degrees, openings as ratios
+            out["landmarks"] = {"face_width": round(g.width, 1), "face_centre_x": round(g.centre_x, 1),
+                                "chin_y": round(g.chin_y, 1), "forehead_y": round(g.forehead_y, 1),
+                                "yaw_deg": round(g.yaw, 1), "pitch_deg": round(g.pitch, 1),
+                                "eye_open": [round(g.eye_open_left, 3), round(g.eye_open_right, 3)],
+                                "mouth_open": round(g.mouth_open, 3)}
+            if self.eyes is not None:
+                out["landmarks"]["tilt_deg"] = round(self.eyes.angle_deg, 1)
         if self.plan is not None and self.plan.crop is not None:
             crop = self.plan.crop
             out["photo"] = {"head_top_px": None if crop.head_top_px != crop.head_top_px else round(crop.head_top_px, 1),

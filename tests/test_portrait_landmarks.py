@@ -197,3 +197,23 @@ def test_a_landmark_defect_on_a_held_face_is_hinted_within_half_a_second(defect:
         if check in {c.name for c in analyzer.analyse(frame(t, True), now=t).failing()}:
             break
     assert n <= math.floor(0.5 * fps), f"{check}: {n} frames at {fps} fps"
+
+
+def test_a_half_open_mouth_is_open_when_its_gap_is_dark_and_a_smile_with_teeth_is_not() -> None:
+    from kiosk.portrait.checks import _mouth
+    from kiosk.portrait.shape import ShapeMeasures
+
+    smile = ShapeMeasures(150.0, 400.0, 500.0, 0.0, 0.0, 0.3, 0.22, 0.3, 0.3, 250.0, mouth_dark=0.95)
+    half_open = ShapeMeasures(150.0, 400.0, 500.0, 0.0, 0.0, 0.3, 0.22, 0.3, 0.3, 250.0, mouth_dark=0.3)
+    closed = ShapeMeasures(150.0, 400.0, 500.0, 0.0, 0.0, 0.3, 0.01, 0.3, 0.3, 250.0, mouth_dark=0.45)
+    assert _mouth(smile).passed and _mouth(closed).passed
+    assert not _mouth(half_open).passed and _mouth(half_open).hint_key == "portrait.hint.mouth"
+
+
+def test_the_gap_of_a_drawn_open_mouth_is_dark() -> None:
+    frame, marks = good()
+    closed = analyse(frame).shape
+    defects.open_mouth(frame, marks)
+    opened = analyse(frame).shape
+    assert closed is not None and opened is not None
+    assert closed.mouth_dark > 0.8 and opened.mouth_dark < 0.4

@@ -36,6 +36,7 @@ from kiosk.portrait.copies import FrameCopies
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Landmarks, Plan, plan_crop
 from kiosk.portrait.headwear import crown_score
+from kiosk.portrait.mouth import mouth_darkness
 from kiosk.portrait.photometry import FaceLight, FaceLook, face_patch, measure_light, measure_look
 from kiosk.portrait.schedule import Schedule
 from kiosk.portrait.shape import FaceShape, ShapeMeasures, ShapeModel
@@ -123,7 +124,7 @@ class Analysis:
                                 "chin_y": round(g.chin_y, 1), "forehead_y": round(g.forehead_y, 1),
                                 "yaw_deg": round(g.yaw, 1), "pitch_deg": round(g.pitch, 1),
                                 "eye_open": [round(g.eye_open_left, 3), round(g.eye_open_right, 3)],
-                                "mouth_open": round(g.mouth_open, 3)}
+                                "mouth_open": round(g.mouth_open, 3), "mouth_dark": round(g.mouth_dark, 3)}
             if self.eyes is not None:
                 out["landmarks"]["tilt_deg"] = round(self.eyes.angle_deg, 1)
         if self.plan is not None and self.plan.crop is not None:
@@ -201,7 +202,11 @@ class Analyzer:
             return Analysis([Check("face", False, 0.0, "portrait.hint.no_face")], measures=Measures(w, h, 0),
                             allow_headwear=allow_headwear)
         eyes = self._track_eyes(shape.eyes if shape is not None else None, now)
-        geometry = self._track("shape", ShapeMeasures.of(shape) if shape is not None else None, ShapeMeasures, now)
+        raw_shape = None
+        if shape is not None:
+            dark = mouth_darkness(gray, shape.mesh - (ox, oy, 0)) if gray is not None else 1.0
+            raw_shape = ShapeMeasures.of(shape, dark)
+        geometry = self._track("shape", raw_shape, ShapeMeasures, now)
         # a face held over a missed detection is not measured again: the
         # pixels where it was may be anything now; the last measures stand
         held = gray is None

@@ -48,8 +48,11 @@ MIN_EYE_OPEN, MIN_EYE_LIGHT, MIN_IRIS_SHARE, MAX_GLARE_SHARE = 0.15, 0.45, 0.07,
 #: an eye's middle that is dark all over is a lens, not an iris: open eyes read up to 0.66 (the
 #: held-out people), lenses drawn over lit faces whose surround stays above MIN_EYE_LIGHT 1.0
 MAX_IRIS_SHARE = 0.85
-#: mouth: inner-lip gap over mouth width (closed ~0, a smile with teeth < 0.15, wide open > 0.3)
-MAX_MOUTH_OPEN = 0.25
+#: mouth: inner-lip gap over mouth width (closed ~0, a smile with teeth 0.16-0.25, wide open > 0.3);
+#: a gap past MIN_DARK_MOUTH_OPEN whose pixels are darker than MAX_MOUTH_DARK of the cheeks' is open
+#: too (``mouth.py``: teeth and lips 0.88-1.07, open mouths 0.16-0.36 on the packaged people; a
+#: half-open mouth, 0.19-0.28, reads as open as another person's smile with teeth)
+MAX_MOUTH_OPEN, MIN_DARK_MOUTH_OPEN, MAX_MOUTH_DARK = 0.25, 0.12, 0.5
 #: headwear: the largest share of a crown row unlike hair, skin and backdrop (bare 0.1-0.4, lit from one
 #: side up to 0.55, the held-out short-haired person up to 0.63; a naval cap and drawn caps 0.97-1.0)
 MAX_CROWN_SCORE = 0.75
@@ -141,8 +144,7 @@ def judge(m: Measures, tilt_max_deg: float, *, allow_headwear: bool = False) -> 
     else:
         checks.append(_check("eyes", False, None, "portrait.hint.eyes"))
     if m.shape is not None:
-        checks.append(_check("mouth", m.shape.mouth_open <= MAX_MOUTH_OPEN, m.shape.mouth_open,
-                             "portrait.hint.mouth"))
+        checks.append(_mouth(m.shape))
     exposed = True
     if m.light is not None:
         light = m.light
@@ -191,6 +193,13 @@ def _frontal(shape: ShapeMeasures) -> list[Check]:
     pitch_hint = "portrait.hint.chin_down" if pitch > 0 else "portrait.hint.chin_up"
     return [_check("yaw", abs(yaw) <= MAX_YAW_DEG, yaw, yaw_hint),
             _check("pitch", abs(pitch) <= MAX_PITCH_DEG, pitch, pitch_hint)]
+
+
+def _mouth(shape: ShapeMeasures) -> Check:
+    """Mouth closed: the lips' gap small, or a gap that shows teeth rather than the dark inside."""
+    wide = shape.mouth_open > MAX_MOUTH_OPEN
+    dark = shape.mouth_open > MIN_DARK_MOUTH_OPEN and shape.mouth_dark < MAX_MOUTH_DARK
+    return _check("mouth", not (wide or dark), shape.mouth_open, "portrait.hint.mouth", dark=shape.mouth_dark)
 
 
 def _exposed(light: FaceLight | None) -> bool:

@@ -261,11 +261,12 @@ class ShapeMeasures:
     eye_open_left: float = 0.0  # the image-left eye's lid gap over its width
     eye_open_right: float = 0.0
     forehead_y: float = 0.0  # the top of the forehead the mesh reaches (frame pixels)
+    mouth_dark: float = 1.0  # the gap between the lips' luminance over the cheeks' (``mouth.py``; 1: not measured)
 
     @classmethod
-    def of(cls, shape: FaceShape) -> ShapeMeasures:
-        """The measures of ``shape``."""
+    def of(cls, shape: FaceShape, mouth_dark: float = 1.0) -> ShapeMeasures:
+        """The measures of ``shape``; ``mouth_dark`` measured on its pixels (``mouth.mouth_darkness``)."""
         yaw, pitch = shape.pose()
         left, right = shape.eye_open()
         return cls(shape.width, shape.centre_x, shape.chin_y, yaw, pitch, min(left, right),
-                   shape.mouth_openness(), left, right, shape.forehead_y)
+                   shape.mouth_openness(), left, right, shape.forehead_y, mouth_dark)

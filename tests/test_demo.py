@@ -8,18 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from demo_run import DemoRun
 
 from kiosk.cli import main
 from kiosk.student_tour import browser_available
 
 
 @pytest.mark.slow
-def test_headless_demo_runs_end_to_end(tmp_path: Path) -> None:
-    out = tmp_path / "shots"
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    done = subprocess.run([sys.executable, "-m", "kiosk", "demo", "--out", str(out)], env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+def test_headless_demo_runs_end_to_end(headless_demo: DemoRun) -> None:
+    done, out = headless_demo.done, headless_demo.out
+    assert done.returncode == 0, done.stdout + done.stderr[-4000:]
     assert "headless" in done.stdout
     assert "synced: sent" in done.stdout
     assert "code bound" in done.stdout

@@ -78,6 +78,13 @@ class Callers:
             raise Refused("forbidden", "this call needs the admin token")
         return ADMIN
 
+    async def bearer(self, creds: Credentials) -> str:
+        """The bearer token as sent, not yet checked: for a route that checks it itself, on its own
+        threads (the status poll, kiosk/server/status.py); refused without a token."""
+        if creds is None:
+            raise Refused("unauthorized", "a bearer token is required")
+        return creds.credentials
+
     async def optional(self, request: Request, creds: Credentials) -> str | None:
         """A station (or admin) when a token is given, None for an anonymous caller (a phone)."""
         return await self._caller(request, creds)

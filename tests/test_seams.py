@@ -31,7 +31,7 @@ def _concrete(base: type) -> set[type]:
 
 #: effects nothing waits on: the screen is not busy while they run, so a failure needs no answer
 ANSWERED_WITH_NOTHING = {flow.LookupReceipt, flow.StartCamera, flow.StopCamera, flow.CallStaff,
-                         flow.CountRetake, flow.WipeSession, flow.Quit, flow.GrantHeadwear}
+                         flow.CountRetake, flow.WipeSession, flow.Quit, flow.GrantHeadwear, flow.PrintSlip}
 
 
 def test_every_effect_has_a_handler() -> None:

@@ -26,6 +26,7 @@ from kiosk.store import DiskFull, Store
 from kiosk.sync import SyncError
 from kiosk.sync.batchcache import save_batch
 from kiosk.text import text
+from kiosk.tickets import display, new_ticket
 from tests.flow_fakes import CODE, PHOTO, SETTINGS, FakePhoto, batch
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -352,7 +353,8 @@ def test_status_lookup_local_and_refreshed(tmp_path: Path, keys: KeyRing, studen
     state, _ = drive(station, state, flow.CodeScanned(me.payload))
     assert state.view == flow.StatusView(short_id=record.id.replace("-", "")[:8].upper(), status="queued",
                                          queue_position=17, refreshed=True)
-    assert station.execute(flow.LookupReceipt(record.id)) == [flow.QueuePositionKnown(record.id, 17)]
+    [refreshed] = station.execute(flow.LookupReceipt(record.id))
+    assert isinstance(refreshed, flow.ReceiptRefreshed) and refreshed.receipt.queue_position == 17
 
 
 def test_operator_pin_locks_across_restarts(tmp_path: Path, keys: KeyRing) -> None:
@@ -390,6 +392,26 @@ def codeless_record(station: Station, last_four: str) -> Any:
     state, _ = drive(station, state, flow.AcceptTapped())
     assert isinstance(state, flow.Done) and state.receipt.ticket is not None
     return station.parts.store.find_by_ticket(state.receipt.ticket)
+
+
+def test_done_shows_the_ticket_sync_adopted_while_the_student_is_still_there(
+        tmp_path: Path, keys: KeyRing) -> None:
+    station = make_station(tmp_path, keys)
+    store = station.parts.store
+    state, _ = drive(station, operator(station), flow.MenuChosen(flow.MENU_CODELESS),
+                     flow.FieldEdited("phone", "13800138000"), flow.FieldEdited("id_last4", "3(7)"),
+                     flow.SubmitTapped(), flow.AgreeTapped())
+    state, _ = drive(station, capture_photo(station, state), flow.AcceptTapped(), flow.TicketHandedTapped())
+    assert isinstance(state, flow.Done) and state.may_finish
+    own = state.receipt.ticket
+    # the sync process meanwhile: the server had the ticket from another station and gave this record another
+    given = new_ticket()
+    store.lease_next("w", 60, store.now())
+    store.mark_sent(state.receipt.record_id, {"status": "awaiting_code", "queue_position": None, "ticket": given})
+    state, _ = drive(station, state, flow.Tick(100.0), flow.Tick(103.0))
+    assert isinstance(state, flow.Done) and state.ticket_replaced and not state.may_finish
+    assert state.receipt.ticket == given != own and state.receipt.ticket_display == display(given)
+    assert display(given) in state.receipt.ticket_link  # the QR too (no public address here: the ticket itself)
 
 
 def test_binding_another_students_code_needs_a_second_confirmation_and_is_audited(

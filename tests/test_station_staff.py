@@ -10,9 +10,11 @@ import pytest
 
 from kiosk import flow
 from kiosk.codes.keyring import KeyRing
+from kiosk.station import records as station_records
 from kiosk.station.slip import Slip, qr_bytes, render
 from kiosk.sync import SyncError
 from kiosk.sync.staff_calls import LookupFailed, RemoteRecord
+from kiosk.tickets import display, new_ticket
 from tests.flow_fakes import batch
 from tests.test_station import BATCH, T0, capture_photo, codeless_record, drive, make_station, operator, type_keys
 
@@ -233,6 +235,26 @@ def test_the_slip_is_printed_and_a_printer_error_is_a_note(tmp_path: Path, keys:
     station.parts.receipt_printer = str(tmp_path / "no" / "printer")
     done = capture(station, students[1])
     assert done.receipt.print_note == "staff.slip.failed"  # saved all the same
+
+
+def test_a_ticket_replaced_at_sync_is_printed_again(tmp_path: Path, keys: KeyRing) -> None:
+    printer = tmp_path / "lp0"
+    printer.write_bytes(b"")
+    station = station_with(tmp_path, keys, receipt_printer=str(printer), public_url="https://p.example")
+    record = codeless_record(station, "1234")
+    store = station.parts.store
+    given = new_ticket()
+    store.lease_next("w", 60, store.now())
+    store.mark_sent(record.id, {"status": "awaiting_code", "queue_position": None, "ticket": given})
+    done = flow.Done(ctx=station.initial_state().ctx, receipt=station_records.receipt(record, station.links),
+                     ticket_confirmed=True)
+    printer.write_bytes(b"")
+    state, _ = drive(station, done, flow.Tick(0.0), flow.Tick(1.0))
+    assert isinstance(state, flow.Done) and state.receipt.ticket == given and not state.may_finish
+    data = printer.read_bytes()
+    assert display(given).encode() in data and display(record.ticket).encode() not in data
+    station.parts.receipt_printer = str(tmp_path / "no" / "printer")
+    assert station.execute(flow.PrintSlip(state.receipt)) == [flow.SlipFailed()]
 
 
 def test_slip_bytes_hold_the_ticket_and_its_bind_link() -> None:

@@ -5,6 +5,7 @@ Screenshots land in ``artifacts/screens/{portrait,landscape}/`` for people to lo
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -256,6 +257,16 @@ def test_codeless_capture_and_bind_later(ui: Harness) -> None:
     assert w.current.ticket_qr.text == "https://photos.example.edu.cn/bind?ticket=ABCD-EFGH-J"
     assert not w.current.finish.isEnabled()  # the ticket stays until staff confirm the student has it
     ui.shot("19_done_codeless_ticket")
+    ui.tap(w.current.handed)
+    assert w.current.finish.isEnabled()
+    # sync hears the ticket clashed with another station's: the screen shows the server's and holds again
+    news = dataclasses.replace(ui.state.receipt, ticket="KLMNPQRS2", ticket_display="KLMN-PQRS-2",
+                               ticket_link="https://photos.example.edu.cn/bind?ticket=KLMN-PQRS-2")
+    ui.send(flow.ReceiptRefreshed(news))
+    assert w.current.ticket_text.text() == "KLMN-PQRS-2" and w.current.ticket_qr.text.endswith("KLMN-PQRS-2")
+    assert not w.current.finish.isEnabled() and w.current.handed.isVisible()
+    assert w.current.lang.key_of(w.current.banner) == "staff.done.ticket_replaced"
+    ui.shot("19b_done_ticket_replaced")
     ui.tap(w.current.handed)
     ui.tap(w.current.finish)
     ui.tap(w.staff_button)

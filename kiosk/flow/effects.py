@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from kiosk.batch import Batch
-from kiosk.flow.states import Student
+from kiosk.flow.states import Receipt, Student
 
 if TYPE_CHECKING:
     from kiosk.codes import CollectionCode
@@ -59,9 +59,16 @@ class LookupStatus(Effect):
 
 @dataclass(frozen=True)
 class LookupReceipt(Effect):
-    """The review-queue position of a just-saved record -> QueuePositionKnown | nothing."""
+    """What sync knows of the saved record (queue position, the server's ticket) -> ReceiptRefreshed | nothing."""
 
     record_id: str
+
+
+@dataclass(frozen=True)
+class PrintSlip(Effect):
+    """Print ``receipt``'s slip again (its ticket was replaced) when a printer is set -> SlipFailed | nothing."""
+
+    receipt: Receipt
 
 
 @dataclass(frozen=True)

@@ -304,11 +304,19 @@ class SaveFailed(Event):
 
 
 @dataclass(frozen=True)
-class QueuePositionKnown(Event):
-    """The server told the record's review-queue position."""
+class SlipFailed(Event):
+    """The printer did not take the slip printed again after the ticket was replaced."""
 
-    record_id: str
-    position: int
+    def is_activity(self) -> bool:
+        """Never: a worker result."""
+        return False
+
+
+@dataclass(frozen=True)
+class ReceiptRefreshed(Event):
+    """The saved record as sync left it: its review-queue position, or the server's ticket after a clash."""
+
+    receipt: Receipt
 
     def is_activity(self) -> bool:
         """Never: a worker result."""

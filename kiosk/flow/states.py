@@ -273,6 +273,8 @@ class Done(State):
     contact_open: bool = False  # the phone keypad for a review-result notice is shown
     phone: str = ""  # typed for the notice (kept only with consent)
     contact_saved: bool = False
+    ticket_replaced: bool = False  # the server gave the record another ticket while the student was here
+    refreshed_at: float | None = None  # when the station was last asked what sync knows of the record
 
     @property
     def may_finish(self) -> bool:

@@ -19,6 +19,7 @@ from kiosk.flow.effects import (
     LookupReceipt,
     LookupStatus,
     ParseCode,
+    PrintSlip,
     SaveRecord,
     TakePhoto,
     WipeSession,
@@ -49,12 +50,13 @@ from kiosk.flow.events import (
     OperatorRequested,
     PhotoFailed,
     PhotoReady,
-    QueuePositionKnown,
+    ReceiptRefreshed,
     RetakeTapped,
     RetryTapped,
     Saved,
     SaveFailed,
     ShutterTapped,
+    SlipFailed,
     StartTapped,
     StatusTapped,
     SubmitTapped,
@@ -69,6 +71,7 @@ from kiosk.flow.states import (
     Done,
     FeeNotice,
     PinEntry,
+    Receipt,
     Review,
     Saving,
     ScanCode,
@@ -326,11 +329,42 @@ def _on_saving(s: Saving, e: Event) -> Outcome:
     return None
 
 
+#: how often Done asks the station again while sync may still change the receipt
+RECEIPT_REFRESH_S = 2.0
+
+
+def refresh_receipt(s: Done, now: float) -> tuple[Done, tuple[Effect, ...]]:
+    """Ask again what sync knows of the record while it can still change what Done shows.
+
+    The queue position arrives with the first sync; a codeless record's ticket can
+    be replaced by the server's after a clash, and the student must leave with that one.
+    """
+    waiting = s.receipt.queue_position is None or s.receipt.ticket is not None
+    if not waiting or (s.refreshed_at is not None and now - s.refreshed_at < RECEIPT_REFRESH_S):
+        return s, ()
+    return dataclasses.replace(s, refreshed_at=now), (LookupReceipt(record_id=s.receipt.record_id),)
+
+
+def refreshed(s: Done, news: Receipt) -> Result:
+    """Done with sync's news of the record: a queue position, or the server's ticket after a clash."""
+    position = s.receipt.queue_position if news.queue_position is None else news.queue_position
+    receipt = dataclasses.replace(s.receipt, queue_position=position)
+    if news.ticket and s.receipt.ticket and news.ticket != s.receipt.ticket:
+        # the ticket the student may already have photographed (or taken on the slip) would not find
+        # the record: show the new one, say so, print it, and hold the screen for staff again
+        receipt = dataclasses.replace(receipt, ticket=news.ticket, ticket_display=news.ticket_display,
+                                      ticket_link=news.ticket_link, print_note=None)
+        return (dataclasses.replace(s, receipt=receipt, ticket_replaced=True, ticket_confirmed=False),
+                (PrintSlip(receipt=receipt),))
+    return dataclasses.replace(s, receipt=receipt), ()
+
+
 def _on_done(s: Done, e: Event) -> Outcome:
-    if isinstance(e, QueuePositionKnown) and e.record_id == s.receipt.record_id:
-        receipt = dataclasses.replace(s.receipt, queue_position=e.position)
-        # a worker result is not the student touching the screen: keep the idle clock
-        return dataclasses.replace(s, receipt=receipt), ()
+    # worker results are not the student touching the screen: they keep the idle clock
+    if isinstance(e, ReceiptRefreshed) and e.receipt.record_id == s.receipt.record_id:
+        return refreshed(s, e.receipt)
+    if isinstance(e, SlipFailed):
+        return dataclasses.replace(s, receipt=dataclasses.replace(s.receipt, print_note="staff.slip.failed")), ()
     if isinstance(e, FinishTapped | BackTapped):
         return welcome(s.ctx), (WipeSession(),)
     return None

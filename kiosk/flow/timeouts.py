@@ -31,7 +31,7 @@ from kiosk.flow.states import (
     Verify,
     Welcome,
 )
-from kiosk.flow.student_screens import welcome
+from kiosk.flow.student_screens import refresh_receipt, welcome
 
 Result = tuple[State, tuple[Effect, ...]]
 
@@ -73,6 +73,8 @@ def on_tick(state: State, now: float) -> Result:
         return dataclasses.replace(state, since=now), ()
     idle = now - state.since
     if idle < timeout_of(state):
+        if isinstance(state, Done):
+            return refresh_receipt(state, now)
         if isinstance(state, StillThere):
             left = max(1, math.ceil(timeout_of(state) - idle))
             return (state, ()) if left == state.left else (dataclasses.replace(state, left=left), ())

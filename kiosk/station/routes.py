@@ -38,6 +38,7 @@ ROUTES: dict[type[Effect], EffectRoute] = {
     flow.LookupStatus: EffectRoute(student_effects.lookup_status,
                                    lambda key: flow.StatusUnavailable("flow.error.lookup_failed")),
     flow.LookupReceipt: EffectRoute(student_effects.lookup_receipt, None),  # Done shows "later" meanwhile
+    flow.PrintSlip: EffectRoute(student_effects.print_slip_again, None),  # Done is not busy meanwhile
     flow.TakePhoto: EffectRoute(student_effects.take_photo, flow.PhotoFailed),
     flow.SaveRecord: EffectRoute(student_effects.save_record, lambda key: flow.SaveFailed("flow.error.not_saved")),
     flow.CheckPin: EffectRoute(staff_effects.check_pin, lambda key: flow.PinRejected(0)),

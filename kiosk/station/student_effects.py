@@ -108,12 +108,12 @@ def lookup_status(station: Station, e: flow.LookupStatus) -> list[Event]:
 
 
 def lookup_receipt(station: Station, e: flow.LookupReceipt) -> list[Event]:
-    """The saved record's queue position, once sync has heard it."""
+    """The saved record's receipt as sync left it: queue position, the server's ticket after a clash."""
     with station.lock:
         record = station.parts.store.get(e.record_id)
-    if record is None or record.queue_position is None:
+    if record is None:
         return []
-    return [flow.QueuePositionKnown(e.record_id, record.queue_position)]
+    return [flow.ReceiptRefreshed(records.receipt(record, station.links))]
 
 
 def take_photo(station: Station, e: flow.TakePhoto) -> list[Event]:
@@ -147,6 +147,14 @@ def save_record(station: Station, e: flow.SaveRecord) -> list[Event]:
     if isinstance(result, flow.Saved) and station.parts.receipt_printer:
         result = flow.Saved(print_slip_of(station, result.receipt))
     return [result]
+
+
+def print_slip_again(station: Station, e: flow.PrintSlip) -> list[Event]:
+    """The slip with the server's ticket, when a printer is set: the first one holds a ticket that no longer works."""
+    if not station.parts.receipt_printer:
+        return []
+    printed = print_slip_of(station, e.receipt)
+    return [flow.SlipFailed()] if printed.print_note else []
 
 
 def print_slip_of(station: Station, slip_of: flow.Receipt) -> flow.Receipt:

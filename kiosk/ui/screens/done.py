@@ -135,7 +135,7 @@ class DoneScreen(Screen):
         if state.error:
             return
         if not state.may_finish:
-            self.set_warning("staff.done.ticket_wait")
+            self.set_warning("staff.done.ticket_replaced" if state.ticket_replaced else "staff.done.ticket_wait")
         elif receipt.print_note:
             self.set_warning(receipt.print_note)
         else:

@@ -71,8 +71,8 @@ def test_the_capped_subject_is_refused_for_the_cap_and_passes_with_the_operators
 
 
 @pytest.mark.parametrize(("kind", "colour"), [("cap", (40, 140, 40)), ("beanie", (30, 60, 100)),
-                                             ("cap", (235, 235, 235)), ("beanie", (235, 235, 235))],
-                         ids=["green-cap", "brown-beanie", "white-cap", "white-beanie"])
+                                             ("cap", (40, 40, 200)), ("beanie", (128, 128, 128))],
+                         ids=["green-cap", "brown-beanie", "red-cap", "grey-beanie"])
 def test_drawn_hats_are_refused(kind: str, colour: tuple[int, int, int]) -> None:
     frame, marks = good_frame()
     defects.hat(frame, marks, np.random.default_rng(0), kind, colour)

@@ -48,7 +48,7 @@ SHADE_DARKEST, BACKDROP_SHADE = 0.6, 8.0
 #: a crown pixel neither skin nor backdrop whose texture is under this multiple of the plain backdrop's
 #: (the camera's noise) is fabric; the texture's floor (L units) for a noiseless camera
 FLAT_SHARE, FLAT_FLOOR = 1.6, 0.15
-#: the temples must be at least this share hair for their texture to be the hair's
+#: the temples must be at least this share hair (not backdrop) for their colour and texture to be the hair's
 HAIRY_TEMPLES = 0.5
 #: a bare skull reaches at least this many face widths above the eye line (people measured 0.79-0.98;
 #: a head tipped back by 25 degrees about 0.6)
@@ -120,30 +120,35 @@ def crown_score(lab: np.ndarray, points: np.ndarray, head_top: float | None,
         return None
     back = np.array(backdrop_lab, np.float32)
     texture = _texture(lab[..., 0])
-    refs, hair_tex = _references(lab, texture, points, back, width)
+    hair, hair_tex = _references(lab, texture, points, back, width)
+    # the skin on the bridge of the nose, between the eyes (no hair, no beard, no fringe there)
     bridge = _sample(lab, points[27, 0] - 0.05 * width, points[27, 0] + 0.05 * width, points[27, 1] - 0.03 * width,
                      points[27, 1] + 0.05 * width)
-    skin = np.median(bridge, axis=0) if len(bridge) else None
+    if not len(bridge):
+        return None
+    skin = np.median(bridge, axis=0)
     ys, xs = slice(round(y0), round(y1)), slice(max(0, round(cx - 0.3 * width)), round(cx + 0.3 * width))
     crown = lab[ys, xs]
-    if crown.size == 0 or (not refs and skin is None):
+    if crown.size == 0:
         return None
     # below the head's outline the backdrop cannot show through a bare crown
     inside = (np.arange(crown.shape[0]) + round(y0) > top + OUTLINE * width)[:, None]
-    # no hair beside the temples to compare with (short hair: the ears show there): the colour
-    # cue would call the hair itself a cap; only the cues below, which need no hair, are judged
-    unlike = _unlike_colour(crown, refs, back, inside) if refs else np.zeros(crown.shape[:2], bool)
+    # without hair beside the temples to compare with (short hair: the ears show there) a colour
+    # cue would call the hair itself a cap: only a light cap, a cap the backdrop's colour and the
+    # texture below, which need no hair, are judged
+    unlike = (_light_or_backdrop(crown, skin, back, inside) if hair is None
+              else _unlike_colour(crown, [skin, hair], back, inside))
     crown_tex = texture[ys, xs]
     wc = _weighted(crown)
     flat = _flat_texture(lab, texture, back, top, width)
-    if flat is not None and skin is not None:
+    if flat is not None:
         # neither skin nor backdrop, inside the head, and as smooth as the plain backdrop beside it
         # (the same camera noise and focus): fabric, whatever its colour; hair has strands
         covered = (inside & (np.linalg.norm(wc - _weighted(skin), axis=2) > UNLIKE)
                    & (np.linalg.norm(crown - back, axis=2) > BACKDROP_NEAR))
         unlike |= covered & (crown_tex < FLAT_SHARE * flat)
-    if hair_tex is not None and skin is not None:
-        hair_w = _weighted(refs[-1].astype(np.float32))
+    if hair is not None and hair_tex is not None:
+        hair_w = _weighted(hair.astype(np.float32))
         # only hair that is not skin (a short-haired person's temples show the ears): skin is smooth too
         if float(np.linalg.norm(hair_w - _weighted(skin))) > UNLIKE:
             # the hair's colour, smoother than the hair: fabric (a cap the colour of the hair)
@@ -158,13 +163,13 @@ def crown_score(lab: np.ndarray, points: np.ndarray, head_top: float | None,
 
 
 def _references(lab: np.ndarray, texture: np.ndarray, points: np.ndarray, back: np.ndarray,
-                width: float) -> tuple[list[np.ndarray], float | None]:
-    """The colours a bare crown is made of (the hair beside the temples) and the hair's texture.
+                width: float) -> tuple[np.ndarray | None, float | None]:
+    """The hair's colour beside the temples and its texture; None where the temples are not mostly hair.
 
     The hair is sampled where a hat rarely reaches: beside the temples,
-    outside the face's outline. Its texture only where the temples are
-    mostly hair (a short-haired person's show the ear and the backdrop, whose
-    edges are no hair's texture).
+    outside the face's outline. A short-haired person's temples show the ear
+    and the backdrop: no hair colour is taken from them (the ear's would make
+    the real hair on the crown "unlike" it).
     """
     brow = float(min(points[17:22, 1].mean(), points[22:27, 1].mean()))
     eye_y = float(points[36:48, 1].mean())
@@ -172,22 +177,31 @@ def _references(lab: np.ndarray, texture: np.ndarray, points: np.ndarray, back: 
              (points[16, 0] + 0.03 * width, points[16, 0] + 0.18 * width)]
     temples = np.concatenate([_sample(lab, a, b, brow - 0.15 * width, eye_y) for a, b in boxes])
     if not len(temples):
-        return [], None
+        return None, None
     is_hair = np.linalg.norm(temples - back, axis=1) > BACKDROP_NEAR
-    if is_hair.sum() < 0.2 * len(temples):
-        return [], None
+    if is_hair.mean() < HAIRY_TEMPLES:
+        return None, None
     hair = np.median(temples[is_hair], axis=0)
     temple_tex = np.concatenate([_sample(texture[..., None], a, b, brow - 0.15 * width, eye_y)[:, 0]
                                  for a, b in boxes])
     # the hair well inside its own colour: the edge with the backdrop or the skin is not texture
     inner = np.linalg.norm(_weighted(temples - hair), axis=1) < 0.5 * UNLIKE
-    hair_tex = float(np.median(temple_tex[inner])) if inner.sum() >= 12 and is_hair.mean() >= HAIRY_TEMPLES \
-        else None
-    return [hair], hair_tex
+    hair_tex = float(np.median(temple_tex[inner])) if inner.sum() >= 12 else None
+    return hair, hair_tex
+
+
+def _light_or_backdrop(crown: np.ndarray, skin: np.ndarray, back: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Crown pixels lighter than skin and backdrop, or the backdrop's colour inside the head and unlike skin."""
+    wc = _weighted(crown)
+    back_w = _weighted(back)
+    fabric = inside & (_segment_distance(wc, back_w * SHADE_DARKEST, back_w) < BACKDROP_SHADE)
+    unlike_skin = np.linalg.norm(wc - _weighted(skin.astype(np.float32)), axis=2) > UNLIKE
+    lightest = max(float(skin[0]), float(back[0]))
+    return np.asarray((fabric & unlike_skin) | (crown[..., 0] > lightest + LIGHTER))
 
 
 def _unlike_colour(crown: np.ndarray, refs: list[np.ndarray], back: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """Crown pixels whose colour is no mix of the references and the backdrop (nor the backdrop inside the head)."""
+    """Crown pixels whose colour is no mix of ``refs`` (skin, hair) and the backdrop (inside the head: nor it)."""
     wc = _weighted(crown)
     points_ = [_weighted(r.astype(np.float32)) for r in (*refs, back)]
     back_w = points_[-1]
@@ -197,7 +211,16 @@ def _unlike_colour(crown: np.ndarray, refs: list[np.ndarray], back: np.ndarray, 
     back_i = len(points_) - 1
     for i, a in enumerate(points_):
         for j in range(i, len(points_)):
-            far = _segment_distance(wc, a, points_[j]) > UNLIKE
+            if {i, j} == {0, back_i}:
+                # (refs[0] is the skin) skin meets the backdrop only along the head's outline, a row
+                # or two; in the crown's middle a colour between them is a light cap
+                continue
+            b = points_[j]
+            far = _segment_distance(wc, a, b) > UNLIKE
+            if back_i in (i, j) and i != j:
+                # inside the head, hair over the backdrop is more hair than backdrop: a mix nearer the
+                # backdrop is a light cap (a grey one reads as hair over a blue backdrop otherwise)
+                far = np.where(inside, _segment_distance(wc, a, (a + b) / 2) > UNLIKE, far)
             unlike &= (far | fabric) if back_i in (i, j) else far
     # ... even when a loose reference (an ear at a short-haired person's temples) is near it
     own = [_segment_distance(wc, points_[i], points_[j]) for i in range(len(refs)) for j in range(i, len(refs))]

@@ -260,12 +260,16 @@ class Analyzer:
                 self._tiny_lab = bg.to_lab(tiny)
                 self._backdrop_model = bg.estimate_backdrop(self._tiny_lab)
             backdrop = self._backdrop_model
-            # the head top wants the finer copy, but only the columns over the face
-            bx0, bx1, by1 = bg.head_band(face)
-            x0, x1 = max(0, int(bx0 * k)), min(w, int(bx1 * k) + 1)
-            y1 = min(h, int(by1 * k) + 1)
+            # the head top wants the finer copy, but only the columns over the face and, for the
+            # backdrop of each row, the strips beside the head
+            x0 = max(0, int((face.cx - face.w * 0.3) * k))
+            x1 = min(w, int((face.cx + face.w * 0.3) * k) + 1)
+            y1 = min(h, int(bg.head_band(face)[2] * k) + 1)
             band = bg.to_lab(copies.small_region(x0, 0, x1, y1))
-            top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
+            cols = bg.side_columns(face, k, w)
+            strips = [copies.small_region(c0, 0, c1 + 1, y1) for c0, c1 in _runs(cols)]
+            sides = bg.to_lab(np.concatenate(strips, axis=1)) if strips else None
+            top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k, sides)
             if shape is not None and "crown" in slow:
                 crown_raw = self._crown(copies.frame, shape, top_raw, backdrop)
         top_t = self._smooth.update("head_top", None if top_raw is None else (top_raw,), now)
@@ -364,6 +368,17 @@ def _photo_region(plan: Plan, cx: float, face: Box, width: float) -> tuple[float
     scale = 240.0 / width
     cw, ch = OUT_W / scale, OUT_H / scale
     return cx - cw / 2, face.y + 0.4 * face.h - 250.0 / scale, cw, ch
+
+
+def _runs(cols: list[int]) -> list[tuple[int, int]]:
+    """Consecutive runs (first, last) of sorted column indices."""
+    out: list[tuple[int, int]] = []
+    for c in cols:
+        if out and c == out[-1][1] + 1:
+            out[-1] = (out[-1][0], c)
+        else:
+            out.append((c, c))
+    return out
 
 
 def _moved(box: Box, dx: float, dy: float) -> Box:

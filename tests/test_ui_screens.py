@@ -104,6 +104,7 @@ def ui(qtbot):
     harness.session.stop()
 
 
+@pytest.mark.slow
 def test_student_flow_with_every_bad_input(ui: Harness) -> None:
     w = ui.window
     assert ui.screen() == "welcome"

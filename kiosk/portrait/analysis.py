@@ -7,7 +7,7 @@ flicker between frames; ``reset()`` forgets the history when a new person
 steps up. A still (``kiosk portrait``) is one fresh ``Analyzer``'s first frame.
 
 Faces are found on a copy downscaled to ``detect_width`` and then followed
-from frame to frame (``tracking.py``); the 68 landmarks (eyes, cheek width,
+from frame to frame (``tracking.py``); the face mesh (eyes, cheek width,
 pose, eyes and mouth open) and the light on the face cut from the full frame;
 the head top, the crown (headwear) and the backdrop on downscaled colour
 copies, the backdrop only where it will be inside the photo's crop.
@@ -36,6 +36,7 @@ from kiosk.portrait.copies import FrameCopies
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Landmarks, Plan, plan_crop
 from kiosk.portrait.headwear import crown_score
+from kiosk.portrait.mouth import mouth_darkness
 from kiosk.portrait.photometry import FaceLight, FaceLook, face_patch, measure_light, measure_look
 from kiosk.portrait.schedule import Schedule
 from kiosk.portrait.shape import FaceShape, ShapeMeasures, ShapeModel
@@ -117,7 +118,16 @@ class Analysis:
         if self.head_top is not None:
             out["head_top"] = round(self.head_top, 1)
         if self.shape is not None:
-            out["face_width"] = round(self.shape.width, 1)
+            g = self.shape
+            out["face_width"] = round(g.width, 1)
+            # what the face mesh measured (``shape.ShapeMeasures``): pose in degrees, openings as ratios
+            out["landmarks"] = {"face_width": round(g.width, 1), "face_centre_x": round(g.centre_x, 1),
+                                "chin_y": round(g.chin_y, 1), "forehead_y": round(g.forehead_y, 1),
+                                "yaw_deg": round(g.yaw, 1), "pitch_deg": round(g.pitch, 1),
+                                "eye_open": [round(g.eye_open_left, 3), round(g.eye_open_right, 3)],
+                                "mouth_open": round(g.mouth_open, 3), "mouth_dark": round(g.mouth_dark, 3)}
+            if self.eyes is not None:
+                out["landmarks"]["tilt_deg"] = round(self.eyes.angle_deg, 1)
         if self.plan is not None and self.plan.crop is not None:
             crop = self.plan.crop
             out["photo"] = {"head_top_px": None if crop.head_top_px != crop.head_top_px else round(crop.head_top_px, 1),
@@ -193,7 +203,11 @@ class Analyzer:
             return Analysis([Check("face", False, 0.0, "portrait.hint.no_face")], measures=Measures(w, h, 0),
                             allow_headwear=allow_headwear)
         eyes = self._track_eyes(shape.eyes if shape is not None else None, now)
-        geometry = self._track("shape", ShapeMeasures.of(shape) if shape is not None else None, ShapeMeasures, now)
+        raw_shape = None
+        if shape is not None:
+            dark = mouth_darkness(gray, shape.mesh - (ox, oy, 0)) if gray is not None else 1.0
+            raw_shape = ShapeMeasures.of(shape, dark)
+        geometry = self._track("shape", raw_shape, ShapeMeasures, now)
         # a face held over a missed detection is not measured again: the
         # pixels where it was may be anything now; the last measures stand
         held = gray is None

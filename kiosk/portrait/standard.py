@@ -32,7 +32,7 @@ from kiosk.portrait.analysis import SLOW_CHECKS, Analysis, Analyzer, check_frame
 from kiosk.portrait.face import Box, Eyes, FaceDetector
 from kiosk.portrait.framing import OUT_H, OUT_W, Crop, plan_crop
 from kiosk.portrait.measurements import photo_measurements
-from kiosk.portrait.shape import ShapeMeasures, ShapeModel
+from kiosk.portrait.shape import MIN_SCORE, ShapeMeasures, ShapeModel
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +155,10 @@ def _refine_face(capture: np.ndarray, face: Box, eyes: Eyes | None, shape: Shape
     # the same measuring as the preview's analysis, on this very frame
     x0, y0 = max(0, int(face.x - face.w * 0.4)), max(0, int(face.y - face.h * 0.4))
     x1, y1 = min(w, int(face.x + face.w * 1.4) + 1), min(h, int(face.y + face.h * 1.4) + 1)
-    region = cv2.cvtColor(capture[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-    fine = detector.refine(region, Box(face.x - x0, face.y - y0, face.w, face.h))
+    region = capture[y0:y1, x0:x1]
+    fine = detector.refine(cv2.cvtColor(region, cv2.COLOR_BGR2GRAY), Box(face.x - x0, face.y - y0, face.w, face.h))
     local = shapes.shape(region, fine)
-    if 0.55 * fine.w <= local.width <= 1.2 * fine.w:
+    if local.score > MIN_SCORE and 0.55 * fine.w <= local.width <= 1.2 * fine.w:
         found = local.moved(x0, y0)
         eyes, shape = found.eyes, ShapeMeasures.of(found)
     return Box(fine.x + x0, fine.y + y0, fine.w, fine.h), eyes, shape

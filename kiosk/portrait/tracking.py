@@ -30,7 +30,7 @@ import numpy as np
 from kiosk.portrait.copies import FrameCopies
 from kiosk.portrait.face import Box, FaceDetector
 from kiosk.portrait.schedule import Schedule
-from kiosk.portrait.shape import FaceShape, ShapeModel
+from kiosk.portrait.shape import MIN_SCORE, FaceShape, ShapeModel
 
 #: the anchor is matched at this face width (pixels; the match is refined to a fraction of one)
 TEMPLATE_WIDTH = 48
@@ -50,6 +50,13 @@ ROLL_RETRY_DEG = 14.0
 OTHER_FACE_SHARE = 0.5
 #: size steps of the search for a second person
 OTHERS_STEP = 1.2
+#: a followed face's mesh (the costliest measure a frame takes, about 5 ms) stands this long, moved
+#: with the face: at 30 fps every other frame takes it, at 15 fps every frame
+MESH_HOLD_S = 0.05
+#: and this long on a frame that takes one of the slower measures, so the two do not add up
+MESH_HOLD_BUSY_S = 0.2
+#: a face whose box changed width by more than this share since its mesh was taken is measured afresh
+MESH_HOLD_WIDTH = 0.05
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,8 @@ class Follower:
         self.tracked = False  # this frame's face was followed from the last one (not found afresh)
         self._anchor: Anchor | None = None
         self._anchor_width: float | None = None  # the landmarks' width when the anchor was taken
+        self._mesh: tuple[FaceShape, Box, float] | None = None  # the last mesh (frame pixels), its box, when
+        self._busy = False  # this frame takes one of the slower measures
 
     @property
     def following(self) -> bool:
@@ -185,11 +194,13 @@ class Follower:
         self.tracked = False
         self._anchor = None
         self._anchor_width = None
+        self._mesh = None
         self.schedule.reset()
 
     def find(self, copies: FrameCopies, now: float, task: str | None) -> list[Box]:
         """Faces of this frame: the followed one (and others, when it is ``task``), or all found afresh."""
         last, k = self.last, copies.k
+        self._busy = task is not None
         if last is not None and self._anchor is not None:
             box = self._follow(copies, last, now=now, task=task)
             if box is not None:
@@ -231,6 +242,7 @@ class Follower:
             # not the face it was (a hat put on, a hand, another person in its place): what was
             # measured on it no longer stands
             self.schedule.changed()
+            self._mesh = None
         return None if looked else self._reanchor(copies, last, now)
 
     def _reanchor(self, copies: FrameCopies, last: Box, now: float) -> Box | None:
@@ -252,13 +264,22 @@ class Follower:
         self.last = _moved(fine, ox, oy)
         if not self.tracked:
             self._anchor, self._anchor_width = anchor_of(frame, self.last), None
-        shape = self.shapes.shape(gray, fine)
-        # the landmark model places 68 points in any box; points far outside
-        # it mean there was no face to place them on
-        if not _plausible(shape, fine):
+        held = self._held_mesh(self.last, now)
+        if held is not None:
+            return self.last, held, gray, (ox, oy)
+        prior = None
+        if self.tracked and self._mesh is not None:
+            last_shape, then, _ = self._mesh
+            prior = last_shape.moved(self.last.cx - then.cx - ox, self.last.cy - then.cy - oy)
+        shape = self.shapes.shape(region, fine, prior)
+        # the landmark model places its points in any square; a low face score
+        # or points far outside the box mean there was no face to place them on
+        if not _plausible(shape, fine, prior):
             # nor is a followed box worth following further
             self._anchor = None
+            self._mesh = None
             return self.last, None, gray, (ox, oy)
+        self._mesh = (shape.moved(ox, oy), self.last, now)
         if self._anchor_width is None:
             self._anchor_width = shape.width
         elif abs(shape.width / self._anchor_width - 1) > REANCHOR_WIDTH:
@@ -267,10 +288,26 @@ class Follower:
         return self.last, shape.moved(ox, oy), gray, (ox, oy)
 
 
-def _plausible(shape: FaceShape, box: Box) -> bool:
-    """Landmarks that fit the box they were placed in: a real face, not noise."""
+    def _held_mesh(self, box: Box, now: float) -> FaceShape | None:
+        """The last mesh moved with the followed face, while it stands (``MESH_HOLD_S``); else None."""
+        if not self.tracked or self._mesh is None:
+            return None
+        shape, then, at = self._mesh
+        hold = MESH_HOLD_BUSY_S if self._busy else MESH_HOLD_S
+        if now - at >= hold - 1e-6 or abs(box.w / then.w - 1) > MESH_HOLD_WIDTH:
+            return None
+        return shape.moved(box.cx - then.cx, box.cy - then.cy)
+
+
+def _plausible(shape: FaceShape, box: Box, prior: FaceShape | None = None) -> bool:
+    """Landmarks that fit the box they were placed in (or the face's last ones): a real face, not noise."""
     width = shape.width
-    return 0.55 * box.w <= width <= 1.2 * box.w and abs(shape.centre_x - box.cx) < 0.25 * box.w
+    if prior is not None:
+        # a followed box keeps its size while the person comes closer: the last landmarks are the measure
+        return (shape.score > MIN_SCORE and 0.8 * prior.width <= width <= 1.25 * prior.width
+                and abs(shape.centre_x - prior.centre_x) < 0.25 * prior.width)
+    return (shape.score > MIN_SCORE and 0.55 * box.w <= width <= 1.2 * box.w
+            and abs(shape.centre_x - box.cx) < 0.25 * box.w)
 
 
 def _face_region(frame: np.ndarray, face: Box) -> tuple[np.ndarray, tuple[int, int]]:

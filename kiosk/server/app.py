@@ -52,6 +52,7 @@ from kiosk.server.limits import EdgeGuard, RateLimits, Route
 from kiosk.server.ratelimit import RateLimiter
 from kiosk.server.retention import purge_periodically
 from kiosk.server.state import ServerState, open_state
+from kiosk.server.status import StatusReader
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ def edge_routes(config: ServerConfig) -> list[Route]:
     json_max = config.server.max_json_bytes
     return [
         Route("PUT", f"{API}/records/{_UUID}", 2 * config.server.max_photo_bytes + _BODY_SLACK, auth="station"),
-        Route("POST", f"{API}/records/status", _STATUS_BODY, auth="station"),
+        # the status poll checks its token itself, in the one hand-over to a thread that reads the statuses
+        # (kiosk/server/status.py): its body is small, and a second hand-over would double its waits
+        Route("POST", f"{API}/records/status", _STATUS_BODY),
         Route("POST", f"{API}/bind", json_max, auth="optional", rate_limited=True),
         Route("POST", bind_page.PATH, bind_page.MAX_BODY, rate_limited=True, page=True),
         Route("POST", f"{API}/review/[^/]+", json_max, auth="admin"),
@@ -126,30 +129,31 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     app.docs_paths = ("/docs", "/redoc") if section.api_docs else ()
     app.state.server = st
     problems.install_handlers(app)
-    callers = Callers(st.admin_token, st.tokens.station_for, st.gate)
+    callers = Callers(st.admin_token, st.tokens.station_for, st.gate, st.tokens.remembered)
     app.add_middleware(EdgeGuard, routes=edge_routes(config), default_max_body=section.max_json_bytes,
-                       caller=callers.by_token, body_timeout_s=section.body_timeout_s,
+                       caller=callers.by_token, known_caller=callers.known, body_timeout_s=section.body_timeout_s,
                        rate_limits=RateLimits(RateLimiter(section.bind_rate_per_minute),
                                               RateLimiter(section.bind_rate_per_minute_station)),
                        page_refusal=bind_page.edge_refusal)
     app.mount("/static", StaticFiles(packages=[("kiosk.server", "static")]), name="static")
-    include_routers(app, st, callers)
+    include_routers(app, st, callers, StatusReader(st.db, st.admin_token))
     return app
 
 
-def include_routers(app: FastAPI, st: ServerState, callers: Callers) -> None:
-    """Every area's router, each given the parts of ``st`` it uses."""
+def include_routers(app: FastAPI, st: ServerState, callers: Callers, statuses: StatusReader) -> None:
+    """Every area's router, each given the parts of ``st`` it uses (and the status polls' reader)."""
     section = st.config.server
     silent_s = section.station_silent_minutes * 60
+    # first: the stations' calls are most of the traffic, and routes are tried in order (no other
+    # router has a path and method of these)
+    app.include_router(station_api.make_router(
+        records=st.records, statuses=statuses, batches=st.batches, binder=st.binder, db=st.db, photos=st.photos,
+        callers=callers, clock=st.clock, capture_skew=timedelta(hours=section.capture_skew_hours)))
     # before review_api: ``POST /review/claim`` must not be read as a review of record "claim"
     app.include_router(station_board.make_router(st.stations, st.clock, callers.station, problems.responses))
     app.include_router(console_api.make_router(st.db, st.desk, st.stations, st.gate, clock=st.clock,
                                                silent_s=silent_s, problem_responses=problems.responses))
     app.include_router(public_api.make_router(records=st.records, clock=st.clock))
-    app.include_router(station_api.make_router(
-        records=st.records, batches=st.batches, binder=st.binder, db=st.db, photos=st.photos, callers=callers,
-        clock=st.clock, max_photo_bytes=section.max_photo_bytes,
-        capture_skew=timedelta(hours=section.capture_skew_hours)))
     app.include_router(review_api.make_router(records=st.records, desk=st.desk, photos=st.photos, callers=callers,
                                               clock=st.clock))
     app.include_router(admin_api.make_router(batches=st.batches, tokens=st.tokens, binder=st.binder,

@@ -8,6 +8,12 @@ stations within their campus (``<campus>.<station>``, e.g. ``pku-haidian.station
 Issuing a token for a station id whose token is live is refused (``StationActive``)
 unless the caller asks to rotate it: one campus issuing ``station-01`` never silently
 revokes another campus's ``station-01``. A revoked station id may be issued again.
+
+A valid token's station is remembered for ``TOKEN_CACHE_S`` seconds (every
+request carries a token: a database read each time was a tenth of an upload's
+cost). Revoking or rotating through a server process takes effect in it at once;
+in the other worker processes, and after ``kiosk server token revoke``, within
+``TOKEN_CACHE_S`` seconds.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ from sqlalchemy import bindparam, select, update
 from kiosk.errors import KioskError
 from kiosk.server.db import Database
 from kiosk.server.tables import tokens
+from kiosk.server.ttlcache import TtlCache
 
 log = logging.getLogger(__name__)
 
 #: the station of a live token's hash (built once: every request with a token runs it)
 _STATION_OF = select(tokens.c.station_id).where(tokens.c.token_sha256 == bindparam("sha"),
                                                 tokens.c.revoked_at.is_(None))
+#: how long a server process trusts a token it found valid without asking the database again
+TOKEN_CACHE_S = 5.0
 
 
 class StationActive(KioskError):
@@ -99,8 +108,10 @@ def is_admin(presented: str | None, admin_token: str) -> bool:
 class StationTokens:
     """Issue, revoke and check station tokens."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cache_s: float = TOKEN_CACHE_S) -> None:
         self._db = db
+        #: token hash -> station, for valid tokens only
+        self._valid: TtlCache[str, str] = TtlCache(cache_s)
 
     def issue(self, station_id: str, now: datetime, *, rotate: bool = False) -> str:
         """A new token for ``station_id``; ``StationActive`` if it has a live one, unless ``rotate``.
@@ -112,6 +123,7 @@ class StationTokens:
         token = new_token()
         values = {"station_id": station_id, "token_sha256": hash_token(token), "issued_at": now.isoformat(),
                   "revoked_at": None}
+        self._forget(station_id)
         with self._db.write() as conn:
             if rotate:
                 conn.execute(self._db.upsert(tokens, ["station_id"], values,
@@ -122,16 +134,19 @@ class StationTokens:
                     .values(**values).returning(tokens.c.station_id)).first() is None:
                 log.warning("token.refused_active station=%s", station_id)
                 raise StationActive(detail=station_id, station=station_id)
+        self._forget(station_id)
         log.info("token.%s station=%s", "rotated" if rotate else "issued", station_id)
         return token
 
     def revoke(self, station_id: str, now: datetime) -> bool:
         """Revoke the token of ``station_id``; whether the station had one."""
+        self._forget(station_id)
         with self._db.write() as conn:
             conn.execute(update(tokens).where(tokens.c.station_id == station_id, tokens.c.revoked_at.is_(None))
                          .values(revoked_at=now.isoformat()))
             known = conn.execute(select(tokens.c.station_id).where(tokens.c.station_id == station_id)).first() \
                 is not None
+        self._forget(station_id)  # again: a look-up running meanwhile may have kept the old answer
         if known:
             log.info("token.revoked station=%s", station_id)
         return known
@@ -143,7 +158,23 @@ class StationTokens:
                 tokens.c.station_id == station_id, tokens.c.revoked_at.is_(None))).first() is not None
 
     def station_for(self, token: str) -> str | None:
-        """The station whose live token is ``token``, or None."""
+        """The station whose live token is ``token``, or None (remembered for ``TOKEN_CACHE_S`` when valid)."""
+        sha = hash_token(token)
+        known = self._valid.get(sha)
+        if known is not None:
+            return known
         with self._db.read() as conn:
-            station = conn.execute(_STATION_OF, {"sha": hash_token(token)}).scalar()
-        return None if station is None else str(station)
+            station = conn.execute(_STATION_OF, {"sha": sha}).scalar()
+        if station is None:
+            return None
+        self._valid.put(sha, str(station))
+        return str(station)
+
+    def remembered(self, token: str) -> str | None:
+        """The station of ``token`` when this process found it valid in the last ``TOKEN_CACHE_S``
+        seconds, else None (no database: callable on the event loop)."""
+        return self._valid.get(hash_token(token))
+
+    def _forget(self, station_id: str) -> None:
+        """Drop what this process remembers of ``station_id``'s tokens."""
+        self._valid.forget(lambda _, station: station == station_id)

@@ -27,6 +27,7 @@ from kiosk.errors import KioskError
 from kiosk.server.db import Database
 from kiosk.server.schema import BatchModel
 from kiosk.server.tables import batches
+from kiosk.server.ttlcache import TtlCache
 from kiosk.userfiles import read_input_text
 
 log = logging.getLogger(__name__)
@@ -68,16 +69,22 @@ def load_batches_file(path: Path) -> list[Batch]:
     return batches
 
 
+#: how long an upload's check of its capture time may use a batch read before (see ``BatchBook.recent``)
+BATCH_CACHE_S = 5.0
+
+
 class BatchBook:
     """Batches by feature code."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cache_s: float = BATCH_CACHE_S) -> None:
         self._db = db
+        self._recent: TtlCache[str, Batch] = TtlCache(cache_s)
 
     def put(self, batch: Batch, now: datetime) -> bool:
         """Create or replace ``batch``; whether it was new."""
         code = normalise_feature_code(batch.feature_code)
         data = json.dumps({**batch.to_json(), "feature_code": code}, ensure_ascii=False)
+        self._recent.forget()
         with self._db.write() as conn:
             created = conn.execute(
                 self._db.insert_ignoring(batches, ["feature_code"])
@@ -86,6 +93,7 @@ class BatchBook:
             if not created:
                 conn.execute(update(batches).where(batches.c.feature_code == code)
                              .values(data=data, updated_at=now.isoformat()))
+        self._recent.forget()
         log.info("batch.%s code=%s", "created" if created else "replaced", code)
         return created
 
@@ -98,3 +106,16 @@ class BatchBook:
         with self._db.read() as conn:
             data = conn.execute(select(batches.c.data).where(batches.c.feature_code == code)).scalar()
         return None if data is None else Batch.from_json(json.loads(data))
+
+    def recent(self, feature_code: str) -> Batch | None:
+        """``get``, remembered for ``BATCH_CACHE_S`` seconds: for checking every upload's capture time.
+
+        A batch replaced through this process is read again at once; one replaced
+        through another worker process, within ``BATCH_CACHE_S`` seconds.
+        """
+        found = self._recent.get(feature_code)
+        if found is None:
+            found = self.get(feature_code)
+            if found is not None:
+                self._recent.put(feature_code, found)
+        return found

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, case, delete, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.batch import Batch
@@ -141,6 +142,12 @@ class Binder:
         self._batches = batches
         self._codes = codes
         self._limits = limits
+        # built once (compiled once): every bind runs them
+        self._count_guess = _count_guess(db)
+        t = bind_attempts
+        self._forget_ticket = delete(t).where(t.c.subject == bindparam("ticket"))
+        self._give_back = (update(t).where(t.c.subject == bindparam("who"), t.c.locked_until.is_(None), t.c.misses > 0)
+                           .values(misses=t.c.misses - 1))
 
     def bind(self, ticket_text: str, payload: str, id_last4: str, *, trusted: bool, now: datetime,
              client: str = "", station: str | None = None) -> BindResponse:
@@ -164,7 +171,7 @@ class Binder:
             who = _Guesser(((f"ticket:{ticket}", limits.max_misses),
                             (f"client:{client or '-'}", limits.client_max_misses)), "phone")
         try:
-            code = self._codes.parse(payload, self._batches.get(row.batch) if row is not None else None, now)
+            code = self._codes.parse(payload, self._batches.recent(row.batch) if row is not None else None, now)
         except CodesUnavailable as exc:
             log.error("bind.codes_unavailable detail=%s", exc.detail)
             raise Refused("codes-unavailable", "collection codes cannot be checked now",
@@ -265,16 +272,12 @@ class Binder:
         lock_ts = (now + timedelta(minutes=self._limits.lock_minutes)).timestamp()
         t = bind_attempts
         left = []
-        with self._db.write() as conn:
+        # one subject (a station's bind) is one statement that commits by itself; a phone's two count together
+        with self._db.single() if len(subjects) == 1 and not peek else self._db.write() as conn:
             for subject, limit in subjects:
-                conn.execute(self._db.insert_ignoring(t, ["subject"])
-                             .values(subject=subject, misses=0, locked_until=None))
-                expired = and_(t.c.locked_until.is_not(None), t.c.locked_until <= now_ts)
-                misses = case((expired, 1), else_=t.c.misses + 1)
-                row = conn.execute(
-                    update(t).where(t.c.subject == subject, or_(t.c.locked_until.is_(None), expired))
-                    .values(misses=misses, locked_until=case((misses >= limit, lock_ts), else_=None))
-                    .returning(t.c.misses)).first()
+                row = conn.execute(self._count_guess, {"subject": subject, "limit": limit, "now_ts": now_ts,
+                                                       "lock_ts": lock_ts,
+                                                       "first_lock": lock_ts if limit <= 1 else None}).first()
                 if row is None:
                     until = conn.execute(select(t.c.locked_until).where(t.c.subject == subject)).scalar()
                     wait = max(1, math.ceil(float(until or now_ts) - now_ts))
@@ -292,10 +295,8 @@ class Binder:
 
     def _forgive(self, conn: Connection, ticket: str, who: _Guesser) -> None:
         """After a right answer: the ticket's count starts again, the caller gets its guess back."""
-        t = bind_attempts
-        conn.execute(delete(t).where(t.c.subject == f"ticket:{ticket}"))
-        conn.execute(update(t).where(t.c.subject == who.subjects[-1][0], t.c.locked_until.is_(None),
-                                     t.c.misses > 0).values(misses=t.c.misses - 1))
+        conn.execute(self._forget_ticket, {"ticket": f"ticket:{ticket}"})
+        conn.execute(self._give_back, {"who": who.subjects[-1][0]})
 
     def _left(self, trusted: bool, left: int) -> dict[str, Any]:
         """``attempts_left`` for a phone's refusal (0 when the ticket is now locked)."""
@@ -315,3 +316,23 @@ class Binder:
                                 .returning(bind_attempts.c.subject)).first()
         log.warning("bind.unlocked had_count=%s", gone is not None)
         return gone is not None
+
+
+def _count_guess(db: Database) -> Any:
+    """One guess counted against a subject in one statement: a first guess inserts its row, a later one adds
+    to it, a guess after the lock ran out starts again at 1; the limit reached locks the subject until
+    ``lock_ts``. No row comes back while the subject is locked (nothing counted).
+
+    Executed with ``subject``, ``limit``, ``now_ts``, ``lock_ts`` and ``first_lock`` (``lock_ts`` when a
+    first guess already reaches the limit, else None).
+    """
+    t = bind_attempts
+    now_ts: Any = bindparam("now_ts")
+    expired = and_(t.c.locked_until.is_not(None), t.c.locked_until <= now_ts)
+    misses = case((expired, 1), else_=t.c.misses + 1)
+    maker: Any = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+    first = maker(t).values(subject=bindparam("subject"), misses=1, locked_until=bindparam("first_lock"))
+    return first.on_conflict_do_update(
+        index_elements=["subject"],
+        set_={"misses": misses, "locked_until": case((misses >= bindparam("limit"), bindparam("lock_ts")), else_=None)},
+        where=or_(t.c.locked_until.is_(None), expired)).returning(t.c.misses)

@@ -154,7 +154,7 @@ class FileBlobStore:
         ``conn`` is not used: the index row is committed on its own, before the file is written.
         """
         sha = hashlib.sha256(data).hexdigest()
-        with self._db.write() as own:
+        with self._db.single() as own:  # one statement, committed before the file is written
             own.execute(self._index_row, {"sha256": sha, "stored_ts": time.time(), "size": len(data)})
         final = self.path(sha)
         if final.exists() and final.stat().st_size == len(data):

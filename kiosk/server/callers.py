@@ -41,14 +41,23 @@ def client_address(request: Request) -> str:
 class Callers:
     """The API's callers, told apart by the admin token, the station tokens and the console's gate."""
 
-    def __init__(self, admin_token: str, station_for: Callable[[str], str | None], gate: Gate) -> None:
+    def __init__(self, admin_token: str, station_for: Callable[[str], str | None], gate: Gate,
+                 remembered: Callable[[str], str | None] | None = None) -> None:
         self._admin_token = admin_token
         self._station_for = station_for
         self._gate = gate
+        self._remembered = remembered
 
     def by_token(self, token: str) -> str | None:
         """``"admin"``, the station the token belongs to, or None (the edge's check, before a body is read)."""
         return ADMIN if is_admin(token, self._admin_token) else self._station_for(token)
+
+    def known(self, token: str) -> str | None:
+        """``"admin"`` or the station of a token found valid moments ago; None when the database must
+        be asked (``by_token``). Never blocks: the edge calls it on the event loop."""
+        if is_admin(token, self._admin_token):
+            return ADMIN
+        return self._remembered(token) if self._remembered is not None else None
 
     async def _caller(self, request: Request, creds: HTTPAuthorizationCredentials | None) -> str | None:
         """``"admin"``, a station id, or None for no token; refused for a token that is not valid.
@@ -77,6 +86,13 @@ class Callers:
         if await self.station(request, creds) != ADMIN:
             raise Refused("forbidden", "this call needs the admin token")
         return ADMIN
+
+    async def bearer(self, creds: Credentials) -> str:
+        """The bearer token as sent, not yet checked: for a route that checks it itself, on its own
+        threads (the status poll, kiosk/server/status.py); refused without a token."""
+        if creds is None:
+            raise Refused("unauthorized", "a bearer token is required")
+        return creds.credentials
 
     async def optional(self, request: Request, creds: Credentials) -> str | None:
         """A station (or admin) when a token is given, None for an anonymous caller (a phone)."""

@@ -88,7 +88,8 @@ class Database:
             self.url = self.url.set(drivername="postgresql+psycopg")
         self.dialect: Dialect = "postgresql" if self.url.get_backend_name() == "postgresql" else "sqlite"
         self.engine: Engine = _sqlite_engine(self.url) if self.dialect == "sqlite" else _postgresql_engine(self.url)
-        #: the same pool, for PostgreSQL's reads: no transaction around them (see ``read``)
+        #: the same pool, for PostgreSQL's reads and single statements: no transaction around them
+        #: (see ``read`` and ``single``)
         self._reader: Engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if migrate:
             from kiosk.server.migrations import migrate as run_migrations
@@ -111,6 +112,18 @@ class Database:
             conn = raw.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def single(self) -> Iterator[Connection]:
+        """A connection for one write statement that commits by itself: no BEGIN and COMMIT round trips
+        on PostgreSQL (one statement is atomic on its own); a write transaction on SQLite, where they cost
+        no round trip and the transaction takes the file's write lock at once."""
+        if self.dialect == "postgresql":
+            with self._reader.connect() as conn:
+                yield conn
+            return
+        with self.write() as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -133,12 +133,15 @@ class EdgeGuard:
     def __init__(self, app: ASGIApp, *, routes: Sequence[Route], default_max_body: int,
                  caller: Callable[[str], str | None], rate_limits: RateLimits | None = None,
                  body_timeout_s: float = 120.0, page_refusal: PageRefusal | None = None,
-                 admin: str = "admin") -> None:
+                 admin: str = "admin", known_caller: Callable[[str], str | None] | None = None) -> None:
         self.app = app
         self.routes = tuple(routes)
         self.default_max_body = default_max_body
         #: the caller of a bearer token: ``admin``, a station id, or None for a token that is not valid
         self.caller = caller
+        #: the caller of a token when known without blocking (a cache), else None: then ``caller`` is
+        #: asked, in a worker thread
+        self.known_caller = known_caller
         self.rate_limits = rate_limits
         self.body_timeout_s = body_timeout_s
         self.page_refusal = page_refusal
@@ -177,7 +180,9 @@ class EdgeGuard:
             if token is None and route.auth in ("station", "admin"):
                 return self._refuse(scope, route, Refused("unauthorized", "a bearer token is required"))
             if token is not None:
-                who = await run_sync(self.caller, token)
+                who = self.known_caller(token) if self.known_caller is not None else None
+                if who is None:
+                    who = await run_sync(self.caller, token)
                 token_refused = who is None
                 if who is not None:
                     # the route's own dependency takes the caller from here instead of looking again

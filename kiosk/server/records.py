@@ -38,8 +38,10 @@ from kiosk.server.audit import AuditEntry, of_record, write_entry
 from kiosk.server.blobs import BlobStore
 from kiosk.server.db import Database
 from kiosk.server.outbox import Outbox
+from kiosk.server.record_insert import queued_insert
 from kiosk.server.refusals import Refused
 from kiosk.server.schema import RecordAck, RecordMetadata, RecordStatus, ReviewItem, ReviewQueue, ReviewResult
+from kiosk.server.status import stored_statuses
 from kiosk.server.tables import DUPLICATE, queue_numbers, records
 from kiosk.server.upload_checks import check_jpeg
 from kiosk.tickets import new_ticket
@@ -48,6 +50,10 @@ log = logging.getLogger(__name__)
 
 #: what an upload reads back of its stored record (from the insert, or of the record already there)
 _STORED = (records.c.fingerprint, records.c.status, records.c.ticket, records.c.queue_seq)
+#: the columns an upload gives a new record (its queue number aside)
+_COLUMNS = ("record_id", "fingerprint", "metadata", "batch", "station_id", "uploaded_by", "captured_at",
+            "captured_ts", "received_at", "photo_sha256", "photo_bytes", "original_sha256", "codeless", "ticket",
+            "code_payload", "code_json", "student_uid", "id_last4", "status", "status_secret_sha256")
 #: a new queue number (statements built once: SQLAlchemy then reuses their compiled form)
 _TAKE_NUMBER = insert(queue_numbers).returning(queue_numbers.c.seq)
 #: fresh tickets tried for a record whose own ticket another record holds
@@ -131,6 +137,8 @@ class RecordBook:
         self._on_received = on_received
         #: a new record's insert, which any clash turns into nothing (executed with its values)
         self._insert_new = db.insert_ignoring(records, None).returning(*_STORED)
+        #: on PostgreSQL, a queued record's queue number, insert and queue place in one statement
+        self._queued_insert = queued_insert(list(_COLUMNS), _STORED) if db.dialect == "postgresql" else None
         #: where review results for students are queued (None: no notification channel)
         self.outbox: Outbox | None = None
 
@@ -172,14 +180,21 @@ class RecordBook:
             self._photos.put(upload.photo)
             if upload.original is not None:
                 self._photos.put(upload.original)
+        values = self._values(meta, canonical, fingerprint, original_sha=original_sha, uploaded_by=uploaded_by,
+                              station_id=station_id or meta.station_id, now=now, secret_sha=secret_sha)
+        if self._queued_insert is not None and not joined and values["status"] == "queued":
+            # the usual case in one statement that commits by itself (kiosk/server/record_insert.py)
+            with self._db.single() as conn:
+                new = conn.execute(self._queued_insert,
+                                   {**values, "taken_at": datetime.now(UTC).isoformat()}).first()
+            if new is not None:
+                return self._ack(record_id, photo_sha, new.status, new.place, new.ticket, created=True), True
         with self._db.write() as conn:
             if joined:
                 self._photos.put(upload.photo, conn)
                 if upload.original is not None:
                     self._photos.put(upload.original, conn)
-            inserted = self._insert(conn, meta, canonical, fingerprint, original_sha=original_sha,
-                                    uploaded_by=uploaded_by, station_id=station_id or meta.station_id, now=now,
-                                    secret_sha=secret_sha)
+            inserted = self._insert(conn, values)
             created = inserted is not None
             row = inserted if inserted is not None else conn.execute(
                 select(*_STORED).where(records.c.record_id == record_id)).one()
@@ -187,16 +202,21 @@ class RecordBook:
                 log.warning("record.conflict id=%s", record_id)
                 raise Refused("record-conflict", "a record with this id and other content was already received")
             queued = row.status == "queued" and row.queue_seq is not None
-            ack = RecordAck(record_id=record_id, photo_sha256=photo_sha, status=row.status,
-                            queue_position=queue_place(conn, row.queue_seq) if queued else None, ticket=row.ticket)
-        log.info("record.%s id=%s status=%s", "received" if created else "replayed", record_id, ack.status)
-        return ack, created
+            place = queue_place(conn, row.queue_seq) if queued else None
+        return self._ack(record_id, photo_sha, row.status, place, row.ticket, created=created), created
 
-    def _insert(self, conn: Connection, meta: RecordMetadata, canonical: str, fingerprint: str, *,
-                original_sha: str | None, uploaded_by: str, station_id: str, now: datetime,
-                secret_sha: str | None = None) -> Row[Any] | None:
-        """Insert the row in ``conn``'s transaction; its ``_STORED`` columns, or None when a row with
-        this id is already there."""
+    @staticmethod
+    def _ack(record_id: str, photo_sha: str, status: str, place: int | None, ticket: str | None, *,
+             created: bool) -> RecordAck:
+        """The acknowledgement of a record stored (``created``) or replayed, logged."""
+        log.info("record.%s id=%s status=%s", "received" if created else "replayed", record_id, status)
+        return RecordAck.model_validate({"record_id": record_id, "photo_sha256": photo_sha, "status": status,
+                                         "queue_position": None if place is None else int(place), "ticket": ticket})
+
+    @staticmethod
+    def _values(meta: RecordMetadata, canonical: str, fingerprint: str, *, original_sha: str | None,
+                uploaded_by: str, station_id: str, now: datetime, secret_sha: str | None) -> dict[str, Any]:
+        """The new row's columns (without its queue number)."""
         record_id = str(meta.record_id)
         captured = meta.captured_at.astimezone(UTC)
         # A codeless record bound at the station before its first upload arrives with its code.
@@ -212,7 +232,13 @@ class RecordBook:
             "student_uid": _student_uid(meta.code), "id_last4": meta.id_last4,
             "status": "awaiting_code" if awaiting else "queued", "status_secret_sha256": secret_sha,
         }
-        if not awaiting:
+        return values
+
+    def _insert(self, conn: Connection, values: dict[str, Any]) -> Row[Any] | None:
+        """Insert the row of ``values`` in ``conn``'s transaction; its ``_STORED`` columns, or None when a
+        row with its id is already there."""
+        record_id, ticket, secret_sha = values["record_id"], values["ticket"], values["status_secret_sha256"]
+        if values["status"] == "queued":
             values["queue_seq"] = next_queue_seq(conn)
         # The usual case in one statement: a new record that clashes with nothing. Any clash (the id,
         # a ticket, a student already in review, a status secret) inserts nothing, and is sorted out
@@ -251,24 +277,14 @@ class RecordBook:
         """The review status of each id, in the order given ("unknown" for ids never received).
 
         With ``station``, another station's records are "unknown" too: a station
-        only learns about the records it uploaded.
+        only learns about the records it uploaded (kiosk/server/status.py).
         """
-        with self._db.read() as conn:
-            query = (select(records.c.record_id, records.c.status, records.c.reason, records.c.queue_seq)
-                     .where(records.c.record_id.in_(ids)))
-            if station is not None:
-                query = query.where(records.c.uploaded_by == station)
-            found = {str(r.record_id): r for r in conn.execute(query)}
-            positions = places(conn, {i: int(r.queue_seq) for i, r in found.items()
-                                      if r.status == "queued" and r.queue_seq is not None})
-        out: list[RecordStatus] = []
+        found = stored_statuses(self._db, ids, station)
+        out = []
         for record_id in ids:
-            row = found.get(record_id)
-            if row is None:
-                out.append(RecordStatus(record_id=record_id, status="unknown"))
-            else:
-                out.append(RecordStatus(record_id=record_id, status=row.status, reason=row.reason,
-                                        queue_position=positions.get(record_id)))
+            status, reason, place = found.get(record_id, ("unknown", None, None))
+            out.append(RecordStatus.model_validate({"record_id": record_id, "status": status, "reason": reason,
+                                                    "queue_position": place}))
         return out
 
     def queue(self, limit: int, offset: int = 0, batch: str | None = None) -> ReviewQueue:

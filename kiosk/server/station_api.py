@@ -12,9 +12,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.server import problems
 from kiosk.server.batches import BatchBook
@@ -22,6 +25,7 @@ from kiosk.server.binding import Binder
 from kiosk.server.blobs import BlobStore
 from kiosk.server.callers import ADMIN, Callers, client_address
 from kiosk.server.db import Database
+from kiosk.server.form_parts import FormError, form_parts
 from kiosk.server.records import RecordBook, Upload
 from kiosk.server.refusals import Refused
 from kiosk.server.retention import discard_orphans
@@ -34,13 +38,23 @@ from kiosk.server.schema import (
     StatusRequest,
     StatusResponse,
 )
+from kiosk.server.status import StatusReader
 from kiosk.server.upload_checks import check_capture_time
 
 API = "/api/v1"
+#: the upload's form as the OpenAPI document describes it (the route reads the body itself)
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "title": "RecordUpload", "required": ["metadata", "photo"],
+    "properties": {
+        "metadata": {"type": "string", "title": "Metadata", "description": "the record's metadata, JSON text"},
+        "photo": {"type": "string", "contentMediaType": "application/octet-stream", "title": "Photo",
+                  "description": "the standard photo, image/jpeg"},
+        "original": {"type": "string", "contentMediaType": "application/octet-stream", "title": "Original",
+                     "description": "the head-and-shoulders original"}}}}}}
 
 
-def make_router(*, records: RecordBook, batches: BatchBook, binder: Binder, db: Database, photos: BlobStore,
-                callers: Callers, clock: Callable[[], datetime], max_photo_bytes: int,
+def make_router(*, records: RecordBook, statuses: StatusReader, batches: BatchBook, binder: Binder, db: Database,
+                photos: BlobStore, callers: Callers, clock: Callable[[], datetime],
                 capture_skew: timedelta) -> APIRouter:
     """The station's calls (mounted at the root; paths under ``/api/v1``)."""
     router = APIRouter()
@@ -58,40 +72,54 @@ def make_router(*, records: RecordBook, batches: BatchBook, binder: Binder, db: 
 
     @router.put(f"{API}/records/{{record_id}}", response_model=RecordAck, status_code=201, tags=["station"],
                 responses={200: {"model": RecordAck, "description": "identical replay"},
-                           **problems.responses(400, 401, 409, 413, 422)})
-    def put_record(
+                           **problems.responses(400, 401, 409, 413, 422)},
+                openapi_extra={"requestBody": UPLOAD_BODY})
+    async def put_record(
         *,
         record_id: uuid.UUID,
-        response: Response,
+        request: Request,
         who: Station,
-        metadata: Annotated[str, Form(description="the record's metadata, JSON text")],
-        photo: Annotated[UploadFile, File(description="the standard photo, image/jpeg")],
-        original: Annotated[UploadFile | None, File(description="the head-and-shoulders original")] = None,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-    ) -> RecordAck:
+    ) -> Response:
         """Receive a record: 201 the first time, 200 with the same body on an identical replay."""
+        # The form is read here rather than declared as Form and File parameters: the body is in
+        # memory anyway (the edge bounds it), and cutting it at its boundaries costs a fraction of
+        # the general parser's spooled files (kiosk/server/form_parts.py).
+        try:
+            parts = form_parts(await request.body(), request.headers.get("content-type", ""))
+        except FormError as exc:
+            raise Refused("bad-request", str(exc)) from None
+        missing = [name for name in ("metadata", "photo") if name not in parts]
+        if missing:
+            raise RequestValidationError([{"type": "missing", "loc": ("body", name), "msg": "Field required",
+                                           "input": None} for name in missing])
         if idempotency_key is None or idempotency_key.strip().lower() != str(record_id):
             raise Refused("idempotency-key", "the Idempotency-Key header must equal the record id")
-        meta = _metadata(metadata, record_id)
-        check_capture_time(meta.captured_at, batches.get(meta.batch), clock(), capture_skew)
-        photo_data = photo.file.read(max_photo_bytes + 1)
-        original_data = original.file.read(max_photo_bytes + 1) if original is not None else None
+        ack, created = await run_in_threadpool(receive, record_id, who, parts)
+        return Response(ack.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
+
+    def receive(record_id: uuid.UUID, who: str, parts: dict[str, bytes]) -> tuple[RecordAck, bool]:
+        """Check and store the upload's parts (in a worker thread): its acknowledgement, whether it was new."""
+        meta = _metadata(parts["metadata"], record_id)
+        check_capture_time(meta.captured_at, batches.recent(meta.batch), clock(), capture_skew)
+        photo_data, original_data = parts["photo"], parts.get("original")
         try:
-            ack, created = records.accept(Upload(meta, photo_data, original_data), who, clock(),
-                                          station_id=None if who == ADMIN else who)
+            return records.accept(Upload(meta, photo_data, original_data), who, clock(),
+                                  station_id=None if who == ADMIN else who)
         except Refused as refused:
             if problems.status_of(refused.kind) == 422:  # refused after its files were written: none may stay
                 discard_orphans(db, photos, [hashlib.sha256(data).hexdigest()
                                              for data in (photo_data, original_data) if data is not None])
             raise
-        response.status_code = 201 if created else 200
-        return ack
 
     @router.post(f"{API}/records/status", response_model=StatusResponse, tags=["station"],
                  responses=problems.responses(401, 422))
-    def record_status(body: StatusRequest, who: Station) -> StatusResponse:
+    async def record_status(body: StatusRequest, token: Annotated[str, Depends(callers.bearer)]) -> Response:
         """Review status and queue position of many records at once (a station's own records only)."""
-        return StatusResponse(records=records.statuses(body.ids, station=None if who == ADMIN else who))
+        # the token checked and the statuses read in one hand-over, on the polls' own threads (never
+        # behind uploads), answered as JSON text (see kiosk/server/status.py)
+        answer = await to_thread.run_sync(statuses.answer, token, body.ids, limiter=statuses.limiter)
+        return Response(answer, media_type="application/json")
 
     @router.post(f"{API}/bind", response_model=BindResponse, tags=["station", "public"],
                  responses=problems.responses(401, 404, 409, 422, 429, 503))
@@ -109,7 +137,7 @@ def make_router(*, records: RecordBook, batches: BatchBook, binder: Binder, db: 
     return router
 
 
-def _metadata(text: str, record_id: uuid.UUID) -> RecordMetadata:
+def _metadata(text: bytes, record_id: uuid.UUID) -> RecordMetadata:
     """The upload's metadata part, checked; refused as "invalid-metadata" naming the first bad field."""
     try:
         meta = RecordMetadata.model_validate_json(text)

@@ -56,9 +56,10 @@ NEW_PERSON_JUMP = 0.5
 LIVE_FRAME_GUARD = 0.02
 #: the Haar box is about this many times the cheek-to-cheek width (when landmarks are missing)
 BOX_PER_FACE_WIDTH = 1.2
-#: the backdrop's evenness and colour are measured on a copy this wide (a pixel of it is 5-6 of the
-#: photo's: a pole a few photo pixels inside the crop still tints a column of it)
-BACKDROP_WIDTH = 240
+#: the backdrop's evenness and colour are measured on a copy this wide (a pixel of it is 8-9 of the
+#: photo's; a pole a few photo pixels inside the crop is seen by the full-resolution edge strips,
+#: ``background.edge_foreign``)
+BACKDROP_WIDTH = 160
 #: the crown (headwear) is judged with the face scaled to this width (pixels)
 CROWN_FACE_WIDTH = 90.0
 #: the slower measures (``schedule.PERIODS``) are held this long between two turns

@@ -198,6 +198,8 @@ EDGE_PX = 12.0
 #: the backdrop beside the head is judged down to this share of the way from the head top to the chin
 #: (the eyes are at 0.55; a space-suit's collar reaches up to 0.9 beside the chin)
 SIDE_DOWN = 0.8
+#: pixels around the mask's bounding box that ``measure_backdrop`` keeps: the widest filter (a 5x5 blur) reaches 2
+TRIM_MARGIN = 3
 #: a backdrop pixel this far from the backdrop colour (Lab, lightness at half weight: a
 #: shadow is darker backdrop, not an object) is something else in front of it
 FOREIGN_DISTANCE = 18.0
@@ -274,12 +276,20 @@ def measure_backdrop(lab: np.ndarray, mask: np.ndarray, reference: tuple[float, 
     """
     if mask.sum() < (0.05 * area if area is not None else 0.02 * mask.size):
         return None
+    whole = mask.size
+    # only the mask's bounding box (and the few pixels the filters below reach beyond it) counts: the
+    # crop is under half of the frame, and the filters on the whole copy were most of the slow frames' time
+    ys, xs = np.nonzero(mask)
+    h, w = mask.shape
+    ya, yb = max(0, int(ys.min()) - TRIM_MARGIN), min(h, int(ys.max()) + 1 + TRIM_MARGIN)
+    xa, xb = max(0, int(xs.min()) - TRIM_MARGIN), min(w, int(xs.max()) + 1 + TRIM_MARGIN)
+    lab, mask = lab[ya:yb, xa:xb], mask[ya:yb, xa:xb]
     gx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3)
     grad = np.sqrt((gx * gx + gy * gy).sum(axis=2)) / 8.0
     # the mask's own edge touches the person; keep a margin away from it
     inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    if inner.sum() < 0.01 * mask.size:
+    if inner.sum() < 0.01 * whole:
         inner = mask
     gradient = float(grad[inner].mean())
     light = cv2.blur(lab[..., 0], (5, 5))[inner]

@@ -49,8 +49,9 @@ SHADE_DARKEST, BACKDROP_SHADE = 0.6, 8.0
 #: (the camera's noise) is fabric; the texture's floor (L units) for a noiseless camera
 FLAT_SHARE, FLAT_FLOOR = 1.6, 0.15
 #: the temples must be at least this share hair (not backdrop) for their colour and texture to be the hair's
-#: (with the face mesh's temples: short-haired people 0.4-0.58, the capped portrait 0.35-0.41, long hair 0.65-1)
-HAIRY_TEMPLES = 0.3
+#: (with the face mesh's temples the capped calibration portrait's read 0.35-0.41 and its cap is seen only when
+#: they count as hair: a margin of 0.1 under it; the calibration person's long hair reads 1)
+HAIRY_TEMPLES = 0.25
 #: a bare skull reaches at least this many face widths above the eye line (people measured 0.79-0.98;
 #: a head tipped back by 25 degrees about 0.6)
 MIN_CROWN_HEIGHT = 0.5

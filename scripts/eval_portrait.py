@@ -11,9 +11,14 @@ the blue, white and grey backdrops with varied framing (distance, position),
 light (exposure), camera noise and a slight natural sway; the defects are
 drawn onto good captures (``kiosk.scene.defects``) or rendered by the scene:
 
-hat (the real cap, and drawn caps and beanies of several colours), clutter
-(a poster, a flagpole, another person's shoulder beside the head inside the
-crop), shadow (the head's shadow on the backdrop beside it), yaw and pitch
+hat (the real cap, and drawn caps, beanies and hoods, shaded, in palette
+colours and in the two hard ones: the backdrop's colour and the person's hair
+colour), clutter (a poster, a pole, a flag, another person's shoulder coming
+in across the left or right edge of the photo's crop, 3-40 of the photo's
+480 pixels inside it; the crop is the one the clean capture's photo was cut
+with), shadow (the head's shadow on the backdrop at varied offsets and
+depths), gradient (the backdrop's light falling off by 15-30 % across the
+photo, sideways or downwards), yaw and pitch
 (the face warped so the nose moves off the middle: an approximation of a
 turned head, not a real one), sunglasses (drawn lenses), closed eyes (painted
 lids), open mouth (a drawn open mouth), blur, side light, glare on glasses.
@@ -46,16 +51,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kiosk.config import PortraitSection
 from kiosk.portrait import Analyzer, FramingError, make_photo
 from kiosk.portrait.framing import EYE_LINE, FACE_WIDTH, HEAD_TOP
-from kiosk.scene import Landmarks, Pose, Scene, archived, defects, natural_motion
+from kiosk.scene import Landmarks, Pose, Scene, archived, defects, hats, natural_motion
 
 W, H = 1280, 720
 BACKDROPS = ("blue", "white", "grey")
 #: the check meant to refuse each defect
-EXPECTED = {"hat": {"headwear"}, "clutter": {"background"}, "shadow": {"backdrop_light"}, "yaw": {"yaw"},
+EXPECTED = {"hat": {"headwear"}, "clutter": {"background"}, "shadow": {"backdrop_light"},
+            "gradient": {"backdrop_light"}, "yaw": {"yaw"},
             "pitch": {"pitch"}, "sunglasses": {"eyes"}, "closed_eyes": {"eyes"}, "open_mouth": {"mouth"},
             "blur": {"sharpness"}, "side_light": {"lighting"}, "glare": {"eyes"}}
 
-Frame = tuple[np.ndarray, Landmarks, str]
+#: a frame, its ground truth, its backdrop and what was drawn on it (named in the misses)
+Frame = tuple[np.ndarray, Landmarks, str, str]
+#: the crop (x, y, w, h) the photo of a clean capture is cut with, None when it is refused
+CropOf = Callable[[np.ndarray, str], "tuple[float, float, float, float] | None"]
 #: the people the thresholds were set on (installed packages); the held-out people are
 #: every archived subject whose archive is in the cache (``kiosk.scene.archived``)
 CALIBRATION = ("astronaut",)
@@ -74,7 +83,8 @@ def good_poses(rng: np.random.Generator, n: int, people: Sequence[str], start: i
     return out
 
 
-def make_set(people: Sequence[str], capped: bool, n_good: int, n_defect: int, seed: int) -> dict[str, list[Frame]]:
+def make_set(people: Sequence[str], capped: bool, n_good: int, n_defect: int, seed: int,
+             crop_of: CropOf) -> dict[str, list[Frame]]:
     """The evaluation frames by category, of ``people`` (bareheaded); ``capped``: a quarter of the hats real."""
     rng = np.random.default_rng(seed)
     scenes = {b: Scene(W, H, b) for b in BACKDROPS}
@@ -83,43 +93,71 @@ def make_set(people: Sequence[str], capped: bool, n_good: int, n_defect: int, se
     def base(i: int) -> tuple[Pose, str]:
         return good_poses(rng, 1, people, i)[0][0], BACKDROPS[i % 3]
 
+    def clean(i: int) -> tuple[np.ndarray, Landmarks, str]:
+        pose, bd = base(i)
+        return scenes[bd].render(pose), scenes[bd].landmarks(pose), bd
+
     for pose, bd in good_poses(rng, n_good, people):
-        out["good"].append((scenes[bd].render(pose), scenes[bd].landmarks(pose), bd))
+        out["good"].append((scenes[bd].render(pose), scenes[bd].landmarks(pose), bd, pose.subject))
     renders: dict[str, Callable[[Pose], Pose]] = {
         "closed_eyes": lambda p: replace(p, eyes_closed=True), "glare": lambda p: replace(p, glare=1.0),
         "blur": lambda p: replace(p, blur=float(rng.uniform(2.5, 4.0))),
         "side_light": lambda p: replace(p, side_light=float(rng.choice([-1, 1]) * rng.uniform(0.8, 1.0))),
     }
     for i in range(n_defect):
+        subject = people[i % len(people)]
         for name, change in renders.items():
             pose, bd = base(i)
             pose = change(pose)
-            out[name].append((scenes[bd].render(pose), scenes[bd].landmarks(pose), bd))
+            out[name].append((scenes[bd].render(pose), scenes[bd].landmarks(pose), bd, pose.subject))
         pose, bd = base(i)
         if capped and i % 4 == 0:  # the real cap
             pose = replace(pose, subject="capped")
-            out["hat"].append((scenes[bd].render(pose), scenes[bd].landmarks(pose), bd))
+            out["hat"].append((scenes[bd].render(pose), scenes[bd].landmarks(pose), bd, "capped"))
         else:
             frame, marks = scenes[bd].render(pose), scenes[bd].landmarks(pose)
-            defects.hat(frame, marks, rng)
-            out["hat"].append((frame, marks, bd))
-        for name, draw in (("clutter", lambda f, m: defects.clutter(f, m, rng)),
-                           ("shadow", lambda f, m: defects.shadow(f, m, rng)),
+            # the hard colours in turn with the palette: the backdrop's, the hair's, any other
+            colour = ("backdrop", "hair", None)[i % 3]
+            kind, colour_name = defects.hat(frame, marks, rng, hats.KINDS[(i // 3) % len(hats.KINDS)], colour)
+            out["hat"].append((frame, marks, bd, f"{pose.subject} {kind} {colour_name}"))
+        frame, marks, bd = clean(i)
+        crop = crop_of(frame, bd)
+        kind_i = i % len(defects.CLUTTER_KINDS)
+        defects.clutter(frame, marks, rng, kind=kind_i, crop=crop)
+        out["clutter"].append((frame, marks, bd, f"{marks.face_width:.0f}px face {defects.CLUTTER_KINDS[kind_i]}"
+                               + (" at the crop's edge" if crop else "")))
+        for name, draw in (("shadow", lambda f, m: defects.shadow(f, m, rng)),
+                           ("gradient", lambda f, m: defects.light_gradient(f, m, rng)),
                            ("sunglasses", lambda f, m: defects.sunglasses(f, m, rng)),
                            ("open_mouth", defects.open_mouth)):
-            pose, _ = base(i)
-            frame, marks = scenes[bd].render(pose), scenes[bd].landmarks(pose)
+            frame, marks, _bd = clean(i)
             draw(frame, marks)
-            out[name].append((frame, marks, bd))
-        pose, _ = base(i)
-        frame, marks = scenes[bd].render(pose), scenes[bd].landmarks(pose)
+            out[name].append((frame, marks, bd, subject))
+        frame, marks, _bd = clean(i)
         # the direction alternates every other frame, so that with two people each is seen both ways
         sign = 1 if (i // 2) % 2 else -1
         # a person who already stands turned (OWN_TURN) is turned further: turned back, they would be frontal
-        turn = OWN_TURN.get(pose.subject, sign)
-        out["yaw"].append((defects.warp_face(frame, marks, turn * float(rng.uniform(0.2, 0.3)), 0.0), marks, bd))
-        out["pitch"].append((defects.turn_head(frame, marks, pitch_deg=sign * float(rng.uniform(22, 28))), marks, bd))
+        turn = OWN_TURN.get(subject, sign)
+        out["yaw"].append((defects.warp_face(frame, marks, turn * float(rng.uniform(0.2, 0.3)), 0.0), marks, bd,
+                           subject))
+        out["pitch"].append((defects.turn_head(frame, marks, pitch_deg=sign * float(rng.uniform(22, 28))), marks, bd,
+                             subject))
     return out
+
+
+def photo_crop(frame: np.ndarray, settings: PortraitSection,
+               analyzer: Analyzer) -> tuple[float, float, float, float] | None:
+    """The crop the photo of ``frame`` is cut with (None when the capture is refused)."""
+    analyzer.reset()
+    analysis = analyzer.analyse(frame)
+    if not analysis.ok:
+        return None
+    try:
+        photo = make_photo(frame, analysis, settings, detector=analyzer.detector, shapes=analyzer.shapes)
+    except FramingError:
+        return None
+    x, y, w, h = photo.geometry["crop"]
+    return float(x), float(y), float(w), float(h)
 
 
 def in_bands(geometry: dict, marks: Landmarks) -> tuple[float, float, float, bool]:
@@ -143,7 +181,8 @@ def judge_set(data: dict[str, list[Frame]], settings: dict[str, PortraitSection]
     for name, frames in data.items():
         accepted = by_check = 0
         hints: Counter[str] = Counter()
-        for frame, marks, bd in frames:
+        misses = []
+        for frame, marks, bd, note in frames:
             analyzer = analyzers[bd]
             analyzer.reset()
             analysis = analyzer.analyse(frame)
@@ -158,6 +197,8 @@ def judge_set(data: dict[str, list[Frame]], settings: dict[str, PortraitSection]
                 hints[(analysis.first_hint() or "?").rsplit(".", 1)[-1]] += 1
             if photo is not None:
                 accepted += 1
+                if name != "good":
+                    misses.append(f"{bd} {note}")
                 head, eye, width, ok = in_bands(photo.geometry, marks)
                 geometry_rows.append((name, bd, head, eye, width, ok))
             failed = {c.name for c in analysis.failing()}
@@ -170,6 +211,8 @@ def judge_set(data: dict[str, list[Frame]], settings: dict[str, PortraitSection]
         failures += not target_ok
         print(f"{name:<12} {n:>6} {100 * accepted / n:8.0f}% {100 * refused / n:7.0f}% {by:>13}  "
               + ", ".join(f"{k} {v}" for k, v in hints.most_common(4)))
+        for miss in misses:
+            print(f"    accepted: {miss}")
     inside = sum(r[5] for r in geometry_rows)
     print(f"accepted photos inside every band (ground truth through the crop): {inside}/{len(geometry_rows)}")
     if geometry_rows:
@@ -226,7 +269,8 @@ def main() -> int:
                   "see kiosk/scene/archived.py for the download command)")
             continue
         print(f"\n== {label}: {', '.join(people)}" + (" (and the capped portrait among the hats)" if capped else ""))
-        data = make_set(people, capped, n_good, n_defect, args.seed)
+        data = make_set(people, capped, n_good, n_defect, args.seed,
+                        lambda frame, bd: photo_crop(frame, settings[bd], analyzers[bd]))
         f, inside, photos = judge_set(data, settings, analyzers)
         failures += f
         outside += photos - inside

@@ -6,4 +6,6 @@ scripts/setup.sh
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check kiosk tests scripts
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# two worker processes, one per core of the CI machine (tests/conftest.py keeps each file on one
+# worker); `scripts/test.sh -n 0` runs everything in one process
+.venv/bin/python -m pytest -n 2 "$@"

@@ -1,8 +1,8 @@
 """A throw-away PostgreSQL cluster for the server's tests, and the ``server_database_url`` fixture.
 
-One cluster per test session (``initdb`` + ``pg_ctl`` from the distribution's
-``postgresql`` package, in a temporary folder, on a free loopback port, fsync
-off); a fresh database per test. ``initdb`` refuses to run as root, so as root
+One cluster per test session, that is one per pytest-xdist worker (``initdb`` +
+``pg_ctl`` from the distribution's ``postgresql`` package, in a temporary folder,
+on a free loopback port, fsync off); a fresh database per test. ``initdb`` refuses to run as root, so as root
 the cluster runs as the ``postgres`` user. Without PostgreSQL installed the
 PostgreSQL variants are skipped, and the SQLite ones run as before.
 """

@@ -37,6 +37,7 @@ def test_the_demo_users_can_sign_in_and_their_passwords_are_fresh(server: Embedd
         assert session.user.role == user.role
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_the_tour_approves_and_rejects_by_keys_and_shoots_every_page(server: EmbeddedServer, chromium: Any,
                                                                      tmp_path: Path) -> None:

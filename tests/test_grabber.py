@@ -225,6 +225,31 @@ def test_stop_joins_closes_and_wakes_waiters() -> None:
     grabber.stop()  # twice is harmless
 
 
+class SlowFirstRead(GatedSource):
+    """A driver whose first read takes longer than a stop's own timeout (a loaded machine at start-up)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_read = threading.Event()
+
+    def read(self) -> np.ndarray:
+        self.in_read.set()
+        threading.Event().wait(0.5)
+        self.reads += 1
+        return np.zeros((4, 4, 3), np.uint8)
+
+
+def test_stop_waits_for_a_read_still_in_the_driver(caplog: pytest.LogCaptureFixture) -> None:
+    source = SlowFirstRead()
+    grabber = Grabber(source).start()
+    assert source.in_read.wait(2.0)
+    thread = grabber._thread
+    grabber.stop(timeout=0.05)
+    # the process may now close the source and exit: nothing is left inside the driver
+    assert thread is not None and not thread.is_alive()
+    assert "camera.stop_slow" in caplog.text and "camera.stop_timeout" not in caplog.text
+
+
 def test_demo_camera_unplug_and_replug_through_the_grabber() -> None:
     settings = CameraSection(source="demo", width=320, height=240, fps=60)
     camera = DemoCamera(settings)
@@ -239,7 +264,7 @@ def test_demo_camera_unplug_and_replug_through_the_grabber() -> None:
     grabber = Grabber(camera, reconnect_max_s=0.05, reconnect_min_s=0.01)
     grabber.add_listener(on_state)
     with grabber:
-        frame = grabber.wait_newer(0, 3.0)
+        frame = grabber.wait_newer(0, 15.0)  # the first frame is drawn from the portrait: slow on a loaded machine
         assert frame is not None and frame.image.shape == (240, 320, 3)
         camera.unplug()
         for _ in range(100):

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from demo_run import DemoRun
 
 from kiosk import log as klog
 from kiosk.config import LoggingSection
@@ -230,20 +231,8 @@ def _demo_personal_data() -> list[tuple[str, re.Pattern[str]]]:
 
 
 @pytest.mark.slow
-def test_a_full_demo_run_logs_no_personal_data(tmp_path: Path) -> None:
-    import importlib.util
-    import subprocess
-    import sys
-
-    if importlib.util.find_spec("kiosk.cli.demo") is None or importlib.util.find_spec("kiosk.demo") is None:
-        pytest.skip("kiosk demo is not in this build yet")
-    log_file = tmp_path / "demo.log"
-    env = {**os.environ, "KIOSK_LOG_FILE": str(log_file), "KIOSK_LOG_LEVEL": "DEBUG",
-           "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-m", "kiosk", "demo", "--headless", "--out", str(tmp_path / "shots")],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
-    if result.returncode == 2 and "not available in this build" in result.stderr:
-        pytest.skip("kiosk demo is not in this build yet")
+def test_a_full_demo_run_logs_no_personal_data(headless_demo: DemoRun) -> None:
+    result, log_file = headless_demo.done, headless_demo.log_file
     assert result.returncode == 0, result.stderr[-2000:]
     logs = log_file.read_text("utf-8")
     assert logs.count("\n") > 20 and "level=debug" in logs  # the demo really logged, at every level

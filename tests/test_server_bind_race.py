@@ -88,5 +88,6 @@ def run_race(site: ServerSite, urls: list[str]) -> None:
     assert requests.post(f"{urls[-1]}/api/v1/bind", json=right, timeout=30).status_code == 200
 
 
+@pytest.mark.slow
 def test_hundreds_of_concurrent_guesses_get_at_most_the_allowed_misses_evaluated(site: ServerSite) -> None:
     run_race(site, [site.start()])

@@ -57,6 +57,7 @@ async def replay_all(urls: list[str], token: str, uploads: list[tuple[dict[str, 
         return list(await asyncio.gather(*tasks))
 
 
+@pytest.mark.slow
 def test_two_servers_on_one_database_store_exactly_one_record_per_id(site: ServerSite) -> None:
     urls = [site.start("--workers", "2"), site.start()]
     uploads = [(metadata(photo, captured_at=IN_BATCH), photo) for photo in (jpeg(i) for i in range(RECORDS))]
@@ -78,5 +79,6 @@ def test_two_servers_on_one_database_store_exactly_one_record_per_id(site: Serve
     assert [r["queue_position"] for r in queue["records"]] == list(range(1, RECORDS + 1))
 
 
+@pytest.mark.slow
 def test_the_bind_lock_holds_across_server_processes(site: ServerSite) -> None:
     run_race(site, [site.start(), site.start()])

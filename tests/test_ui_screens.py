@@ -104,6 +104,7 @@ def ui(qtbot):
     harness.session.stop()
 
 
+@pytest.mark.slow
 def test_student_flow_with_every_bad_input(ui: Harness) -> None:
     w = ui.window
     assert ui.screen() == "welcome"
@@ -186,6 +187,24 @@ def test_status_lookup_offline(ui: Harness) -> None:
     assert screen.short_id.text() == "R7K1Q"
     assert screen.freshness.isVisible()
     ui.shot("12_status_found")
+
+
+def test_a_code_read_from_a_frame_taken_before_back_does_not_reopen_the_status(ui: Harness) -> None:
+    ui.tap(ui.window.screens["welcome"].status)
+    ui.scan(GOOD)
+    assert ui.screen() == "status" and ui.state.view is not None
+    held_up = ui.grabber.latest()  # the student still holds the code up as they tap back
+    ui.send(flow.BackTapped())
+    assert ui.screen() == "welcome"
+    asked = len(ui.station.effects)
+    # the scan worker finishes that frame only now: its read belongs to the screen the student left
+    ui.session.frame_result(held_up, [flow.CodeScanned(GOOD)])
+    ui.settle()
+    assert ui.screen() == "welcome" and len(ui.station.effects) == asked
+    # a frame taken on Welcome is read as usual
+    ui.session.frame_result(ui.grabber.latest(), [flow.CodeScanned(GOOD)])
+    ui.settle()
+    assert len(ui.station.effects) > asked
 
 
 def test_operator_screens(ui: Harness) -> None:

@@ -41,6 +41,10 @@ SOURCE_FAILURES = (KioskError, cv2.error, OSError, RuntimeError, ValueError)
 StateListener = Callable[[str], None]
 
 
+#: how much longer a stop waits for a read still in the camera driver, after its own timeout
+_STOP_GRACE_S = 10.0
+
+
 @dataclass(frozen=True)
 class Frame:
     """One capture: the BGR image, its sequence number (from 1) and monotonic time."""
@@ -131,7 +135,12 @@ class Grabber:
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
-                log.warning("camera.stop_timeout source=%s", self.source.name)
+                # a read still in the driver (a slow first frame on a loaded machine): closing the source
+                # under it, or leaving the interpreter with it inside C++, aborts the process
+                log.warning("camera.stop_slow source=%s", self.source.name)
+                thread.join(_STOP_GRACE_S)
+                if thread.is_alive():
+                    log.error("camera.stop_timeout source=%s", self.source.name)
         self._set_state(STOPPED)
 
     def __enter__(self) -> Grabber:

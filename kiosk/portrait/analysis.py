@@ -22,7 +22,7 @@ photo's check of its capture) is judged on all of them.
 from __future__ import annotations
 
 import logging
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -56,8 +56,9 @@ NEW_PERSON_JUMP = 0.5
 LIVE_FRAME_GUARD = 0.02
 #: the Haar box is about this many times the cheek-to-cheek width (when landmarks are missing)
 BOX_PER_FACE_WIDTH = 1.2
-#: the backdrop's evenness and colour are measured on a copy this wide
-BACKDROP_WIDTH = 160
+#: the backdrop's evenness and colour are measured on a copy this wide (a pixel of it is 5-6 of the
+#: photo's: a pole a few photo pixels inside the crop still tints a column of it)
+BACKDROP_WIDTH = 240
 #: the crown (headwear) is judged with the face scaled to this width (pixels)
 CROWN_FACE_WIDTH = 90.0
 #: the slower measures (``schedule.PERIODS``) are held this long between two turns
@@ -221,7 +222,7 @@ class Analyzer:
         look = self._track("look", raw_look, FaceLook, now)
         top, crown = self._head(copies, face, shape=shape, held=held, slow=slow, now=now)
         plan = plan_crop(w, h, landmarks(face, eyes, top, geometry), self.settings.max_upscale, self.frame_guard)
-        bd, clothing = self._backdrop(face, top=top, geometry=geometry, plan=plan, slow="backdrop" in slow,
+        bd, clothing = self._backdrop(frame_bgr, face, top=top, geometry=geometry, plan=plan, slow="backdrop" in slow,
                                       now=now)
         if bd is not None and bd.gradient > MAX_BACKDROP_GRADIENT:
             # on a busy backdrop the first "non-backdrop" pixel is anything
@@ -273,12 +274,16 @@ class Analyzer:
                 self._tiny_lab = bg.to_lab(tiny)
                 self._backdrop_model = bg.estimate_backdrop(self._tiny_lab)
             backdrop = self._backdrop_model
-            # the head top wants the finer copy, but only the columns over the face
+            # the head top wants the finer copy, but only the columns over the face and, for the
+            # backdrop of each row, the strips beside the head
             x0 = max(0, int((face.cx - face.w * 0.3) * k))
             x1 = min(w, int((face.cx + face.w * 0.3) * k) + 1)
-            y1 = min(h, int((face.y + face.h * 0.3) * k) + 1)
-            band = bg.distance_map(bg.to_lab(copies.small_region(x0, 0, x1, y1)), backdrop)
-            top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k)
+            y1 = min(h, int(bg.head_band(face)[2] * k) + 1)
+            band = bg.to_lab(copies.small_region(x0, 0, x1, y1))
+            cols = bg.side_columns(face, k, w)
+            strips = [copies.small_region(c0, 0, c1 + 1, y1) for c0, c1 in _runs(cols)]
+            sides = bg.to_lab(np.concatenate(strips, axis=1)) if strips else None
+            top_raw = bg.head_top(band, Box(face.x - x0 / k, face.y, face.w, face.h), backdrop, k, sides)
             if shape is not None and "crown" in slow:
                 crown_raw = self._crown(copies.frame, shape, top_raw, backdrop)
         top_t = self._smooth.update("head_top", None if top_raw is None else (top_raw,), now)
@@ -301,8 +306,8 @@ class Analyzer:
         local = (pts - (x0, y0)) * k
         return crown_score(bg.to_lab(region), local, None if top is None else (top - y0) * k, backdrop.lab)
 
-    def _backdrop(self, face: Box, *, top: float | None, geometry: ShapeMeasures | None, plan: Plan,
-                  slow: bool, now: float) -> tuple[bg.BackdropMeasures | None, float | None]:
+    def _backdrop(self, frame: np.ndarray, face: Box, *, top: float | None, geometry: ShapeMeasures | None,
+                  plan: Plan, slow: bool, now: float) -> tuple[bg.BackdropMeasures | None, float | None]:
         """Backdrop measures inside the photo's crop, and the clothing share (smoothed)."""
         bd_raw = clothing_raw = None
         backdrop, tiny_lab = self._backdrop_model, self._tiny_lab
@@ -315,7 +320,9 @@ class Analyzer:
             crop = _photo_region(plan, cx, face, width)
             head = bg.Head(cx, top if top is not None else face.y - 0.2 * face.h, chin, width)
             mask = bg.backdrop_mask(tiny_lab.shape[:2], head, crop, kt)
-            bd_raw = bg.measure_backdrop(tiny_lab, mask, self._reference, backdrop)
+            bd_raw = bg.measure_backdrop(tiny_lab, mask, self._reference, backdrop, crop[2] * crop[3] * kt * kt)
+            if bd_raw is not None:
+                bd_raw = replace(bd_raw, edge=bg.edge_foreign(frame, crop, head, backdrop))
             clothing_raw = bg.clothing_share(tiny_lab, face, backdrop.lab, kt)
         bd = self._track("backdrop", bd_raw, bg.BackdropMeasures, now, SLOW_HOLD_S)
         clothing_t = self._smooth.update("clothing", None if clothing_raw is None else (clothing_raw,), now,
@@ -348,7 +355,8 @@ class Analyzer:
         if got is None:
             return None
         if cls is bg.BackdropMeasures:
-            return bg.BackdropMeasures(got[0], got[1], got[2], got[3], got[4], (got[5], got[6], got[7]))
+            return bg.BackdropMeasures(got[0], got[1], got[2], got[3], got[4], (got[5], got[6], got[7]), got[8],
+                                       got[9])
         return cls(*got)
 
 
@@ -374,6 +382,17 @@ def _photo_region(plan: Plan, cx: float, face: Box, width: float) -> tuple[float
     scale = 240.0 / width
     cw, ch = OUT_W / scale, OUT_H / scale
     return cx - cw / 2, face.y + 0.4 * face.h - 250.0 / scale, cw, ch
+
+
+def _runs(cols: list[int]) -> list[tuple[int, int]]:
+    """Consecutive runs (first, last) of sorted column indices."""
+    out: list[tuple[int, int]] = []
+    for c in cols:
+        if out and c == out[-1][1] + 1:
+            out[-1] = (out[-1][0], c)
+        else:
+            out.append((c, c))
+    return out
 
 
 def _moved(box: Box, dx: float, dy: float) -> Box:

@@ -66,6 +66,12 @@ SHARPNESS_MIN_FACE = 128.0
 #: at the crop's edge 0.0-0.15, so 0.03 let a third of them through; one at 0.00995) and L range (5th-95th percentile:
 #: plain with noise ~3, a head's shadow or light falling off by a quarter across it 12+)
 MAX_BACKDROP_GRADIENT, MAX_BACKDROP_FOREIGN, MAX_BACKDROP_SPREAD = 2.5, 0.005, 10.0
+#: share of the crop's edge strips (full resolution) unlike the backdrop: plain 0; a pole 3 photo pixels inside
+#: the crop, over the strip's height, about 0.25
+MAX_EDGE_FOREIGN = 0.02
+#: L difference across the photo of the plane fitted to the backdrop's lightness (plain 0-1; light falling
+#: off by 15 % across the photo 6-8 on the blue backdrop, whose L is the lowest)
+MAX_BACKDROP_SLOPE = 5.0
 #: distance to the batch colour: another reference colour is ~40 away in (a, b)
 MAX_COLOUR_DELTA_AB, MAX_COLOUR_DELTA_L = 20.0, 30.0
 #: share of the clothing below the chin that looks like the backdrop
@@ -132,7 +138,16 @@ def judge(m: Measures, tilt_max_deg: float, *, allow_headwear: bool = False) -> 
     # where to stand is judged once the distance is right: a step changes both
     checks.append(_check("centre", problem is None or problem in ("too_far", "too_close"), offset, hint,
                          problem=problem))
-    if m.crown is not None:
+    # a shadow or uneven light on the backdrop darkens it round the head, where the crown is read against
+    # it: the light is told first, and the crown judged once it is even
+    # (on a clean backdrop only: a hood beside the head is not a shadow)
+    bd_ = m.backdrop
+    uneven = (bd_ is not None and bd_.gradient <= MAX_BACKDROP_GRADIENT and bd_.foreign <= MAX_BACKDROP_FOREIGN
+              and bd_.edge <= MAX_EDGE_FOREIGN and (bd_.spread > MAX_BACKDROP_SPREAD or bd_.slope > MAX_BACKDROP_SLOPE))
+    # nor on a blurred face: hair's strands are gone and it reads as smooth as fabric; "hold still" comes first
+    blurred = (m.light is not None and face.w >= SHARPNESS_MIN_FACE and _exposed(m.light)
+               and m.light.sharpness < MIN_SHARPNESS)
+    if m.crown is not None and not uneven and not blurred:
         bare = m.crown <= MAX_CROWN_SCORE
         checks.append(_check("headwear", bare or allow_headwear, m.crown, "portrait.hint.headwear",
                              allowed=allow_headwear and not bare))
@@ -168,13 +183,15 @@ def judge(m: Measures, tilt_max_deg: float, *, allow_headwear: bool = False) -> 
                                  "portrait.hint.hold_still"))
     if m.backdrop is not None:
         bd = m.backdrop
-        clean = bd.gradient <= MAX_BACKDROP_GRADIENT and bd.foreign <= MAX_BACKDROP_FOREIGN
+        clean = (bd.gradient <= MAX_BACKDROP_GRADIENT and bd.foreign <= MAX_BACKDROP_FOREIGN
+                 and bd.edge <= MAX_EDGE_FOREIGN)
         checks.append(_check("background", clean, bd.gradient, "portrait.hint.background", foreign=bd.foreign,
+                             edge=bd.edge,
                              head_top_measured=m.head_top_measured))
         if clean:
             # light is judged on a clean backdrop only: clutter has every shade
-            checks.append(_check("backdrop_light", bd.spread <= MAX_BACKDROP_SPREAD, bd.spread,
-                                 "portrait.hint.backdrop_shadow"))
+            checks.append(_check("backdrop_light", bd.spread <= MAX_BACKDROP_SPREAD and bd.slope <= MAX_BACKDROP_SLOPE,
+                                 bd.spread, "portrait.hint.backdrop_shadow", slope=bd.slope))
         colour_ok = bd.colour_delta_ab <= MAX_COLOUR_DELTA_AB and bd.colour_delta_l <= MAX_COLOUR_DELTA_L
         if exposed:
             checks.append(_check("background_colour", colour_ok, bd.colour_delta_ab,

@@ -170,11 +170,10 @@ def _head_top(capture: np.ndarray, face: Box) -> float | None:
     k = min(1.0, 320.0 / w)
     small = cv2.resize(capture, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA) if k < 1 else capture
     backdrop = bg.estimate_backdrop(bg.to_lab(small))
-    x0 = max(0, int(face.cx - face.w * 0.3))
-    x1 = min(w, int(face.cx + face.w * 0.3) + 1)
-    y1 = min(h, int(face.y + face.h * 0.3) + 1)
+    bx0, bx1, by1 = bg.head_band(face)
+    x0, x1, y1 = max(0, int(bx0)), min(w, int(bx1) + 1), min(h, int(by1) + 1)
     band = bg.to_lab(capture[:y1, x0:x1])
-    top = bg.head_top(bg.distance_map(band, backdrop), Box(face.x - x0, face.y, face.w, face.h), backdrop)
+    top = bg.head_top(band, Box(face.x - x0, face.y, face.w, face.h), backdrop)
     return top
 
 

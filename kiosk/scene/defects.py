@@ -12,64 +12,111 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from kiosk.scene import hats
+
 if TYPE_CHECKING:
     from kiosk.scene import Landmarks
 
 
-def hat(frame: np.ndarray, m: Landmarks, rng: np.random.Generator) -> None:
-    """A cap (dome and brim) or a beanie (dome and folded band) drawn over the crown, in place."""
-    colour = [(40, 40, 200), (30, 30, 30), (90, 40, 20), (235, 235, 235), (40, 140, 40)][int(rng.integers(5))]
-    fw = m.face_width
-    cx = (m.eyes[0][0] + m.eyes[1][0]) / 2
-    eye_y = (m.eyes[0][1] + m.eyes[1][1]) / 2
-    brim_y = eye_y - 0.42 * fw
-    top = m.head_top[1] - 0.08 * fw
-    axes = (round(0.82 * fw), round(max(4.0, brim_y - top)))
-    cv2.ellipse(frame, (round(cx), round(brim_y)), axes, 0, 180, 360, colour, -1, cv2.LINE_AA)
-    if rng.random() < 0.6:  # a cap's brim; else a beanie's folded band
-        cv2.ellipse(frame, (round(cx), round(brim_y)), (round(0.75 * fw), round(0.1 * fw)), 0, 0, 180, colour, -1,
-                    cv2.LINE_AA)
-    else:
-        band = tuple(int(c * 0.7) for c in colour)
-        cv2.rectangle(frame, (round(cx - 0.82 * fw), round(brim_y - 0.14 * fw)), (round(cx + 0.82 * fw), round(brim_y)),
-                      band, -1)
+def hat(frame: np.ndarray, m: Landmarks, rng: np.random.Generator, kind: str | None = None,
+        colour: str | tuple[int, int, int] | None = None) -> tuple[str, str]:
+    """A cap, a beanie or a hood over the head, in place (``kiosk.scene.hats``); its kind and colour name."""
+    return hats.hat(frame, m, rng, kind, colour)
 
 
-def clutter(frame: np.ndarray, m: Landmarks, rng: np.random.Generator, kind: int | None = None) -> None:
-    """Beside the head, inside the photo's crop: a poster (0), a flagpole (1) or another person's shoulder (2)."""
+CLUTTER_KINDS = ("poster", "pole", "shoulder", "flag")
+
+
+def clutter(frame: np.ndarray, m: Landmarks, rng: np.random.Generator, kind: int | None = None, *,
+            crop: tuple[float, float, float, float] | None = None, inside_px: float | None = None) -> None:
+    """Beside the head: a poster (0), a pole (1), another person's shoulder (2) or a flag (3), in place.
+
+    Without ``crop`` the object stands at its usual place beside the head.
+    With ``crop`` (x, y, w, h: the rectangle the photo is cut from) it comes
+    in from outside across the crop's left or right edge and shows
+    ``inside_px`` pixels of the 480-wide photo (random 3-40 when None): the
+    case where it barely enters the picture.
+    """
     fw = m.face_width
     cx = (m.eyes[0][0] + m.eyes[1][0]) / 2
     eye_y = (m.eyes[0][1] + m.eyes[1][1]) / 2
     side = 1 if rng.random() < 0.5 else -1
-    kind = int(rng.integers(3)) if kind is None else kind
-    if kind == 0:  # a poster beside the head
-        x0 = round(cx + side * 0.85 * fw)
-        x1 = x0 + side * round(0.45 * fw)
-        y0, y1 = round(eye_y - 0.9 * fw), round(eye_y - 0.1 * fw)
-        cv2.rectangle(frame, (min(x0, x1), y0), (max(x0, x1), y1), (60, 180, 230), -1)
+    kind = int(rng.integers(len(CLUTTER_KINDS))) if kind is None else kind
+    # the object's inner edge (towards the head), and how far it reaches outwards
+    if crop is not None:
+        x0, _y0, cw, _ch = crop
+        inside = (float(rng.uniform(3, 40)) if inside_px is None else inside_px) * cw / 480.0
+        edge = x0 + cw if side > 0 else x0
+        inner = edge - side * inside
+    else:
+        inner = cx + side * {0: 0.85, 1: float(rng.uniform(0.9, 1.02)), 2: 0.85, 3: 0.9}[kind] * fw
+    if kind == 0:  # a poster, its printed lines
+        x1 = inner + side * 0.45 * fw
+        y0, y1 = round(eye_y - float(rng.uniform(0.7, 1.0)) * fw), round(eye_y - float(rng.uniform(0.0, 0.2)) * fw)
+        a, b = round(min(inner, x1)), round(max(inner, x1))
+        cv2.rectangle(frame, (a, y0), (b, y1), (60, 180, 230), -1)
         for k in range(4):
             yk = y0 + 10 + k * max(4, (y1 - y0) // 5)
-            cv2.line(frame, (min(x0, x1) + 5, yk), (max(x0, x1) - 5, yk), (20, 20, 120), 3)
-    elif kind == 1:  # a flagpole
-        x = round(cx + side * float(rng.uniform(0.9, 1.02)) * fw)
-        cv2.rectangle(frame, (x - 4, 0), (x + 4, round(eye_y + fw)), (40, 160, 200), -1)
+            cv2.line(frame, (a + 5, yk), (b - 5, yk), (20, 20, 120), 3)
+    elif kind in (1, 3):  # a pole, with a flag hanging from it (the flag outwards, the pole inside)
+        half = max(3.0, float(rng.uniform(0.015, 0.03)) * fw)
+        x = inner + side * half
+        if kind == 3:
+            cloth = (round(x), round(eye_y - 1.3 * fw)), (round(x + side * 0.8 * fw), round(eye_y - 0.4 * fw))
+            cv2.rectangle(frame, *cloth, (40, 40, 210), -1)
+        cv2.rectangle(frame, (round(x - half), 0), (round(x + half), round(eye_y + fw)), (40, 160, 200), -1)
     else:  # another person's shoulder and head edge coming in from the side
-        cv2.ellipse(frame, (round(cx + side * 1.75 * fw), round(eye_y + 0.2 * fw)), (round(0.9 * fw), round(1.1 * fw)),
-                    0, 0, 360, (70, 60, 50), -1, cv2.LINE_AA)
+        rx = 0.9 * fw
+        cy = eye_y + float(rng.uniform(0.0, 0.4)) * fw
+        cv2.ellipse(frame, (round(inner + side * rx), round(cy)), (round(rx), round(1.1 * fw)), 0, 0, 360,
+                    (70, 60, 50), -1, cv2.LINE_AA)
 
 
-def shadow(frame: np.ndarray, m: Landmarks, rng: np.random.Generator) -> None:
-    """The head's shadow on the backdrop beside it (the backdrop 30 % darker there), in place."""
+def _on_backdrop(frame: np.ndarray) -> np.ndarray:
+    backdrop: np.ndarray = np.median(frame[:40, :40].reshape(-1, 3), axis=0)
+    return (np.abs(frame.astype(np.float32) - backdrop).sum(axis=2) < 40).astype(np.float32)
+
+
+def shadow(frame: np.ndarray, m: Landmarks, rng: np.random.Generator, offset: tuple[float, float] | None = None,
+           depth: float | None = None) -> None:
+    """The head's shadow on the backdrop beside it, in place.
+
+    ``offset`` (face widths, sideways and down from the eye line's middle;
+    random 0.5-1.0 to either side and -0.6-0.1 when None) places the
+    shadow's middle, ``depth`` how much darker it makes the backdrop (random
+    0.2-0.35 when None).
+    """
     fw = m.face_width
-    cx = (m.eyes[0][0] + m.eyes[1][0]) / 2 + (1 if rng.random() < 0.5 else -1) * 0.75 * fw
-    cy = (m.eyes[0][1] + m.eyes[1][1]) / 2 - 0.3 * fw
+    if offset is None:
+        offset = ((1 if rng.random() < 0.5 else -1) * float(rng.uniform(0.5, 1.0)), float(rng.uniform(-0.6, 0.1)))
+    depth = float(rng.uniform(0.2, 0.35)) if depth is None else depth
+    cx = (m.eyes[0][0] + m.eyes[1][0]) / 2 + offset[0] * fw
+    cy = (m.eyes[0][1] + m.eyes[1][1]) / 2 + offset[1] * fw
     shade: np.ndarray = np.zeros(frame.shape[:2], np.float32)
     cv2.ellipse(shade, (round(cx), round(cy)), (round(0.8 * fw), round(1.0 * fw)), 0, 0, 360, 1.0, -1)
     shade = cv2.GaussianBlur(shade, (0, 0), 0.1 * fw)
     # only the backdrop darkens (the shadow falls behind the person)
-    backdrop: np.ndarray = np.median(frame[:40, :40].reshape(-1, 3), axis=0)
-    on_backdrop = (np.abs(frame.astype(np.float32) - backdrop).sum(axis=2) < 40).astype(np.float32)
-    gain = 1.0 - 0.3 * shade * on_backdrop
+    gain = 1.0 - depth * shade * _on_backdrop(frame)
+    frame[:] = np.clip(frame * gain[..., None], 0, 255).astype(np.uint8)
+
+
+def light_gradient(frame: np.ndarray, m: Landmarks, rng: np.random.Generator, drop: float | None = None) -> None:
+    """The backdrop's light falling off across the photo (a lamp to one side or above), in place.
+
+    The backdrop darkens by ``drop`` (random 0.15-0.3 when None) over two
+    face widths, about the photo's width, sideways or downwards.
+    """
+    fw = m.face_width
+    drop = float(rng.uniform(0.15, 0.3)) if drop is None else drop
+    h, w = frame.shape[:2]
+    cx = (m.eyes[0][0] + m.eyes[1][0]) / 2
+    eye_y = (m.eyes[0][1] + m.eyes[1][1]) / 2
+    if rng.random() < 0.6:
+        side = 1 if rng.random() < 0.5 else -1
+        t = np.clip(side * (np.arange(w, dtype=np.float32) - cx) / (2 * fw) + 0.5, 0, 1)[None, :]
+    else:
+        t = np.clip((np.arange(h, dtype=np.float32) - (eye_y - 1.2 * fw)) / (2.6 * fw), 0, 1)[:, None]
+    gain = 1.0 - drop * t * _on_backdrop(frame)
     frame[:] = np.clip(frame * gain[..., None], 0, 255).astype(np.uint8)
 
 

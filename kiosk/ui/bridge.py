@@ -130,7 +130,12 @@ class FrameWorker(QThread):
         """Finish the current frame and end the thread."""
         self._stopping.set()
         self._active.set()
-        self.wait(3000)
+        if not self.wait(3000):
+            # a frame still in the work (a model loading on a loaded machine): a QThread destroyed
+            # while it runs aborts the whole process, so give it longer before giving up
+            log.warning("worker.stop_slow name=%s", self.objectName())
+            if not self.wait(10000):
+                log.error("worker.stop_timeout name=%s", self.objectName())
 
     def run(self) -> None:
         """Take the newest frame, work on it, report; repeat."""

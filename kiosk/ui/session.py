@@ -68,6 +68,9 @@ class Session(QObject):
         # a worker's answer belongs to the screen that asked: after the person left it (back, "not me",
         # a timeout) a late answer must not land on the next screen, nor on the next student
         self.epoch = 0
+        # likewise a frame taken before the screen changed shows what the person held up to the last one:
+        # a code shown for its status, read late from such a frame, would open that status again on Welcome
+        self.screen_seq = 0
         self.home_lang = window.lang.lang  # the station's language, for each new student
         self.tasks = TaskRunner(self)
         self.pump = FramePump(grabber, parent=self)
@@ -77,7 +80,7 @@ class Session(QObject):
         if grabber is not None:
             for purpose in ("scan", "portrait"):
                 worker = FrameWorker(grabber, self._frame_work(purpose), purpose)
-                worker.result.connect(lambda _frame, events: self.dispatch_all(events))
+                worker.result.connect(self.frame_result)
                 worker.failed.connect(self._worker_failed)
                 self.workers[purpose] = worker
         for screen in window.screens.values():
@@ -121,6 +124,7 @@ class Session(QObject):
         self.state, effects = flow.step(self.state, event)
         if type(self.state) is not type(before):
             self.epoch += 1
+            self._mark_screen_change()
             if isinstance(self.state, flow.Welcome) and (isinstance(event, flow.Tick) or isinstance(before, flow.Done)):
                 # the student has gone (timed out or finished): the next one is greeted in the station's language
                 self.window.lang.set(self.home_lang)
@@ -130,6 +134,18 @@ class Session(QObject):
             self._execute(effect)
         if self.state is not before:
             self._set_purpose(flow.frame_use(self.state))
+
+    def _mark_screen_change(self) -> None:
+        latest = self.grabber.latest() if self.grabber is not None else None
+        if latest is not None:
+            self.screen_seq = latest.seq
+
+    def frame_result(self, frame: Any, events: list[flow.Event]) -> None:
+        """A frame worker's events, unless the frame was taken before the screen changed (then logged, dropped)."""
+        if events and getattr(frame, "seq", self.screen_seq + 1) <= self.screen_seq:
+            log.info("frame.late kinds=%s", ",".join(sorted({type(e).__name__ for e in events})))
+            return
+        self.dispatch_all(events)
 
     def dispatch_all(self, events: Iterable[flow.Event]) -> None:
         """Dispatch each of ``events`` in order."""

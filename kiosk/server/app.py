@@ -53,6 +53,7 @@ from kiosk.server.ratelimit import RateLimiter
 from kiosk.server.retention import purge_periodically
 from kiosk.server.state import ServerState, open_state
 from kiosk.server.status import StatusReader
+from kiosk.server.upload_route import UploadPath, UploadReceiver
 
 log = logging.getLogger(__name__)
 
@@ -130,25 +131,29 @@ def create_app(config: ServerConfig, *, admin_token: str | None = None, codebook
     app.state.server = st
     problems.install_handlers(app)
     callers = Callers(st.admin_token, st.tokens.station_for, st.gate, st.tokens.remembered)
+    receiver = UploadReceiver(records=st.records, batches=st.batches, db=st.db, photos=st.photos, clock=st.clock,
+                              capture_skew=timedelta(hours=section.capture_skew_hours))
+    # added first, so it stands inside the edge guard: the upload's own path (kiosk/server/upload_route.py)
+    app.add_middleware(UploadPath, receiver=receiver)
     app.add_middleware(EdgeGuard, routes=edge_routes(config), default_max_body=section.max_json_bytes,
                        caller=callers.by_token, known_caller=callers.known, body_timeout_s=section.body_timeout_s,
                        rate_limits=RateLimits(RateLimiter(section.bind_rate_per_minute),
                                               RateLimiter(section.bind_rate_per_minute_station)),
                        page_refusal=bind_page.edge_refusal)
     app.mount("/static", StaticFiles(packages=[("kiosk.server", "static")]), name="static")
-    include_routers(app, st, callers, StatusReader(st.db, st.admin_token))
+    include_routers(app, st, callers, StatusReader(st.db, st.admin_token), receiver)
     return app
 
 
-def include_routers(app: FastAPI, st: ServerState, callers: Callers, statuses: StatusReader) -> None:
-    """Every area's router, each given the parts of ``st`` it uses (and the status polls' reader)."""
+def include_routers(app: FastAPI, st: ServerState, callers: Callers, statuses: StatusReader,
+                    receiver: UploadReceiver) -> None:
+    """Every area's router, each given the parts of ``st`` it uses (and the status polls' and uploads' own)."""
     section = st.config.server
     silent_s = section.station_silent_minutes * 60
     # first: the stations' calls are most of the traffic, and routes are tried in order (no other
     # router has a path and method of these)
-    app.include_router(station_api.make_router(
-        records=st.records, statuses=statuses, batches=st.batches, binder=st.binder, db=st.db, photos=st.photos,
-        callers=callers, clock=st.clock, capture_skew=timedelta(hours=section.capture_skew_hours)))
+    app.include_router(station_api.make_router(receiver=receiver, statuses=statuses, batches=st.batches,
+                                               binder=st.binder, callers=callers, clock=st.clock))
     # before review_api: ``POST /review/claim`` must not be read as a review of record "claim"
     app.include_router(station_board.make_router(st.stations, st.clock, callers.station, problems.responses))
     app.include_router(console_api.make_router(st.db, st.desk, st.stations, st.gate, clock=st.clock,

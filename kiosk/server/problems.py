@@ -170,46 +170,50 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
     return f"{'.'.join(first['loc'])}: {first['msg']}", errors
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Make every refusal of ``app`` a problem+json body."""
-
-    async def on_refused(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Refused)
-        answer = refusal_response(exc)
+def answer(path: str, exc: Exception) -> JSONResponse | None:
+    """The problem+json answer to ``exc`` raised while serving ``path`` (and its log line), or None for an
+    exception that is a bug (answered 500 by the outermost handler). The application's handlers and the
+    upload's own path (kiosk/server/upload_route.py) answer through this one function."""
+    if isinstance(exc, Refused):
+        refused = refusal_response(exc)
         if not exc.logged:
-            log.info("request.refused path=%s status=%s problem=%s", request.url.path, answer.status_code, exc.kind)
-        return answer
-
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
+            log.info("request.refused path=%s status=%s problem=%s", path, refused.status_code, exc.kind)
+        return refused
+    if isinstance(exc, RequestValidationError):
         detail, errors = _validation_detail(exc)
-        log.info("request.invalid path=%s fields=%d", request.url.path, len(errors))
+        log.info("request.invalid path=%s fields=%d", path, len(errors))
         return response(422, "invalid", detail, errors=errors)
-
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, StarletteHTTPException):
         headers = dict(exc.headers) if exc.headers else None
         return response(exc.status_code, kind_for_status(exc.status_code), str(exc.detail), headers=headers)
-
-    async def on_storage(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, STORAGE_ERRORS):
         # A full disk or a busy database passes: say so, and when to come back, rather than 500.
-        log.error("request.storage_failed path=%s error=%s errno=%s", request.url.path, type(exc).__name__,
+        log.error("request.storage_failed path=%s error=%s errno=%s", path, type(exc).__name__,
                   getattr(exc, "errno", None))
         return response(503, "unavailable", "the server cannot store data now; retry later",
                         headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)})
+    return None
+
+
+#: a full disk, a database busy past its timeout, a PostgreSQL server gone away
+STORAGE_ERRORS = (OSError, OperationalError, sqlite3.OperationalError)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Make every refusal of ``app`` a problem+json body."""
+
+    async def on_known(request: Request, exc: Exception) -> JSONResponse:
+        known = answer(request.url.path, exc)
+        assert known is not None
+        return known
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not a refusal: log it for the operator, answer in the same shape.
         log.exception("request.failed path=%s error=%s", request.url.path, type(exc).__name__)
         return response(500, "internal", "internal error")
 
-    app.add_exception_handler(Refused, on_refused)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(OSError, on_storage)
-    # a full disk, a database busy past its timeout, a PostgreSQL server gone away
-    app.add_exception_handler(OperationalError, on_storage)
-    app.add_exception_handler(sqlite3.OperationalError, on_storage)
+    for known_type in (Refused, RequestValidationError, StarletteHTTPException, *STORAGE_ERRORS):
+        app.add_exception_handler(known_type, on_known)
     app.add_exception_handler(Exception, on_unexpected)
 
 

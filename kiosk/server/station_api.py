@@ -6,40 +6,24 @@ first time, 200 with the same body on an identical replay. The bind call is
 also a phone's (no token), rate-limited at the edge.
 """
 
-import hashlib
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.server import problems
 from kiosk.server.batches import BatchBook
 from kiosk.server.binding import Binder
-from kiosk.server.blobs import BlobStore
-from kiosk.server.callers import ADMIN, Callers, client_address
-from kiosk.server.db import Database
-from kiosk.server.form_parts import FormError, form_parts
-from kiosk.server.records import RecordBook, Upload
+from kiosk.server.callers import Callers, client_address
 from kiosk.server.refusals import Refused
-from kiosk.server.retention import discard_orphans
-from kiosk.server.schema import (
-    BatchModel,
-    BindRequest,
-    BindResponse,
-    RecordAck,
-    RecordMetadata,
-    StatusRequest,
-    StatusResponse,
-)
+from kiosk.server.schema import BatchModel, BindRequest, BindResponse, RecordAck, StatusRequest, StatusResponse
 from kiosk.server.status import StatusReader
-from kiosk.server.upload_checks import check_capture_time
+from kiosk.server.upload_route import UploadReceiver
 
 API = "/api/v1"
 #: the upload's form as the OpenAPI document describes it (the route reads the body itself)
@@ -53,9 +37,8 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
                      "description": "the head-and-shoulders original"}}}}}}
 
 
-def make_router(*, records: RecordBook, statuses: StatusReader, batches: BatchBook, binder: Binder, db: Database,
-                photos: BlobStore, callers: Callers, clock: Callable[[], datetime],
-                capture_skew: timedelta) -> APIRouter:
+def make_router(*, receiver: UploadReceiver, statuses: StatusReader, batches: BatchBook, binder: Binder,
+                callers: Callers, clock: Callable[[], datetime]) -> APIRouter:
     """The station's calls (mounted at the root; paths under ``/api/v1``)."""
     router = APIRouter()
     Station = Annotated[str, Depends(callers.station)]
@@ -84,33 +67,12 @@ def make_router(*, records: RecordBook, statuses: StatusReader, batches: BatchBo
         """Receive a record: 201 the first time, 200 with the same body on an identical replay."""
         # The form is read here rather than declared as Form and File parameters: the body is in
         # memory anyway (the edge bounds it), and cutting it at its boundaries costs a fraction of
-        # the general parser's spooled files (kiosk/server/form_parts.py).
-        try:
-            parts = form_parts(await request.body(), request.headers.get("content-type", ""))
-        except FormError as exc:
-            raise Refused("bad-request", str(exc)) from None
-        missing = [name for name in ("metadata", "photo") if name not in parts]
-        if missing:
-            raise RequestValidationError([{"type": "missing", "loc": ("body", name), "msg": "Field required",
-                                           "input": None} for name in missing])
-        if idempotency_key is None or idempotency_key.strip().lower() != str(record_id):
-            raise Refused("idempotency-key", "the Idempotency-Key header must equal the record id")
-        ack, created = await run_in_threadpool(receive, record_id, who, parts)
-        return Response(ack.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
-
-    def receive(record_id: uuid.UUID, who: str, parts: dict[str, bytes]) -> tuple[RecordAck, bool]:
-        """Check and store the upload's parts (in a worker thread): its acknowledgement, whether it was new."""
-        meta = _metadata(parts["metadata"], record_id)
-        check_capture_time(meta.captured_at, batches.recent(meta.batch), clock(), capture_skew)
-        photo_data, original_data = parts["photo"], parts.get("original")
-        try:
-            return records.accept(Upload(meta, photo_data, original_data), who, clock(),
-                                  station_id=None if who == ADMIN else who)
-        except Refused as refused:
-            if problems.status_of(refused.kind) == 422:  # refused after its files were written: none may stay
-                discard_orphans(db, photos, [hashlib.sha256(data).hexdigest()
-                                             for data in (photo_data, original_data) if data is not None])
-            raise
+        # the general parser's spooled files (kiosk/server/form_parts.py). The upload's own path
+        # (kiosk/server/upload_route.py) answers most uploads before this route: the same steps.
+        parts = receiver.parts(await request.body(), request.headers.get("content-type", ""), record_id,
+                               idempotency_key)
+        ack, created = await run_in_threadpool(receiver.receive, record_id, who, parts)
+        return receiver.response(ack, created)
 
     @router.post(f"{API}/records/status", response_model=StatusResponse, tags=["station"],
                  responses=problems.responses(401, 422))
@@ -136,17 +98,3 @@ def make_router(*, records: RecordBook, statuses: StatusReader, batches: BatchBo
 
     return router
 
-
-def _metadata(text: bytes, record_id: uuid.UUID) -> RecordMetadata:
-    """The upload's metadata part, checked; refused as "invalid-metadata" naming the first bad field."""
-    try:
-        meta = RecordMetadata.model_validate_json(text)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "metadata"
-        raise Refused("invalid-metadata", f"{where}: {first.get('msg', 'invalid')}",
-                      errors=[{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
-                              for e in exc.errors()]) from None
-    if meta.record_id != record_id:
-        raise Refused("invalid-metadata", "metadata.record_id must equal the record id in the path")
-    return meta

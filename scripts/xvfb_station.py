@@ -215,6 +215,10 @@ class XStation:
         self.wait_screen("verify")
         self.remote("收起二维码")
         self.keys(last_four)
+        self.confirm_to_capture()
+
+    def confirm_to_capture(self) -> None:
+        """From Confirm (last four accepted) through consent and the fee notice to Capture."""
         self.wait_screen("confirm")
         self.tap("是我")
         self.wait_screen("consent")
